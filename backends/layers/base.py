@@ -1,0 +1,175 @@
+"""State and validation shared by every layer; the math lives in the backend kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..errors import (
+    DTypeError, LayoutError, NonFiniteError, ShapeError, StateError, WeightsError, expected,
+)
+from ..registry import KernelBackend
+
+
+def check_array(
+    owner: str, name: str, a: object, dtype: np.dtype, *, ndim: int = 4,
+    channels: int | None = None, shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
+    """Validate an input array before any kernel sees it; return it unchanged."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(expected(f"{owner}.{name}", "a numpy.ndarray", type(a).__name__))
+    if a.ndim != ndim:
+        raise ShapeError(expected(f"{owner}.{name}.ndim", f"{ndim} (NHWC)", a.ndim))
+    if a.dtype != dtype:
+        raise DTypeError(expected(f"{owner}.{name}.dtype", str(dtype), str(a.dtype)))
+    if shape is not None and a.shape != tuple(shape):
+        raise ShapeError(expected(f"{owner}.{name}.shape", str(tuple(shape)), a.shape))
+    if channels is not None and a.shape[-1] != channels:
+        raise ShapeError(expected(f"{owner}.{name} channels (last axis)", channels, a.shape[-1]))
+    if 0 in a.shape:
+        raise ShapeError(expected(f"{owner}.{name}.shape", "no empty axis", a.shape))
+    if not a.flags.c_contiguous:
+        raise LayoutError(
+            expected(f"{owner}.{name}", "a C-contiguous array (np.ascontiguousarray)",
+                     f"strides {a.strides}")
+        )
+    return a
+
+
+class BaseLayer:
+    """Common behaviour: parameters, gradients, input checks, optimizer updates.
+
+    Subclasses set ``kernel_module`` and implement ``_forward`` / ``_backward``.
+    Spatial size and batch may differ from the nominal ``input_shape`` (a model runs on
+    tiles of any size); the channel count may not.
+    """
+
+    kernel_module = ""
+
+    def __init__(self, spec, input_shape, dtype: np.dtype, backend: KernelBackend, *, seed=0):
+        self.spec = spec
+        self.input_shape = tuple(input_shape)
+        self.output_shape = spec.output_shape(self.input_shape)
+        self.dtype = np.dtype(dtype)
+        self.backend = backend
+        self.k = backend.kernels(self.kernel_module) if self.kernel_module else None
+        self._params = self._init_params(np.random.default_rng(seed))
+        self._grads: dict[str, np.ndarray] | None = None
+        self._cache: tuple | None = None
+        self._name = f"{type(spec).__name__}[{backend.name}]"
+
+    # -- parameters -------------------------------------------------------------------------
+    def _init_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        out = {}
+        for name, shape in self.spec.param_shapes(self.input_shape).items():
+            if name == "weights":
+                fan_in = int(np.prod(shape[:-1]))
+                limit = np.sqrt(6.0 / fan_in)
+                out[name] = rng.uniform(-limit, limit, shape).astype(self.dtype)
+            elif name == "gamma":
+                out[name] = np.ones(shape, self.dtype)
+            else:
+                out[name] = np.zeros(shape, self.dtype)
+        return out
+
+    def params(self) -> Mapping[str, np.ndarray]:
+        """Trainable parameters by name (live arrays; do not modify them in place)."""
+        return dict(self._params)
+
+    def grads(self) -> Mapping[str, np.ndarray]:
+        """Gradients of the last ``backward``, same keys as :meth:`params`."""
+        if self._grads is None:
+            raise StateError(f"{self._name}.grads(): call backward() first")
+        return dict(self._grads)
+
+    def load_params(self, p: Mapping[str, np.ndarray]) -> None:
+        """Set parameters from a mapping with exactly the keys of :meth:`params`.
+
+        Values are copied and cast to the layer dtype; shapes must match and values be finite.
+        """
+        expected_keys = set(self._params) | set(self._state_names())
+        missing = set(self._params) - set(p)
+        unknown = set(p) - expected_keys
+        if missing or unknown:
+            raise WeightsError(
+                f"{self._name}.load_params: expected keys {sorted(self._params)}, "
+                f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+            )
+        for name, value in p.items():
+            target = self._params if name in self._params else self._state()
+            value = np.asarray(value)
+            if value.shape != target[name].shape:
+                raise WeightsError(
+                    expected(f"{self._name}.load_params[{name!r}].shape",
+                             str(target[name].shape), value.shape)
+                )
+            if not np.all(np.isfinite(value)):
+                raise NonFiniteError(f"{self._name}.load_params[{name!r}]: holds NaN or inf")
+            target[name] = np.array(value, dtype=self.dtype, order="C")
+        self._grads = None
+
+    # Non-trainable state (batch-norm running statistics); empty for most layers.
+    def _state_names(self) -> tuple[str, ...]:
+        return ()
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def state(self) -> Mapping[str, np.ndarray]:
+        """Non-trainable buffers saved with the parameters (e.g. running statistics)."""
+        return dict(self._state())
+
+    def update(self, optimizer) -> None:
+        """Apply ``optimizer`` to every parameter with the gradients of the last backward."""
+        if not self._params:
+            return
+        grads = self.grads()
+        optim_kernels = self.backend.kernels("optim")
+        for name, param in self._params.items():
+            optimizer.step((id(self), name), param, grads[name], optim_kernels)
+
+    def clear(self) -> None:
+        """Drop what forward kept for backward (inference frees memory this way)."""
+        self._cache = None
+
+    def num_params(self) -> int:
+        return int(sum(p.size for p in self._params.values()))
+
+    # -- checks -----------------------------------------------------------------------------
+    def _check_x(self, x: np.ndarray, name: str = "x") -> np.ndarray:
+        return check_array(self._name, name, x, self.dtype, channels=self.input_shape[3])
+
+    def _take_cache(self, method: str = "backward") -> tuple:
+        if self._cache is None:
+            raise StateError(f"{self._name}.{method}(): call forward() first")
+        return self._cache
+
+    def _check_dy(self, dy: np.ndarray, y_shape: tuple[int, ...]) -> np.ndarray:
+        return check_array(self._name, "dy", dy, self.dtype, shape=y_shape)
+
+    def __repr__(self) -> str:
+        return f"<{self._name} {self.input_shape} -> {self.output_shape} {self.dtype}>"
+
+
+class Layer(BaseLayer):
+    """One-input layer: validates, calls ``_forward``/``_backward``, keeps the cache."""
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        self._check_x(x)
+        y, cache = self._forward(x, training)
+        self._cache = (x.shape, y.shape, cache)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        x_shape, y_shape, cache = self._take_cache()
+        self._check_dy(dy, y_shape)
+        dx, grads = self._backward(dy, x_shape, cache)
+        self._grads = grads
+        return dx
+
+    def _forward(self, x, training):  # -> (y, cache)
+        raise NotImplementedError
+
+    def _backward(self, dy, x_shape, cache):  # -> (dx, {param: grad})
+        raise NotImplementedError

@@ -1,0 +1,41 @@
+"""Element-wise layers: activations and the two-input shortcut."""
+
+from __future__ import annotations
+
+from .base import BaseLayer, Layer, check_array
+
+
+class ActivationLayer(Layer):
+    """``y = f(x)`` element-wise; derivative ``dx = f'(x) * dy``.
+
+    ``f`` and ``f'`` are those of ``backends.activations.ACTIVATIONS[spec.kind]``.
+    """
+
+    kernel_module = "activation"
+
+    def _forward(self, x, training):
+        return self.k.activation_forward(x, kind=self.spec.kind), x
+
+    def _backward(self, dy, x_shape, x):
+        return self.k.activation_backward(x, dy, kind=self.spec.kind), {}
+
+
+class ShortcutLayer(BaseLayer):
+    """Two inputs: ``y = alpha * a + beta * b``; derivatives ``da = alpha dy``, ``db = beta dy``.
+
+    EDSR's residual uses ``alpha = res_scale`` on the block output and ``beta = 1`` on the skip.
+    """
+
+    kernel_module = "shortcut"
+
+    def forward(self, a, b, *, training: bool = False):
+        self._check_x(a, "a")
+        check_array(self._name, "b", b, self.dtype, shape=a.shape)
+        self._cache = (a.shape,)
+        return self.k.shortcut_forward(a, b, alpha=self.spec.alpha, beta=self.spec.beta)
+
+    def backward(self, dy):
+        (shape,) = self._take_cache()
+        self._check_dy(dy, shape)
+        self._grads = {}
+        return self.k.shortcut_backward(dy, alpha=self.spec.alpha, beta=self.spec.beta)

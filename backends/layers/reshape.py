@@ -1,0 +1,38 @@
+"""Data-movement layers: pixel shuffle and nearest upsampling."""
+
+from __future__ import annotations
+
+from .base import Layer
+
+
+class PixelShuffleLayer(Layer):
+    """Depth to space by ``r``: (N, H, W, C r^2) -> (N, H r, W r, C).
+
+    ``dcr``: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]`` (tf.nn.depth_to_space);
+    ``crd``: ``y[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]`` (torch PixelShuffle).
+    A permutation, so the derivative is the inverse permutation of ``dy`` (bit-exact).
+    """
+
+    kernel_module = "shuffle"
+
+    def _forward(self, x, training):
+        self.spec.output_shape(x.shape)  # channel count must divide by r^2
+        return self.k.pixel_shuffle(x, scale=self.spec.scale, order=self.spec.order), None
+
+    def _backward(self, dy, x_shape, cache):
+        return self.k.pixel_unshuffle(dy, scale=self.spec.scale, order=self.spec.order), {}
+
+
+class UpsampleLayer(Layer):
+    """Nearest upsampling: ``y[n, h r + i, w r + j, c] = x[n, h, w, c]``.
+
+    Derivative: ``dx[n,h,w,c] = sum_{i,j < r} dy[n, h r + i, w r + j, c]``.
+    """
+
+    kernel_module = "upsample"
+
+    def _forward(self, x, training):
+        return self.k.upsample_forward(x, scale=self.spec.scale), None
+
+    def _backward(self, dy, x_shape, cache):
+        return self.k.upsample_backward(dy, scale=self.spec.scale), {}

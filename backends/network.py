@@ -1,0 +1,202 @@
+"""A directed acyclic graph of layers with named nodes and skip connections.
+
+Nodes are added in topological order; each names its inputs (``"input"`` is the network
+input). ``forward`` runs the nodes in order, ``backward`` runs them in reverse and adds the
+gradients of nodes with several consumers. Parameters are addressed as ``"node/param"``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import specs as _specs
+from .errors import ShapeError, StateError, WeightsError, expected
+from .layers.base import check_array
+from .registry import build, check_dtype, get_backend
+
+INPUT = "input"
+
+
+@dataclass
+class Node:
+    name: str
+    layer: object
+    inputs: tuple[str, ...]
+
+
+class Network:
+    """A DAG of layers on one backend and dtype.
+
+    Parameters
+    ----------
+    input_shape : tuple
+        Nominal NHWC input shape (batch and spatial size may differ at run time).
+    backend : str, default "numpy"
+    dtype : float32 or float64
+    seed : int
+        Base seed for the deterministic default initialisation (node i uses ``seed + i``).
+
+    Examples
+    --------
+    >>> net = Network((1, 8, 8, 3))
+    >>> net.add("conv", specs.Conv2D(filters=12, kernel=3))
+    >>> net.add("shuffle", specs.PixelShuffle(scale=2))
+    >>> y = net.forward(x)
+    """
+
+    def __init__(self, input_shape, *, backend="numpy", dtype=np.float32, seed: int = 0):
+        self.input_shape = _specs.check_input_shape("Network", input_shape)
+        self.backend = get_backend(backend)
+        self.dtype = check_dtype(dtype)
+        self.seed = seed
+        self.nodes: dict[str, Node] = {}
+        self._shapes: dict[str, tuple[int, int, int, int]] = {INPUT: self.input_shape}
+        self.output: str = INPUT
+
+    # -- building ---------------------------------------------------------------------------
+    def add(self, name: str, spec: _specs.LayerSpec, inputs: Sequence[str] | None = None) -> str:
+        """Append a node; ``inputs`` defaults to the previous node. Returns ``name``."""
+        if not isinstance(name, str) or not name or "/" in name or name in self._shapes:
+            raise ValueError(expected("name", "a new node name without '/'", name))
+        inputs = (self.output,) if inputs is None else tuple(inputs)
+        for i in inputs:
+            if i not in self._shapes:
+                raise ValueError(expected(f"{name}.inputs", f"names among {list(self._shapes)}", i))
+        if len(inputs) != spec.n_inputs:
+            raise ValueError(expected(f"{name}.inputs", f"{spec.n_inputs} input(s)", inputs))
+        shape = self._shapes[inputs[0]]
+        for i in inputs[1:]:
+            if self._shapes[i] != shape:
+                raise ShapeError(
+                    expected(f"{name} input {i!r} shape", f"{shape} (as {inputs[0]!r})",
+                             self._shapes[i])
+                )
+        layer = build(spec, input_shape=shape, backend=self.backend, dtype=self.dtype,
+                      seed=self.seed + len(self.nodes))
+        self.nodes[name] = Node(name, layer, inputs)
+        self._shapes[name] = layer.output_shape
+        self.output = name
+        return name
+
+    @property
+    def output_shape(self):
+        return self._shapes[self.output]
+
+    # -- running ----------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, *, training: bool = False, keep: bool = True) -> np.ndarray:
+        """Run every node. ``keep=False`` frees each layer's backward cache and each
+        intermediate as soon as its last consumer ran (inference at bounded memory)."""
+        check_array("Network", "x", x, self.dtype, channels=self.input_shape[3])
+        last_use = {}
+        for node in self.nodes.values():
+            for i in node.inputs:
+                last_use[i] = node.name
+        values = {INPUT: x}
+        for node in self.nodes.values():
+            values[node.name] = node.layer.forward(*(values[i] for i in node.inputs),
+                                                   training=training)
+            if not keep:
+                node.layer.clear()
+                for i in node.inputs:
+                    if last_use[i] == node.name and i != self.output:
+                        values.pop(i, None)
+        self._ran = keep
+        return values[self.output]
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Inference: ``forward(x, training=False, keep=False)``."""
+        return self.forward(x, training=False, keep=False)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Back-propagate ``dy`` (gradient at the output); return dL/dx of the input."""
+        if not getattr(self, "_ran", False):
+            raise StateError("Network.backward(): call forward(..., keep=True) first")
+        pending = {self.output: dy}
+        for node in reversed(list(self.nodes.values())):
+            g = pending.pop(node.name, None)
+            if g is None:  # not an ancestor of the output
+                continue
+            dxs = node.layer.backward(g)
+            dxs = dxs if isinstance(dxs, tuple) else (dxs,)
+            for i, d in zip(node.inputs, dxs, strict=True):
+                pending[i] = pending[i] + d if i in pending else d
+        if INPUT not in pending:
+            raise StateError("Network.backward(): the output does not depend on the input")
+        return pending[INPUT]
+
+    def update(self, optimizer) -> None:
+        """Apply ``optimizer`` to every node's parameters."""
+        for node in self.nodes.values():
+            node.layer.update(optimizer)
+
+    # -- parameters -------------------------------------------------------------------------
+    def _collect(self, method: str) -> dict[str, np.ndarray]:
+        out = {}
+        for node in self.nodes.values():
+            for k, v in getattr(node.layer, method)().items():
+                out[f"{node.name}/{k}"] = v
+        return out
+
+    def params(self) -> dict[str, np.ndarray]:
+        """Trainable parameters as ``{"node/param": array}``."""
+        return self._collect("params")
+
+    def grads(self) -> dict[str, np.ndarray]:
+        """Gradients of the last backward, same keys as :meth:`params`."""
+        return {
+            f"{n.name}/{k}": v for n in self.nodes.values() if n.layer.params()
+            for k, v in n.layer.grads().items()
+        }
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Non-trainable buffers (batch-norm running statistics) as ``{"node/name": array}``."""
+        return self._collect("state")
+
+    def num_params(self) -> int:
+        return int(sum(v.size for v in self.params().values()))
+
+    def load_params(self, p: Mapping[str, np.ndarray], *, strict: bool = True) -> None:
+        """Load ``{"node/param": array}`` (parameters and state). With ``strict``, every
+        parameter must be given and no unknown key may appear."""
+        by_node: dict[str, dict[str, np.ndarray]] = {}
+        for key, value in p.items():
+            node, _, param = key.partition("/")
+            if node not in self.nodes:
+                if strict:
+                    raise WeightsError(expected("parameter key", "a 'node/param' of this network",
+                                                key))
+                continue
+            by_node.setdefault(node, {})[param] = value
+        for node in self.nodes.values():
+            given = by_node.get(node.name, {})
+            if node.layer.params() and not given and not strict:
+                continue
+            if given or node.layer.params():
+                node.layer.load_params(given)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write parameters and state to ``.npz`` atomically (temp file, then rename)."""
+        path = os.fspath(path)
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, **self.params(), **self.state())
+        os.replace(tmp, path)
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Load parameters and state written by :meth:`save`."""
+        with np.load(path) as f:
+            self.load_params({k: f[k] for k in f.files})
+
+    def summary(self) -> str:
+        """One line per node: name, layer, inputs, output shape, parameter count."""
+        rows = [f"{'node':24} {'layer':14} {'inputs':30} {'output':22} params"]
+        for n in self.nodes.values():
+            rows.append(
+                f"{n.name:24} {type(n.layer.spec).__name__:14} {','.join(n.inputs):30} "
+                f"{str(n.layer.output_shape):22} {n.layer.num_params()}"
+            )
+        rows.append(f"total parameters: {self.num_params():,}")
+        return "\n".join(rows)

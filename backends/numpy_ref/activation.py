@@ -1,0 +1,17 @@
+"""Activation kernels: the reference formulas of ``backends.activations``."""
+
+from __future__ import annotations
+
+from ..activations import ACTIVATIONS
+
+__all__ = ["activation_forward", "activation_backward"]
+
+
+def activation_forward(x, *, kind):
+    """``y = f(x)``."""
+    return ACTIVATIONS[kind].f(x)
+
+
+def activation_backward(x, dy, *, kind):
+    """``dx = f'(x) dy``."""
+    return ACTIVATIONS[kind].df(x) * dy

@@ -1,0 +1,106 @@
+"""Convolution kernels: im2col + matmul, Winograd F(2x2, 3x3), and the backward pass.
+
+Shapes: ``x`` (N, H, W, C), ``w`` (KH, KW, C, F) HWIO, ``b`` (F,) or None, ``dy`` (N, Ho, Wo, F).
+``pads = (top, bottom, left, right)`` zero padding; ``stride = (sh, sw)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
+
+
+def _pad(x, pads, value=0.0):
+    top, bottom, left, right = pads
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def _out_size(x, w, stride, pads):
+    kh, kw = w.shape[:2]
+    ho = (x.shape[1] + pads[0] + pads[1] - kh) // stride[0] + 1
+    wo = (x.shape[2] + pads[2] + pads[3] - kw) // stride[1] + 1
+    return ho, wo
+
+
+def im2col(x, kh, kw, stride, pads):
+    """Patches of the padded input as rows: (N*Ho*Wo, KH*KW*C), row-major in (p, q, c)."""
+    n, _, _, c = x.shape
+    xp = _pad(x, pads)
+    ho = (xp.shape[1] - kh) // stride[0] + 1
+    wo = (xp.shape[2] - kw) // stride[1] + 1
+    win = sliding_window_view(xp, (kh, kw), axis=(1, 2))  # N, H', W', C, KH, KW
+    win = win[:, : (ho - 1) * stride[0] + 1 : stride[0], : (wo - 1) * stride[1] + 1 : stride[1]]
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, kh * kw * c), ho, wo
+
+
+def conv2d_forward(x, w, b, *, stride, pads):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``."""
+    kh, kw, c, f = w.shape
+    cols, ho, wo = im2col(x, kh, kw, stride, pads)
+    y = cols @ w.reshape(kh * kw * c, f)
+    if b is not None:
+        y += b
+    return y.reshape(x.shape[0], ho, wo, f)
+
+
+def conv2d_backward(x, w, dy, *, stride, pads):
+    """Return ``(dx, dw, db)`` for ``L = sum(y * dy)``.
+
+    ``dw = cols^T dy``, ``db = sum_{n,i,j} dy``, ``dx = col2im(dy w^T)`` cropped to the input.
+    """
+    kh, kw, c, f = w.shape
+    n, h, wd, _ = x.shape
+    cols, ho, wo = im2col(x, kh, kw, stride, pads)
+    dy2 = dy.reshape(n * ho * wo, f)
+    dw = (cols.T @ dy2).reshape(kh, kw, c, f)
+    db = dy2.sum(axis=0)
+    dcols = (dy2 @ w.reshape(kh * kw * c, f).T).reshape(n, ho, wo, kh, kw, c)
+    top, bottom, left, right = pads
+    dxp = np.zeros((n, h + top + bottom, wd + left + right, c), dtype=x.dtype)
+    sh, sw = stride
+    for p in range(kh):
+        for q in range(kw):
+            dxp[:, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw] += dcols[
+                :, :, :, p, q
+            ]
+    return dxp[:, top : top + h, left : left + wd], dw, db
+
+
+# Winograd F(2x2, 3x3) (Lavin & Gray 2016): Y = A^T [(G g G^T) ⊙ (B^T d B)] A.
+_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
+_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
+
+
+def winograd_forward(x, w, b, *, pads):
+    """3x3 stride-1 convolution by Winograd F(2x2, 3x3); same result as ``conv2d_forward``
+    up to rounding (the transforms reassociate the sums).
+
+    Each 2x2 output tile comes from a 4x4 input tile ``d``: ``Y = A^T (U ⊙ V) A`` with
+    ``U = G g G^T`` per (c, f) and ``V = B^T d B`` per tile and channel; the channel sum of
+    ``U ⊙ V`` is 16 matrix products.
+    """
+    if w.shape[:2] != (3, 3):
+        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
+    dt = x.dtype
+    n, _, _, c = x.shape
+    f = w.shape[3]
+    ho, wo = _out_size(x, w, (1, 1), pads)
+    th, tw = -(-ho // 2), -(-wo // 2)
+    top, bottom, left, right = pads
+    # extra bottom/right zeros so that every 4x4 tile is complete
+    xp = _pad(x, (top, bottom + 2 * th + 2 - (ho + 2), left, right + 2 * tw + 2 - (wo + 2)))
+    tiles = sliding_window_view(xp, (4, 4), axis=(1, 2))[:, : 2 * th : 2, : 2 * tw : 2]
+    bt, g, at = _BT.astype(dt), _G.astype(dt), _AT.astype(dt)
+    v = np.einsum("ij,ntwcjk,lk->ilntwc", bt, tiles, bt, optimize=True)  # 4,4,N,th,tw,C
+    u = np.einsum("ip,pqcf,jq->ijcf", g, w, g, optimize=True)  # 4,4,C,F
+    m = np.matmul(v.reshape(16, n * th * tw, c), u.reshape(16, c, f))  # 16, P, F
+    m = m.reshape(4, 4, n, th, tw, f)
+    yt = np.einsum("ai,ijntwf,bj->ntawbf", at, m, at, optimize=True)  # N, th, 2, tw, 2, F
+    y = yt.reshape(n, 2 * th, 2 * tw, f)[:, :ho, :wo]
+    y = np.ascontiguousarray(y)
+    if b is not None:
+        y += b
+    return y

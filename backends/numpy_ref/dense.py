@@ -1,0 +1,18 @@
+"""Dense (connected) kernels on 2-D arrays: ``x`` (N, K), ``w`` (K, U), ``b`` (U,) or None."""
+
+from __future__ import annotations
+
+__all__ = ["dense_forward", "dense_backward"]
+
+
+def dense_forward(x, w, b):
+    """``y = x w + b``."""
+    y = x @ w
+    if b is not None:
+        y += b
+    return y
+
+
+def dense_backward(x, w, dy):
+    """Return ``(dx, dw, db) = (dy w^T, x^T dy, sum_n dy)``."""
+    return dy @ w.T, x.T @ dy, dy.sum(axis=0)

@@ -1,0 +1,37 @@
+"""Batch-normalisation kernels, per-channel statistics over (N, H, W)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["batchnorm_statistics", "batchnorm_forward", "batchnorm_backward"]
+
+
+def batchnorm_statistics(x):
+    """Per-channel mean and biased variance ``mean((x - mu)^2)`` over (N, H, W)."""
+    mean = x.mean(axis=(0, 1, 2))
+    var = ((x - mean) ** 2).mean(axis=(0, 1, 2))
+    return mean, var
+
+
+def batchnorm_forward(x, gamma, beta, mean, var, *, epsilon):
+    """``y = gamma (x - mean) / sqrt(var + eps) + beta``."""
+    inv = 1 / np.sqrt(var + x.dtype.type(epsilon))
+    return (x - mean) * (inv * gamma) + beta
+
+
+def batchnorm_backward(x, dy, gamma, mean, var, *, epsilon, training):
+    """Return ``(dx, dgamma, dbeta)``.
+
+    With batch statistics (``training``) ``dx = gamma inv / M (M dy - sum dy - xhat sum(dy
+    xhat))``, M = N H W; with fixed statistics ``dx = gamma inv dy``.
+    """
+    inv = 1 / np.sqrt(var + x.dtype.type(epsilon))
+    xhat = (x - mean) * inv
+    dbeta = dy.sum(axis=(0, 1, 2))
+    dgamma = (dy * xhat).sum(axis=(0, 1, 2))
+    if not training:
+        return dy * (gamma * inv), dgamma, dbeta
+    m = x.dtype.type(x.shape[0] * x.shape[1] * x.shape[2])
+    dx = (gamma * inv / m) * (m * dy - dbeta - xhat * dgamma)
+    return dx, dgamma, dbeta

@@ -1,0 +1,18 @@
+"""Nearest-neighbour upsampling kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["upsample_forward", "upsample_backward"]
+
+
+def upsample_forward(x, *, scale):
+    """``y[n, h r + i, w r + j, c] = x[n, h, w, c]``."""
+    return np.repeat(np.repeat(x, scale, axis=1), scale, axis=2)
+
+
+def upsample_backward(dy, *, scale):
+    """``dx[n, h, w, c] = sum_{i, j < r} dy[n, h r + i, w r + j, c]``."""
+    n, hr, wr, c = dy.shape
+    return dy.reshape(n, hr // scale, scale, wr // scale, scale, c).sum(axis=(2, 4))

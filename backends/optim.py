@@ -1,0 +1,87 @@
+"""Optimizers: hyper-parameters and per-parameter slots; the math is each backend's
+``optim`` kernel module (``sgd_step``, ``momentum_step``, ``adam_step``).
+
+One ``step`` must equal one step of the same ``tf.keras.optimizers`` class.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import SpecError, expected
+
+
+def _check(owner, name, value, lo=0.0, hi=math.inf, lo_open=False):
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
+    if not ok:
+        side = "(" if lo_open else "["
+        raise SpecError(expected(f"{owner}.{name}", f"a number in {side}{lo}, {hi}]", value))
+
+
+@dataclass
+class SGD:
+    """Plain gradient descent: ``p -= lr g``."""
+
+    lr: float = 0.01
+
+    def __post_init__(self):
+        _check("SGD", "lr", self.lr, lo_open=True)
+
+    def step(self, key: Any, param: np.ndarray, grad: np.ndarray, kernels) -> None:
+        kernels.sgd_step(param, grad, lr=self.lr)
+
+
+@dataclass
+class Momentum:
+    """SGD with (optionally Nesterov) momentum, Keras form: ``v = mu v - lr g; p += v``."""
+
+    lr: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = False
+    _slots: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        _check("Momentum", "lr", self.lr, lo_open=True)
+        _check("Momentum", "momentum", self.momentum, hi=1.0)
+
+    def step(self, key, param, grad, kernels) -> None:
+        v = self._slots.setdefault(key, np.zeros_like(param))
+        kernels.momentum_step(
+            param, grad, v, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov
+        )
+
+
+@dataclass
+class Adam:
+    """Adam (Kingma & Ba), Keras form with the bias correction folded into the step size.
+
+    The step counter advances per parameter, so every parameter sees t = 1 on its first step.
+    """
+
+    lr: float = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-7
+    _slots: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        _check("Adam", "lr", self.lr, lo_open=True)
+        _check("Adam", "beta1", self.beta1, hi=1.0)
+        _check("Adam", "beta2", self.beta2, hi=1.0)
+        _check("Adam", "epsilon", self.epsilon, lo_open=True)
+
+    def step(self, key, param, grad, kernels) -> None:
+        slot = self._slots.setdefault(key, [np.zeros_like(param), np.zeros_like(param), 0])
+        slot[2] += 1
+        kernels.adam_step(
+            param, grad, slot[0], slot[1], lr=self.lr, beta1=self.beta1, beta2=self.beta2,
+            epsilon=self.epsilon, step=slot[2],
+        )
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
