@@ -7,7 +7,13 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..errors import (
-    DTypeError, LayoutError, NonFiniteError, ShapeError, StateError, WeightsError, expected,
+    DTypeError,
+    LayoutError,
+    NonFiniteError,
+    ShapeError,
+    StateError,
+    WeightsError,
+    expected,
 )
 from ..registry import KernelBackend
 
