@@ -26,8 +26,8 @@ def _out(x, size, stride, pads):
 
 
 def _pad(x, pads, value):
-    t, b, l, r = pads
-    return np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=value)
+    top, bottom, left, right = pads
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
 
 
 def maxpool_forward(x, *, size, stride, pads):
@@ -74,10 +74,10 @@ def avgpool_backward(dy, *, x_shape, size, stride, pads):
     n, h, w, c = x_shape
     ho, wo = dy.shape[1:3]
     g = dy / _counts(x_shape, size, stride, pads, ho, wo, dy.dtype)
-    t, b, l, r = pads
-    dxp = np.zeros((n, h + t + b, w + l + r, c), dtype=dy.dtype)
+    top, bottom, left, right = pads
+    dxp = np.zeros((n, h + top + bottom, w + left + right, c), dtype=dy.dtype)
     for p in range(size[0]):
         for q in range(size[1]):
             dxp[:, p : p + stride[0] * (ho - 1) + 1 : stride[0],
                 q : q + stride[1] * (wo - 1) + 1 : stride[1]] += g
-    return np.ascontiguousarray(dxp[:, t : t + h, l : l + w])
+    return np.ascontiguousarray(dxp[:, top : top + h, left : left + w])
