@@ -23,8 +23,15 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """asv on the installed working tree; results keyed to HEAD; HTML in results/html."""
-    session.install(".[all]")
+    """asv on the installed working tree; results keyed to HEAD in results/asv; the dashboard
+    in results/html with its JavaScript vendored so it renders offline.
+
+    ``nox -s bench -- --quick`` for a fast pass (one sample each); other arguments go to
+    ``asv run`` (e.g. ``-- --bench Conv``). ``LAYERBENCH_BENCH_TINY=1`` shrinks every shape.
+    ``nox --no-venv -s bench`` runs in the current environment (the project installed there).
+    """
+    if session.venv_backend != "none":
+        session.install(".[all]")
     head = session.run("git", "rev-parse", "HEAD", external=True, silent=True).strip()
     args = list(session.posargs)
     if "--quick" in args:
@@ -32,3 +39,29 @@ def bench(session: nox.Session) -> None:
     session.run("asv", "machine", "--yes", env=ENV)
     session.run("asv", "run", "--python=same", "--set-commit-hash", head, *args, env=ENV)
     session.run("asv", "publish", env=ENV)
+    session.run("python", "tools/vendor_asv_dashboard.py", "results/html")
+
+
+@nox.session(venv_backend="none")
+def dashboard(session: nox.Session) -> None:
+    """Serve results/html on http://127.0.0.1:8000 (``-- <port>`` for another port)."""
+    import sys
+
+    port = session.posargs[0] if session.posargs else "8000"
+    session.run(sys.executable, "-m", "http.server", port, "--bind", "127.0.0.1",
+                "--directory", "results/html", external=True)
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """Headless Chromium renders the dashboard (a tiny one built on the fly, or the one in
+    ``LAYERBENCH_DASHBOARD_DIR``); installs Debian's chromium when it is missing."""
+    import shutil
+
+    if not any(shutil.which(b) for b in ("chromium", "chromium-browser")):
+        session.run("apt-get", "update", external=True)
+        session.run("apt-get", "install", "-y", "chromium", external=True)
+    if session.venv_backend != "none":
+        session.install(".[bench,test]", "matplotlib")
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/bench/test_dashboard.py",
+                *session.posargs, env={**ENV, "LAYERBENCH_REQUIRE_CHROMIUM": "1"})

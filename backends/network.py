@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import specs as _specs
-from .errors import ShapeError, StateError, WeightsError, expected
+from .errors import NonFiniteError, ShapeError, StateError, WeightsError, expected
 from .layers.base import check_array
 from .registry import build, check_dtype, get_backend
 
@@ -176,7 +176,10 @@ class Network:
             if node.layer.params() and not given and not strict:
                 continue
             if given or node.layer.params():
-                node.layer.load_params(given)
+                try:
+                    node.layer.load_params(given)
+                except (WeightsError, NonFiniteError) as err:  # say which node's parameters
+                    raise type(err)(f"Network node {node.name!r}: {err}") from err
 
     def save(self, path: str | os.PathLike) -> None:
         """Write parameters and state to ``.npz`` atomically (temp file, then rename)."""

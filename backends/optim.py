@@ -15,12 +15,15 @@ import numpy as np
 from .errors import SpecError, expected
 
 
-def _check(owner, name, value, lo=0.0, hi=math.inf, lo_open=False):
+def _check(owner, name, value, lo=0.0, hi=math.inf, lo_open=False, hi_open=False):
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
+    ok = ok and (value > lo if lo_open else value >= lo)
+    ok = ok and (value < hi if hi_open else value <= hi)
     if not ok:
-        side = "(" if lo_open else "["
-        raise SpecError(expected(f"{owner}.{name}", f"a number in {side}{lo}, {hi}]", value))
+        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
+        raise SpecError(
+            expected(f"{owner}.{name}", f"a number in {left}{lo}, {hi}{right}", value)
+        )
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Momentum:
     def __post_init__(self):
         _check("Momentum", "lr", self.lr, lo_open=True)
         _check("Momentum", "momentum", self.momentum, hi=1.0)
+        if not isinstance(self.nesterov, bool):
+            raise SpecError(expected("Momentum.nesterov", "a bool", self.nesterov))
 
     def step(self, key, param, grad, kernels) -> None:
         v = self._slots.setdefault(key, np.zeros_like(param))
@@ -71,8 +76,9 @@ class Adam:
 
     def __post_init__(self):
         _check("Adam", "lr", self.lr, lo_open=True)
-        _check("Adam", "beta1", self.beta1, hi=1.0)
-        _check("Adam", "beta2", self.beta2, hi=1.0)
+        # beta = 1 divides by 1 - beta1^t = 0 (or never moves for beta2): open at 1
+        _check("Adam", "beta1", self.beta1, hi=1.0, hi_open=True)
+        _check("Adam", "beta2", self.beta2, hi=1.0, hi_open=True)
         _check("Adam", "epsilon", self.epsilon, lo_open=True)
 
     def step(self, key, param, grad, kernels) -> None:

@@ -125,7 +125,8 @@ def check_dtype(dtype: Any) -> np.dtype:
         dt = np.dtype(dtype)
     except TypeError:
         dt = None
-    if dt not in DTYPES:
+    # ``None in DTYPES`` is True (np.dtype(None) is float64): test for None explicitly
+    if dtype is None or dt is None or dt not in DTYPES:
         raise DTypeError(expected("dtype", "float32 or float64", dtype))
     return dt
 

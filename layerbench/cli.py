@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reproduce": ("layerbench.experiments.run", "run a thesis experiment (DIV2K, MRI)"),
     "report": ("layerbench.report.run", "turn run tables into results/tables and figures"),
     "train": ("layerbench.models.train", "train a model through the Layer protocol"),
+    "bench-report": ("layerbench.report.bench", "asv results -> bench_summary table and figures"),
 }
 
 

@@ -2,14 +2,15 @@
 
 Each kernel module (``conv``, ``pool``, ...) has the functions and signatures of
 ``backends/numpy_ref``; it checks its inputs (dtype, rank, shape, layout) and then calls the
-compiled ``_<name>`` extension. The thread knob sets the OpenMP team size of every kernel
-and the BLAS threads used by the GEMMs.
+compiled ``_<name>`` extension. The thread knob sets the OpenMP team size of every kernel;
+the GEMMs are split over those threads in fixed chunks, each a single-threaded call into
+SciPy's BLAS (so results are bitwise independent of the thread count).
 """
 
 from __future__ import annotations
 
 try:
-    from . import _openmp
+    from . import _conv, _openmp  # noqa: F401  (_conv loads SciPy's OpenBLAS: see _BLAS)
 except ImportError as err:  # the registry reports this as BackendUnavailableError
     raise ImportError(
         "backends.cython_omp: the compiled extension is missing or broken; build it with "
@@ -17,14 +18,49 @@ except ImportError as err:  # the registry reports this as BackendUnavailableErr
         f"(gcc with OpenMP and Python headers needed): {err}"
     ) from err
 
-from .._threads import blas_info, get_blas_threads, set_blas_threads
+from pathlib import Path
+
+from threadpoolctl import ThreadpoolController
+
 from ..registry import KernelBackend
 
 
+def _gemm_blas():
+    """threadpoolctl handle of the BLAS our GEMMs call (SciPy's ``cython_blas``).
+
+    Made after ``_conv`` loaded it: the controller of ``backends._threads`` was made before and
+    only sees NumPy's BLAS. Falls back to every BLAS when SciPy's cannot be told apart.
+    """
+    blas = ThreadpoolController().select(user_api="blas")
+    ours = [lib for lib in blas.lib_controllers if "scipy" in Path(lib.filepath).parent.name]
+    if ours:
+        blas.lib_controllers = ours
+    return blas
+
+
+_BLAS = _gemm_blas()
+
+
+def _single_threaded_blas() -> None:
+    # A 2-thread OpenBLAS GEMM does not give the bits of a 1-thread one; our kernels split
+    # GEMMs into fixed chunks over OpenMP threads instead, each chunk a 1-thread BLAS call.
+    _BLAS.limit(limits=1)
+
+
+def blas_threads() -> int:
+    counts = [lib.num_threads for lib in _BLAS.lib_controllers]
+    return max(counts) if counts else 1
+
+
+def blas_info() -> list[dict]:
+    keys = ("internal_api", "filepath", "version", "num_threads", "architecture")
+    return [{k: info.get(k) for k in keys} for info in _BLAS.info()]
+
+
 def set_threads(n: int) -> None:
-    """OpenMP team size of every ``prange`` and the BLAS threads, together."""
+    """The one knob: ``n`` OpenMP threads in every kernel; each runs 1-thread BLAS calls."""
     _openmp.set_threads(n)
-    set_blas_threads(n)
+    _single_threaded_blas()
 
 
 def get_threads() -> int:
@@ -35,10 +71,13 @@ def _info() -> dict:
     return {
         "openmp_enabled": _openmp.openmp_enabled(),
         "omp_max_threads": _openmp.max_threads(),
-        "blas_threads": get_blas_threads(),
+        "blas_threads": blas_threads(),
+        "gemm_parallelism": "OpenMP over fixed GEMM chunks, 1-thread BLAS per chunk",
         "blas": blas_info(),
     }
 
+
+_single_threaded_blas()
 
 BACKEND = KernelBackend(
     name="cython",

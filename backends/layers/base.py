@@ -102,6 +102,8 @@ class BaseLayer:
                 f"{self._name}.load_params: expected keys {sorted(self._params)}, "
                 f"missing {sorted(missing)}, unknown {sorted(unknown)}"
             )
+        # validate every value before assigning any: a rejected load changes nothing
+        checked = {}
         for name, value in p.items():
             target = self._params if name in self._params else self._state()
             value = np.asarray(value)
@@ -112,7 +114,9 @@ class BaseLayer:
                 )
             if not np.all(np.isfinite(value)):
                 raise NonFiniteError(f"{self._name}.load_params[{name!r}]: holds NaN or inf")
-            target[name] = np.array(value, dtype=self.dtype, order="C")
+            checked[name] = (target, np.array(value, dtype=self.dtype, order="C"))
+        for name, (target, value) in checked.items():
+            target[name] = value
         self._grads = None
 
     # Non-trainable state (batch-norm running statistics); empty for most layers.

@@ -65,7 +65,8 @@ def conv2d_backward(x, w, dy, *, stride, pads):
             dxp[:, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw] += dcols[
                 :, :, :, p, q
             ]
-    return dxp[:, top : top + h, left : left + wd], dw, db
+    # a crop of the padded buffer is a strided view; layers promise C-contiguous outputs
+    return np.ascontiguousarray(dxp[:, top : top + h, left : left + wd]), dw, db
 
 
 # Winograd F(2x2, 3x3) (Lavin & Gray 2016): Y = A^T [(G g G^T) ⊙ (B^T d B)] A.

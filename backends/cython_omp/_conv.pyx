@@ -1,0 +1,470 @@
+"""Convolution and dense kernels: blocked im2col + BLAS GEMM, Winograd F(2x2, 3x3), col2im.
+
+Inputs are validated by ``backends/cython_omp/conv.py`` / ``dense.py``; these functions trust
+shapes, dtypes and layout. Row-major products are handed to column-major BLAS as their
+transposes: ``C = A B`` (row-major) is ``C^T = B^T A^T`` (column-major), so no copies.
+
+Determinism: a multi-threaded OpenBLAS call does not give the bits of a single-threaded one
+(measured: float64 conv and float32 dense differ between 1 and 2 BLAS threads). So BLAS runs
+single-threaded (``backends.cython_omp.set_threads``) and the parallelism is ours: ``prange``
+over GEMM chunks whose sizes depend on the shapes only, each chunk one single-threaded GEMM
+on disjoint outputs. Reductions (``dW`` over blocks, ``db`` over fixed chunks) run in an
+order fixed by the shapes, never by the thread count.
+"""
+
+import numpy as np
+
+cimport openmp
+from cython.parallel cimport prange, threadid
+from libc.string cimport memcpy, memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+ctypedef fused real:
+    float
+    double
+
+# Elements of the im2col / Winograd scratch buffers per block: 32 MB in float32. Measured on
+# the EDSR body shape: 2^19 is 20-40% slower (GEMM re-packs w per block), 2^25 no faster.
+cdef Py_ssize_t BLOCK_ELEMS = 1 << 23
+cdef Py_ssize_t SUM_CHUNK = 256
+# Elements of one GEMM chunk's patch matrix (per thread).
+cdef Py_ssize_t CHUNK_ELEMS = 1 << 19
+
+
+cdef inline void gemm(char *ta, char *tb, int m, int n, int k, const real *a, int lda,
+                      const real *b, int ldb, real beta, real *c, int ldc) noexcept nogil:
+    """Column-major ``C = op(A) op(B) + beta C`` in the precision of ``real``."""
+    cdef real one = 1
+    if real is float:
+        sgemm(ta, tb, &m, &n, &k, &one, <float *>a, &lda, <float *>b, &ldb, &beta, c, &ldc)
+    else:
+        dgemm(ta, tb, &m, &n, &k, &one, <double *>a, &lda, <double *>b, &ldb, &beta, c, &ldc)
+
+
+def set_block_elems(Py_ssize_t n, Py_ssize_t chunk=0):
+    """Tuning/testing hook: scratch block size in elements (and, if > 0, the GEMM chunk
+    size); returns the previous block size. Results stay independent of the thread count."""
+    global BLOCK_ELEMS, CHUNK_ELEMS
+    old, BLOCK_ELEMS = BLOCK_ELEMS, max(n, 1)
+    if chunk > 0:
+        CHUNK_ELEMS = chunk
+    return old
+
+
+def block_rows(Py_ssize_t per_row):
+    """How many rows of ``per_row`` elements fill one scratch block (at least one)."""
+    return max(1, BLOCK_ELEMS // max(per_row, 1))
+
+
+cdef inline Py_ssize_t chunk_rows(Py_ssize_t per_row) noexcept nogil:
+    """Rows per GEMM chunk: ~2 MB of float32 patches (stays in L2), 64..4096 rows.
+
+    A function of the shape only, so the same GEMM calls run whatever the thread count.
+    """
+    return max(64, min(4096, CHUNK_ELEMS // max(per_row, 1)))
+
+
+cdef void gemm_rows(const real *a, const real *b, real *c, Py_ssize_t rows, int K, int F,
+                    Py_ssize_t chunk) noexcept nogil:
+    """Row-major ``c = a b`` for a (rows, K), b (K, F): parallel over fixed row chunks."""
+    cdef Py_ssize_t nch = (rows + chunk - 1) // chunk, ch, r0
+    for ch in prange(nch, schedule="static"):
+        r0 = ch * chunk
+        gemm("N", "N", F, <int>min(chunk, rows - r0), K, b, F, a + r0 * K, K, 0, c + r0 * F, F)
+
+
+cdef void gemm_rows_bt(const real *a, const real *b, real *c, Py_ssize_t rows, int F, int K,
+                       Py_ssize_t chunk) noexcept nogil:
+    """Row-major ``c = a b^T`` for a (rows, F), b (K, F): parallel over fixed row chunks."""
+    cdef Py_ssize_t nch = (rows + chunk - 1) // chunk, ch, r0
+    for ch in prange(nch, schedule="static"):
+        r0 = ch * chunk
+        gemm("T", "N", K, <int>min(chunk, rows - r0), F, b, F, a + r0 * F, F, 0, c + r0 * K, K)
+
+
+cdef void gemm_at_b(const real *a, const real *b, real *c, int rows, int K, int F, real beta,
+                    Py_ssize_t kchunk) noexcept nogil:
+    """Row-major ``c = a^T b + beta c`` for a (rows, K), b (rows, F): parallel over fixed
+    chunks of the K rows of c (the sum over ``rows`` stays inside one GEMM)."""
+    cdef Py_ssize_t nch = (K + kchunk - 1) // kchunk, ch, k0
+    for ch in prange(nch, schedule="static"):
+        k0 = ch * kchunk
+        gemm("N", "T", F, <int>min(kchunk, K - k0), rows, b, F, a + k0, K, beta, c + k0 * F, F)
+
+
+# -- im2col / col2im ------------------------------------------------------------------------
+
+cdef inline void im2col_pixel(const real *x, real *dst, Py_ssize_t m, Py_ssize_t H,
+                              Py_ssize_t W, Py_ssize_t C, Py_ssize_t ho, Py_ssize_t wo,
+                              Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                              Py_ssize_t top, Py_ssize_t left) noexcept nogil:
+    """Row ``m`` (output pixel n, i, j) of the patch matrix: (p, q, c) row-major, zero pads."""
+    cdef Py_ssize_t n = m // (ho * wo)
+    cdef Py_ssize_t rem = m - n * ho * wo
+    cdef Py_ssize_t i = rem // wo
+    cdef Py_ssize_t j = rem - i * wo
+    cdef Py_ssize_t p, q, c, r, col
+    cdef const real *s
+    cdef real *d
+    for p in range(kh):
+        r = i * sh + p - top
+        for q in range(kw):
+            col = j * sw + q - left
+            d = dst + (p * kw + q) * C
+            if r < 0 or r >= H or col < 0 or col >= W:
+                memset(d, 0, C * sizeof(real))
+            else:
+                s = x + ((n * H + r) * W + col) * C
+                for c in range(C):
+                    d[c] = s[c]
+
+
+cdef inline void col2im_row(real *dx, const real *dcols, Py_ssize_t n, Py_ssize_t r,
+                            Py_ssize_t i_lo, Py_ssize_t i_hi, Py_ssize_t g0, Py_ssize_t H,
+                            Py_ssize_t W, Py_ssize_t C, Py_ssize_t ho, Py_ssize_t wo,
+                            Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                            Py_ssize_t top, Py_ssize_t left) noexcept nogil:
+    """Add to input row (n, r) every patch entry of output rows [i_lo, i_hi) that reads it.
+
+    A gather: one call owns one row of ``dx``, so rows can run in parallel without races.
+    """
+    cdef Py_ssize_t K = kh * kw * C
+    cdef Py_ssize_t col, p, q, t, u, i, j, c
+    cdef real *d
+    cdef const real *s
+    for col in range(W):
+        d = dx + ((n * H + r) * W + col) * C
+        for p in range(kh):
+            t = r + top - p
+            if t < 0 or t % sh != 0:
+                continue
+            i = t // sh
+            if i < i_lo or i >= i_hi:
+                continue
+            for q in range(kw):
+                u = col + left - q
+                if u < 0 or u % sw != 0:
+                    continue
+                j = u // sw
+                if j >= wo:
+                    continue
+                s = dcols + ((n * ho + i - g0) * wo + j) * K + (p * kw + q) * C
+                for c in range(C):
+                    d[c] += s[c]
+
+
+cdef void add_bias(real *y, const real *b, Py_ssize_t rows, Py_ssize_t F) noexcept nogil:
+    cdef Py_ssize_t m, f
+    for m in prange(rows, schedule="static"):
+        for f in range(F):
+            y[m * F + f] += b[f]
+
+
+cdef void column_sums(const real *a, real *out, Py_ssize_t rows, Py_ssize_t F, real *partial,
+                      Py_ssize_t nchunks) noexcept nogil:
+    """``out[f] = sum_m a[m, f]``: fixed chunks in parallel, then chunks added in order."""
+    cdef Py_ssize_t ch, m, f, m0, m1
+    for ch in prange(nchunks, schedule="static"):
+        m0 = ch * SUM_CHUNK
+        m1 = min(m0 + SUM_CHUNK, rows)
+        for f in range(F):
+            partial[ch * F + f] = 0
+        for m in range(m0, m1):
+            for f in range(F):
+                partial[ch * F + f] += a[m * F + f]
+    for f in range(F):
+        out[f] = 0
+    for ch in range(nchunks):
+        for f in range(F):
+            out[f] += partial[ch * F + f]
+
+
+def column_sum(const real[:, ::1] a, real[::1] out):
+    """``out = a.sum(axis=0)`` with a thread-count independent order."""
+    cdef Py_ssize_t rows = a.shape[0], F = a.shape[1]
+    cdef Py_ssize_t nchunks = (rows + SUM_CHUNK - 1) // SUM_CHUNK
+    cdef real[:, ::1] partial = np.empty((nchunks, F), dtype=np.asarray(out).dtype)
+    with nogil:
+        column_sums(&a[0, 0], &out[0], rows, F, &partial[0, 0], nchunks)
+
+
+# -- forward --------------------------------------------------------------------------------
+
+cdef void conv_chunk(const real *x, const real *w, const real *b, bint has_bias, real *y,
+                     real *buf, Py_ssize_t m0, Py_ssize_t m1, Py_ssize_t H, Py_ssize_t W,
+                     Py_ssize_t C, Py_ssize_t F, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t kh,
+                     Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top,
+                     Py_ssize_t left) noexcept nogil:
+    """Output pixels [m0, m1): patches into this thread's ``buf``, one GEMM, bias."""
+    cdef Py_ssize_t K = kh * kw * C, m, f
+    for m in range(m0, m1):
+        im2col_pixel(x, buf + (m - m0) * K, m, H, W, C, ho, wo, kh, kw, sh, sw, top, left)
+    gemm("N", "N", <int>F, <int>(m1 - m0), <int>K, w, <int>F, buf, <int>K, 0, y + m0 * F,
+         <int>F)
+    if has_bias:  # while the chunk is in cache
+        for m in range(m0, m1):
+            for f in range(F):
+                y[m * F + f] += b[f]
+
+
+def conv_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w, const real[::1] b,
+                 bint has_bias, real[:, :, :, ::1] y, int sh, int sw, int top, int left):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``.
+
+    Fused per chunk of output pixels (parallel): im2col into a per-thread buffer, GEMM, bias.
+    """
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t kh = w.shape[0], kw = w.shape[1], F = w.shape[3]
+    cdef Py_ssize_t ho = y.shape[1], wo = y.shape[2]
+    cdef Py_ssize_t K = kh * kw * C, M = N * ho * wo
+    cdef Py_ssize_t chunk = chunk_rows(K), nch = (M + chunk - 1) // chunk, ch
+    cdef bint direct = kh == 1 and kw == 1 and sh == 1 and sw == 1 and ho == H and wo == W
+    cdef int nthr = openmp.omp_get_max_threads()
+    cdef real[:, ::1] scratch
+    cdef real *sp
+    if direct:  # 1x1, stride 1, no padding: the input already is the patch matrix
+        with nogil:
+            gemm_rows(&x[0, 0, 0, 0], &w[0, 0, 0, 0], &y[0, 0, 0, 0], M, K, F, chunk)
+            if has_bias:
+                add_bias(&y[0, 0, 0, 0], &b[0], M, F)
+        return
+    scratch = np.empty((nthr, min(chunk, M) * K), dtype=np.asarray(y).dtype)
+    sp = &scratch[0, 0]
+    with nogil:
+        for ch in prange(nch, schedule="static", num_threads=nthr):
+            conv_chunk(&x[0, 0, 0, 0], &w[0, 0, 0, 0], &b[0], has_bias, &y[0, 0, 0, 0],
+                       sp + threadid() * min(chunk, M) * K, ch * chunk,
+                       min(ch * chunk + chunk, M), H, W, C, F, ho, wo, kh, kw, sh, sw, top,
+                       left)
+
+
+# -- backward -------------------------------------------------------------------------------
+
+def conv_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
+                  const real[:, :, :, ::1] dy, real[:, :, :, ::1] dx, real[:, :, :, ::1] dw,
+                  real[::1] db, int sh, int sw, int top, int left):
+    """``dw = cols^T dy``, ``db = sum dy``, ``dx = col2im(dy w^T)``, block of output rows at a
+    time so that neither ``cols`` nor ``dcols`` is ever materialised whole. ``dx`` must be
+    zero on entry.
+    """
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t kh = w.shape[0], kw = w.shape[1], F = w.shape[3]
+    cdef Py_ssize_t ho = dy.shape[1], wo = dy.shape[2]
+    cdef Py_ssize_t K = kh * kw * C, R = N * ho
+    cdef Py_ssize_t rb = min(block_rows(wo * K), R)
+    cdef Py_ssize_t g0, g1, m, nt, t, n, i_lo, i_hi, r_lo, r_hi
+    dt = np.asarray(dw).dtype
+    cdef real[:, ::1] cols = np.empty((rb * wo, K), dtype=dt)
+    cdef real[:, ::1] dcols = np.empty((rb * wo, K), dtype=dt)
+    cdef Py_ssize_t[:, ::1] tasks
+    cdef real beta
+    cdef real *colp = &cols[0, 0]
+    cdef real *dcolp = &dcols[0, 0]
+    column_sum(np.asarray(dy).reshape(-1, F), db)
+    for g0 in range(0, R, rb):
+        g1 = min(g0 + rb, R)
+        # (n, input row, first/last output row of this block) for every input row it touches
+        rows = []
+        for n in range(g0 // ho, (g1 - 1) // ho + 1):
+            i_lo = max(g0 - n * ho, 0)
+            i_hi = min(g1 - n * ho, ho)
+            r_lo = max(i_lo * sh - top, 0)
+            r_hi = min((i_hi - 1) * sh + kh - top, H)
+            rows.extend([(n, r, i_lo, i_hi) for r in range(r_lo, r_hi)])
+        nt = len(rows)
+        tasks = np.array(rows, dtype=np.intp).reshape(nt, 4) if nt else np.zeros((1, 4), np.intp)
+        beta = 0 if g0 == 0 else 1
+        with nogil:
+            for m in prange(g0 * wo, g1 * wo, schedule="static"):
+                im2col_pixel(&x[0, 0, 0, 0], colp + (m - g0 * wo) * K, m, H, W, C, ho, wo,
+                             kh, kw, sh, sw, top, left)
+            gemm_at_b(colp, &dy[0, 0, 0, 0] + g0 * wo * F, &dw[0, 0, 0, 0], (g1 - g0) * wo,
+                      K, F, beta, max(C, 64))
+            gemm_rows_bt(&dy[0, 0, 0, 0] + g0 * wo * F, &w[0, 0, 0, 0], dcolp, (g1 - g0) * wo,
+                         F, K, chunk_rows(K))
+            for t in prange(nt, schedule="static"):
+                col2im_row(&dx[0, 0, 0, 0], dcolp, tasks[t, 0], tasks[t, 1], tasks[t, 2],
+                           tasks[t, 3], g0, H, W, C, ho, wo, kh, kw, sh, sw, top, left)
+
+
+# -- Winograd F(2x2, 3x3) -------------------------------------------------------------------
+
+def winograd_filter(const real[:, :, :, ::1] w, real[:, :, ::1] u):
+    """``U = G g G^T`` for every (c, f): ``u[4 a + b, c, f]``."""
+    cdef Py_ssize_t C = w.shape[2], F = w.shape[3], c, f
+    with nogil:
+        for c in prange(C, schedule="static"):
+            for f in range(F):
+                winograd_filter_one(w, u, c, f)
+
+
+cdef inline void winograd_filter_one(const real[:, :, :, ::1] w, real[:, :, ::1] u,
+                                     Py_ssize_t c, Py_ssize_t f) noexcept nogil:
+    cdef real t[4][3]
+    cdef real half = 0.5
+    cdef Py_ssize_t k
+    for k in range(3):  # t = G g (G rows: [1,0,0], [.5,.5,.5], [.5,-.5,.5], [0,0,1])
+        t[0][k] = w[0, k, c, f]
+        t[1][k] = half * (w[0, k, c, f] + w[1, k, c, f] + w[2, k, c, f])
+        t[2][k] = half * (w[0, k, c, f] - w[1, k, c, f] + w[2, k, c, f])
+        t[3][k] = w[2, k, c, f]
+    for k in range(4):  # U = t G^T
+        u[4 * k + 0, c, f] = t[k][0]
+        u[4 * k + 1, c, f] = half * (t[k][0] + t[k][1] + t[k][2])
+        u[4 * k + 2, c, f] = half * (t[k][0] - t[k][1] + t[k][2])
+        u[4 * k + 3, c, f] = t[k][2]
+
+
+cdef enum:
+    CB = 64  # channels per inner chunk: 16 x CB scratch stays in L1, loops vectorise
+
+
+cdef inline void winograd_input_tile(const real *x, const real *zeros, real *v, Py_ssize_t t,
+                                     Py_ssize_t T, Py_ssize_t tile, Py_ssize_t th,
+                                     Py_ssize_t tw, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                                     Py_ssize_t top, Py_ssize_t left) noexcept nogil:
+    """``V = B^T d B`` of one 4x4 input tile, all channels: ``v[k, t, c]`` (k = 4 a + b).
+
+    B^T rows: [1,0,-1,0], [0,1,1,0], [0,-1,1,0], [0,1,0,-1]. Channels go through local
+    buffers so that the compiler sees no aliasing and vectorises over c.
+    """
+    cdef const real *src[16]
+    cdef Py_ssize_t n = tile // (th * tw)
+    cdef Py_ssize_t rem = tile - n * th * tw
+    cdef Py_ssize_t r0 = 2 * (rem // tw) - top
+    cdef Py_ssize_t c0 = 2 * (rem % tw) - left
+    cdef Py_ssize_t a, b, r, col, c, k, cs, nc
+    cdef real d[16][CB]
+    cdef real e[16][CB]
+    cdef real o[16][CB]
+    for a in range(4):
+        r = r0 + a
+        for b in range(4):
+            col = c0 + b
+            if r < 0 or r >= H or col < 0 or col >= W:
+                src[4 * a + b] = zeros
+            else:
+                src[4 * a + b] = x + ((n * H + r) * W + col) * C
+    for cs in range((C + CB - 1) // CB):
+        cs = cs * CB
+        nc = min(CB, C - cs)
+        for k in range(16):
+            memcpy(&d[k][0], src[k] + cs, nc * sizeof(real))
+        for b in range(4):  # e = B^T d, row by row
+            for c in range(nc):
+                e[b][c] = d[b][c] - d[8 + b][c]
+                e[4 + b][c] = d[4 + b][c] + d[8 + b][c]
+                e[8 + b][c] = d[8 + b][c] - d[4 + b][c]
+                e[12 + b][c] = d[4 + b][c] - d[12 + b][c]
+        for a in range(4):  # V = e B, column by column
+            for c in range(nc):
+                o[4 * a][c] = e[4 * a][c] - e[4 * a + 2][c]
+                o[4 * a + 1][c] = e[4 * a + 1][c] + e[4 * a + 2][c]
+                o[4 * a + 2][c] = e[4 * a + 2][c] - e[4 * a + 1][c]
+                o[4 * a + 3][c] = e[4 * a + 1][c] - e[4 * a + 3][c]
+        for k in range(16):
+            memcpy(v + (k * T + t) * C + cs, &o[k][0], nc * sizeof(real))
+
+
+cdef inline void winograd_output_tile(const real *mm, real *y, const real *b, bint has_bias,
+                                      Py_ssize_t t, Py_ssize_t T, Py_ssize_t tile,
+                                      Py_ssize_t th, Py_ssize_t tw, Py_ssize_t ho,
+                                      Py_ssize_t wo, Py_ssize_t F) noexcept nogil:
+    """``Y = A^T M A`` (A^T rows: [1,1,1,0], [0,1,-1,-1]) plus bias; the 2x2 outputs are
+    cropped to the image."""
+    cdef Py_ssize_t n = tile // (th * tw)
+    cdef Py_ssize_t rem = tile - n * th * tw
+    cdef Py_ssize_t i0 = 2 * (rem // tw), j0 = 2 * (rem % tw)
+    cdef Py_ssize_t f, a, k, fs, nf
+    cdef real m[16][CB]
+    cdef real s[8][CB]
+    cdef real out[4][CB]
+    for fs in range((F + CB - 1) // CB):
+        fs = fs * CB
+        nf = min(CB, F - fs)
+        for k in range(16):
+            memcpy(&m[k][0], mm + (k * T + t) * F + fs, nf * sizeof(real))
+        for k in range(4):
+            for f in range(nf):
+                s[k][f] = m[k][f] + m[4 + k][f] + m[8 + k][f]
+                s[4 + k][f] = m[4 + k][f] - m[8 + k][f] - m[12 + k][f]
+        for a in range(2):
+            for f in range(nf):
+                out[2 * a][f] = s[4 * a][f] + s[4 * a + 1][f] + s[4 * a + 2][f]
+                out[2 * a + 1][f] = s[4 * a + 1][f] - s[4 * a + 2][f] - s[4 * a + 3][f]
+        if has_bias:
+            for k in range(4):
+                for f in range(nf):
+                    out[k][f] = out[k][f] + b[fs + f]
+        for a in range(2):
+            if i0 + a < ho:
+                memcpy(y + ((n * ho + i0 + a) * wo + j0) * F + fs, &out[2 * a][0],
+                       nf * sizeof(real))
+                if j0 + 1 < wo:
+                    memcpy(y + ((n * ho + i0 + a) * wo + j0 + 1) * F + fs, &out[2 * a + 1][0],
+                           nf * sizeof(real))
+
+
+cdef void winograd_chunk(const real *x, const real *zeros, const real *u, const real *b,
+                         bint has_bias, real *y, real *vp, real *mp, Py_ssize_t t0,
+                         Py_ssize_t nb, Py_ssize_t th, Py_ssize_t tw, Py_ssize_t H,
+                         Py_ssize_t W, Py_ssize_t C, Py_ssize_t F, Py_ssize_t ho, Py_ssize_t wo,
+                         Py_ssize_t top, Py_ssize_t left) noexcept nogil:
+    """Tiles [t0, t0 + nb) in this thread's buffers: transform, 16 GEMMs, inverse transform."""
+    cdef Py_ssize_t t, k
+    for t in range(nb):
+        winograd_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
+    for k in range(16):
+        gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * nb * C, <int>C,
+             0, mp + k * nb * F, <int>F)
+    for t in range(nb):
+        winograd_output_tile(mp, y, b, has_bias, t, nb, t0 + t, th, tw, ho, wo, F)
+
+
+def winograd_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const real[::1] b,
+                     bint has_bias, real[:, :, :, ::1] y, int top, int left):
+    """3x3 stride-1 convolution by Winograd F(2x2, 3x3), fused per chunk of 2x2 output tiles.
+
+    Each chunk (parallel, per-thread buffers): input transform, 16 GEMMs ``M_k = V_k U_k``
+    over the channels, output transform plus bias. The chunk size depends on C and F only.
+    """
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t F = u.shape[2], ho = y.shape[1], wo = y.shape[2]
+    cdef Py_ssize_t th = (ho + 1) // 2, tw = (wo + 1) // 2, ntiles = N * th * tw
+    cdef Py_ssize_t T = min(max(16, min(512, (1 << 20) // (16 * (C + F)))), ntiles)
+    cdef Py_ssize_t nch = (ntiles + T - 1) // T, ch
+    cdef int nthr = openmp.omp_get_max_threads()
+    dt = np.asarray(y).dtype
+    cdef real[:, ::1] vbuf = np.empty((nthr, 16 * T * C), dtype=dt)
+    cdef real[:, ::1] mbuf = np.empty((nthr, 16 * T * F), dtype=dt)
+    cdef real[::1] zeros = np.zeros(C, dtype=dt)
+    cdef real *vp = &vbuf[0, 0]
+    cdef real *mp = &mbuf[0, 0]
+    with nogil:
+        for ch in prange(nch, schedule="static", num_threads=nthr):
+            winograd_chunk(&x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], has_bias,
+                           &y[0, 0, 0, 0], vp + threadid() * 16 * T * C,
+                           mp + threadid() * 16 * T * F, ch * T, min(T, ntiles - ch * T),
+                           th, tw, H, W, C, F, ho, wo, top, left)
+
+
+# -- dense ----------------------------------------------------------------------------------
+
+def dense_forward(const real[:, ::1] x, const real[:, ::1] w, const real[::1] b, bint has_bias,
+                  real[:, ::1] y):
+    """``y = x w + b`` for x (N, K), w (K, U)."""
+    cdef int N = x.shape[0], K = x.shape[1], U = w.shape[1]
+    with nogil:
+        gemm_rows(&x[0, 0], &w[0, 0], &y[0, 0], N, K, U, chunk_rows(K))
+        if has_bias:
+            add_bias(&y[0, 0], &b[0], N, U)
+
+
+def dense_backward(const real[:, ::1] x, const real[:, ::1] w, const real[:, ::1] dy,
+                   real[:, ::1] dx, real[:, ::1] dw, real[::1] db):
+    """``dx = dy w^T``, ``dw = x^T dy``, ``db = sum_n dy``."""
+    cdef int N = x.shape[0], K = x.shape[1], U = w.shape[1]
+    with nogil:
+        gemm_rows_bt(&dy[0, 0], &w[0, 0], &dx[0, 0], N, U, K, chunk_rows(U))
+        gemm_at_b(&x[0, 0], &dy[0, 0], &dw[0, 0], N, K, U, 0, 64)
+    column_sum(dy, db)

@@ -1,0 +1,80 @@
+"""Convolution kernels: validated wrappers over ``_conv.pyx`` (blocked im2col + BLAS GEMM,
+Winograd F(2x2, 3x3), blocked col2im).
+
+Shapes: ``x`` (N, H, W, C), ``w`` (KH, KW, C, F) HWIO, ``b`` (F,) or None, ``dy`` (N, Ho, Wo, F).
+``pads = (top, bottom, left, right)`` zero padding; ``stride = (sh, sw)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError, expected
+from . import _checks as ck
+from . import _conv
+
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
+
+
+def _check(fn, x, w, stride, pads):
+    x = ck.array(fn, "x", x, ndim=4)
+    w = ck.array(fn, "w", w, ndim=4, dtype=x.dtype, shape=(None, None, x.shape[3], None))
+    stride = ck.pair(fn, "stride", stride, minimum=1)
+    pads = ck.pads4(fn, pads)
+    ho, wo = ck.out_size(fn, x.shape[1], x.shape[2], w.shape[:2], stride, pads)
+    return x, w, stride, pads, ho, wo
+
+
+def _bias(fn, b, dtype, units):
+    b = ck.optional_bias(fn, b, dtype, units)
+    return (np.zeros(1, dtype), False) if b is None else (b, True)
+
+
+def conv2d_forward(x, w, b, *, stride, pads):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``.
+
+    Patches of a block of output pixels are gathered in parallel, multiplied by ``w`` in one
+    GEMM, and the bias is added while the block is in cache.
+    """
+    fn = "conv2d_forward"
+    x, w, stride, pads, ho, wo = _check(fn, x, w, stride, pads)
+    bias, has_bias = _bias(fn, b, x.dtype, w.shape[3])
+    y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
+    _conv.conv_forward(x, w, bias, has_bias, y, stride[0], stride[1], pads[0], pads[2])
+    return y
+
+
+def conv2d_backward(x, w, dy, *, stride, pads):
+    """Return ``(dx, dw, db)`` for ``L = sum(y * dy)``.
+
+    ``dw = cols^T dy`` (accumulated over blocks of output rows), ``db = sum_{n,i,j} dy`` and
+    ``dx = col2im(dy w^T)``, gathered per input row so that threads never share an output.
+    """
+    fn = "conv2d_backward"
+    x, w, stride, pads, ho, wo = _check(fn, x, w, stride, pads)
+    dy = ck.array(fn, "dy", dy, ndim=4, dtype=x.dtype,
+                  shape=(x.shape[0], ho, wo, w.shape[3]))
+    dx = np.zeros_like(x)
+    dw = np.empty_like(w)
+    db = np.empty(w.shape[3], dtype=x.dtype)
+    _conv.conv_backward(x, w, dy, dx, dw, db, stride[0], stride[1], pads[0], pads[2])
+    return dx, dw, db
+
+
+def winograd_forward(x, w, b, *, pads):
+    """3x3 stride-1 convolution by Winograd F(2x2, 3x3): ``Y = A^T [(G g G^T) ⊙ (B^T d B)] A``
+    per 2x2 output tile, the channel sum of the element-wise product done as 16 GEMMs.
+
+    Equals :func:`conv2d_forward` up to rounding (the transforms reassociate the sums).
+    """
+    fn = "winograd_forward"
+    x, w, _, pads, ho, wo = _check(fn, x, w, (1, 1), pads)
+    if w.shape[:2] != (3, 3):
+        raise ShapeError(expected(f"{fn}.w.shape[:2]", "(3, 3) for F(2x2, 3x3)",
+                                         w.shape[:2]))
+    bias, has_bias = _bias(fn, b, x.dtype, w.shape[3])
+    u = np.empty((16, w.shape[2], w.shape[3]), dtype=x.dtype)
+    _conv.winograd_filter(w, u)
+    y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
+    _conv.winograd_forward(x, u, bias, has_bias, y, pads[0], pads[2])
+    return y

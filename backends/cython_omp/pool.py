@@ -1,0 +1,97 @@
+"""Pooling kernels: validated wrappers over ``_pool.pyx``.
+
+``size``/``stride`` are (rows, cols); ``pads`` is (top, bottom, left, right), each smaller than
+the window (so every window holds at least one input cell). Max pooling pads with ``-inf`` and
+returns the arg-max of every output as an int64 flat index into ``x`` (C order). Average
+pooling divides by the number of in-bounds cells of each window, as TensorFlow does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DTypeError, LayoutError, ShapeError, expected
+from . import _checks as ck
+from . import _pool
+
+__all__ = ["maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward"]
+
+
+def _geometry(fn, shape, size, stride, pads):
+    size = ck.pair(fn, "size", size, minimum=1)
+    stride = ck.pair(fn, "stride", stride, minimum=1)
+    pads = ck.pads4(fn, pads, below=size)
+    ho, wo = ck.out_size(fn, shape[1], shape[2], size, stride, pads)
+    return size, stride, pads, ho, wo
+
+
+def _x_shape(fn, x_shape):
+    ok = isinstance(x_shape, tuple | list) and len(x_shape) == 4 and all(
+        isinstance(s, int | np.integer) and not isinstance(s, bool) and s >= 1 for s in x_shape
+    )
+    if not ok:
+        raise ShapeError(expected(f"{fn}.x_shape", "4 positive ints (N, H, W, C)", x_shape))
+    return tuple(int(s) for s in x_shape)
+
+
+def maxpool_forward(x, *, size, stride, pads):
+    """``y = max over each window``; returns ``(y, argmax)``, int64 flat indices into x.
+
+    Ties go to the first maximum in row-major window order.
+    """
+    fn = "maxpool_forward"
+    x = ck.array(fn, "x", x, ndim=4)
+    size, stride, pads, ho, wo = _geometry(fn, x.shape, size, stride, pads)
+    y = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
+    argmax = np.empty(y.shape, dtype=np.int64)
+    _pool.maxpool_forward(x, y, argmax, *size, *stride, pads[0], pads[2])
+    return y, argmax
+
+
+def maxpool_backward(dy, argmax, *, x_shape):
+    """``dx[argmax[o]] += dy[o]`` for every output ``o`` (overlapping windows add up).
+
+    Every index must point into the sample of its output (what ``maxpool_forward`` returns).
+    """
+    fn = "maxpool_backward"
+    dy = ck.array(fn, "dy", dy, ndim=4)
+    x_shape = _x_shape(fn, x_shape)
+    if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int64:
+        raise DTypeError(expected(f"{fn}.argmax", "an int64 numpy.ndarray",
+                                     getattr(argmax, "dtype", type(argmax).__name__)))
+    if argmax.shape != dy.shape:
+        raise ShapeError(expected(f"{fn}.argmax.shape", str(dy.shape), argmax.shape))
+    if not argmax.flags.c_contiguous:
+        raise LayoutError(expected(f"{fn}.argmax", "a C-contiguous array", argmax.strides))
+    if x_shape[0] != dy.shape[0]:
+        raise ShapeError(expected(f"{fn}.x_shape[0]", dy.shape[0], x_shape[0]))
+    dx = np.zeros(x_shape, dtype=dy.dtype)
+    bad = _pool.maxpool_backward(dy, argmax, dx)
+    if bad:
+        raise ShapeError(expected(f"{fn}.argmax", "flat indices into the same sample of x",
+                                  f"{bad} indices outside it"))
+    return dx
+
+
+def avgpool_forward(x, *, size, stride, pads):
+    """``y = (sum of in-bounds cells of the window) / (their count)``."""
+    fn = "avgpool_forward"
+    x = ck.array(fn, "x", x, ndim=4)
+    size, stride, pads, ho, wo = _geometry(fn, x.shape, size, stride, pads)
+    y = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
+    _pool.avgpool_forward(x, y, *size, *stride, pads[0], pads[2])
+    return y
+
+
+def avgpool_backward(dy, *, x_shape, size, stride, pads):
+    """Each in-bounds cell of a window receives ``dy / count`` of that window."""
+    fn = "avgpool_backward"
+    dy = ck.array(fn, "dy", dy, ndim=4)
+    x_shape = _x_shape(fn, x_shape)
+    size, stride, pads, ho, wo = _geometry(fn, x_shape, size, stride, pads)
+    want = (x_shape[0], ho, wo, x_shape[3])
+    if dy.shape != want:
+        raise ShapeError(expected(f"{fn}.dy.shape", str(want), dy.shape))
+    dx = np.empty(x_shape, dtype=dy.dtype)
+    _pool.avgpool_backward(dy, dx, *size, *stride, pads[0], pads[2])
+    return dx

@@ -1,0 +1,369 @@
+"""Convolution kernels: blocked im2col + GEMM, Winograd F(2x2, 3x3), and the backward pass.
+
+Shapes as in ``backends.numpy_ref.conv``: ``x`` (N, H, W, C), ``w`` (KH, KW, C, F) HWIO,
+``b`` (F,) or None, ``dy`` (N, Ho, Wo, F); ``pads = (top, bottom, left, right)``.
+
+The output pixels (flattened over N, Ho, Wo) are processed in blocks of fixed size: each
+block's patches are gathered in parallel (one pixel per task), multiplied by the kernel matrix
+with one BLAS GEMM (``np.dot`` inside jitted code, outside any ``prange``), and written out
+with the bias added. Block sizes depend on shapes only, never on the thread count, so results
+are bitwise identical for any number of threads.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from . import _check
+from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange, serial_kernel
+
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
+
+
+@kernel
+def _gather_cols(x, cols, r0, total, ho, wo, kh, kw, sh, sw, top, left):
+    """cols[t, (p*kw + q)*C + c] = xpad[n, i*sh + p, j*sw + q, c] for pixel r0 + t; rows past
+    ``total`` are zero."""
+    _, h, w, c = x.shape
+    zero = x.dtype.type(0)
+    for t in prange(cols.shape[0]):
+        r = r0 + t
+        if r >= total:
+            cols[t, :] = zero
+            continue
+        n = r // (ho * wo)
+        rem = r - n * ho * wo
+        i = rem // wo
+        j = rem - i * wo
+        for p in range(kh):
+            hi = i * sh + p - top
+            for q in range(kw):
+                wi = j * sw + q - left
+                base = (p * kw + q) * c
+                if hi >= 0 and hi < h and wi >= 0 and wi < w:
+                    for cc in range(c):
+                        cols[t, base + cc] = x[n, hi, wi, cc]
+                else:
+                    for cc in range(c):
+                        cols[t, base + cc] = zero
+
+
+@helper
+def _gather_row(x, col, r, ho, wo, kh, kw, sh, sw, top, left):
+    """col[(p*kw + q)*C + c] = xpad[n, i*sh + p, j*sw + q, c] for output pixel r = (n, i, j)."""
+    _, h, w, c = x.shape
+    zero = x.dtype.type(0)
+    n = r // (ho * wo)
+    rem = r - n * ho * wo
+    i = rem // wo
+    j = rem - i * wo
+    for p in range(kh):
+        hi = i * sh + p - top
+        for q in range(kw):
+            wi = j * sw + q - left
+            base = (p * kw + q) * c
+            if hi >= 0 and hi < h and wi >= 0 and wi < w:
+                for cc in range(c):
+                    col[base + cc] = x[n, hi, wi, cc]
+            else:
+                for cc in range(c):
+                    col[base + cc] = zero
+
+
+@kernel
+def _forward(x, w2, b, has_bias, ho, wo, kh, kw, sh, sw, top, left, block, workers):
+    """Worker k takes blocks k, k + workers, ...: gather, single-threaded GEMM, bias. One
+    parallel region for the whole convolution (a fork/join per block costs too much on a
+    busy machine); each block is computed wholly by one worker, so the bits do not depend on
+    the thread count. The caller limits BLAS to one thread around this kernel."""
+    n = x.shape[0]
+    kk, f = w2.shape
+    total = n * ho * wo
+    y = np.empty((total, f), x.dtype)
+    n_blocks = (total + block - 1) // block
+    for wk in prange(workers):
+        col = np.zeros((block, kk), x.dtype)
+        pr = np.empty((block, f), x.dtype)
+        for bi in range(wk, n_blocks, workers):
+            r0 = bi * block
+            rows = min(block, total - r0)
+            for t in range(rows):
+                _gather_row(x, col[t], r0 + t, ho, wo, kh, kw, sh, sw, top, left)
+            for t in range(rows, block):  # rows past the end (stale from an earlier block)
+                col[t, :] = 0
+            np.dot(col, w2, pr)
+            for t in range(rows):
+                for k in range(f):
+                    y[r0 + t, k] = pr[t, k] + b[k] if has_bias else pr[t, k]
+    return y.reshape((n, ho, wo, f))
+
+
+@kernel
+def _column_sums(a):
+    """Per-column sums of a 2-D array; each task owns a block of columns (no split sums)."""
+    m, c = a.shape
+    out = np.zeros(c, a.dtype)
+    for cb in prange((c + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK):
+        c0 = cb * CHANNEL_BLOCK
+        c1 = min(c, c0 + CHANNEL_BLOCK)
+        for r in range(m):
+            for k in range(c0, c1):
+                out[k] += a[r, k]
+    return out
+
+
+@kernel
+def _backward(x, w2, dy2, ho, wo, kh, kw, sh, sw, top, left, block):
+    n, h, wd, c = x.shape
+    kk, f = w2.shape
+    total = n * ho * wo
+    dx = np.zeros((n, h, wd, c), x.dtype)
+    dw = np.zeros((kk, f), x.dtype)
+    cols = np.empty((block, kk), x.dtype)
+    dyb = np.zeros((block, f), x.dtype)
+    dwb = np.empty((kk, f), x.dtype)
+    dcols = np.empty((block, kk), x.dtype)
+    w2t = w2.T
+    n_cb = (c + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK
+    for r0 in range(0, total, block):
+        rows = min(block, total - r0)
+        for t in prange(block):
+            for k in range(f):
+                dyb[t, k] = dy2[r0 + t, k] if t < rows else 0
+        _gather_cols(x, cols, r0, total, ho, wo, kh, kw, sh, sw, top, left)
+        np.dot(cols.T, dyb, dwb)
+        for k in prange(kk):
+            for o in range(f):
+                dw[k, o] += dwb[k, o]
+        np.dot(dyb, w2t, dcols)
+        # col2im: overlapping windows write the same dx cell, so tasks split the channels
+        # (independent outputs); each cell sums in pixel order, then (p, q) order.
+        for cb in prange(n_cb):
+            c0 = cb * CHANNEL_BLOCK
+            c1 = min(c, c0 + CHANNEL_BLOCK)
+            for t in range(rows):
+                r = r0 + t
+                nn = r // (ho * wo)
+                rem = r - nn * ho * wo
+                i = rem // wo
+                j = rem - i * wo
+                for p in range(kh):
+                    hi = i * sh + p - top
+                    if hi < 0 or hi >= h:
+                        continue
+                    for q in range(kw):
+                        wi = j * sw + q - left
+                        if wi < 0 or wi >= wd:
+                            continue
+                        base = (p * kw + q) * c
+                        for cc in range(c0, c1):
+                            dx[nn, hi, wi, cc] += dcols[t, base + cc]
+    return dx, dw
+
+
+def _check_conv(where, x, w, b):
+    _check.array(where, "x", x, ndim=4)
+    _check.array(where, "w", w, ndim=4, like=x)
+    if w.shape[2] != x.shape[3]:
+        raise _check.ShapeError(_check.expected(f"numba.{where}.w.shape[2]",
+                                                f"x channels {x.shape[3]}", w.shape[2]))
+    if b is not None:
+        _check.array(where, "b", b, ndim=1, like=x, shape=(w.shape[3],))
+
+
+def conv2d_forward(x, w, b, *, stride, pads):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``.
+
+    Derivatives are :func:`conv2d_backward`.
+    """
+    _check_conv("conv2d_forward", x, w, b)
+    kh, kw, c, f = w.shape
+    ho, wo = _check.geometry("conv2d_forward", x.shape, (kh, kw), stride, pads)
+    total = x.shape[0] * ho * wo
+    block = block_rows(kh * kw * c, x.itemsize, total)
+    bias = b if b is not None else np.zeros(0, x.dtype)
+    with threadpool_limits(1, user_api="blas"):  # threads split the blocks, not the GEMMs
+        return _forward(x, w.reshape(kh * kw * c, f), bias, b is not None, ho, wo, kh, kw,
+                        stride[0], stride[1], pads[0], pads[2], block,
+                        numba.get_num_threads())
+
+
+def conv2d_backward(x, w, dy, *, stride, pads):
+    """Return ``(dx, dw, db)`` for ``L = sum(y * dy)``.
+
+    ``dw = cols^T dy`` (accumulated block by block), ``db = sum_{n,i,j} dy``,
+    ``dx = col2im(dy w^T)`` (the transposed convolution), cropped to the input.
+    """
+    _check_conv("conv2d_backward", x, w, None)
+    kh, kw, c, f = w.shape
+    ho, wo = _check.geometry("conv2d_backward", x.shape, (kh, kw), stride, pads)
+    _check.array("conv2d_backward", "dy", dy, ndim=4, like=x, shape=(x.shape[0], ho, wo, f))
+    total = x.shape[0] * ho * wo
+    block = block_rows(kh * kw * c, x.itemsize, total)
+    dy2 = dy.reshape(total, f)
+    dx, dw = _backward(x, w.reshape(kh * kw * c, f), dy2, ho, wo, kh, kw, stride[0],
+                       stride[1], pads[0], pads[2], block)
+    return dx, dw.reshape(kh, kw, c, f), _column_sums(dy2)
+
+
+# --- Winograd F(2x2, 3x3) (Lavin & Gray 2016): Y = A^T [(G g G^T) ⊙ (B^T d B)] A ----------
+
+@helper
+def _bt(d0, d1, d2, d3):
+    """B^T d for one column d: rows (1,0,-1,0), (0,1,1,0), (0,-1,1,0), (0,1,0,-1)."""
+    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+
+
+@helper
+def _at(m0, m1, m2, m3):
+    """A^T m for one column m: rows (1,1,1,0), (0,1,-1,-1)."""
+    return m0 + m1 + m2, m1 - m2 - m3
+
+
+@helper
+def _g(g0, g1, g2, half):
+    """G g for one column g: rows (1,0,0), (1/2,1/2,1/2), (1/2,-1/2,1/2), (0,0,1)."""
+    return g0, half * (g0 + g1 + g2), half * (g0 - g1 + g2), g2
+
+
+@kernel
+def _winograd_filter(w):
+    """U[4a+b, c, f] = (G g G^T)[a, b] with g = w[:, :, c, f]."""
+    _, _, c, f = w.shape
+    u = np.empty((16, c, f), w.dtype)
+    half = w.dtype.type(0.5)
+    for cc in prange(c):
+        for o in range(f):
+            t00, t10, t20, t30 = _g(w[0, 0, cc, o], w[1, 0, cc, o], w[2, 0, cc, o], half)
+            t01, t11, t21, t31 = _g(w[0, 1, cc, o], w[1, 1, cc, o], w[2, 1, cc, o], half)
+            t02, t12, t22, t32 = _g(w[0, 2, cc, o], w[1, 2, cc, o], w[2, 2, cc, o], half)
+            u[0, cc, o], u[1, cc, o], u[2, cc, o], u[3, cc, o] = _g(t00, t01, t02, half)
+            u[4, cc, o], u[5, cc, o], u[6, cc, o], u[7, cc, o] = _g(t10, t11, t12, half)
+            u[8, cc, o], u[9, cc, o], u[10, cc, o], u[11, cc, o] = _g(t20, t21, t22, half)
+            u[12, cc, o], u[13, cc, o], u[14, cc, o], u[15, cc, o] = _g(t30, t31, t32, half)
+    return u
+
+
+@helper
+def _load(x, n, hh, ww, cc, ok):
+    return x[n, hh, ww, cc] if ok else x.dtype.type(0)
+
+
+@kernel
+def _winograd_input(x, v, t0, n_tiles, th, tw, top, left):
+    """V[4a+b, t, c] = (B^T d B)[a, b] for the 4x4 input tile d of tile t0 + t (zero past the
+    input and for t0 + t >= n_tiles)."""
+    _, h, w, c = x.shape
+    zero = x.dtype.type(0)
+    for t in prange(v.shape[1]):
+        tile = t0 + t
+        if tile >= n_tiles:
+            v[:, t, :] = zero
+            continue
+        n = tile // (th * tw)
+        rem = tile - n * th * tw
+        ti = rem // tw
+        h0 = 2 * ti - top
+        w0 = 2 * (rem - ti * tw) - left
+        # clamp indices into the image; the ok flags zero the clamped loads
+        r0, r1, r2, r3 = max(h0, 0), max(min(h0 + 1, h - 1), 0), min(h0 + 2, h - 1), \
+            min(h0 + 3, h - 1)
+        k0, k1, k2, k3 = max(w0, 0), max(min(w0 + 1, w - 1), 0), min(w0 + 2, w - 1), \
+            min(w0 + 3, w - 1)
+        a0, a1, a2, a3 = h0 >= 0, h0 + 1 >= 0 and h0 + 1 < h, h0 + 2 < h, h0 + 3 < h
+        b0, b1, b2, b3 = w0 >= 0, w0 + 1 >= 0 and w0 + 1 < w, w0 + 2 < w, w0 + 3 < w
+        for cc in range(c):
+            e00, e10, e20, e30 = _bt(_load(x, n, r0, k0, cc, a0 and b0),
+                                     _load(x, n, r1, k0, cc, a1 and b0),
+                                     _load(x, n, r2, k0, cc, a2 and b0),
+                                     _load(x, n, r3, k0, cc, a3 and b0))
+            e01, e11, e21, e31 = _bt(_load(x, n, r0, k1, cc, a0 and b1),
+                                     _load(x, n, r1, k1, cc, a1 and b1),
+                                     _load(x, n, r2, k1, cc, a2 and b1),
+                                     _load(x, n, r3, k1, cc, a3 and b1))
+            e02, e12, e22, e32 = _bt(_load(x, n, r0, k2, cc, a0 and b2),
+                                     _load(x, n, r1, k2, cc, a1 and b2),
+                                     _load(x, n, r2, k2, cc, a2 and b2),
+                                     _load(x, n, r3, k2, cc, a3 and b2))
+            e03, e13, e23, e33 = _bt(_load(x, n, r0, k3, cc, a0 and b3),
+                                     _load(x, n, r1, k3, cc, a1 and b3),
+                                     _load(x, n, r2, k3, cc, a2 and b3),
+                                     _load(x, n, r3, k3, cc, a3 and b3))
+            v[0, t, cc], v[1, t, cc], v[2, t, cc], v[3, t, cc] = _bt(e00, e01, e02, e03)
+            v[4, t, cc], v[5, t, cc], v[6, t, cc], v[7, t, cc] = _bt(e10, e11, e12, e13)
+            v[8, t, cc], v[9, t, cc], v[10, t, cc], v[11, t, cc] = _bt(e20, e21, e22, e23)
+            v[12, t, cc], v[13, t, cc], v[14, t, cc], v[15, t, cc] = _bt(e30, e31, e32, e33)
+
+
+@kernel
+def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw):
+    """y tile = A^T M A (+ bias), cropped to the output."""
+    _, ho, wo, f = y.shape
+    for t in prange(min(m.shape[1], n_tiles - t0)):
+        tile = t0 + t
+        nn = tile // (th * tw)
+        rem = tile - nn * th * tw
+        i0 = 2 * (rem // tw)
+        j0 = 2 * (rem - (rem // tw) * tw)
+        two_rows = i0 + 1 < ho
+        two_cols = j0 + 1 < wo
+        for o in range(f):
+            s00, s10 = _at(m[0, t, o], m[4, t, o], m[8, t, o], m[12, t, o])
+            s01, s11 = _at(m[1, t, o], m[5, t, o], m[9, t, o], m[13, t, o])
+            s02, s12 = _at(m[2, t, o], m[6, t, o], m[10, t, o], m[14, t, o])
+            s03, s13 = _at(m[3, t, o], m[7, t, o], m[11, t, o], m[15, t, o])
+            y00, y01 = _at(s00, s01, s02, s03)
+            y10, y11 = _at(s10, s11, s12, s13)
+            if has_bias:
+                y00 += b[o]
+                y01 += b[o]
+                y10 += b[o]
+                y11 += b[o]
+            y[nn, i0, j0, o] = y00
+            if two_cols:
+                y[nn, i0, j0 + 1, o] = y01
+            if two_rows:
+                y[nn, i0 + 1, j0, o] = y10
+                if two_cols:
+                    y[nn, i0 + 1, j0 + 1, o] = y11
+
+
+@serial_kernel
+def _winograd(x, w, b, has_bias, ho, wo, top, left, block):
+    n, _, _, c = x.shape
+    f = w.shape[3]
+    th = (ho + 1) // 2
+    tw = (wo + 1) // 2
+    n_tiles = n * th * tw
+    u = _winograd_filter(w)
+    y = np.empty((n, ho, wo, f), x.dtype)
+    v = np.empty((16, block, c), x.dtype)
+    m = np.empty((16, block, f), x.dtype)
+    for t0 in range(0, n_tiles, block):
+        _winograd_input(x, v, t0, n_tiles, th, tw, top, left)
+        for k in range(16):
+            np.dot(v[k], u[k], m[k])
+        _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw)
+    return y
+
+
+def winograd_forward(x, w, b, *, pads):
+    """3x3 stride-1 convolution by Winograd F(2x2, 3x3): same result as
+    :func:`conv2d_forward` up to rounding (the transforms reassociate the sums).
+
+    Each 2x2 output tile comes from a 4x4 input tile ``d``: ``Y = A^T (U ⊙ V) A`` with
+    ``U = G g G^T`` per (c, f) and ``V = B^T d B`` per tile and channel; the channel sum of
+    ``U ⊙ V`` is 16 GEMMs per block of tiles. Backward is :func:`conv2d_backward`.
+    """
+    _check_conv("winograd_forward", x, w, b)
+    if w.shape[:2] != (3, 3):
+        raise _check.ShapeError(_check.expected("numba.winograd_forward.w.shape[:2]",
+                                                "(3, 3) for Winograd F(2x2,3x3)", w.shape[:2]))
+    ho, wo = _check.geometry("winograd_forward", x.shape, (3, 3), (1, 1), pads)
+    c, f = w.shape[2], w.shape[3]
+    n_tiles = x.shape[0] * ((ho + 1) // 2) * ((wo + 1) // 2)
+    block = block_rows(16 * max(c, f), x.itemsize, n_tiles)
+    bias = b if b is not None else np.zeros(0, x.dtype)
+    return _winograd(x, w, bias, b is not None, ho, wo, pads[0], pads[2], block)

@@ -1,0 +1,229 @@
+"""Pooling kernels. ``size``/``stride`` are (rows, cols); ``pads`` is (top, bottom, left, right).
+
+Max pooling ignores padding cells (as padding with ``-inf``) and returns the arg-max of every
+output as a flat C-order index into ``x`` (ties: first maximum in row-major window order; a
+NaN counts as the maximum, as ``np.argmax``). Average pooling divides by the number of
+in-bounds cells of each window, as TensorFlow does. Every ``prange`` task owns whole output
+rows, so each sum is taken in one fixed order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _check
+from ._jit import kernel, prange
+
+__all__ = ["maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward"]
+
+
+@kernel
+def _max_forward(x, ho, wo, kh, kw, sh, sw, top, left):
+    """Task = one output row, kept in ``y``/``arg`` while the window is scanned cell by cell
+    in row-major order; each cell is compared for the whole row at once (a branch-free loop
+    that the compiler vectorises). A cell wins if it is larger, is the row's first in-bounds
+    cell, or is the first NaN (NaN counts as the maximum, as ``np.argmax``)."""
+    n, h, w, c = x.shape
+    y = np.empty((n * ho, wo * c), x.dtype)
+    arg = np.empty((n * ho, wo * c), np.int64)
+    x1 = x.reshape(-1)
+    for row in prange(n * ho):
+        nn = row // ho
+        i = row - nn * ho
+        best = y[row]
+        idx = arg[row]
+        idx[:] = -1
+        for p in range(kh):
+            hi = i * sh + p - top
+            if hi < 0 or hi >= h:
+                continue
+            base = (nn * h + hi) * w * c
+            for q in range(kw):
+                # output columns j whose cell (p, q) is inside the input
+                j0 = max(0, (left - q + sw - 1) // sw)
+                j1 = min(wo, (w - 1 + left - q) // sw + 1)
+                if sw == 1:  # the row's cells are one contiguous run of x
+                    shift = base + (q - left) * c
+                    for t in range(j0 * c, j1 * c):
+                        v = x1[shift + t]
+                        b = best[t]
+                        win = idx[t] < 0 or v > b or (v != v and b == b)
+                        best[t] = v if win else b
+                        idx[t] = shift + t if win else idx[t]
+                    continue
+                for j in range(j0, j1):
+                    src = base + (j * sw + q - left) * c
+                    for cc in range(c):
+                        t = j * c + cc
+                        v = x1[src + cc]
+                        b = best[t]
+                        win = idx[t] < 0 or v > b or (v != v and b == b)
+                        best[t] = v if win else b
+                        idx[t] = src + cc if win else idx[t]
+    return y.reshape((n, ho, wo, c)), arg.reshape((n, ho, wo, c))
+
+
+@kernel
+def _arg_rows(arg, h, w, c):
+    """Lowest and highest dx row (within its image) that each dy row's arg-max points to;
+    ``ok`` is False if any index lies outside its own image."""
+    n, ho, wo, _ = arg.shape
+    lo = np.empty(n * ho, np.int64)
+    hi = np.empty(n * ho, np.int64)
+    bad = np.zeros(n * ho, np.bool_)
+    row_len = w * c
+    for row in prange(n * ho):
+        nn = row // ho
+        i = row - nn * ho
+        kmin = arg[nn, i, 0, 0]
+        kmax = kmin
+        for j in range(wo):
+            for cc in range(c):
+                k = arg[nn, i, j, cc]
+                kmin = min(kmin, k)
+                kmax = max(kmax, k)
+        base = nn * h * row_len
+        bad[row] = kmin < base or kmax >= base + h * row_len
+        lo[row] = (kmin - base) // row_len
+        hi[row] = (kmax - base) // row_len
+    return lo, hi, not bad.any()
+
+
+@kernel
+def _max_backward(dy, arg, lo, hi, h, w):
+    """dx[arg[o]] += dy[o]; task = one dx row, gathering from the dy rows that point into it,
+    in output order (the order of ``np.add.at`` in the reference)."""
+    n, ho, wo, c = dy.shape
+    dx = np.zeros(n * h * w * c, dy.dtype)
+    row_len = w * c
+    for row in prange(n * h):
+        nn = row // h
+        r = row - nn * h
+        lo_idx = row * row_len
+        hi_idx = lo_idx + row_len
+        for i in range(ho):
+            if lo[nn * ho + i] > r or hi[nn * ho + i] < r:
+                continue
+            for j in range(wo):
+                for cc in range(c):
+                    k = arg[nn, i, j, cc]
+                    if k >= lo_idx and k < hi_idx:
+                        dx[k] += dy[nn, i, j, cc]
+    return dx.reshape((n, h, w, c))
+
+
+@kernel
+def _avg_forward(x, ho, wo, kh, kw, sh, sw, top, left):
+    n, h, w, c = x.shape
+    y = np.empty((n, ho, wo, c), x.dtype)
+    for row in prange(n * ho):
+        nn = row // ho
+        i = row - nn * ho
+        p0 = max(0, top - i * sh)
+        p1 = min(kh, h + top - i * sh)
+        acc = np.empty(c, x.dtype)
+        for j in range(wo):
+            q0 = max(0, left - j * sw)
+            q1 = min(kw, w + left - j * sw)
+            acc[:] = 0
+            for p in range(p0, p1):
+                hi = i * sh + p - top
+                for q in range(q0, q1):
+                    wi = j * sw + q - left
+                    for cc in range(c):
+                        acc[cc] += x[nn, hi, wi, cc]
+            cnt = x.dtype.type((p1 - p0) * (q1 - q0))
+            for cc in range(c):
+                y[nn, i, j, cc] = acc[cc] / cnt
+    return y
+
+
+@kernel
+def _avg_backward(dy, n, h, w, c, kh, kw, sh, sw, top, left):
+    """Each in-bounds cell of a window gets dy / count; task = one dx row (gather)."""
+    _, ho, wo, _ = dy.shape
+    dx = np.zeros((n, h, w, c), dy.dtype)
+    for row in prange(n * h):
+        nn = row // h
+        hi = row - nn * h
+        i0 = max(0, (hi + top - kh + sh) // sh)
+        i1 = min(ho - 1, (hi + top) // sh)
+        for i in range(i0, i1 + 1):
+            p0 = max(0, top - i * sh)
+            p1 = min(kh, h + top - i * sh)
+            for j in range(wo):
+                q0 = max(0, left - j * sw)
+                q1 = min(kw, w + left - j * sw)
+                cnt = dy.dtype.type((p1 - p0) * (q1 - q0))
+                for q in range(q0, q1):
+                    wi = j * sw + q - left
+                    for cc in range(c):
+                        dx[nn, hi, wi, cc] += dy[nn, i, j, cc] / cnt
+    return dx
+
+
+def _geometry(where, x_shape, size, stride, pads):
+    size = _check.ints(where, "size", size, 2)
+    ho, wo = _check.geometry(where, x_shape, size, stride, pads)
+    if pads[0] >= size[0] or pads[1] >= size[0] or pads[2] >= size[1] or pads[3] >= size[1]:
+        # a window made of padding only has no maximum and no count
+        raise _check.SpecError(_check.expected(f"numba.{where}.pads", f"each < size {size}",
+                                               pads))
+    return size, ho, wo
+
+
+def _x_shape(where, x_shape):
+    shape = _check.ints(where, "x_shape", x_shape, 4)
+    return shape
+
+
+def maxpool_forward(x, *, size, stride, pads):
+    """``y = max over each window``; returns ``(y, argmax)`` with int64 flat indices into x.
+
+    Derivative: ``dx[argmax[o]] += dy[o]`` (:func:`maxpool_backward`).
+    """
+    _check.array("maxpool_forward", "x", x, ndim=4)
+    size, ho, wo = _geometry("maxpool_forward", x.shape, size, stride, pads)
+    return _max_forward(x, ho, wo, size[0], size[1], stride[0], stride[1], pads[0], pads[2])
+
+
+def maxpool_backward(dy, argmax, *, x_shape):
+    """``dx[argmax[o]] += dy[o]`` for every output ``o``.
+
+    Needs no window geometry: a first pass finds which dx rows each dy row points into (and
+    rejects indices outside their image with :class:`ShapeError`).
+    """
+    _check.array("maxpool_backward", "dy", dy, ndim=4)
+    _check.index("maxpool_backward", "argmax", argmax, shape=dy.shape)
+    n, h, w, c = _x_shape("maxpool_backward", x_shape)
+    if n != dy.shape[0] or c != dy.shape[3]:
+        raise _check.ShapeError(_check.expected("numba.maxpool_backward.dy.shape",
+                                                f"batch {n} and {c} channels", dy.shape))
+    lo, hi, ok = _arg_rows(argmax, h, w, c)
+    if not ok:
+        raise _check.ShapeError(_check.expected(
+            "numba.maxpool_backward.argmax", "flat indices into x of the same image and channel",
+            "out-of-range indices"))
+    return _max_backward(dy, argmax, lo, hi, h, w)
+
+
+def avgpool_forward(x, *, size, stride, pads):
+    """``y = (sum of in-bounds cells of the window) / (their count)``.
+
+    Derivative: each in-bounds cell of a window receives ``dy / count``.
+    """
+    _check.array("avgpool_forward", "x", x, ndim=4)
+    size, ho, wo = _geometry("avgpool_forward", x.shape, size, stride, pads)
+    return _avg_forward(x, ho, wo, size[0], size[1], stride[0], stride[1], pads[0], pads[2])
+
+
+def avgpool_backward(dy, *, x_shape, size, stride, pads):
+    """Each in-bounds cell of a window receives ``dy / count`` of that window."""
+    _check.array("avgpool_backward", "dy", dy, ndim=4)
+    n, h, w, c = _x_shape("avgpool_backward", x_shape)
+    size, ho, wo = _geometry("avgpool_backward", (n, h, w, c), size, stride, pads)
+    if dy.shape != (n, ho, wo, c):
+        raise _check.ShapeError(_check.expected("numba.avgpool_backward.dy.shape",
+                                                (n, ho, wo, c), dy.shape))
+    return _avg_backward(dy, n, h, w, c, size[0], size[1], stride[0], stride[1], pads[0],
+                         pads[2])

@@ -1,0 +1,115 @@
+"""Pixel shuffle (depth to space) and its inverse, in the ``dcr`` and ``crd`` orders.
+
+``dcr``: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]`` (tf.nn.depth_to_space).
+``crd``: ``y[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]`` (torch.nn.PixelShuffle).
+Pure data movement (bit-exact); each task writes whole rows of the output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _check
+from ._jit import kernel, prange
+
+__all__ = ["pixel_shuffle", "pixel_unshuffle"]
+
+
+@kernel
+def _shuffle_dcr(x, r):
+    """In ``dcr`` order each (h, i, w) moves one contiguous run of r C values:
+    ``y[n, h r + i, w r : w r + r, :] = x[n, h, w, i r C : (i + 1) r C]``."""
+    n, h, w, cr = x.shape
+    c = cr // (r * r)
+    run = r * c
+    y = np.empty((n, h * r, w * r, c), x.dtype)
+    x1 = x.reshape(-1)
+    y1 = y.reshape(-1)
+    for row in prange(n * h * r):
+        hh = row // r  # image row index over n * h
+        src0 = hh * w * cr + (row - hh * r) * run
+        dst0 = row * w * run
+        for ww in range(w):
+            src = src0 + ww * cr
+            dst = dst0 + ww * run
+            for k in range(run):
+                y1[dst + k] = x1[src + k]
+    return y
+
+
+@kernel
+def _unshuffle_dcr(y, r):
+    n, hr, wr, c = y.shape
+    h = hr // r
+    w = wr // r
+    run = r * c
+    cr = run * r
+    x = np.empty((n, h, w, cr), y.dtype)
+    x1 = x.reshape(-1)
+    y1 = y.reshape(-1)
+    for row in prange(n * h * r):
+        hh = row // r
+        dst0 = hh * w * cr + (row - hh * r) * run
+        src0 = row * w * run
+        for ww in range(w):
+            src = src0 + ww * run
+            dst = dst0 + ww * cr
+            for k in range(run):
+                x1[dst + k] = y1[src + k]
+    return x
+
+
+@kernel
+def _shuffle_crd(x, r):
+    n, h, w, cr = x.shape
+    c = cr // (r * r)
+    y = np.empty((n, h * r, w * r, c), x.dtype)
+    for row in prange(n * h * r):
+        nn = row // (h * r)
+        yr = row - nn * h * r
+        hh = yr // r
+        i = yr - hh * r
+        for ww in range(w):
+            for j in range(r):
+                for cc in range(c):
+                    y[nn, yr, ww * r + j, cc] = x[nn, hh, ww, cc * r * r + i * r + j]
+    return y
+
+
+@kernel
+def _unshuffle_crd(y, r):
+    n, hr, wr, c = y.shape
+    h = hr // r
+    w = wr // r
+    x = np.empty((n, h, w, c * r * r), y.dtype)
+    for row in prange(n * h):
+        nn = row // h
+        hh = row - nn * h
+        for ww in range(w):
+            for cc in range(c):
+                for i in range(r):
+                    for j in range(r):
+                        x[nn, hh, ww, cc * r * r + i * r + j] = y[nn, hh * r + i, ww * r + j, cc]
+    return x
+
+
+def pixel_shuffle(x, *, scale, order):
+    """(N, H, W, C r^2) -> (N, H r, W r, C); the derivative is :func:`pixel_unshuffle`."""
+    _check.array("pixel_shuffle", "x", x, ndim=4)
+    r = _check.integer("pixel_shuffle", "scale", scale)
+    _check.choice("pixel_shuffle", "order", order, ("dcr", "crd"))
+    if x.shape[3] % (r * r):
+        raise _check.ShapeError(_check.expected("numba.pixel_shuffle.x.shape[3]",
+                                                f"a multiple of scale^2 = {r * r}", x.shape[3]))
+    return _shuffle_crd(x, r) if order == "crd" else _shuffle_dcr(x, r)
+
+
+def pixel_unshuffle(y, *, scale, order):
+    """Inverse of :func:`pixel_shuffle`: (N, H r, W r, C) -> (N, H, W, C r^2)."""
+    _check.array("pixel_unshuffle", "y", y, ndim=4)
+    r = _check.integer("pixel_unshuffle", "scale", scale)
+    _check.choice("pixel_unshuffle", "order", order, ("dcr", "crd"))
+    if y.shape[1] % r or y.shape[2] % r:
+        raise _check.ShapeError(_check.expected("numba.pixel_unshuffle.y.shape[1:3]",
+                                                f"multiples of scale {r}", y.shape[1:3]))
+    return _unshuffle_crd(y, r) if order == "crd" else _unshuffle_dcr(y, r)

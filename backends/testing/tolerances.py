@@ -1,0 +1,186 @@
+"""THE tolerance table: every "close enough" of the project lives here.
+
+A comparison passes when ``|actual - desired| <= atol + rtol * |desired|`` element-wise,
+with ``atol = rtol * scale``, ``scale = max|desired|`` of the tensor. Why ``atol`` scales:
+the rounding error of a sum is relative to the size of its terms, not to the result, which
+can cancel to ~0 (a conv output, a gradient, ``1 - tanh^2`` near saturation).
+
+Tiers (``eps`` is the machine epsilon of the *lower* precision of the two sides):
+
+``exact``        data movement (pixel shuffle, upsample forward, max-pool forward, a max-pool
+                 backward whose windows do not overlap): a permutation or copy, so 0 and 0.
+``elementwise``  one formula per element (activations, shortcut, losses' gradients, batch
+                 norm in inference): ``8 eps`` (a few roundings, libm's 1-2 ulp
+                 transcendental functions, ``x.astype`` of the result).
+``reduction``    sums of ``K`` terms (conv, dense, average pooling, batch statistics, weight
+                 gradients): ``8 eps sqrt(K)``; ``K`` is computed per case and tensor by
+                 :func:`reduction_length`. Rounding errors of a sum of K terms random-walk,
+                 so they grow as sqrt(K) for any summation order (naive, blocked, pairwise).
+``winograd``     the Winograd forward: the reduction budget times ``WINOGRAD_FACTOR``.
+``optimizer``    parameters after one optimizer step: ``elementwise`` on the parameter plus
+                 the gradient's budget times the step's sensitivity to the gradient (``gain``).
+
+Against TensorFlow, float32 budgets are multiplied by ``TF_FACTOR``: see its comment.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import specs
+
+__all__ = [
+    "ELEMENTWISE_ULPS", "FINITE_DIFFERENCE_RTOL", "TF_FACTOR", "TIERS", "WINOGRAD_FACTOR",
+    "budget", "eps", "reduction_length", "tier_of", "tolerance",
+]
+
+TIERS = ("exact", "elementwise", "reduction", "winograd", "optimizer", "finite_difference")
+
+# Central finite differences in float64 (gradcheck.py), relative to max|analytic gradient|:
+# with a step of 1e-6 the truncation error step^2 |f^(3)| / 6 is ~1e-13 and the rounding
+# error u S / step (S = sum |y dy| over the touched outputs, < 1e2 on the catalogue shapes)
+# is ~1e-8: a 100x margin below 1e-6, while a wrong derivative is off by >= 1e-3. Float32
+# differences are too coarse to check anything, so the tier exists for float64 only.
+FINITE_DIFFERENCE_RTOL = 1e-6
+
+# 8 ulps: a handful of roundings per element (e.g. plse: multiply, add, select; elliot:
+# abs, add, divide, multiply, add) plus libm's exp/log1p/tanh, which are within 1-2 ulp.
+ELEMENTWISE_ULPS = 8.0
+
+# Winograd F(2x2,3x3) rewrites each output as A^T[(G g G^T) . (B^T d B)]A: the input transform
+# adds up to 4 terms, G has coefficients 1/2 and the output transform sums 9 products, so
+# rounding errors are amplified by a small constant (Lavin & Gray 2016; Barabasz et al. 2020
+# measure 2-4x of direct convolution for F(2x2,3x3), ~10x for F(4x4,3x3)). 16 covers both.
+# Measured: numpy_ref F(2x2,3x3) float32 vs float64 on the catalogue uses 0.2% of this budget
+# (4% of the plain reduction budget); a wrong transform is off by the size of the result.
+WINOGRAD_FACTOR = 16.0
+
+# TensorFlow float32 on the CPU runs Eigen's vectorised exp/tanh/log1p (polynomial and rational
+# approximations a few ulp from the correctly rounded value) and Eigen GEMM-based convolutions
+# with their own blocking and accumulation order; numpy_ref uses libm and OpenBLAS. Neither is
+# wrong; they round differently. Measured here (TF 2.21, AVX-512, catalogue, float32): TF vs
+# numpy_ref float64 uses at most 26% of the plain elementwise budget (logistic') and 8% of the
+# reduction budget; numpy_ref float32 vs TF float32 (both sides rounding) 39% and 11%. The
+# factor 2 leaves room for the other SIMD paths Eigen picks on AVX2-only CPUs; float64 needs none.
+TF_FACTOR = {np.dtype(np.float32): 2.0, np.dtype(np.float64): 1.0}
+
+
+def eps(dtype: Any) -> float:
+    """Machine epsilon of ``dtype`` (float32: 1.19e-7, float64: 2.22e-16)."""
+    return float(np.finfo(np.dtype(dtype)).eps)
+
+
+def tolerance(tier: str, dtype: Any, k: int = 1) -> float:
+    """The relative budget ``rtol`` of ``tier`` in ``dtype`` for a reduction of length ``k``."""
+    if tier not in TIERS:
+        raise ValueError(f"tier: expected one of {TIERS}, received {tier!r}")
+    if tier == "exact":
+        return 0.0
+    if tier == "finite_difference":
+        if np.dtype(dtype) != np.float64:
+            raise ValueError(f"dtype: the finite_difference tier expects float64, received "
+                             f"{np.dtype(dtype).name}")
+        return FINITE_DIFFERENCE_RTOL
+    base = ELEMENTWISE_ULPS * eps(dtype)
+    if tier in ("elementwise", "optimizer"):
+        return base
+    rtol = base * math.sqrt(max(int(k), 1))
+    return rtol * WINOGRAD_FACTOR if tier == "winograd" else rtol
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def reduction_length(case, tensor: str) -> int:
+    """Number of terms summed into one element of ``tensor`` (1 for element-wise tensors).
+
+    ``tensor`` is a harness name: ``y``, ``dx``, ``da``/``db``, ``grad/<param>``,
+    ``state/<buffer>``, or ``<optimizer>/<param>`` (the gradient's length).
+    """
+    spec, (n, h, w, c) = case.spec, case.input_shape
+    param = tensor.split("/", 1)[1] if "/" in tensor else None
+    if isinstance(spec, specs.Loss):
+        return n * h * w * c if tensor == "y" else 1
+    if isinstance(spec, specs.Conv2D):
+        kh, kw = spec.kernel
+        sh, sw = spec.stride
+        ho, wo, _ = spec.geometry(case.input_shape)
+        if tensor == "y":
+            return kh * kw * c
+        if tensor == "dx":  # overlapping windows through every filter
+            return _ceil_div(kh, sh) * _ceil_div(kw, sw) * spec.filters
+        return n * ho * wo  # weight and bias gradients sum over batch and positions
+    if isinstance(spec, specs.Connected):
+        if tensor == "y":
+            return h * w * c
+        return spec.units if tensor == "dx" else n
+    if isinstance(spec, specs.AvgPool2D | specs.MaxPool2D):
+        (kh, kw), (sh, sw) = spec.size, spec.stride
+        if tensor == "y":
+            return 1 if isinstance(spec, specs.MaxPool2D) else kh * kw
+        return _ceil_div(kh, sh) * _ceil_div(kw, sw)
+    if isinstance(spec, specs.Upsample):
+        return spec.scale**2 if tensor == "dx" else 1
+    if isinstance(spec, specs.BatchNorm):
+        if tensor == "y" and not case.training and param is None:
+            return 1
+        if tensor == "dx" and not case.training:
+            return 1
+        return n * h * w
+    return 1
+
+
+def tier_of(case, tensor: str) -> str:
+    """The tier a tensor of a case is judged by."""
+    spec = case.spec
+    head = tensor.split("/", 1)[0]
+    if head in ("sgd", "momentum", "adam"):
+        return "optimizer"
+    if isinstance(spec, specs.PixelShuffle):
+        return "exact"
+    if isinstance(spec, specs.Upsample | specs.MaxPool2D):
+        return "exact" if reduction_length(case, tensor) == 1 else "reduction"
+    if isinstance(spec, specs.Conv2D) and spec.algo == "winograd" and tensor == "y":
+        return "winograd"
+    return "reduction" if reduction_length(case, tensor) > 1 else "elementwise"
+
+
+def budget(
+    case, tensor: str, dtype: Any, *, against: str = "numpy", scale: float = 1.0,
+    grad_scale: float = 0.0, gain: float = 0.0,
+) -> tuple[float, float, str]:
+    """``(atol, rtol, tier)`` for ``tensor`` of ``case`` computed in ``dtype``.
+
+    Parameters
+    ----------
+    case : backends.testing.Case
+    tensor : str
+        Harness tensor name (see :func:`reduction_length`).
+    dtype : float32 or float64
+        The lower precision of the two compared sides.
+    against : {"numpy", "tensorflow"}
+        What the desired values come from; TensorFlow adds :data:`TF_FACTOR`.
+    scale : float
+        ``max|desired|`` of the tensor; ``atol = rtol * scale``.
+    grad_scale, gain : float
+        Optimizer tensors only: ``max|gradient|`` of the parameter and ``d step / d g``
+        (``lr`` for SGD and the first Momentum step, ``lr sqrt(1 - beta2) / epsilon`` at most
+        for the first Adam step); the gradient's own error, times the gain, adds to ``atol``.
+    """
+    dt = np.dtype(dtype)
+    if against not in ("numpy", "tensorflow"):
+        raise ValueError(f"against: expected 'numpy' or 'tensorflow', received {against!r}")
+    factor = TF_FACTOR[dt] if against == "tensorflow" else 1.0
+    tier = tier_of(case, tensor)
+    rtol = tolerance(tier, dt, reduction_length(case, tensor)) * factor
+    atol = rtol * float(scale)
+    if tier == "optimizer":
+        param = tensor.split("/", 1)[1]
+        grad_tier = tier_of(case, f"grad/{param}")
+        grad_rtol = tolerance(grad_tier, dt, reduction_length(case, f"grad/{param}")) * factor
+        atol += gain * grad_rtol * float(grad_scale)
+    return atol, rtol, tier

@@ -1,0 +1,110 @@
+"""Shared machinery of the asv benchmarks: parameters, shapes, the tiny switch and skips.
+
+asv imports every module of ``bench/`` in a fresh process per parameter combination
+(``launch_method: spawn``), so this module imports nothing heavy: TensorFlow, Numba and the
+compiled extension load inside ``setup`` through the registry, only for the backend a
+process times.
+
+Skips: ``setup`` raises ``NotImplementedError`` (asv's skip) with a reason that starts with
+one of :data:`SKIP_KINDS`, so that a reader (and ``tests/bench``) can tell "this combination
+does not exist" from "this backend is missing here".
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+TINY_ENV = "LAYERBENCH_BENCH_TINY"
+BACKENDS = ("numpy", "cython", "numba", "tensorflow")
+SKIP_KINDS = ("unsupported", "unavailable", "threads", "budget")
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# 1 and 2 always (the thesis' and the issue's comparison), all cores where there are more.
+THREADS = tuple(sorted({1, 2, cores()}))
+
+
+def tiny() -> bool:
+    """True when ``LAYERBENCH_BENCH_TINY`` asks for CI-sized shapes (same parameters)."""
+    return os.environ.get(TINY_ENV, "").strip() not in ("", "0")
+
+
+def skip(kind: str, reason: str):
+    """Raise asv's skip with ``"<kind>: <reason>"``."""
+    assert kind in SKIP_KINDS, kind
+    raise NotImplementedError(f"{kind}: {reason}")
+
+
+def preset(name: str):
+    """``backends.testing.PRESETS[name]``, or its ``tiny_`` twin in tiny mode."""
+    from backends.testing import PRESETS
+
+    if tiny() and f"tiny_{name}" in PRESETS:
+        return PRESETS[f"tiny_{name}"]
+    return PRESETS[name]
+
+
+class ThreadScope:
+    """Enter ``backend.threads(n)`` in ``setup`` and leave it in ``teardown``.
+
+    TensorFlow sizes its pools once per process; asv's spawn launcher gives each parameter
+    combination a fresh process, so the requested count can be set there. In a process whose
+    TensorFlow already runs with another count (the in-process smoke test) the combination
+    is skipped with TensorFlow's reason rather than timed with the wrong count.
+    """
+
+    def __init__(self, name: str, n: int):
+        import backends
+        from backends.errors import BackendUnavailableError, NotSupportedError
+
+        try:
+            self.backend = backends.get_backend(name)
+        except BackendUnavailableError as err:
+            skip("unavailable", str(err))
+        if n > cores():
+            skip("threads", f"{n} threads requested, {cores()} cores available")
+        self._ctx = self.backend.threads(n)
+        try:
+            self._ctx.__enter__()
+        except (NotSupportedError, ValueError) as err:
+            skip("threads", str(err))
+        if self.backend.num_threads() != n:
+            self.close()
+            skip("threads", f"backend {name!r} runs {self.backend.num_threads()} threads, "
+                 f"asked for {n}")
+
+    def close(self) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(None, None, None)
+            self._ctx = None
+
+
+def random(shape, dtype=np.float32, seed: int = 0) -> np.ndarray:
+    """Uniform [-1, 1) data; timing needs no conditioning, only a fixed seed."""
+    rng = np.random.default_rng(seed)
+    return np.ascontiguousarray(rng.uniform(-1.0, 1.0, size=shape).astype(dtype))
+
+
+def conv_flops(spec, input_shape) -> int:
+    """Multiply-adds x 2 of a direct convolution forward: ``2 N Ho Wo kh kw Cin F``.
+
+    The same count is charged to Winograd (effective GFLOP/s), and backward does twice the
+    forward work (dx and dW).
+    """
+    n, _, _, cin = input_shape
+    ho, wo, _ = spec.geometry(input_shape)
+    kh, kw = spec.kernel
+    return 2 * n * ho * wo * kh * kw * cin * spec.filters
+
+
+def nbytes(shape, itemsize: int = 4) -> int:
+    return itemsize * math.prod(shape)

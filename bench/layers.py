@@ -1,0 +1,201 @@
+"""Forward and backward time of every layer, per backend and thread count.
+
+- :class:`Layers`: every layer family on a small shape (``SMALL``; the catalogue's presets
+  cover only conv, pooling and pixel shuffle, so the other families get shapes here);
+- :class:`ThesisLayers`: the thesis' max-pool and pixel-shuffle timing shapes;
+- :class:`Conv`: the convolution presets (small, EDSR/WDSR bodies, thesis 16x512x512x3) with
+  the algorithm (im2col, Winograd) as a parameter.
+
+Parameters are the same in tiny mode (``LAYERBENCH_BENCH_TINY=1``); only shapes shrink.
+"""
+
+from __future__ import annotations
+
+from . import _common as c
+
+SMALL_SHAPE, TINY_SHAPE = (8, 64, 64, 32), (1, 8, 8, 4)
+
+
+def _small_specs():
+    from backends import specs
+
+    return {
+        "maxpool2x2": specs.MaxPool2D(size=2, stride=2, padding="valid"),
+        "avgpool2x2": specs.AvgPool2D(size=2, stride=2, padding="valid"),
+        "shortcut_edsr": specs.Shortcut(alpha=0.1, beta=1.0),
+        "pixelshuffle_r2": specs.PixelShuffle(scale=2),
+        "batchnorm_train": specs.BatchNorm(),
+        "act_relu": specs.Activation(kind="relu"),
+        "act_logistic": specs.Activation(kind="logistic"),
+        "connected_256": specs.Connected(units=256),
+        "upsample_r2": specs.Upsample(scale=2),
+        "loss_mse": specs.Loss(kind="mse"),
+    }
+
+
+# One configuration per layer family (conv has its own classes): each combination is a
+# process of its own under asv, so the list is kept to what a reader compares.
+SMALL = (
+    "maxpool2x2", "avgpool2x2", "shortcut_edsr", "pixelshuffle_r2", "batchnorm_train",
+    "act_relu", "act_logistic", "connected_256", "upsample_r2", "loss_mse",
+)
+
+
+class _LayerTiming:
+    """setup: build the layer on the backend with the thread count, run forward once."""
+
+    params_backend_threads = (c.BACKENDS, c.THREADS)
+
+    def _build(self, spec, shape, backend, threads, training=False, backward=True):
+        import backends
+        from backends import specs
+        from backends.errors import NotSupportedError
+
+        self.scope = c.ThreadScope(backend, threads)
+        self.training = training
+        self.x = c.random(shape)
+        try:
+            if isinstance(spec, specs.Loss):
+                from backends.losses import LossFunction
+
+                self.loss = LossFunction(spec, backend=backend)
+                self.target = c.random(shape, seed=1)
+                self.layer = None
+                self.forward()
+                return
+            self.layer = backends.build(spec, input_shape=shape, backend=backend)
+            self.x2 = c.random(shape, seed=2) if spec.n_inputs == 2 else None
+            y = self.forward()  # compiles (Numba), starts the runtime (TF), warms caches
+            self.dy = c.random(y.shape, seed=3)
+            if backward:
+                self.backward()
+        except NotSupportedError as err:
+            self.scope.close()
+            c.skip("unsupported", str(err))
+
+    def forward(self):
+        if self.layer is None:
+            return self.loss.forward(self.x, self.target)
+        if self.x2 is not None:
+            return self.layer.forward(self.x, self.x2, training=self.training)
+        return self.layer.forward(self.x, training=self.training)
+
+    def backward(self):
+        if self.layer is None:
+            return self.loss.backward()
+        return self.layer.backward(self.dy)
+
+    def teardown(self, *params):
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope.close()
+
+
+class Layers(_LayerTiming):
+    """Every layer family on ``SMALL_SHAPE`` (8x64x64x32; dense: 32x8x8x64) float32."""
+
+    params = ((SMALL,) + _LayerTiming.params_backend_threads)
+    param_names = ("layer", "backend", "threads")
+    rounds = 1
+    repeat = (3, 10, 5.0)
+    warmup_time = 0.2  # setup already made the first (compiling, allocating) call
+    timeout = 120
+
+    def setup(self, name, backend, threads):
+        shape = TINY_SHAPE if c.tiny() else SMALL_SHAPE
+        spec = _small_specs()[name]
+        if name == "pixelshuffle_r2" and c.tiny():
+            shape = (1, 8, 8, 8)  # the tiny shape needs channels divisible by r^2 = 4
+        if name == "connected_256":  # a classifier head sees pooled features, not 64x64 maps
+            shape = (1, 2, 2, 4) if c.tiny() else (32, 8, 8, 64)
+        self._build(spec, shape, backend, threads, training=name == "batchnorm_train")
+
+    def time_forward(self, *params):
+        self.forward()
+
+    def time_backward(self, *params):
+        self.backward()
+
+
+THESIS = ("thesis_maxpool3", "thesis_maxpool30", "thesis_shuffle6_b2")
+
+
+class ThesisLayers(_LayerTiming):
+    """The thesis' max-pool 3x3 / 30x30 (16x512x512x3) and pixel shuffle x6 timing shapes.
+
+    Pixel shuffle runs at batch 2 instead of 16 (``thesis_shuffle6_b2``): 16x512x512x108
+    float32 is 1.8 GB each way, several copies of which do not fit next to other work.
+    """
+
+    params = ((THESIS,) + _LayerTiming.params_backend_threads)
+    param_names = ("layer", "backend", "threads")
+    rounds = 1
+    number = 1
+    repeat = (2, 5, 20.0)
+    warmup_time = 0.0
+    timeout = 300
+
+    def setup(self, name, backend, threads):
+        case = c.preset(name)
+        self._build(case.spec, case.input_shape, backend, threads)
+
+    def time_forward(self, *params):
+        self.forward()
+
+    def time_backward(self, *params):
+        self.backward()
+
+
+CONV = ("edsr_small", "wdsr_expand", "wdsr_reduce", "edsr_body", "thesis_conv_s1",
+        "thesis_conv_s2")
+ALGOS = ("im2col", "winograd")
+
+
+class Conv(_LayerTiming):
+    """Convolution presets, forward, with the algorithm (im2col, Winograd) as a parameter.
+
+    ``edsr_body`` is one body conv of EDSR x2 on the 510x339 image (204 GFLOP forward), so
+    samples are few and long.
+    """
+
+    params = ((CONV, ALGOS) + _LayerTiming.params_backend_threads)
+    param_names = ("case", "algo", "backend", "threads")
+    rounds = 1
+    number = 1
+    repeat = (1, 3, 20.0)
+    warmup_time = 0.0
+    timeout = 600
+
+    def setup(self, name, algo, backend, threads):
+        import dataclasses
+
+        case = c.preset(name)
+        spec = case.spec
+        if algo == "winograd":
+            if spec.kernel != (3, 3) or spec.stride != (1, 1):
+                c.skip("unsupported", f"Winograd F(2x2,3x3) needs a 3x3 stride-1 kernel; "
+                       f"{name} has kernel {spec.kernel} stride {spec.stride}")
+            spec = dataclasses.replace(spec, algo="winograd")
+        self._build(spec, case.input_shape, backend, threads, backward=False)
+
+    def time_forward(self, *params):
+        self.forward()
+
+
+class ConvBackward(_LayerTiming):
+    """Convolution presets, backward (dx and dW; Winograd is a forward algorithm only)."""
+
+    params = ((CONV,) + _LayerTiming.params_backend_threads)
+    param_names = ("case", "backend", "threads")
+    rounds = 1
+    number = 1
+    repeat = (1, 2, 20.0)
+    warmup_time = 0.0
+    timeout = 600
+
+    def setup(self, name, backend, threads):
+        case = c.preset(name)
+        self._build(case.spec, case.input_shape, backend, threads)
+
+    def time_backward(self, *params):
+        self.backward()

@@ -1,0 +1,54 @@
+"""Peak memory (max RSS of the benchmark process) of the heavy forward passes.
+
+asv's ``peakmem_`` is the process' high-water mark, so it includes the interpreter and the
+backend's own libraries (TensorFlow alone adds some hundreds of MB): compare a backend with
+itself over time, and backends with each other only with that offset in mind.
+"""
+
+from __future__ import annotations
+
+from . import _common as c
+from .models import TINY_MODEL, input_hw
+
+TARGETS = ("conv:thesis_conv_s1", "conv:edsr_body", "model:edsr_baseline_x2@510x339",
+           "model:wdsr_a_x4@510x339")
+
+
+class PeakMemory:
+    """Forward of a conv preset or ``predict`` of a model, one thread."""
+
+    params = (TARGETS, c.BACKENDS)
+    param_names = ("target", "backend")
+    rounds = 1
+    timeout = 600
+
+    def setup(self, target, backend):
+        import backends
+        from backends.errors import NotSupportedError
+
+        kind, name = target.split(":")
+        self.scope = c.ThreadScope(backend, 1)
+        try:
+            if kind == "conv":
+                case = c.preset(name)
+                layer = backends.build(case.spec, input_shape=case.input_shape, backend=backend)
+                x = c.random(case.input_shape)
+                self.run = lambda: layer.forward(x)
+            else:
+                from layerbench import models
+
+                model_name, size = name.split("@")
+                model = models.preset(model_name, backend=backend,
+                                      **(TINY_MODEL if c.tiny() else {}))
+                h, w = input_hw(size)
+                x = c.random((1, h, w, 3)) * 127.5 + 127.5
+                self.run = lambda: model.predict(x)
+        except NotSupportedError as err:
+            self.scope.close()
+            c.skip("unsupported", str(err))
+
+    def teardown(self, *params):
+        self.scope.close()
+
+    def peakmem_forward(self, *params):
+        self.run()

@@ -1,0 +1,78 @@
+"""The upscaling methods of an experiment: interpolation baselines and SR models.
+
+A method is ``(label, scale, fn)`` with ``fn(lr_uint8) -> hr_uint8``; a grey LR slice is
+replicated to three channels for the models (thesis §1.2.2) and kept grey for the baselines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from layerbench.data import degrade
+from layerbench.schema import ConfigError, SRModelConfig
+
+
+@dataclass
+class SRMethod:
+    """A loaded SR model with what the tables record about it."""
+
+    label: str
+    preset: str
+    scale: int
+    weights: str  # "pretrained" or "random"
+    weights_sha256: str
+    model: Any = field(repr=False)
+    tile: int | None = 128
+
+    def __call__(self, lr: np.ndarray) -> np.ndarray:
+        return self.model.super_resolve(lr, tile=self.tile)
+
+
+def _params_hash(model) -> str:
+    h = hashlib.sha256()
+    for k, v in sorted(model.params().items()):
+        h.update(k.encode())
+        h.update(np.ascontiguousarray(v).tobytes())
+    return h.hexdigest()
+
+
+def load_model(i: int, m: SRModelConfig, *, backend: str, dtype: str, seed: int) -> SRMethod:
+    """Build ``experiment.models[i]`` on ``backend``; pretrained weights must ship."""
+    from layerbench import models
+
+    key = f"experiment.models[{i}]"
+    if m.preset not in models.PRESETS:
+        raise ConfigError(f"{key}.preset: expected one of {tuple(models.PRESETS)}, "
+                          f"received {m.preset!r}")
+    overrides = dict(m.overrides)
+    if m.weights == "pretrained":
+        names = models.pretrained_names()
+        if m.preset not in names:
+            raise ConfigError(f"{key}.preset: expected a preset with shipped weights "
+                              f"{names} (or {key}.weights=random for a smoke run), "
+                              f"received {m.preset!r}")
+        model = models.pretrained(m.preset, backend=backend, dtype=dtype, **overrides)
+        path = models.presets.WEIGHTS_DIR / f"{m.preset}.npz"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    else:
+        model = models.preset(m.preset, backend=backend, dtype=dtype, seed=seed, **overrides)
+        digest = "random:" + _params_hash(model)
+    return SRMethod(m.label, m.preset, int(model.scale), m.weights, digest, model, m.tile)
+
+
+def baseline(name: str, scale: int):
+    """``lr -> cv2.resize(lr, scale x, interpolation=name)``."""
+
+    def fn(lr: np.ndarray) -> np.ndarray:
+        return degrade.upscale(lr, scale, name)
+
+    return fn
+
+
+def to_rgb(img: np.ndarray) -> np.ndarray:
+    """Replicate a grey slice to three identical channels."""
+    return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img

@@ -1,0 +1,105 @@
+"""Run an experiment shard by shard: resume, force, atomic writes, provenance, summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+import backends
+from layerbench import provenance
+from layerbench.schema import Config
+
+from . import div2k, mri
+from .methods import load_model
+from .store import Shard, config_hash, remove_stale_temporaries
+
+log = logging.getLogger(__name__)
+EXPERIMENTS = {"div2k": div2k, "mri": mri}
+
+
+def result_settings(cfg: Config) -> dict[str, Any]:
+    """Everything that changes a shard's rows (threads and output options do not)."""
+    c = dataclasses.asdict(cfg)
+    return {"experiment": c["experiment"], "dataset": c["dataset"],
+            "backend": {k: c["backend"][k] for k in ("name", "dtype")}, "seed": c["seed"]}
+
+
+def shard_dir(cfg: Config) -> Path:
+    return Path(cfg.output.root) / cfg.experiment.name / cfg.backend.name
+
+
+def plan_shards(cfg: Config) -> list[tuple[Any, Shard]]:
+    module = EXPERIMENTS[cfg.experiment.name]
+    digest = config_hash(result_settings(cfg))
+    return [(t, Shard(shard_dir(cfg), t.key, digest)) for t in module.plan(cfg)]
+
+
+def run_experiment(cfg: Config) -> pd.DataFrame:
+    """Run every unfinished shard of ``cfg``; return the rows of all its shards.
+
+    A shard whose table exists is skipped unless ``output.force``; the config hash in the
+    file name keeps results of different settings apart.
+    """
+    module = EXPERIMENTS[cfg.experiment.name]
+    shards = plan_shards(cfg)
+    stale = remove_stale_temporaries(shard_dir(cfg))
+    todo = [(t, s) for t, s in shards if cfg.output.force or not s.done()]
+    log.info("%s on %s: %d shards, %d finished, %d to run%s", cfg.experiment.name,
+             cfg.backend.name, len(shards), len(shards) - len(todo), len(todo),
+             f" (removed {stale} stale temporary files)" if stale else "")
+    if todo:
+        backend = backends.get_backend(cfg.backend.name)
+        with backend.threads(cfg.backend.threads):
+            models = [load_model(i, m, backend=cfg.backend.name, dtype=cfg.backend.dtype,
+                                 seed=cfg.seed) for i, m in enumerate(cfg.experiment.models)]
+            info = backend.info()
+            config = dataclasses.asdict(cfg)
+            for task, shard in tqdm(todo, desc=f"{cfg.experiment.name}/{cfg.backend.name}",
+                                    disable=not cfg.output.progress):
+                t0 = time.perf_counter()
+                table, examples = module.run_shard(cfg, task, models)
+                table = _with_run_columns(table, cfg, shard)
+                prov = provenance.collect(config, backend_info=info, extra={
+                    "shard": shard.key, "rows": len(table),
+                    "seconds": round(time.perf_counter() - t0, 3),
+                    "models": [{"label": m.label, "preset": m.preset, "scale": m.scale,
+                                "weights": m.weights, "weights_sha256": m.weights_sha256,
+                                "num_params": m.model.num_params()} for m in models],
+                })
+                shard.clean()
+                shard.write(table, prov, examples)
+    tables = [pd.read_parquet(s.path(".parquet")) for _, s in shards if s.done()]
+    result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    print(summary(result))
+    return result
+
+
+def _with_run_columns(table: pd.DataFrame, cfg: Config, shard: Shard) -> pd.DataFrame:
+    table = table.copy()
+    table.insert(0, "experiment", cfg.experiment.name)
+    table.insert(1, "dataset", cfg.dataset.kind)
+    table.insert(2, "backend", cfg.backend.name)
+    table.insert(3, "dtype", cfg.backend.dtype)
+    table.insert(4, "threads", cfg.backend.threads)
+    table["data_range"] = cfg.experiment.data_range
+    table["shave"] = cfg.experiment.shave
+    table["shard"] = shard.base.name
+    return table
+
+
+def summary(table: pd.DataFrame) -> str:
+    """Mean PSNR/SSIM per method, scale (and weighting) on the whole image (channel all)."""
+    if table.empty:
+        return "no results"
+    t = table[table["channel"] == "all"]
+    keys = [k for k in ("experiment", "backend", "weight", "scale", "method") if k in t]
+    cols = [c for c in ("psnr", "ssim", "psnr_masked", "ssim_masked", "mask_iou") if c in t]
+    agg = t.groupby(keys, dropna=False)[cols].mean().round(4)
+    agg["n"] = t.groupby(keys, dropna=False).size()
+    return "\n" + agg.to_string() + "\n"

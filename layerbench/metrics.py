@@ -1,0 +1,174 @@
+"""PSNR and SSIM through scikit-image, with every convention explicit and recorded.
+
+Conventions (returned with every score by :func:`conventions`):
+
+* ``data_range`` — 255 for uint8 images (the peak in PSNR = 10 log10(peak^2 / MSE)).
+* ``shave`` — pixels removed from each border of both images before scoring (0 in the thesis).
+* ``channel`` — ``R``/``G``/``B``: that channel of the reconstruction against the reference
+  channel (for a grey reference, the grey image); ``all``: scikit-image on the whole HxWx3 image
+  (PSNR over all pixels and channels; SSIM with ``channel_axis=-1``, i.e. the mean of the
+  per-channel SSIMs).
+* SSIM uses scikit-image's defaults: 7x7 uniform window, K1=0.01, K2=0.03, population
+  sample covariance (``use_sample_covariance=True``).
+
+Brain masks (:func:`brain_mask`) are a BET-like skull strip of one slice: BET's 2-98 %
+intensity threshold, binary opening, largest connected component, hole filling. Masked scores
+use the pixels of a shared mask: PSNR from the MSE over those pixels, SSIM as the mean of
+scikit-image's SSIM map over them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
+
+from backends.errors import expected
+
+CHANNELS = ("R", "G", "B")
+SSIM_WINDOW = 7
+
+
+def conventions(*, data_range: float, shave: int) -> dict[str, object]:
+    """What every score row records next to its numbers."""
+    return {"data_range": float(data_range), "shave": int(shave),
+            "ssim_window": SSIM_WINDOW, "metric_lib": "skimage.metrics"}
+
+
+def _prepare(reference: np.ndarray, test: np.ndarray, shave: int) -> tuple[np.ndarray, np.ndarray]:
+    if reference.shape[:2] != test.shape[:2]:
+        raise ValueError(expected("test", f"an image of spatial size {reference.shape[:2]}",
+                                  test.shape))
+    if not isinstance(shave, int | np.integer) or shave < 0:
+        raise ValueError(expected("shave", "an integer >= 0", shave))
+    if 2 * shave >= min(reference.shape[:2]):
+        raise ValueError(expected("shave", f"< {min(reference.shape[:2]) // 2}", shave))
+    if shave:
+        reference = reference[shave:-shave, shave:-shave]
+        test = test[shave:-shave, shave:-shave]
+    ref = reference[..., None] if reference.ndim == 2 else reference
+    tst = test[..., None] if test.ndim == 2 else test
+    if ref.shape[2] == 1 and tst.shape[2] > 1:
+        ref = np.repeat(ref, tst.shape[2], axis=2)
+    if ref.shape != tst.shape:
+        raise ValueError(expected("test", f"channels matching the reference {reference.shape}",
+                                  test.shape))
+    return ref, tst
+
+
+def psnr(reference: np.ndarray, test: np.ndarray, *, data_range: float = 255) -> float:
+    """PSNR = 10 log10(data_range^2 / MSE) (scikit-image); +inf for identical images."""
+    if np.array_equal(reference, test):
+        return float("inf")
+    return float(peak_signal_noise_ratio(reference, test, data_range=data_range))
+
+
+def ssim(reference: np.ndarray, test: np.ndarray, *, data_range: float = 255) -> float:
+    """Mean SSIM (scikit-image, 7x7 window); channels averaged when the arrays are HxWxC."""
+    axis = -1 if reference.ndim == 3 else None
+    return float(structural_similarity(reference, test, data_range=data_range,
+                                       channel_axis=axis, win_size=SSIM_WINDOW))
+
+
+def score_channels(reference: np.ndarray, test: np.ndarray, *, data_range: float = 255,
+                   shave: int = 0, mask: np.ndarray | None = None) -> list[dict[str, object]]:
+    """Scores of ``test`` against ``reference`` per channel and on the whole image.
+
+    Parameters
+    ----------
+    reference : uint8 HxW or HxWx3
+        Ground truth (a grey reference is compared with every channel of ``test``).
+    test : uint8 HxWx3 (or HxW)
+    data_range, shave : see the module conventions.
+    mask : bool HxW, optional
+        When given, ``psnr_masked`` and ``ssim_masked`` are added (scores inside the mask).
+
+    Returns
+    -------
+    list of dict
+        One row per channel (``R``, ``G``, ``B`` then ``all``) with ``psnr`` and ``ssim``;
+        a grey ``test`` gives the single row ``all``.
+    """
+    ref, tst = _prepare(reference, test, shave)
+    m = None
+    if mask is not None:
+        m = mask[shave:-shave, shave:-shave] if shave else mask
+        if m.shape != ref.shape[:2]:
+            raise ValueError(expected("mask", f"a boolean mask of shape {reference.shape[:2]}",
+                                      mask.shape))
+    if tst.shape[2] == 1:  # a grey reconstruction (the baselines on MRI): one row
+        names, ref, tst = (), ref[..., 0], tst[..., 0]
+    else:
+        names = CHANNELS if tst.shape[2] == 3 else tuple(map(str, range(tst.shape[2])))
+    rows = []
+    for c, name in enumerate((*names, "all")):
+        r = ref[..., c] if name != "all" else ref
+        t = tst[..., c] if name != "all" else tst
+        row = {"channel": name, "psnr": psnr(r, t, data_range=data_range),
+               "ssim": ssim(r, t, data_range=data_range)}
+        if m is not None:
+            row.update(masked_scores(r, t, m, data_range=data_range))
+        rows.append(row)
+    return rows
+
+
+def masked_scores(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *,
+                  data_range: float = 255) -> dict[str, float]:
+    """PSNR and SSIM restricted to ``mask``.
+
+    PSNR = 10 log10(data_range^2 / mean((ref - test)^2 over mask pixels [and channels]));
+    SSIM = mean of the full SSIM map (channel-averaged for HxWxC) over mask pixels.
+    An empty mask gives NaN for both.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return {"psnr_masked": float("nan"), "ssim_masked": float("nan")}
+    r = reference.astype(np.float64)[mask]
+    t = test.astype(np.float64)[mask]
+    mse = float(np.mean((r - t) ** 2))
+    p = float("inf") if mse == 0 else float(10 * np.log10(data_range**2 / mse))
+    axis = -1 if reference.ndim == 3 else None
+    _, smap = structural_similarity(reference, test, data_range=data_range, channel_axis=axis,
+                                    win_size=SSIM_WINDOW, full=True)
+    if smap.ndim == 3:
+        smap = smap.mean(axis=2)
+    return {"psnr_masked": p, "ssim_masked": float(smap[mask].mean())}
+
+
+def brain_mask(img: np.ndarray, *, fraction: float = 0.1, opening: int = 2) -> np.ndarray:
+    """A BET-like brain/head mask of one grey slice (bool, same HxW).
+
+    Steps: BET's intensity threshold ``t = p2 + fraction (p98 - p2)`` (``p2``, ``p98`` the
+    2nd and 98th percentiles of the slice; Smith 2002 uses fraction 0.1); binary opening with
+    a disk of radius ``opening`` to cut thin bridges; keep the largest connected component;
+    fill holes (ventricles, dark CSF). A constant slice gives an all-False mask.
+    """
+    from skimage.morphology import disk
+
+    g = img if img.ndim == 2 else img.mean(axis=2)
+    p2, p98 = np.percentile(g, [2, 98])
+    if p98 <= p2:
+        return np.zeros(g.shape, dtype=bool)
+    fg = g > p2 + fraction * (p98 - p2)
+    if opening:
+        fg = ndi.binary_opening(fg, structure=disk(opening).astype(bool))
+    labels, n = ndi.label(fg)
+    if n == 0:
+        return fg
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return ndi.binary_fill_holes(labels == int(np.argmax(sizes)))
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union |a & b| / |a | b| of two boolean masks (1.0 if both empty)."""
+    a = np.asarray(a, dtype=bool)
+    b = np.asarray(b, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(expected("b", f"a mask of shape {a.shape}", b.shape))
+    union = np.count_nonzero(a | b)
+    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+__all__ = ["brain_mask", "conventions", "iou", "masked_scores", "mean_squared_error", "psnr",
+           "score_channels", "ssim"]

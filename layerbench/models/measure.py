@@ -1,0 +1,98 @@
+"""Forward time and peak memory of the models on a thesis-sized input (510 x 339 LR).
+
+    python -m layerbench.models.measure time wdsr_a_x4 --backends numpy,cython,numba,tensorflow
+    python -m layerbench.models.measure rss edsr_x2 --backend tensorflow --tile none
+
+``time`` runs every backend in one process, interleaved, and reports the median of
+``--repeats`` forwards (after one warm-up); weights are the same (deterministic
+initialisation). ``rss`` does one ``super_resolve`` in a fresh subprocess and reports its peak
+resident set size (``ru_maxrss`` of the child), with or without tiling: ``--tile none`` is
+the plain :meth:`backends.Network.predict`, anything else the tiled, banded path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .presets import preset
+
+SHAPE = (339, 510)  # LR height, width (the thesis' DIV2K inputs at x2: 1020 x 678 HR)
+
+
+def _image(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (*SHAPE, 3), dtype=np.uint8)
+
+
+def forward_times(name: str, backends, *, repeats: int = 3, threads: int = 1,
+                  warmup: int = 1) -> dict:
+    """Median wall time (s) of one forward of ``name`` per backend, interleaved rounds."""
+    from backends import get_backend
+
+    x = _image()[None].astype(np.float64)
+    models = {b: preset(name, backend=b) for b in backends}
+    times = {b: [] for b in backends}
+    for r in range(repeats + warmup):
+        for b, m in models.items():
+            with get_backend(b).threads(threads):
+                t0 = time.perf_counter()
+                m.predict(x)
+                dt = time.perf_counter() - t0
+            if r >= warmup:  # warm-up rounds: JIT compilation, TF graph building, caches
+                times[b].append(dt)
+    return {b: {"median_s": float(np.median(t)), "runs_s": t, "threads": threads}
+            for b, t in times.items()}
+
+
+def _rss_child(name: str, backend: str, tile: str) -> None:
+    model = preset(name, backend=backend)
+    image = _image()
+    t0 = time.perf_counter()
+    if tile == "none":
+        xn = model.normalise(image[None].astype(np.float64))
+        model.net.predict(xn)
+    else:
+        model.super_resolve(image, tile=int(tile))
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+    print(json.dumps({"model": name, "backend": backend, "tile": tile, "peak_rss_mib": peak,
+                      "wall_s": wall}))
+
+
+def peak_rss(name: str, backend: str, tile: str) -> dict:
+    """Peak RSS (MiB) of one ``super_resolve`` in a fresh process."""
+    cmd = [sys.executable, "-m", "layerbench.models.measure", "_rss", name, "--backend",
+           backend, "--tile", str(tile)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=["time", "rss", "_rss"])
+    ap.add_argument("model")
+    ap.add_argument("--backends", default="numpy,tensorflow")
+    ap.add_argument("--backend", default="numpy")
+    ap.add_argument("--tile", default="none")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1)
+    args = ap.parse_args(argv)
+    if args.what == "time":
+        res = forward_times(args.model, args.backends.split(","), repeats=args.repeats,
+                            threads=args.threads, warmup=args.warmup)
+        print(json.dumps({"model": args.model, "input": SHAPE, **res}))
+    elif args.what == "rss":
+        print(json.dumps(peak_rss(args.model, args.backend, args.tile)))
+    else:
+        _rss_child(args.model, args.backend, args.tile)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Named model configurations (thesis models and the small models the package ships)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from backends.errors import WeightsError, expected
+
+from .bicubic import bicubic
+from .edsr import edsr
+from .wdsr import wdsr_a, wdsr_b
+
+BUILDERS = {"edsr": edsr, "wdsr_a": wdsr_a, "wdsr_b": wdsr_b, "bicubic": bicubic}
+
+PRESETS: dict[str, dict] = {
+    # thesis EDSR_x2: 40,729,603 parameters
+    "edsr_x2": {"arch": "edsr", "scale": 2, "n_resblocks": 32, "n_feats": 256, "res_scale": 0.1},
+    "edsr_baseline_x2": {"arch": "edsr", "scale": 2, "n_resblocks": 16, "n_feats": 64,
+                         "res_scale": 1.0},
+    "edsr_baseline_x4": {"arch": "edsr", "scale": 4, "n_resblocks": 16, "n_feats": 64,
+                         "res_scale": 1.0},
+    # thesis WDSR_x4_A: 3,564,528 parameters
+    "wdsr_a_x4": {"arch": "wdsr_a", "scale": 4, "n_resblocks": 32, "n_feats": 32,
+                  "expansion": 6, "res_scale": 1.0},
+    # small models trained here and shipped in weights/ (see weights/README.md)
+    "edsr_small_x2": {"arch": "edsr", "scale": 2, "n_resblocks": 6, "n_feats": 32,
+                      "res_scale": 1.0},
+    "wdsr_a_small_x4": {"arch": "wdsr_a", "scale": 4, "n_resblocks": 6, "n_feats": 24,
+                        "expansion": 4, "res_scale": 1.0},
+    "bicubic_x2": {"arch": "bicubic", "scale": 2},
+    "bicubic_x3": {"arch": "bicubic", "scale": 3},
+    "bicubic_x4": {"arch": "bicubic", "scale": 4},
+}
+
+WEIGHTS_DIR = Path(__file__).with_name("weights")
+
+
+def build(arch: str, *, backend="numpy", dtype=np.float32, seed: int = 0, **config):
+    """Build ``arch`` (a key of :data:`BUILDERS`) with ``config``."""
+    if arch not in BUILDERS:
+        raise ValueError(expected("arch", f"one of {tuple(BUILDERS)}", arch))
+    return BUILDERS[arch](**config, backend=backend, dtype=dtype, seed=seed)
+
+
+def preset(name: str, *, backend="numpy", dtype=np.float32, seed: int = 0, **overrides):
+    """Build the preset ``name`` (untrained unless you load weights)."""
+    if name not in PRESETS:
+        raise ValueError(expected("preset", f"one of {tuple(PRESETS)}", name))
+    config = {**PRESETS[name], **overrides}
+    model = build(config.pop("arch"), backend=backend, dtype=dtype, seed=seed, **config)
+    model.name = name
+    return model
+
+
+def pretrained_names() -> tuple[str, ...]:
+    """Presets whose trained weights ship with the package (``weights/{name}.npz``)."""
+    return tuple(sorted(p.stem for p in WEIGHTS_DIR.glob("*.npz") if p.stem in PRESETS))
+
+
+def pretrained(name: str, *, backend="numpy", dtype=np.float32, **overrides):
+    """The preset ``name`` with its shipped weights loaded."""
+    names = pretrained_names()
+    if name not in names:
+        raise WeightsError(expected("pretrained model", f"one of {names}", name))
+    model = preset(name, backend=backend, dtype=dtype, **overrides)
+    model.load_weights(WEIGHTS_DIR / f"{name}.npz")
+    return model

@@ -1,0 +1,159 @@
+"""``layerbench train``: train a model through the layer protocol (any backend).
+
+Each step: random LR/HR patches (flips, 90-degree rotations; seeded per step), ``forward``,
+mean absolute error (L1) against the normalised HR patch, ``backward``, one Adam ``update``.
+After every epoch (``epoch_steps`` steps): validation PSNR on held-out images and an atomic
+checkpoint; a rerun with the same ``out_dir`` resumes from it and gives the same weights as
+an uninterrupted run. The final weights go to ``{out_dir}/{model.name}.npz``.
+
+    layerbench train model=edsr_small_x2 backend=numpy steps=3000
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from backends import Adam, LossFunction, specs
+
+from . import checkpoint
+from .bicubic import bicubic
+from .presets import build
+from .train_schema import TrainConfig, register
+from .trainset import PatchSampler, pair
+
+log = logging.getLogger(__name__)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, shave: int) -> float:
+    """PSNR in dB of uint8 RGB images over all channels, ``shave`` border pixels ignored."""
+    a = a[shave:-shave, shave:-shave].astype(np.float64)
+    b = b[shave:-shave, shave:-shave].astype(np.float64)
+    return float(10 * np.log10(255.0**2 / np.mean((a - b) ** 2)))
+
+
+def model_from_config(cfg: TrainConfig):
+    m = {k: v for k, v in asdict(cfg.model).items() if v is not None}
+    name, arch = m.pop("name"), m.pop("arch")
+    model = build(arch, backend=cfg.backend, dtype=np.dtype(cfg.dtype), seed=cfg.seed, **m)
+    model.name = name
+    return model
+
+
+def validation_set(names, scale: int, crop: int):
+    """Centre crops (HR ``crop`` x ``crop``, rounded to the scale) of held-out images."""
+    out = []
+    for name in names:
+        lr, hr = pair(name, scale)
+        c = crop // scale
+        i, j = (lr.shape[0] - c) // 2, (lr.shape[1] - c) // 2
+        out.append((name, lr[i : i + c, j : j + c], hr[i * scale : (i + c) * scale,
+                                                        j * scale : (j + c) * scale]))
+    return out
+
+
+def validate(model, vals) -> float:
+    return float(np.mean([psnr(model.super_resolve(lr, tile=None), hr, model.scale)
+                          for _, lr, hr in vals]))
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run (or resume) training as configured; return the run summary."""
+    model = model_from_config(cfg)
+    o = cfg.optim
+    adam = Adam(lr=o.lr, beta1=o.beta1, beta2=o.beta2, epsilon=o.epsilon)
+    loss = LossFunction(specs.Loss(kind="mae"), backend=cfg.backend, dtype=model.dtype)
+    sampler = PatchSampler(cfg.data.train, model.scale, cfg.data.patch, cfg.data.batch, cfg.seed)
+    vals = validation_set(cfg.data.val, model.scale, cfg.data.val_crop)
+    bicubic_psnr = validate(bicubic(model.scale), vals)
+    log.info("validation PSNR of bicubic: %.3f dB", bicubic_psnr)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.npz"
+    step, history, elapsed = 0, [], 0.0
+    if cfg.resume and ckpt.exists():
+        header = checkpoint.load(ckpt, model, adam)
+        step, history, elapsed = header["step"], header["history"], header["elapsed"]
+        log.info("resumed from %s at step %d", ckpt, step)
+    with model.backend.threads(cfg.threads):
+        bar = _progress(cfg, step)
+        t0 = time.perf_counter() - elapsed
+        losses = []
+        while step < cfg.steps:
+            if o.decay_every:
+                adam.lr = o.lr * o.decay ** (step // o.decay_every)
+            lr, hr = sampler.batch_at(step)
+            y = model.forward(model.normalise(lr), training=True)
+            target = ((hr - model.mean) / model.norm).astype(model.dtype)
+            losses.append(loss.forward(y, target))
+            model.backward(loss.backward())
+            model.update(adam)
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            if step % cfg.epoch_steps == 0 or step == cfg.steps:
+                row = {"step": step, "loss": float(np.mean(losses)),
+                       "val_psnr": validate(model, vals), "elapsed_s": time.perf_counter() - t0}
+                history.append(row)
+                losses = []
+                log.info("step %d loss %.4f val PSNR %.3f dB (%.0f s)", step, row["loss"],
+                         row["val_psnr"], row["elapsed_s"])
+                checkpoint.save(ckpt, model, adam, step=step,
+                                meta={"history": history, "elapsed": row["elapsed_s"]})
+        bar.close()
+    summary = {
+        "model": model.name, "backend": cfg.backend, "dtype": cfg.dtype, "threads": cfg.threads,
+        "steps": step, "seed": cfg.seed, "wall_time_s": history[-1]["elapsed_s"] if history else 0,
+        "data": {"train": list(cfg.data.train), "val": list(cfg.data.val),
+                 "patch": cfg.data.patch, "batch": cfg.data.batch},
+        "val_bicubic_psnr": bicubic_psnr, "history": history,
+    }
+    model.save_weights(out / f"{model.name}.npz", training=summary)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _progress(cfg: TrainConfig, start: int):
+    from tqdm import tqdm
+
+    return tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, unit="step",
+                desc=cfg.model.name, mininterval=5.0)
+
+
+def to_schema(cfg: DictConfig) -> TrainConfig:
+    """Merge ``cfg`` into the schema (raising on unknown keys / bad types)."""
+    schema = OmegaConf.structured(TrainConfig)
+    # a "+key=value" override slips past the merge of typed nodes: compare the keys
+    _check_keys(OmegaConf.to_container(cfg, resolve=False),
+                OmegaConf.to_container(schema, resolve=False), "")
+    return OmegaConf.to_object(OmegaConf.merge(schema, cfg))
+
+
+def _check_keys(given: dict, allowed: dict, prefix: str) -> None:
+    from omegaconf.errors import ConfigKeyError
+
+    for key, value in given.items():
+        if key not in allowed:
+            raise ConfigKeyError(f"train config: unknown key {prefix}{key!r}; expected one "
+                                 f"of {sorted(allowed)}")
+        if isinstance(value, dict) and isinstance(allowed[key], dict):
+            _check_keys(value, allowed[key], f"{prefix}{key}.")
+
+
+register()
+
+
+def main() -> None:
+    import hydra
+
+    @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+    def _run(cfg: DictConfig) -> None:
+        train(to_schema(cfg))
+
+    _run()

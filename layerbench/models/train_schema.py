@@ -1,0 +1,62 @@
+"""Structured schema of ``conf/train.yaml``: unknown keys and wrong types are rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+
+from .trainset import TRAINING, VALIDATION
+
+
+@dataclass
+class ModelConfig:
+    """One model of the ``conf/model`` group (fields unused by ``arch`` stay ``None``)."""
+
+    name: str = "edsr_small_x2"
+    arch: str = "edsr"
+    scale: int = 2
+    n_resblocks: int | None = None
+    n_feats: int | None = None
+    res_scale: float | None = None
+    expansion: int | None = None
+    border: str | None = None
+
+
+@dataclass
+class DataConfig:
+    train: list[str] = field(default_factory=lambda: list(TRAINING))
+    val: list[str] = field(default_factory=lambda: list(VALIDATION))
+    patch: int = 32  # LR patch side
+    batch: int = 16
+    val_crop: int = 192  # HR centre crop used for the per-epoch validation PSNR
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-7
+    decay_every: int = 0  # steps; 0 = constant learning rate
+    decay: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    backend: str = "numpy"
+    dtype: str = "float32"
+    threads: int = 1
+    seed: int = 0
+    steps: int = 1000
+    epoch_steps: int = 100  # validation and checkpoint after every epoch of this many steps
+    out_dir: str = "results/runs/train/${model.name}"
+    resume: bool = True
+    progress: bool = True
+
+
+def register() -> None:
+    ConfigStore.instance().store(name="train_schema", node=TrainConfig)

@@ -1,0 +1,59 @@
+"""The project's weight format: ``.npz`` of ``"node/param"`` arrays plus a JSON header.
+
+The header (key ``__header__``, a 0-d unicode array, so no pickle is needed) holds
+``{"format": "layerbench-weights", "version": 1, "arch", "name", "scale", "config", ...}``
+and any extra fields given at save time (training provenance).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from backends.errors import WeightsError, expected
+
+from .weights_common import check_params
+
+FORMAT = "layerbench-weights"
+VERSION = 1
+HEADER = "__header__"
+
+
+def write(path, model, **extra) -> None:
+    """Write ``model``'s parameters atomically (temp file, then rename)."""
+    path = os.fspath(path)
+    header = {"format": FORMAT, "version": VERSION, "arch": model.arch, "name": model.name,
+              "scale": model.scale, "config": model.config, **extra}
+    arrays = {k: np.asarray(v) for k, v in model.params().items()}
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **{HEADER: np.array(json.dumps(header))}, **arrays)
+    os.replace(tmp, path)
+
+
+def read_header(path) -> dict:
+    with np.load(path, allow_pickle=False) as f:
+        if HEADER not in f.files:
+            raise WeightsError(expected(f"{path}", f"a {HEADER!r} entry (layerbench .npz)",
+                                        "none"))
+        return json.loads(str(f[HEADER]))
+
+
+def read(path, model) -> dict[str, np.ndarray]:
+    """Parameters for ``model``; the header's architecture and config must match it."""
+    header = read_header(path)
+    if header.get("format") != FORMAT or header.get("version") != VERSION:
+        raise WeightsError(expected(f"{path} header format/version", f"{FORMAT} v{VERSION}",
+                                    f"{header.get('format')} v{header.get('version')}"))
+    if header.get("arch") != model.arch:
+        raise WeightsError(expected(f"{path} architecture", model.arch, header.get("arch")))
+    for key, value in model.config.items():
+        if key == "border":  # the same weights run with either border handling
+            continue
+        found = header.get("config", {}).get(key)
+        if found != value:
+            raise WeightsError(expected(f"{path} config {key!r}", value, found))
+    with np.load(path, allow_pickle=False) as f:
+        params = {k: f[k] for k in f.files if k != HEADER}
+    return check_params(model, params, f"{path}")

@@ -1,0 +1,346 @@
+"""Benchmark report: asv's results JSON -> ``results/tables/bench_summary.{md,csv}`` and
+``results/figures/bench_*.png``.
+
+``python -m layerbench.report.bench [--results results/asv] [--out results]
+[--machine NAME] [--commit SHA]``
+
+The tidy table has one row per benchmark, parameter combination and backend: ``suite``
+(asv class), ``kind`` (time/track/peakmem), ``item`` (layer, conv case or ``model@size``),
+``algo``, ``direction`` (forward/backward/predict), ``backend``, ``threads``, ``value`` and
+``unit``. Derived columns: ``ratio_to_tf`` (time over TensorFlow's time for the same item,
+algo, direction and threads: < 1 is faster than TensorFlow), and for convolutions
+``gflops`` (direct-convolution FLOPs ``2 N Ho Wo kh kw Cin F`` per second, twice that for
+backward) and ``peak_fraction`` (over the measured sgemm GFLOP/s at the same threads).
+Skipped and failed combinations (asv stores no number) are left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# The thesis' "average time on a 510x339 image" (slides; C++/OpenMP, hardware unstated)
+THESIS_SECONDS = {"edsr_x2@510x339": 576.92, "wdsr_a_x4@510x339": 46.35}
+ITEM_PARAMS = ("layer", "case", "model", "target")
+HEADLINE = ("thesis_conv_s1", "thesis_conv_s2", "thesis_maxpool3", "thesis_maxpool30",
+            "thesis_shuffle6_b2", "edsr_body", "edsr_small")
+
+
+# Targets of the backend issues (time / TensorFlow's time, same run, threads 1 and 2):
+# (item, algo, direction, backend, largest ratio that meets it, note)
+TARGETS = [
+    *[(item, "im2col", "forward", "cython", 1.0, "") for item in ("edsr_body", "edsr_small")],
+    ("edsr_body", "winograd", "forward", "cython", 0.8, "aim"),
+    *[(item, "im2col", "backward", "cython", 1.5, "") for item in ("edsr_body", "edsr_small")],
+    ("thesis_conv_s2", "im2col", "forward", "cython", 1.2, ""),
+    ("thesis_conv_s2", "im2col", "backward", "cython", 1.2, ""),
+    ("thesis_maxpool3", "", "forward", "cython", 1.0, ""),
+    ("thesis_maxpool3", "", "backward", "cython", 0.5, ""),
+    ("thesis_shuffle6_b2", "", "forward", "cython", 0.5, ""),
+    ("thesis_shuffle6_b2", "", "backward", "cython", 0.5, ""),
+    *[(item, "im2col", "forward", "numba", 1.25, "") for item in ("edsr_body", "edsr_small")],
+    *[(item, "im2col", "backward", "numba", 1.75, "") for item in ("edsr_body", "edsr_small")],
+    ("thesis_maxpool3", "", "forward", "numba", 1.0, ""),
+    ("thesis_maxpool3", "", "backward", "numba", 0.5, ""),
+    ("thesis_shuffle6_b2", "", "forward", "numba", 0.5, ""),
+    ("thesis_shuffle6_b2", "", "backward", "numba", 0.5, ""),
+]
+
+
+def targets(t: pd.DataFrame) -> pd.DataFrame:
+    """One row per target and thread count: the measured ratio and whether it meets it."""
+    rows = []
+    for item, algo, direction, backend, limit, note in TARGETS:
+        sel = t[(t["item"] == item) & (t["algo"] == algo) & (t["direction"] == direction)
+                & (t["backend"] == backend)]
+        for r in sel.itertuples():
+            ratio = r.ratio_to_tf
+            rows.append({"item": item, "algo": algo, "direction": direction,
+                         "backend": backend, "threads": r.threads, "target": limit,
+                         "note": note, "ratio_to_tf": ratio,
+                         "met": bool(ratio <= limit) if np.isfinite(ratio) else None})
+    return pd.DataFrame(rows)
+
+
+def _value(raw: str):
+    """asv stores parameter values as their ``repr``."""
+    try:
+        return json.loads(raw.replace("'", '"'))
+    except (json.JSONDecodeError, AttributeError):
+        return raw
+
+
+def result_files(results_dir: Path, machine: str | None = None) -> list[Path]:
+    files = [p for p in Path(results_dir).glob("*/*.json") if p.name != "machine.json"]
+    if machine is not None:
+        files = [p for p in files if p.parent.name == machine]
+    return files
+
+
+def pick_run(results_dir: Path, machine: str | None = None, commit: str | None = None) -> Path:
+    """The newest result file (of ``machine``/``commit`` when given)."""
+    files = result_files(results_dir, machine)
+    if commit is not None:
+        files = [p for p in files if json.loads(p.read_text())["commit_hash"].startswith(commit)]
+    if not files:
+        raise FileNotFoundError(
+            f"results: expected asv result files under {results_dir} (machine={machine!r}, "
+            f"commit={commit!r}), found none; run `nox -s bench` first")
+    return max(files, key=lambda p: json.loads(p.read_text()).get("date", 0))
+
+
+def load_run(path: Path, benchmarks: dict) -> tuple[pd.DataFrame, dict]:
+    """Tidy rows of one asv result file, and the run's provenance."""
+    run = json.loads(Path(path).read_text())
+    columns = run["result_columns"]
+    rows = []
+    for name, entry in run["results"].items():
+        record = dict(zip(columns, entry, strict=False))
+        meta = benchmarks.get(name)
+        if meta is None:  # a benchmark that no longer exists
+            continue
+        module, suite, method = name.rsplit(".", 2)
+        kind, _, direction = method.partition("_")
+        values = record["result"] if isinstance(record["result"], list) else [record["result"]]
+        params = record.get("params") or []
+        combos = list(itertools.product(*params)) if params else [()]
+        for combo, value in zip(combos, values, strict=True):
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            p = {k: _value(v) for k, v in zip(meta["param_names"], combo, strict=True)}
+            item = next((str(p[k]) for k in ITEM_PARAMS if k in p), suite)
+            if "size" in p:
+                item = f"{item}@{p['size']}"
+            rows.append({
+                "benchmark": name, "module": module, "suite": suite, "kind": kind,
+                "direction": direction, "item": item, "algo": p.get("algo", ""),
+                "backend": p.get("backend", ""), "threads": p.get("threads", np.nan),
+                "dtype": p.get("dtype", ""), "cache": p.get("cache", ""),
+                "value": float(value), "unit": meta.get("unit", ""),
+            })
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["threads"] = table["threads"].astype("Int64")
+    machine = json.loads((Path(path).parent / "machine.json").read_text()) \
+        if (Path(path).parent / "machine.json").exists() else {}
+    info = {
+        "machine": Path(path).parent.name, **{k: v for k, v in machine.items() if k != "version"},
+        "commit": run.get("commit_hash", ""), "python": run.get("python", ""),
+        "env": run.get("env_name", ""),
+        "commit date": dt.datetime.fromtimestamp(run.get("date", 0) / 1000, dt.UTC).strftime(
+            "%Y-%m-%d %H:%M UTC"),
+        "file": str(path),
+    }
+    return table, info
+
+
+def conv_flops(item: str, direction: str) -> float:
+    """FLOPs of a conv preset (``backends.testing.PRESETS``); NaN for anything else."""
+    from backends.testing import PRESETS
+
+    case = PRESETS.get(item)
+    if case is None or type(case.spec).__name__ != "Conv2D":
+        return np.nan
+    n, _, _, cin = case.input_shape
+    ho, wo, _ = case.spec.geometry(case.input_shape)
+    kh, kw = case.spec.kernel
+    forward = 2.0 * n * ho * wo * kh * kw * cin * case.spec.filters
+    return forward * (2 if direction == "backward" else 1)
+
+
+def timings(table: pd.DataFrame) -> pd.DataFrame:
+    """Time rows with ``ratio_to_tf``, ``gflops`` and ``peak_fraction``."""
+    t = table[table["kind"] == "time"].copy()
+    key = ["suite", "item", "algo", "direction", "threads"]
+    tf = t[t["backend"] == "tensorflow"].set_index(key)["value"].rename("tf_seconds")
+    t = t.join(tf, on=key)
+    t["ratio_to_tf"] = t["value"] / t["tf_seconds"]
+    t["gflops"] = [conv_flops(i, d) for i, d in zip(t["item"], t["direction"], strict=True)]
+    t["gflops"] = t["gflops"] / t["value"] / 1e9
+    peak = table[table["benchmark"] == "tracks.Sgemm.track_sgemm_gflops"]
+    peak = peak.set_index("threads")["value"]
+    t["peak_fraction"] = t["gflops"] / t["threads"].map(peak)
+    return t.drop(columns=["tf_seconds"]).reset_index(drop=True)
+
+
+def _fmt_seconds(s: float) -> str:
+    if not np.isfinite(s):
+        return ""
+    if s >= 1:
+        return f"{s:.3g} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.3g} ms"
+    return f"{s * 1e6:.3g} us"
+
+
+def _cell(row) -> str:
+    if row is None:
+        return "skip"
+    text = _fmt_seconds(row["value"])
+    if np.isfinite(row["ratio_to_tf"]) and row["backend"] != "tensorflow":
+        text += f" ({row['ratio_to_tf']:.2f}x)"
+    return text
+
+
+def _tracked(value: float, unit: str) -> tuple[str, str]:
+    if unit == "bytes":
+        return f"{value / 2**20:.0f}", "MiB (process peak RSS)"
+    return f"{value:.4g}", unit
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def _gflops_cell(row) -> str:
+    if row is None:
+        return "skip"
+    text = f"{row['gflops']:.1f}"
+    if np.isfinite(row["peak_fraction"]):
+        text += f" ({row['peak_fraction']:.0%})"
+    return text
+
+
+def _backend_grid(t: pd.DataFrame, backends: list[str], label_cols: list[str],
+                  cell=_cell) -> list[str]:
+    """One row per ``label_cols`` key, one column per backend."""
+    rows = []
+    for key, group in t.groupby(label_cols, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        by = {r["backend"]: r for _, r in group.iterrows()}
+        rows.append([*key, *(cell(by.get(b)) for b in backends)])
+    return _md_table([*label_cols, *backends], rows)
+
+
+def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
+    backends = [b for b in ("numpy", "cython", "numba", "tensorflow")
+                if b in set(table["backend"])]
+    lines = ["# Benchmark summary", "",
+             "Generated by `python -m layerbench.report.bench` from asv's results "
+             f"(`{info['file']}`). Times are asv's medians, float32; `(0.50x)` is the time "
+             "over TensorFlow's for the same case, algorithm and threads (< 1: faster than "
+             "TensorFlow); `skip` is a combination asv skipped or that failed. TensorFlow "
+             "runs with its defaults (oneDNN on unless `TF_ENABLE_ONEDNN_OPTS=0` was set; "
+             "`nox -s bench` does not set it). Thread counts are each backend's one knob "
+             "(`backend.threads(n)`: OpenMP/Numba/TF pools and BLAS).", "",
+             "## Machine and run", ""]
+    lines += [f"- {k}: {v}" for k, v in info.items() if k != "file"]
+    lines.append("")
+
+    order = {n: i for i, n in enumerate(HEADLINE)}
+    head = t[t["item"].isin(HEADLINE) & t["algo"].isin(["", "im2col"])].copy()
+    head = head.sort_values(["item", "direction", "threads"],
+                            key=lambda s: s.map(order) if s.name == "item" else s)
+    lines += ["## Headline layers (thesis shapes, EDSR body conv; im2col)", ""]
+    lines += _backend_grid(head, backends, ["item", "direction", "threads"]) + [""]
+
+    tg = targets(t)
+    if not tg.empty:
+        lines += ["## Targets of the backend issues (time / TensorFlow time)", ""]
+        rows = [[r.backend, r.item, r.algo or "-", r.direction, r.threads,
+                 f"<= {r.target:g}" + (f" ({r.note})" if r.note else ""),
+                 f"{r.ratio_to_tf:.2f}" if np.isfinite(r.ratio_to_tf) else "no TF row",
+                 {True: "met", False: "not met", None: "?"}[r.met]]
+                for r in tg.itertuples()]
+        lines += _md_table(["backend", "case", "algo", "direction", "threads", "target",
+                            "ratio", ""], rows) + [""]
+
+    wino = t[(t["algo"] == "winograd")]
+    if not wino.empty:
+        lines += ["## Convolution forward with Winograd F(2x2,3x3)", ""]
+        lines += _backend_grid(wino, backends, ["item", "threads"]) + [""]
+
+    models = t[t["suite"] == "Models"].copy()
+    if not models.empty:
+        lines += ["## Models (predict on one LR image)", "",
+                  "Thesis: EDSR 576.92 s, WDSR 46.35 s on 510x339 (C++/OpenMP, hardware "
+                  "unstated).", ""]
+        grid = _backend_grid(models, backends, ["item", "threads"])
+        thesis = ["thesis"] + [f"{THESIS_SECONDS[i]:.2f} s" if i in THESIS_SECONDS else ""
+                               for i, _ in models.groupby(["item", "threads"], sort=False).size()
+                               .index]
+        grid[0] += " thesis |"
+        grid[1] += "---|"
+        for k in range(2, len(grid)):
+            grid[k] += f" {thesis[k - 1]} |"
+        lines += grid + [""]
+
+    conv = t[np.isfinite(t["gflops"])]
+    if not conv.empty:
+        peak = table[table["benchmark"] == "tracks.Sgemm.track_sgemm_gflops"]
+        lines += ["## Convolution GFLOP/s against the measured sgemm peak", ""]
+        lines += [f"- sgemm (numpy float32, n = 4096) at {int(r.threads)} thread(s): "
+                  f"{r.value:.1f} GFLOP/s" for r in peak.itertuples()] + [""]
+        lines += ["Direct-convolution FLOPs per second (Winograd: effective rate), and in "
+                  "brackets the fraction of the sgemm peak at the same threads.", ""]
+        conv = conv.sort_values(["item", "algo", "direction", "threads"])
+        lines += _backend_grid(conv, backends, ["item", "algo", "direction", "threads"],
+                               cell=_gflops_cell) + [""]
+
+    small = t[t["suite"] == "Layers"]
+    if not small.empty:
+        lines += ["## Every layer, small shape (8x64x64x32)", ""]
+        lines += _backend_grid(small, backends, ["item", "direction", "threads"]) + [""]
+
+    tracks = table[table["kind"].isin(["track", "peakmem"])
+                   & (table["benchmark"] != "tracks.Sgemm.track_sgemm_gflops")]
+    if not tracks.empty:
+        lines += ["## Tracked numbers", ""]
+        rows = [[r.benchmark.split(".", 1)[1], r.item if r.item != r.suite else "",
+                 r.algo, r.backend, r.dtype or r.cache,
+                 "" if pd.isna(r.threads) else int(r.threads), *_tracked(r.value, r.unit)]
+                for r in tracks.itertuples()]
+        lines += _md_table(["benchmark", "item", "algo", "backend", "dtype/cache", "threads",
+                            "value", "unit"], rows) + [""]
+    return "\n".join(lines)
+
+
+def build(results_dir: Path, out_dir: Path, machine: str | None = None,
+          commit: str | None = None) -> dict[str, Path]:
+    """Write the table (md, csv) and the figures; return their paths."""
+    from . import bench_figures
+
+    path = pick_run(results_dir, machine, commit)
+    benchmarks = json.loads((Path(results_dir) / "benchmarks.json").read_text())
+    table, info = load_run(path, benchmarks)
+    t = timings(table)
+    tables, figures = Path(out_dir) / "tables", Path(out_dir) / "figures"
+    tables.mkdir(parents=True, exist_ok=True)
+    figures.mkdir(parents=True, exist_ok=True)
+    written = {"md": tables / "bench_summary.md", "csv": tables / "bench_summary.csv"}
+    written["md"].write_text(summary_markdown(table, t, info) + "\n")
+    tracks = table[table["kind"] != "time"].assign(ratio_to_tf=np.nan, gflops=np.nan,
+                                                   peak_fraction=np.nan)
+    full = pd.concat([t, tracks], ignore_index=True)
+    for k, v in info.items():
+        full[k] = v
+    full.to_csv(written["csv"], index=False)
+    for name, fig in bench_figures.all_figures(t).items():
+        target = figures / f"bench_{name}.png"
+        fig.savefig(target, dpi=120)
+        written[name] = target
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m layerbench.report.bench",
+                                     description="asv results -> bench_summary table/figures")
+    parser.add_argument("--results", type=Path, default=Path("results/asv"))
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--machine", default=None, help="asv machine name (default: any)")
+    parser.add_argument("--commit", default=None, help="commit hash prefix (default: newest)")
+    args = parser.parse_args(argv)
+    for path in build(args.results, args.out, args.machine, args.commit).values():
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Hydra callback: build the report when a run or a whole multirun ends.
+
+In a multirun the callback runs once in the launching process after every job finished, so
+the report merges all sweep points (whatever the launcher: basic, joblib, submitit, ray).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+
+class ReportCallback(Callback):
+    def _build(self, config: DictConfig) -> None:
+        if not config.get("report_on_end", False):
+            return
+        from .build import build_report
+
+        r = config.report
+        paths = build_report(r.runs, r.out, formats=list(r.formats), dpi=int(r.dpi))
+        print(f"report: wrote {len(paths)} files under {r.out}")
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._build(config)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        self._build(config)

@@ -1,0 +1,25 @@
+"""``layerbench report``: merged run tables -> results/tables and results/figures."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from layerbench import schema
+from layerbench.confdir import CONFIG_PATH
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="report")
+def main(cfg: DictConfig) -> None:
+    from .build import build_report
+
+    c = OmegaConf.to_object(cfg)
+    for i, f in enumerate(c.formats):
+        if f not in ("png", "pdf", "svg"):
+            raise schema.ConfigError(schema.expected(f"formats[{i}]", "png, pdf or svg", f))
+    paths = build_report(c.runs, c.out, formats=c.formats, dpi=c.dpi)
+    print(f"report: wrote {len(paths)} files under {c.out}")
+
+
+if __name__ == "__main__":
+    main()

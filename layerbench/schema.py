@@ -1,0 +1,249 @@
+"""Structured configs of ``layerbench reproduce``: unknown keys and bad values are rejected.
+
+Two layers of checking:
+
+1. The dataclasses below are registered in Hydra's ConfigStore as ``layerbench_schema``, the
+   first entry of ``conf/config.yaml``'s defaults list: OmegaConf then refuses unknown keys
+   (``Key 'foo' not in 'DatasetConfig'``) and values of the wrong type while composing.
+2. :func:`validate` checks ranges and choices and raises :class:`ConfigError` naming the
+   full key, what was expected and what was received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from backends.errors import LayerbenchError, expected
+
+__all__ = ["Config", "ConfigError", "expected", "register", "validate"]
+
+EXPERIMENTS = ("div2k", "mri")
+DATASET_KINDS = ("skimage", "div2k", "mni152", "mri_dir")
+BACKENDS = ("numpy", "cython", "numba", "tensorflow")
+DTYPES = ("float32", "float64")
+BASELINES = ("nearest", "bilinear", "bicubic", "lanczos")
+DEGRADE_ORDERS = ("resize_then_blur", "blur_then_resize")
+ROT_INTERP = ("nearest", "bilinear", "bicubic", "lanczos")
+ROT_BORDERS = ("constant", "reflect", "replicate")
+INTENSITY_RULES = ("percentile", "minmax")
+WEIGHTINGS = ("T1", "T2")
+MODEL_WEIGHTS = ("pretrained", "random")
+
+
+class ConfigError(LayerbenchError, ValueError):
+    """A config value is out of range or not one of the allowed choices."""
+
+
+@dataclass
+class BackendConfig:
+    name: str = "numpy"
+    threads: int = 1
+    dtype: str = "float32"
+
+
+@dataclass
+class IntensityConfig:
+    rule: str = "percentile"
+    low: float = 0.0
+    high: float = 99.5
+
+
+@dataclass
+class DatasetConfig:
+    kind: str = "skimage"
+    root: str | None = None
+    split: str = "valid"
+    images: list[str] | None = None
+    subjects: list[str] | None = None
+    weights: list[str] = field(default_factory=lambda: ["T1", "T2"])
+    axis: int = 2
+    intensity: IntensityConfig = field(default_factory=IntensityConfig)
+
+
+@dataclass
+class SliceConfig:
+    start: int = 0
+    stop: int | None = None
+    step: int = 1
+
+
+@dataclass
+class DegradeConfig:
+    order: str = "resize_then_blur"
+    ksize: int = 3
+    sigma: float = 1.0
+
+
+@dataclass
+class RotationConfig:
+    interpolation: str = "bilinear"
+    border: str = "constant"
+
+
+@dataclass
+class SRModelConfig:
+    label: str = "EDSR"
+    preset: str = "edsr_small_x2"
+    weights: str = "pretrained"  # shipped weights, or "random" (seeded, untrained: smoke tests)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    tile: int | None = 128
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "div2k"
+    scales: list[int] = field(default_factory=lambda: [2, 4])
+    baselines: list[str] = field(default_factory=lambda: ["nearest", "bicubic", "lanczos"])
+    models: list[SRModelConfig] = field(default_factory=list)
+    angles: list[float] = field(default_factory=lambda: [0.0])
+    slices: SliceConfig = field(default_factory=SliceConfig)
+    degrade: DegradeConfig = field(default_factory=DegradeConfig)
+    rotation: RotationConfig = field(default_factory=RotationConfig)
+    mask: bool = True
+    shave: int = 0
+    data_range: float = 255.0
+    examples: list[int] = field(default_factory=list)  # MRI slices kept as images for panels
+    crop: int = 96  # DIV2K crop panel side in HR pixels
+
+
+@dataclass
+class OutputConfig:
+    root: str = "results/runs"
+    force: bool = False
+    progress: bool = True
+
+
+@dataclass
+class ReportConfig:
+    runs: str = "results/runs"
+    out: str = "results"
+    formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
+    dpi: int = 110
+
+
+@dataclass
+class Config:
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    report_on_end: bool = True
+    seed: int = 0
+
+
+def register() -> None:
+    """Register the schemas (idempotent); ``conf/config.yaml`` names ``layerbench_schema``."""
+    cs = ConfigStore.instance()
+    cs.store(name="layerbench_schema", node=Config)
+    cs.store(name="report_schema", node=ReportConfig)
+
+
+register()
+
+
+def _choice(key: str, value: Any, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(expected(key, f"one of {choices}", value))
+
+
+def _positive(key: str, value: Any, minimum: int = 1) -> None:
+    if value < minimum:
+        raise ConfigError(expected(key, f"an integer >= {minimum}", value))
+
+
+def _unknown_keys(node: Any, cls: type, prefix: str) -> None:
+    """Reject keys a dataclass does not declare (``+key=value`` overrides get past struct mode)."""
+    hints = typing.get_type_hints(cls)
+    for key in node.keys():
+        name = f"{prefix}{key}"
+        if key not in hints:
+            raise ConfigError(expected(name, f"a key of {cls.__name__} {sorted(hints)}",
+                                       f"unknown key {key!r}"))
+        hint, value = hints[key], node[key]
+        args = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)]
+        if dataclasses.is_dataclass(hint) and isinstance(value, DictConfig):
+            _unknown_keys(value, hint, name + ".")
+        elif args and isinstance(value, ListConfig):
+            for i, item in enumerate(value):
+                if isinstance(item, DictConfig):
+                    _unknown_keys(item, args[0], f"{name}[{i}].")
+
+
+def validate(cfg: DictConfig | Config) -> Config:
+    """Check ranges and choices of a composed config; return it as a typed :class:`Config`."""
+    if isinstance(cfg, DictConfig):
+        _unknown_keys(cfg, Config, "")
+    c: Config = OmegaConf.to_object(cfg) if isinstance(cfg, DictConfig) else cfg
+    b, d, e = c.backend, c.dataset, c.experiment
+    _choice("backend.name", b.name, BACKENDS)
+    _positive("backend.threads", b.threads)
+    _choice("backend.dtype", b.dtype, DTYPES)
+    _choice("experiment.name", e.name, EXPERIMENTS)
+    _choice("dataset.kind", d.kind, DATASET_KINDS)
+    want = ("skimage", "div2k") if e.name == "div2k" else ("mni152", "mri_dir")
+    if d.kind not in want:
+        raise ConfigError(expected("dataset.kind", f"one of {want} for experiment "
+                                   f"{e.name!r}", d.kind))
+    if d.kind in ("div2k", "mri_dir") and not d.root:
+        raise ConfigError(expected("dataset.root", f"a directory for dataset.kind={d.kind!r}",
+                                   d.root))
+    _choice("dataset.split", d.split, ("train", "valid"))
+    if not d.weights:
+        raise ConfigError(expected("dataset.weights", f"a non-empty list among {WEIGHTINGS}",
+                                   d.weights))
+    for i, w in enumerate(d.weights):
+        _choice(f"dataset.weights[{i}]", w, WEIGHTINGS)
+    _choice("dataset.axis", d.axis, (0, 1, 2))
+    _choice("dataset.intensity.rule", d.intensity.rule, INTENSITY_RULES)
+    if not 0 <= d.intensity.low < d.intensity.high <= 100:
+        raise ConfigError(expected("dataset.intensity.low/high", "0 <= low < high <= 100",
+                                   (d.intensity.low, d.intensity.high)))
+    if not e.scales:
+        raise ConfigError(expected("experiment.scales", "a non-empty list of 2, 3 or 4",
+                                   e.scales))
+    for i, s in enumerate(e.scales):
+        _choice(f"experiment.scales[{i}]", s, (2, 3, 4))
+    for i, m in enumerate(e.baselines):
+        _choice(f"experiment.baselines[{i}]", m, BASELINES)
+    if not e.angles:
+        raise ConfigError(expected("experiment.angles", "a non-empty list of degrees", e.angles))
+    for i, a in enumerate(e.angles):
+        if not 0 <= a < 360:
+            raise ConfigError(expected(f"experiment.angles[{i}]", "degrees in [0, 360)", a))
+    _positive("experiment.slices.step", e.slices.step)
+    _positive("experiment.slices.start", e.slices.start, 0)
+    if e.slices.stop is not None and e.slices.stop <= e.slices.start:
+        raise ConfigError(expected("experiment.slices.stop", f"> start ({e.slices.start}) or "
+                                   "null", e.slices.stop))
+    _choice("experiment.degrade.order", e.degrade.order, DEGRADE_ORDERS)
+    if e.degrade.ksize < 1 or e.degrade.ksize % 2 == 0:
+        raise ConfigError(expected("experiment.degrade.ksize", "an odd integer >= 1",
+                                   e.degrade.ksize))
+    if e.degrade.sigma <= 0:
+        raise ConfigError(expected("experiment.degrade.sigma", "a value > 0", e.degrade.sigma))
+    _choice("experiment.rotation.interpolation", e.rotation.interpolation, ROT_INTERP)
+    _choice("experiment.rotation.border", e.rotation.border, ROT_BORDERS)
+    _positive("experiment.shave", e.shave, 0)
+    if e.data_range <= 0:
+        raise ConfigError(expected("experiment.data_range", "a value > 0", e.data_range))
+    _positive("experiment.crop", e.crop, 8)
+    labels = [m.label for m in e.models]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(expected("experiment.models[*].label", "distinct labels", labels))
+    for i, m in enumerate(e.models):
+        _choice(f"experiment.models[{i}].weights", m.weights, MODEL_WEIGHTS)
+        if m.label in BASELINES:
+            raise ConfigError(expected(f"experiment.models[{i}].label",
+                                       f"a name other than the baselines {BASELINES}", m.label))
+        if m.tile is not None:
+            _positive(f"experiment.models[{i}].tile", m.tile)
+    for i, f in enumerate(c.report.formats):
+        _choice(f"report.formats[{i}]", f, ("png", "pdf", "svg"))
+    return c

@@ -1,0 +1,47 @@
+"""Bitwise determinism of the CPU backends: threads=1 vs threads=2, and run to run.
+
+Parallel kernels split independent outputs, never a reduction (ARCHITECTURE.md), so any
+thread count gives the same bits. TensorFlow is left out: its thread pools are fixed once
+its runtime starts (``backends/tf_oracle``), and it is the oracle, not a subject.
+The catalogue shapes are tiny, so the CI-sized presets are added: they are large enough for
+the parallel loops (and OpenBLAS) to actually split work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backends.errors import NotSupportedError
+from backends.registry import get_backend
+from backends.testing import CASES, PRESETS, run_case
+
+EXCLUDE_BACKENDS = ("tensorflow",)
+DET_CASES = [*CASES, *(c for n, c in PRESETS.items() if n.startswith("tiny_"))]
+
+
+def _run(case, backend, dtype, threads):
+    with get_backend(backend).threads(threads):
+        return run_case(case, backend, dtype)
+
+
+def _assert_bitwise(a: dict, b: dict, what: str, case) -> None:
+    assert a.keys() == b.keys(), f"{case.name}: tensors differ between {what}"
+    for k in a:
+        same = a[k].dtype == b[k].dtype and a[k].shape == b[k].shape
+        assert same and a[k].tobytes() == b[k].tobytes(), (
+            f"case {case.name!r} tensor {k!r}: not bitwise identical between {what}; "
+            f"max |diff| {np.max(np.abs(a[k].astype(float) - b[k].astype(float))):.3g}"
+        )
+
+
+@pytest.mark.parametrize("case", DET_CASES, ids=[c.name for c in DET_CASES])
+def test_threads_and_reruns_are_bitwise_identical(case, backend, dtype):
+    try:
+        one = _run(case, backend, dtype, 1)
+    except NotSupportedError as err:
+        pytest.skip(f"{backend} does not support {case.name}: {err}")
+    two = _run(case, backend, dtype, 2)
+    again = _run(case, backend, dtype, 2)
+    _assert_bitwise(one, two, "threads=1 and threads=2", case)
+    _assert_bitwise(two, again, "two runs with threads=2", case)

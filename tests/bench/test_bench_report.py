@@ -1,0 +1,102 @@
+"""The benchmark report reads asv's result format and derives ratios and GFLOP/s correctly.
+
+The asv results here are written by the test in asv 0.6's on-disk format (the values are
+arbitrary inputs; the assertions recompute what the report must derive from them).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+from layerbench.report import bench as report  # noqa: E402
+
+BACKENDS = ["'numpy'", "'cython'", "'numba'", "'tensorflow'"]
+COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
+           "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number", "stats_repeat",
+           "samples", "profile"]
+
+
+def _bench(name, param_names, params, unit="seconds", kind="time"):
+    return {"name": name, "param_names": param_names, "params": params, "unit": unit,
+            "type": kind, "version": "0"}
+
+
+@pytest.fixture
+def results(tmp_path):
+    conv = _bench("layers.Conv.time_forward", ["case", "algo", "backend", "threads"],
+                  [["'thesis_conv_s1'"], ["'im2col'", "'winograd'"], BACKENDS, ["1", "2"]])
+    model = _bench("models.Models.time_predict", ["model", "size", "backend", "threads"],
+                   [["'edsr_x2'"], ["'510x339'"], BACKENDS, ["1", "2"]])
+    sgemm = _bench("tracks.Sgemm.track_sgemm_gflops", ["threads"], [["1", "2"]],
+                   unit="GFLOP/s", kind="track")
+    benchmarks = {b["name"]: b for b in (conv, model, sgemm)}
+    (tmp_path / "benchmarks.json").write_text(json.dumps({**benchmarks, "version": 2}))
+    # conv: backend b, threads t, algo a -> (index + 1) seconds; one skipped (None)
+    conv_values = [float(i + 1) for i in range(16)]
+    conv_values[5] = None
+    model_values = [None, 300.0, None, 200.0, None, 400.0, None, 100.0]
+    run = {
+        "commit_hash": "abc123", "env_name": "existing", "date": 1_700_000_000_000,
+        "python": "python3", "params": {}, "result_columns": COLUMNS, "version": 2,
+        "results": {
+            conv["name"]: [conv_values, conv["params"], "0", 0, 1.0],
+            model["name"]: [model_values, model["params"], "0", 0, 1.0],
+            sgemm["name"]: [[100.0, 180.0], sgemm["params"], "0", 0, 1.0],
+        },
+    }
+    machine = tmp_path / "box"
+    machine.mkdir()
+    (machine / "abc123-existing.json").write_text(json.dumps(run))
+    (machine / "machine.json").write_text(json.dumps({"machine": "box", "cpu": "test cpu",
+                                                      "num_cpu": "2", "version": 1}))
+    return tmp_path, conv_values
+
+
+def test_tidy_rows_ratios_and_gflops(results):
+    path, conv_values = results
+    run = report.pick_run(path)
+    table, info = report.load_run(run, json.loads((path / "benchmarks.json").read_text()))
+    assert info["cpu"] == "test cpu" and info["commit"] == "abc123"
+    t = report.timings(table)
+    conv = t[t["suite"] == "Conv"]
+    assert len(conv) == 15  # the None is a skipped combination, not a row
+    # product order: algo, backend, threads -> index
+    def idx(algo, backend, threads):
+        return (["im2col", "winograd"].index(algo) * 8
+                + ["numpy", "cython", "numba", "tensorflow"].index(backend) * 2 + threads - 1)
+    row = conv[(conv["algo"] == "winograd") & (conv["backend"] == "numba")
+               & (conv["threads"] == 2)].iloc[0]
+    expected_ratio = conv_values[idx("winograd", "numba", 2)] / conv_values[
+        idx("winograd", "tensorflow", 2)]
+    assert row["ratio_to_tf"] == pytest.approx(expected_ratio)
+    from backends.testing import PRESETS
+
+    case = PRESETS["thesis_conv_s1"]
+    n, h, w, c = case.input_shape
+    flops = 2 * n * h * w * 9 * c * case.spec.filters  # 'same', stride 1
+    assert row["gflops"] == pytest.approx(flops / row["value"] / 1e9)
+    assert row["peak_fraction"] == pytest.approx(row["gflops"] / 180.0)
+
+
+def test_build_writes_table_and_figures(results, tmp_path):
+    path, _ = results
+    out = tmp_path / "out"
+    written = report.build(path, out)
+    md = written["md"].read_text()
+    assert "576.92" in md and "test cpu" in md
+    assert "edsr_x2@510x339" in md
+    csv = pd.read_csv(written["csv"])
+    assert set(csv["backend"].dropna()) >= {"numpy", "tensorflow"}
+    assert {"threads_conv_s1", "models"} <= set(written)
+    for key in ("threads_conv_s1", "models"):
+        assert written[key].stat().st_size > 0
+
+
+def test_missing_results_say_what_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nox -s bench"):
+        report.pick_run(tmp_path)

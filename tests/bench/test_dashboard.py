@@ -1,0 +1,152 @@
+"""The asv dashboard renders offline: vendored libraries, and headless Chromium draws graphs.
+
+The dashboard under test is built here from a tiny asv run (the ``Sgemm`` track on its tiny
+preset, one commit) into a temporary directory, published and vendored exactly as
+``nox -s bench`` does; ``LAYERBENCH_DASHBOARD_DIR`` points the tests at an existing one
+instead (e.g. ``results/html`` after a full run). Chromium is Debian's ``chromium``; without
+it the browser tests skip, unless ``LAYERBENCH_REQUIRE_CHROMIUM=1`` (``nox -s browser``),
+where its absence fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GRAPH = "tracks.Sgemm.track_sgemm_gflops"
+BROWSERS = ("chromium", "chromium-browser")
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--hide-scrollbars", "--window-size=1280,900", "--virtual-time-budget=20000",
+)
+
+
+def _asv(args, cwd, env):
+    out = subprocess.run([sys.executable, "-m", "asv", *args], cwd=cwd, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, f"asv {args[0]}: {out.stdout[-2000:]}{out.stderr[-2000:]}"
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory) -> Path:
+    given = os.environ.get("LAYERBENCH_DASHBOARD_DIR")
+    if given:
+        return Path(given)
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("building a dashboard needs the git checkout (asv keys results to HEAD)")
+    pytest.importorskip("asv")
+    tmp = tmp_path_factory.mktemp("dashboard")
+    conf = json.loads((ROOT / "asv.conf.json").read_text())
+    conf.update(repo=str(ROOT), benchmark_dir=str(ROOT / "bench"),
+                results_dir=str(tmp / "asv"), html_dir=str(tmp / "html"),
+                env_dir=str(tmp / "env"))
+    (tmp / "asv.conf.json").write_text(json.dumps(conf))
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    env = dict(os.environ, LAYERBENCH_BENCH_TINY="1")
+    config = ["--config", str(tmp / "asv.conf.json")]
+    _asv(["machine", "--yes", *config], tmp, env)
+    _asv(["run", *config, "--python=same", "--quick", "--set-commit-hash", head,
+          "--bench", "Sgemm"], tmp, env)
+    _asv(["publish", *config], tmp, env)
+    vendor = subprocess.run([sys.executable, str(ROOT / "tools" / "vendor_asv_dashboard.py"),
+                             str(tmp / "html")], capture_output=True, text=True, timeout=300)
+    if vendor.returncode != 0 and "npm is not installed" in vendor.stderr + vendor.stdout \
+            and not os.environ.get("LAYERBENCH_REQUIRE_CHROMIUM"):
+        pytest.skip(f"cannot vendor the dashboard's libraries here: {vendor.stderr.strip()}")
+    assert vendor.returncode == 0, vendor.stdout[-2000:] + vendor.stderr[-2000:]
+    return tmp / "html"
+
+
+@pytest.fixture(scope="module")
+def server(dashboard):
+    handler = functools.partial(_QuietHandler, directory=str(dashboard))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("LAYERBENCH_REQUIRE_CHROMIUM"):
+        pytest.fail("chromium is required here (LAYERBENCH_REQUIRE_CHROMIUM) but not on PATH")
+    pytest.skip("chromium is not installed (apt-get install chromium, or nox -s browser)")
+
+
+def _run_chromium(binary, tmp_path, *args) -> str:
+    profile = tmp_path / "profile"
+    out = subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_pages_load_nothing_remote(dashboard):
+    for page in dashboard.glob("*.html"):
+        tags = re.findall(r"<(?:script|link)\b[^>]*>", page.read_text(encoding="utf-8"))
+        remote = [t for t in tags if re.search(r'\b(?:src|href)="https?://', t)
+                  and ("<script" in t or "stylesheet" in t)]
+        assert not remote, f"{page.name} still loads from the network: {remote}"
+        for tag in tags:
+            src = re.search(r'\b(?:src|href)="([^"]+)"', tag)
+            if src and "<link" in tag and "stylesheet" not in tag:
+                continue
+            if src:
+                assert (dashboard / src.group(1)).exists(), f"{page.name}: {src.group(1)} missing"
+
+
+def test_graph_page_draws_flot_canvases(dashboard, server, chromium, tmp_path):
+    dom = _run_chromium(chromium, tmp_path, "--dump-dom", f"{server}/index.html#{GRAPH}")
+    assert "flot-base" in dom, "no flot canvas: the plot library did not run"
+    assert "flot-overlay" in dom
+    # tick labels are HTML that flot writes only after it has data to scale the axes to
+    ticks = re.findall(r'class="flot-tick-label[^"]*"[^>]*>([^<]+)<', dom)
+    assert ticks, "flot drew no axis tick labels"
+    # the legend lists one entry per plotted series (the Sgemm threads parameter)
+    labels = re.findall(r'class="legendLabel"[^>]*>([^<]+)<', dom)
+    assert "threads-1" in labels, f"series in the legend: {labels}"
+    assert "js_load_failure" not in dom.split("<body", 1)[-1].split("function", 1)[0]
+
+
+def test_screenshot_shows_a_plot(dashboard, server, chromium, tmp_path):
+    image_mod = pytest.importorskip("matplotlib.image")
+    np = pytest.importorskip("numpy")
+    shot = tmp_path / "dashboard.png"
+    _run_chromium(chromium, tmp_path, f"--screenshot={shot}", f"{server}/index.html#{GRAPH}")
+    keep = os.environ.get("LAYERBENCH_SCREENSHOT")
+    if keep:
+        shutil.copyfile(shot, keep)
+    rgb = image_mod.imread(shot)[..., :3]
+    assert rgb.shape[:2] == (900, 1280)
+    background = np.all(rgb > 0.97, axis=-1)
+    assert background.mean() < 0.99, "the page is blank"
+    # plotted series: saturated, coloured pixels (series markers, lines and legend swatches)
+    # in the plot area, right of the sidebar and below the navigation bar; an empty frame
+    # has only grey grid and text there
+    plot = rgb[60:, 210:]
+    spread = plot.max(axis=-1) - plot.min(axis=-1)
+    coloured = int(np.count_nonzero(spread > 0.3))
+    assert coloured > 50, f"only {coloured} coloured pixels in the plot area: no series drawn"

@@ -1,0 +1,97 @@
+"""Shared fixtures: the ``backend`` parameter, dtypes, cached reference runs, Hypothesis.
+
+``backend`` runs a test once per registry backend (numpy, cython, numba, tensorflow). A
+backend that cannot be imported is skipped with the import error as the reason, except when
+the ``CI`` environment variable is set: there it is a test failure (CI must test every
+backend). A test module can leave backends out with ``EXCLUDE_BACKENDS = (...)``, and should
+say why next to it.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports TensorFlow: quiet logs, bit-stable oracle numbers, no spinning
+# OpenMP threads on a shared 2-core machine.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from backends.errors import BackendUnavailableError  # noqa: E402
+from backends.registry import BACKEND_PACKAGES, get_backend  # noqa: E402
+
+IN_CI = bool(os.environ.get("CI"))
+
+# ci: reproducible (derandomized) and thorough; dev: quick feedback on a shared machine.
+settings.register_profile(
+    "ci", max_examples=500, derandomize=True, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci" if IN_CI else "dev")
+
+BACKEND_MARKS = {"tensorflow": pytest.mark.tf, "cython": pytest.mark.cython,
+                 "numba": pytest.mark.numba}
+DTYPES = (np.float32, np.float64)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend_name" in metafunc.fixturenames:
+        excluded = set(getattr(metafunc.module, "EXCLUDE_BACKENDS", ()))
+        names = [n for n in BACKEND_PACKAGES if n not in excluded]
+        metafunc.parametrize(
+            "backend_name",
+            [pytest.param(n, id=n, marks=[BACKEND_MARKS[n]] if n in BACKEND_MARKS else [])
+             for n in names],
+        )
+
+
+def require_backend(name: str):
+    """The backend ``name``; skip (locally) or fail (CI) if it cannot be imported."""
+    try:
+        return get_backend(name)
+    except BackendUnavailableError as err:
+        if IN_CI:
+            pytest.fail(f"CI must run every backend: {err}", pytrace=False)
+        pytest.skip(str(err))
+
+
+@pytest.fixture
+def backend(backend_name: str) -> str:
+    """Name of a backend that imports here (see the module docstring for the CI rule)."""
+    require_backend(backend_name)
+    return backend_name
+
+
+@pytest.fixture(params=DTYPES, ids=lambda d: np.dtype(d).name)
+def dtype(request):
+    return np.dtype(request.param)
+
+
+@pytest.fixture(scope="session")
+def results():
+    """``results(case, backend, dtype)``: ``run_case`` memoised for the session.
+
+    Only numpy_ref and TensorFlow runs are kept (they are the oracles, reused by several
+    tests); other backends run afresh every time.
+    """
+    from backends.testing import run_case
+
+    cache: dict = {}
+
+    def get(case, backend, dtype):
+        key = (case.name, backend, np.dtype(dtype).name)
+        if backend not in ("numpy", "tensorflow"):
+            return run_case(case, backend, dtype)
+        if key not in cache:
+            require_backend(backend)
+            cache[key] = run_case(case, backend, dtype)
+        return cache[key]
+
+    return get

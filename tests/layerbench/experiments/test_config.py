@@ -1,0 +1,124 @@
+"""Every config composes and validates; unknown keys and bad values are rejected by name."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ValidationError
+
+from layerbench import schema
+from layerbench.confdir import CONFIG_PATH
+
+EXPERIMENTS = sorted(p.stem for p in (Path(CONFIG_PATH) / "experiment").glob("*.yaml"))
+BACKENDS = sorted(p.stem for p in (Path(CONFIG_PATH) / "backend").glob("*.yaml"))
+LAUNCHERS = sorted(p.stem for p in (Path(CONFIG_PATH) / "hydra" / "launcher").glob("*.yaml"))
+PLUGIN = {"local_parallel": "hydra_plugins.hydra_joblib_launcher",
+          "local_submitit": "hydra_plugins.hydra_submitit_launcher",
+          "slurm": "hydra_plugins.hydra_submitit_launcher",
+          "ray_local": "hydra_plugins.hydra_ray_launcher"}
+
+
+def _compose(overrides, name="config", hydra_cfg=False):
+    with initialize_config_dir(config_dir=CONFIG_PATH, version_base="1.3"):
+        return compose(config_name=name, overrides=overrides, return_hydra_config=hydra_cfg)
+
+
+def test_the_config_tree_is_not_empty():
+    assert {"div2k", "mri"} <= set(EXPERIMENTS)
+    assert "numpy" in BACKENDS and len(LAUNCHERS) == 4
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_experiment_and_backend_composes_and_validates(experiment, backend):
+    c = schema.validate(_compose([f"experiment={experiment}", f"backend={backend}"]))
+    assert c.backend.name == backend
+    assert c.experiment.name in ("div2k", "mri")
+    assert c.dataset.kind == ("skimage" if c.experiment.name == "div2k" else "mni152")
+
+
+def test_the_mri_experiment_is_the_thesis_grid():
+    c = schema.validate(_compose(["experiment=mri"]))
+    assert c.experiment.angles == [float(a) for a in range(0, 360, 18)]
+    assert c.experiment.scales == [2, 4] and c.dataset.weights == ["T1", "T2"]
+    assert (c.experiment.degrade.ksize, c.experiment.degrade.sigma) == (3, 1.0)
+
+
+@pytest.mark.parametrize("dataset", ["div2k", "mri_dir"])
+def test_datasets_needing_a_root_say_so(dataset, tmp_path):
+    exp = "div2k" if dataset == "div2k" else "mri"
+    with pytest.raises(Exception, match="root"):
+        schema.validate(_compose([f"experiment={exp}", f"dataset={dataset}"]))
+    c = schema.validate(_compose([f"experiment={exp}", f"dataset={dataset}",
+                                  f"dataset.root={tmp_path}"]))
+    assert c.dataset.root == str(tmp_path)
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_launcher_configs_compose(launcher):
+    if importlib.util.find_spec(PLUGIN[launcher]) is None:
+        pytest.skip(f"{PLUGIN[launcher]} is not installed (optional launcher)")
+    cfg = _compose([f"hydra/launcher={launcher}"], hydra_cfg=True)
+    assert "_target_" in cfg.hydra.launcher
+
+
+def test_report_config_composes():
+    cfg = _compose([], name="report")
+    assert list(cfg.formats) == ["png", "pdf"]
+
+
+@pytest.mark.parametrize("override, key", [
+    ("+experiment.colour=red", "colour"),
+    ("+dataset.foo=1", "foo"),
+    ("+backend.cores=2", "cores"),
+    ("+nonsense=1", "nonsense"),
+    ("+experiment.models.0.colour=red", "colour"),
+])
+def test_added_unknown_keys_are_rejected_by_name(override, key):
+    with pytest.raises(schema.ConfigError, match=f"unknown key '{key}'"):
+        schema.validate(_compose([override]))
+
+
+@pytest.mark.parametrize("override, key", [
+    ("experiment.colour=red", "colour"),
+    ("dataset.intensity.gamma=2", "gamma"),
+    ("backend.cores=2", "cores"),
+])
+def test_unknown_keys_in_overrides_fail_composition_by_name(override, key):
+    with pytest.raises(ConfigCompositionException, match=key):
+        _compose([override])
+
+
+@pytest.mark.parametrize("override, key", [
+    ("backend.threads=two", "threads"),
+    ("experiment.scales=[x]", "scales"),
+    ("experiment.mask=maybe", "mask"),
+])
+def test_values_of_the_wrong_type_are_rejected_by_name(override, key):
+    with pytest.raises((ConfigCompositionException, ValidationError),
+                       match=key):
+        _compose([override])
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["backend.name=torch"], "backend.name"),
+    (["backend.threads=0"], "backend.threads"),
+    (["experiment.scales=[5]"], r"experiment.scales\[0\]"),
+    (["experiment.baselines=[cubic]"], r"experiment.baselines\[0\]"),
+    (["experiment=mri", "experiment.angles=[0,360]"], r"experiment.angles\[1\]"),
+    (["experiment=mri", "experiment.slices.step=0"], "experiment.slices.step"),
+    (["experiment=mri", "experiment.degrade.ksize=4"], "experiment.degrade.ksize"),
+    (["experiment=mri", "experiment.degrade.order=sideways"], "experiment.degrade.order"),
+    (["experiment=mri", "experiment.rotation.border=wrap"], "experiment.rotation.border"),
+    (["experiment=mri", "dataset.weights=[T3]"], r"dataset.weights\[0\]"),
+    (["experiment=mri", "dataset=skimage"], "dataset.kind"),
+    (["experiment=mri", "dataset.intensity.high=120"], "dataset.intensity"),
+    (["experiment.models.0.weights=imagenet"], r"experiment.models\[0\].weights"),
+])
+def test_bad_values_are_rejected_naming_the_key(overrides, key):
+    with pytest.raises(schema.ConfigError, match=key):
+        schema.validate(_compose(overrides))

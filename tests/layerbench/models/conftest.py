@@ -1,0 +1,66 @@
+"""Shared helpers of the model tests: the model-level budget and Keras reference models."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np
+import pytest
+
+from backends.testing.tolerances import TF_FACTOR, tolerance
+from layerbench.models.graph import reduction_length
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def model_reduction_length(model) -> int:
+    """A model is a chain of reductions: its budget is the reduction tier with K summed over
+    the convolutions (:func:`layerbench.models.graph.reduction_length`)."""
+    return reduction_length(model.net)
+
+
+def assert_model_close(actual, desired, *, model, dtype, against="numpy", what="output"):
+    """``|actual - desired| <= rtol max|desired|`` with the reduction-tier ``rtol`` of the
+    whole model (:func:`model_reduction_length`); TensorFlow adds its ``TF_FACTOR``."""
+    dt = np.dtype(dtype)
+    rtol = tolerance("reduction", dt, model_reduction_length(model))
+    if against == "tensorflow":
+        rtol *= TF_FACTOR[dt]
+    a, d = np.asarray(actual, np.float64), np.asarray(desired, np.float64)
+    assert a.shape == d.shape, f"{what}: shape {a.shape} != desired {d.shape}"
+    err = np.abs(a - d)
+    atol = rtol * float(np.max(np.abs(d)))
+    worst = np.unravel_index(int(np.argmax(err)), err.shape)
+    assert err[worst] <= atol, (
+        f"{model.name} {what} ({dt.name} vs {against}): worst index {worst}: actual "
+        f"{a[worst]!r} desired {d[worst]!r} |err| {err[worst]:.3g} > budget {atol:.3g} "
+        f"(rtol {rtol:.3g} x max|desired|)"
+    )
+    return float(err[worst]), atol
+
+
+@pytest.fixture
+def model_close():
+    """:func:`assert_model_close` (tests import nothing from this folder: importlib mode)."""
+    return assert_model_close
+
+
+@pytest.fixture(scope="session")
+def km():
+    """The Keras reference models (``keras_models.py``); skipped without TensorFlow."""
+    pytest.importorskip("tensorflow", reason="TensorFlow/Keras is the oracle of these tests")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lb_keras_models",
+                                                  os.path.join(HERE, "keras_models.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    return os.path.join(HERE, "data")
