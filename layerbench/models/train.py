@@ -152,7 +152,9 @@ register()
 def main() -> None:
     import hydra
 
-    @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
+    from layerbench.confdir import CONFIG_PATH
+
+    @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="train")
     def _run(cfg: DictConfig) -> None:
         train(to_schema(cfg))
 

@@ -16,7 +16,7 @@ from layerbench.models.graph import reduction_length
 # Keras rounds its hyper-parameters through float32 even for float64 variables (see
 # tests/backends/test_optim.py), so the steps use values float32 holds exactly.
 LR, BETA1, BETA2, EPS = 2.0**-10, 0.875, 1 - 2.0**-10, 2.0**-23
-CONF = os.path.join(os.path.dirname(train_mod.__file__), "..", "..", "conf")
+from layerbench.confdir import CONFIG_PATH as CONF  # noqa: E402  installed or checkout
 
 
 def batch():
