@@ -21,3 +21,25 @@ def blas_info() -> list[dict]:
         {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
         for info in _CONTROLLER.select(user_api="blas").info()
     ]
+
+
+def scipy_blas():
+    """threadpoolctl handle of SciPy's BLAS: what ``scipy.linalg.cython_blas`` (the Cython
+    GEMMs) and ``np.dot`` in Numba-jitted code call. Made on each call, so call it once, after
+    importing ``scipy.linalg.cython_blas``: a controller made before SciPy's BLAS was loaded
+    (like ``_CONTROLLER`` above) only sees NumPy's. Falls back to every BLAS when SciPy's
+    cannot be told apart."""
+    from pathlib import Path
+
+    import scipy.linalg.cython_blas  # noqa: F401  (load it before scanning the libraries)
+
+    blas = ThreadpoolController().select(user_api="blas")
+    ours = [lib for lib in blas.lib_controllers if "scipy" in Path(lib.filepath).parent.name]
+    if ours:
+        blas.lib_controllers = ours
+    return blas
+
+
+def info_of(blas) -> list[dict]:
+    keys = ("internal_api", "filepath", "version", "num_threads", "architecture")
+    return [{k: info.get(k) for k in keys} for info in blas.info()]

@@ -82,7 +82,11 @@ class KernelBackend:
         try:
             yield
         finally:
-            self._set_threads(old)
+            self._restore_threads(old)
+
+    def _restore_threads(self, n: int) -> None:
+        """Set the count back after a :meth:`threads` block (overridable)."""
+        self._set_threads(n)
 
     def num_threads(self) -> int:
         return self._get_threads()

@@ -88,6 +88,18 @@ class ThreadScope:
             self._ctx = None
 
 
+class Scoped:
+    """Base of the benchmarks whose ``setup`` enters a :class:`ThreadScope` as ``self.scope``:
+    ``teardown`` leaves it. asv runs ``teardown`` after a ``setup`` that skipped too, possibly
+    before any scope was entered, so a missing scope is not an error."""
+
+    scope: ThreadScope | None = None
+
+    def teardown(self, *params):
+        if self.scope is not None:
+            self.scope.close()
+
+
 def random(shape, dtype=np.float32, seed: int = 0) -> np.ndarray:
     """Uniform [-1, 1) data; timing needs no conditioning, only a fixed seed."""
     rng = np.random.default_rng(seed)

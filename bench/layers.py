@@ -41,7 +41,7 @@ SMALL = (
 )
 
 
-class _LayerTiming:
+class _LayerTiming(c.Scoped):
     """setup: build the layer on the backend with the thread count, run forward once."""
 
     params_backend_threads = (c.BACKENDS, c.THREADS)
@@ -84,11 +84,6 @@ class _LayerTiming:
         if self.layer is None:
             return self.loss.backward()
         return self.layer.backward(self.dy)
-
-    def teardown(self, *params):
-        scope = getattr(self, "scope", None)
-        if scope is not None:
-            scope.close()
 
 
 class Layers(_LayerTiming):

@@ -14,7 +14,7 @@ TARGETS = ("conv:thesis_conv_s1", "conv:edsr_body", "model:edsr_baseline_x2@510x
            "model:wdsr_a_x4@510x339")
 
 
-class PeakMemory:
+class PeakMemory(c.Scoped):
     """Forward of a conv preset or ``predict`` of a model, one thread."""
 
     params = (TARGETS, c.BACKENDS)
@@ -47,8 +47,6 @@ class PeakMemory:
             self.scope.close()
             c.skip("unsupported", str(err))
 
-    def teardown(self, *params):
-        self.scope.close()
 
     def peakmem_forward(self, *params):
         self.run()

@@ -24,7 +24,7 @@ def input_hw(size: str) -> tuple[int, int]:
     return h, w
 
 
-class Models:
+class Models(c.Scoped):
     """``predict`` time of a model on one LR image (float32).
 
     EDSR x2 on 510x339 is 14 TFLOP (~1 min for TensorFlow on 2 quiet AVX-512 cores, several
@@ -59,8 +59,6 @@ class Models:
         h, w = input_hw(size)
         self.x = c.random((1, h, w, 3), seed=4) * 127.5 + 127.5
 
-    def teardown(self, *params):
-        self.scope.close()
 
     def time_predict(self, *params):
         self.model.predict(self.x)

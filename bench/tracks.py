@@ -24,7 +24,7 @@ def best_seconds(fn, repeat: int = 3) -> float:
     return best
 
 
-class Sgemm:
+class Sgemm(c.Scoped):
     """float32 ``A @ B`` through numpy's BLAS: the machine's practical GEMM peak."""
 
     params = (c.THREADS,)
@@ -40,8 +40,6 @@ class Sgemm:
         self.b = c.random((self.n, self.n), seed=1)
         self.a @ self.b  # BLAS thread start-up and first-touch outside the measurement
 
-    def teardown(self, threads):
-        self.scope.close()
 
     def track_sgemm_gflops(self, threads):
         return 2 * self.n**3 / best_seconds(lambda: self.a @ self.b) / 1e9
@@ -50,7 +48,7 @@ class Sgemm:
 CONV_CASES = ("edsr_small",)
 
 
-class ConvThroughput:
+class ConvThroughput(c.Scoped):
     """Achieved GFLOP/s of the EDSR-baseline body convolution (forward; direct-conv FLOPs, also
     for Winograd, which does fewer multiplications: its number is an effective rate). The
     benchmark report derives the same rate for every conv preset from ``layers.Conv``."""
@@ -80,8 +78,6 @@ class ConvThroughput:
         self.run = lambda: layer.forward(x)
         self.flops = c.conv_flops(spec, case.input_shape)
 
-    def teardown(self, *params):
-        self.scope.close()
 
     def track_gflops(self, *params):
         return self.flops / best_seconds(self.run, repeat=5) / 1e9

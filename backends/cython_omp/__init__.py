@@ -18,27 +18,10 @@ except ImportError as err:  # the registry reports this as BackendUnavailableErr
         f"(gcc with OpenMP and Python headers needed): {err}"
     ) from err
 
-from pathlib import Path
-
-from threadpoolctl import ThreadpoolController
-
+from .._threads import info_of, scipy_blas
 from ..registry import KernelBackend
 
-
-def _gemm_blas():
-    """threadpoolctl handle of the BLAS our GEMMs call (SciPy's ``cython_blas``).
-
-    Made after ``_conv`` loaded it: the controller of ``backends._threads`` was made before and
-    only sees NumPy's BLAS. Falls back to every BLAS when SciPy's cannot be told apart.
-    """
-    blas = ThreadpoolController().select(user_api="blas")
-    ours = [lib for lib in blas.lib_controllers if "scipy" in Path(lib.filepath).parent.name]
-    if ours:
-        blas.lib_controllers = ours
-    return blas
-
-
-_BLAS = _gemm_blas()
+_BLAS = scipy_blas()  # after _conv loaded SciPy's BLAS, which our GEMMs call
 
 
 def _single_threaded_blas() -> None:
@@ -53,8 +36,7 @@ def blas_threads() -> int:
 
 
 def blas_info() -> list[dict]:
-    keys = ("internal_api", "filepath", "version", "num_threads", "architecture")
-    return [{k: info.get(k) for k in keys} for info in _BLAS.info()]
+    return info_of(_BLAS)
 
 
 def set_threads(n: int) -> None:

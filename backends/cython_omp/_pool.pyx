@@ -20,10 +20,16 @@ cdef inline void maxpool_row(const real *x, real *y, int64_t *arg, Py_ssize_t n,
                              Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t wo,
                              Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
                              Py_ssize_t top, Py_ssize_t left) noexcept nogil:
-    """One output row: loop the window offsets outside, the (j, c) row inside."""
-    cdef Py_ssize_t p, q, r, j, c, col, k, jlo, jhi
+    """One output row: loop the window offsets outside, the (j, c) row inside.
+
+    The comparison is branch-free (``|``/``&`` on flags, selects instead of conditional
+    stores) so that the compiler can vectorise the row; with stride 1 the row's cells are one
+    contiguous run of x. A cell wins if it is the first in-bounds one (``arg < 0``), larger,
+    or the first NaN.
+    """
+    cdef Py_ssize_t p, q, r, j, col, k, jlo, jhi, base
     cdef real v, best
-    cdef const real *src
+    cdef bint win
     for k in range(wo * C):
         arg[k] = -1
     for p in range(kh):
@@ -34,16 +40,25 @@ cdef inline void maxpool_row(const real *x, real *y, int64_t *arg, Py_ssize_t n,
             # output columns j whose window column j sw + q - left lies inside [0, W)
             jlo = max(0, (left - q + sw - 1) // sw) if left > q else 0
             jhi = min(wo, (W - 1 + left - q) // sw + 1) if W - 1 + left - q >= 0 else 0
+            if sw == 1:
+                # y[k] for k in [jlo C, jhi C) meets x at flat index base + k
+                base = ((n * H + r) * W + q - left) * C
+                for k in range(jlo * C, jhi * C):
+                    v = x[base + k]
+                    best = y[k]
+                    win = (arg[k] < 0) | (v > best) | ((v != v) & (best == best))
+                    y[k] = v if win else best
+                    arg[k] = base + k if win else arg[k]
+                continue
             for j in range(jlo, jhi):
                 col = j * sw + q - left
-                src = x + ((n * H + r) * W + col) * C
-                for c in range(C):
-                    v = src[c]
-                    k = j * C + c
+                base = ((n * H + r) * W + col) * C - j * C
+                for k in range(j * C, j * C + C):
+                    v = x[base + k]
                     best = y[k]
-                    if arg[k] < 0 or v > best or (v != v and best == best):
-                        y[k] = v
-                        arg[k] = ((n * H + r) * W + col) * C + c
+                    win = (arg[k] < 0) | (v > best) | ((v != v) & (best == best))
+                    y[k] = v if win else best
+                    arg[k] = base + k if win else arg[k]
 
 
 def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int64_t[:, :, :, ::1] arg,

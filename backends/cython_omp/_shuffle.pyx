@@ -1,7 +1,7 @@
 """Pixel shuffle (depth to space) and its inverse as re-indexing loops, one output row per
 ``prange`` iteration (inputs validated by ``shuffle.py``).
 
-``dcr``: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]`` (contiguous runs of C);
+``dcr``: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]`` (contiguous runs of r C);
 ``crd``: ``y[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]`` (stride r^2 gather).
 """
 
@@ -22,16 +22,20 @@ cdef inline void shuffle_row(const real *x, real *y, Py_ssize_t n, Py_ssize_t hr
     cdef real *ys
     cdef Py_ssize_t xrow = (n * H + h) * W * C * r2          # start of x[n, h]
     cdef Py_ssize_t yrow = (n * H * r + hr) * W * r * C      # start of y[n, hr]
+    if dcr:
+        # for fixed (w, i) the r runs of C values (j = 0..r-1) are adjacent on both sides:
+        # one copy of r C values
+        for w in range(W):
+            if inverse:
+                memcpy(y + xrow + w * C * r2 + i * r * C, x + yrow + w * r * C,
+                       r * C * sizeof(real))
+            else:
+                memcpy(y + yrow + w * r * C, x + xrow + w * C * r2 + i * r * C,
+                       r * C * sizeof(real))
+        return
     for w in range(W):
         for j in range(r):
-            if dcr:
-                if inverse:
-                    memcpy(y + xrow + w * C * r2 + (i * r + j) * C,
-                           x + yrow + (w * r + j) * C, C * sizeof(real))
-                else:
-                    memcpy(y + yrow + (w * r + j) * C,
-                           x + xrow + w * C * r2 + (i * r + j) * C, C * sizeof(real))
-            elif inverse:
+            if inverse:
                 ys = y + xrow + w * C * r2 + i * r + j
                 xs = x + yrow + (w * r + j) * C
                 for c in range(C):

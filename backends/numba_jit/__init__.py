@@ -2,21 +2,26 @@
 
 Every kernel module mirrors ``backends.numpy_ref`` (same functions, same signatures); the
 public functions validate their inputs in Python and then call jitted code. The thread knob
-sets Numba's thread count (bounded by ``NUMBA_NUM_THREADS``, fixed at process start) and the
-BLAS threads used by the GEMMs. Compilation options live in :mod:`._jit`; :func:`warmup`
-compiles (or loads from the cache) every kernel and reports the seconds it took.
+sets Numba's thread count (bounded by ``NUMBA_NUM_THREADS``, fixed at process start); the BLAS
+that jitted ``np.dot`` calls (SciPy's) always runs one thread, and GEMMs are split over Numba's
+threads in fixed chunks (:mod:`._gemm`), so results do not depend on the count. Compilation
+options live in :mod:`._jit`; :func:`warmup` compiles (or loads from the cache) every kernel
+and reports the seconds it took.
 """
 
 from __future__ import annotations
 
 import numba
 
-from .._threads import blas_info, set_blas_threads
+from .._threads import blas_info, info_of, scipy_blas, set_blas_threads
 from ..errors import expected
 from ..registry import KernelBackend
 from ._warmup import warmup
 
 __all__ = ["BACKEND", "warmup"]
+
+_JIT_BLAS = scipy_blas()
+_JIT_BLAS.limit(limits=1)
 
 
 def _set_threads(n: int) -> None:
@@ -26,7 +31,8 @@ def _set_threads(n: int) -> None:
             "threads", f"an integer in [1, NUMBA_NUM_THREADS={limit}] (the Numba pool size is "
             "fixed at start; set NUMBA_NUM_THREADS before importing numba to allow more)", n))
     numba.set_num_threads(n)
-    set_blas_threads(n)
+    set_blas_threads(n)  # NumPy's, for NumPy calls made by the layers around the kernels
+    _JIT_BLAS.limit(limits=1)
 
 
 def _threading_layer() -> str:
@@ -51,6 +57,8 @@ def _info() -> dict:
         "NUMBA_NUM_THREADS": numba.config.NUMBA_NUM_THREADS,
         "cache_dir": _cache_dir(),
         "blas": blas_info(),
+        "jit_blas": info_of(_JIT_BLAS),
+        "gemm_parallelism": "Numba threads over fixed GEMM chunks, 1-thread BLAS per chunk",
     }
 
 

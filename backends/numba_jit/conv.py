@@ -5,49 +5,22 @@ Shapes as in ``backends.numpy_ref.conv``: ``x`` (N, H, W, C), ``w`` (KH, KW, C, 
 
 The output pixels (flattened over N, Ho, Wo) are processed in blocks of fixed size: each
 block's patches are gathered in parallel (one pixel per task), multiplied by the kernel matrix
-with one BLAS GEMM (``np.dot`` inside jitted code, outside any ``prange``), and written out
-with the bias added. Block sizes depend on shapes only, never on the thread count, so results
-are bitwise identical for any number of threads.
+with one 1-thread BLAS GEMM (``np.dot`` inside jitted code), and written out with the bias
+added; the backward GEMMs are chunked the same way (:mod:`._gemm`). Block sizes depend on
+shapes only, never on the thread count, so results are bitwise identical for any number of
+threads.
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from . import _check
-from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange, serial_kernel
+from ._gemm import matmul_rows, matmul_tn_add
+from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange
 
 __all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
-
-
-@kernel
-def _gather_cols(x, cols, r0, total, ho, wo, kh, kw, sh, sw, top, left):
-    """cols[t, (p*kw + q)*C + c] = xpad[n, i*sh + p, j*sw + q, c] for pixel r0 + t; rows past
-    ``total`` are zero."""
-    _, h, w, c = x.shape
-    zero = x.dtype.type(0)
-    for t in prange(cols.shape[0]):
-        r = r0 + t
-        if r >= total:
-            cols[t, :] = zero
-            continue
-        n = r // (ho * wo)
-        rem = r - n * ho * wo
-        i = rem // wo
-        j = rem - i * wo
-        for p in range(kh):
-            hi = i * sh + p - top
-            for q in range(kw):
-                wi = j * sw + q - left
-                base = (p * kw + q) * c
-                if hi >= 0 and hi < h and wi >= 0 and wi < w:
-                    for cc in range(c):
-                        cols[t, base + cc] = x[n, hi, wi, cc]
-                else:
-                    for cc in range(c):
-                        cols[t, base + cc] = zero
 
 
 @helper
@@ -70,6 +43,18 @@ def _gather_row(x, col, r, ho, wo, kh, kw, sh, sw, top, left):
             else:
                 for cc in range(c):
                     col[base + cc] = zero
+
+
+@kernel
+def _gather_cols(x, cols, r0, total, ho, wo, kh, kw, sh, sw, top, left):
+    """cols[t] = the patch of output pixel r0 + t (:func:`_gather_row`); rows past ``total``
+    are zero."""
+    zero = x.dtype.type(0)
+    for t in prange(cols.shape[0]):
+        if r0 + t >= total:
+            cols[t, :] = zero
+        else:
+            _gather_row(x, cols[t], r0 + t, ho, wo, kh, kw, sh, sw, top, left)
 
 
 @kernel
@@ -123,7 +108,6 @@ def _backward(x, w2, dy2, ho, wo, kh, kw, sh, sw, top, left, block):
     dw = np.zeros((kk, f), x.dtype)
     cols = np.empty((block, kk), x.dtype)
     dyb = np.zeros((block, f), x.dtype)
-    dwb = np.empty((kk, f), x.dtype)
     dcols = np.empty((block, kk), x.dtype)
     w2t = w2.T
     n_cb = (c + CHANNEL_BLOCK - 1) // CHANNEL_BLOCK
@@ -133,11 +117,8 @@ def _backward(x, w2, dy2, ho, wo, kh, kw, sh, sw, top, left, block):
             for k in range(f):
                 dyb[t, k] = dy2[r0 + t, k] if t < rows else 0
         _gather_cols(x, cols, r0, total, ho, wo, kh, kw, sh, sw, top, left)
-        np.dot(cols.T, dyb, dwb)
-        for k in prange(kk):
-            for o in range(f):
-                dw[k, o] += dwb[k, o]
-        np.dot(dyb, w2t, dcols)
+        matmul_tn_add(cols, dyb, dw)
+        matmul_rows(dyb, w2t, dcols)
         # col2im: overlapping windows write the same dx cell, so tasks split the channels
         # (independent outputs); each cell sums in pixel order, then (p, q) order.
         for cb in prange(n_cb):
@@ -184,10 +165,8 @@ def conv2d_forward(x, w, b, *, stride, pads):
     total = x.shape[0] * ho * wo
     block = block_rows(kh * kw * c, x.itemsize, total)
     bias = b if b is not None else np.zeros(0, x.dtype)
-    with threadpool_limits(1, user_api="blas"):  # threads split the blocks, not the GEMMs
-        return _forward(x, w.reshape(kh * kw * c, f), bias, b is not None, ho, wo, kh, kw,
-                        stride[0], stride[1], pads[0], pads[2], block,
-                        numba.get_num_threads())
+    return _forward(x, w.reshape(kh * kw * c, f), bias, b is not None, ho, wo, kh, kw,
+                    stride[0], stride[1], pads[0], pads[2], block, numba.get_num_threads())
 
 
 def conv2d_backward(x, w, dy, *, stride, pads):
@@ -330,7 +309,7 @@ def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw):
                     y[nn, i0 + 1, j0 + 1, o] = y11
 
 
-@serial_kernel
+@kernel
 def _winograd(x, w, b, has_bias, ho, wo, top, left, block):
     n, _, _, c = x.shape
     f = w.shape[3]
@@ -343,7 +322,7 @@ def _winograd(x, w, b, has_bias, ho, wo, top, left, block):
     m = np.empty((16, block, f), x.dtype)
     for t0 in range(0, n_tiles, block):
         _winograd_input(x, v, t0, n_tiles, th, tw, top, left)
-        for k in range(16):
+        for k in prange(16):  # 16 independent 1-thread GEMMs
             np.dot(v[k], u[k], m[k])
         _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw)
     return y

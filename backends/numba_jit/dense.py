@@ -1,7 +1,7 @@
 """Dense (connected) kernels on 2-D arrays: ``x`` (N, K), ``w`` (K, U), ``b`` (U,) or None.
 
-The products are BLAS GEMMs (``np.dot`` in jitted code, outside any ``prange``); the bias sum
-gives each task a block of columns, so it runs in one fixed order.
+The products are GEMMs in fixed chunks over the threads (:mod:`._gemm`); the bias sum gives
+each task a block of columns, so it runs in one fixed order.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _check
+from ._gemm import matmul_rows, matmul_tn_add
 from ._jit import kernel, prange, serial_kernel
 from .conv import _column_sums
 
@@ -17,7 +18,8 @@ __all__ = ["dense_forward", "dense_backward"]
 
 @kernel
 def _forward(x, w, b, has_bias):
-    y = np.dot(x, w)
+    y = np.empty((x.shape[0], w.shape[1]), x.dtype)
+    matmul_rows(x, w, y)
     if has_bias:
         for r in prange(y.shape[0]):
             for k in range(y.shape[1]):
@@ -27,7 +29,11 @@ def _forward(x, w, b, has_bias):
 
 @serial_kernel
 def _backward(x, w, dy):
-    return np.dot(dy, w.T), np.dot(x.T, dy)
+    dx = np.empty_like(x)
+    dw = np.zeros_like(w)
+    matmul_rows(dy, w.T, dx)
+    matmul_tn_add(x, dy, dw)
+    return dx, dw
 
 
 def _check_xw(where, x, w):

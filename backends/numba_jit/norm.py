@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _check
-from ._jit import CHANNEL_BLOCK, kernel, prange
+from ._jit import CHANNEL_BLOCK, helper, kernel, prange
 
 __all__ = ["batchnorm_statistics", "batchnorm_forward", "batchnorm_backward"]
 
@@ -37,7 +37,7 @@ def _statistics(x2):
     return mean, var
 
 
-@kernel
+@helper
 def _inverse_std(var, eps):
     inv = np.empty_like(var)
     one = var.dtype.type(1)

@@ -21,8 +21,9 @@ __all__ = ["maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_ba
 def _max_forward(x, ho, wo, kh, kw, sh, sw, top, left):
     """Task = one output row, kept in ``y``/``arg`` while the window is scanned cell by cell
     in row-major order; each cell is compared for the whole row at once (a branch-free loop
-    that the compiler vectorises). A cell wins if it is larger, is the row's first in-bounds
-    cell, or is the first NaN (NaN counts as the maximum, as ``np.argmax``)."""
+    that the compiler can vectorise: ``|``, not ``or``, so nothing short-circuits). A cell
+    wins if it is larger, is the row's first in-bounds cell, or is the first NaN (NaN counts
+    as the maximum, as ``np.argmax``)."""
     n, h, w, c = x.shape
     y = np.empty((n * ho, wo * c), x.dtype)
     arg = np.empty((n * ho, wo * c), np.int64)
@@ -47,7 +48,7 @@ def _max_forward(x, ho, wo, kh, kw, sh, sw, top, left):
                     for t in range(j0 * c, j1 * c):
                         v = x1[shift + t]
                         b = best[t]
-                        win = idx[t] < 0 or v > b or (v != v and b == b)
+                        win = (idx[t] < 0) | (v > b) | ((v != v) & (b == b))
                         best[t] = v if win else b
                         idx[t] = shift + t if win else idx[t]
                     continue
@@ -57,7 +58,7 @@ def _max_forward(x, ho, wo, kh, kw, sh, sw, top, left):
                         t = j * c + cc
                         v = x1[src + cc]
                         b = best[t]
-                        win = idx[t] < 0 or v > b or (v != v and b == b)
+                        win = (idx[t] < 0) | (v > b) | ((v != v) & (b == b))
                         best[t] = v if win else b
                         idx[t] = src + cc if win else idx[t]
     return y.reshape((n, ho, wo, c)), arg.reshape((n, ho, wo, c))

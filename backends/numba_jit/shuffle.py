@@ -10,28 +10,31 @@ from __future__ import annotations
 import numpy as np
 
 from . import _check
-from ._jit import kernel, prange
+from ._jit import helper, kernel, prange
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
 
+@helper
+def _dcr_run(row, ww, r, w, run):
+    """Flat offsets of one contiguous run of r C values in ``dcr`` order, for output row
+    ``row`` (over N H r) and input column ``ww``: ``(offset in x, offset in y)``, with
+    ``y[n, h r + i, w r : w r + r, :] = x[n, h, w, i r C : (i + 1) r C]``."""
+    hh = row // r  # image row index over N * H
+    cr = run * r
+    return hh * w * cr + (row - hh * r) * run + ww * cr, (row * w + ww) * run
+
+
 @kernel
 def _shuffle_dcr(x, r):
-    """In ``dcr`` order each (h, i, w) moves one contiguous run of r C values:
-    ``y[n, h r + i, w r : w r + r, :] = x[n, h, w, i r C : (i + 1) r C]``."""
     n, h, w, cr = x.shape
-    c = cr // (r * r)
-    run = r * c
-    y = np.empty((n, h * r, w * r, c), x.dtype)
+    run = cr // r
+    y = np.empty((n, h * r, w * r, run // r), x.dtype)
     x1 = x.reshape(-1)
     y1 = y.reshape(-1)
     for row in prange(n * h * r):
-        hh = row // r  # image row index over n * h
-        src0 = hh * w * cr + (row - hh * r) * run
-        dst0 = row * w * run
         for ww in range(w):
-            src = src0 + ww * cr
-            dst = dst0 + ww * run
+            src, dst = _dcr_run(row, ww, r, w, run)
             for k in range(run):
                 y1[dst + k] = x1[src + k]
     return y
@@ -43,17 +46,12 @@ def _unshuffle_dcr(y, r):
     h = hr // r
     w = wr // r
     run = r * c
-    cr = run * r
-    x = np.empty((n, h, w, cr), y.dtype)
+    x = np.empty((n, h, w, run * r), y.dtype)
     x1 = x.reshape(-1)
     y1 = y.reshape(-1)
     for row in prange(n * h * r):
-        hh = row // r
-        dst0 = hh * w * cr + (row - hh * r) * run
-        src0 = row * w * run
         for ww in range(w):
-            src = src0 + ww * run
-            dst = dst0 + ww * cr
+            dst, src = _dcr_run(row, ww, r, w, run)
             for k in range(run):
                 x1[dst + k] = y1[src + k]
     return x

@@ -21,8 +21,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow's C++ logging starts
 
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
 from typing import Any  # noqa: E402
 
 import tensorflow as tf  # noqa: E402
@@ -104,20 +102,12 @@ def _runtime_started() -> bool | None:
 class TFBackend(KernelBackend):
     """A :class:`KernelBackend` whose thread count freezes when TensorFlow starts."""
 
-    @contextmanager
-    def threads(self, n: int) -> Iterator[None]:
-        """Run the block with ``n`` threads; see the module docstring for the one-shot rule."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(expected("threads", "an integer >= 1", n))
-        old = self._get_threads()
-        self._set_threads(n)
+    def _restore_threads(self, n: int) -> None:
+        """See the module docstring for the one-shot rule."""
         try:
-            yield
-        finally:
-            try:
-                self._set_threads(old)
-            except NotSupportedError:
-                pass  # the block started the runtime: n is now fixed for this process
+            self._set_threads(n)
+        except NotSupportedError:
+            pass  # the block started the runtime: its count is now fixed for this process
 
 
 def _threads_from_env() -> None:

@@ -33,9 +33,13 @@ HEADLINE = ("thesis_conv_s1", "thesis_conv_s2", "thesis_maxpool3", "thesis_maxpo
 
 
 # Targets of the backend issues (time / TensorFlow's time, same run, threads 1 and 2):
-# (item, algo, direction, backend, largest ratio that meets it, note)
+# (item, algo, direction, backend, largest ratio that meets it, note). A forward target
+# holds for the backend's convolution; both algorithms are listed so that a reader sees
+# which one meets it (the issue's "aim 0.8 with Winograd" is the cython body row).
+_CONV_FWD = ("edsr_body", "edsr_small")
 TARGETS = [
-    *[(item, "im2col", "forward", "cython", 1.0, "") for item in ("edsr_body", "edsr_small")],
+    *[(item, algo, "forward", "cython", 1.0, "")
+      for item in _CONV_FWD for algo in ("im2col", "winograd")],
     ("edsr_body", "winograd", "forward", "cython", 0.8, "aim"),
     *[(item, "im2col", "backward", "cython", 1.5, "") for item in ("edsr_body", "edsr_small")],
     ("thesis_conv_s2", "im2col", "forward", "cython", 1.2, ""),
@@ -44,7 +48,8 @@ TARGETS = [
     ("thesis_maxpool3", "", "backward", "cython", 0.5, ""),
     ("thesis_shuffle6_b2", "", "forward", "cython", 0.5, ""),
     ("thesis_shuffle6_b2", "", "backward", "cython", 0.5, ""),
-    *[(item, "im2col", "forward", "numba", 1.25, "") for item in ("edsr_body", "edsr_small")],
+    *[(item, algo, "forward", "numba", 1.25, "")
+      for item in _CONV_FWD for algo in ("im2col", "winograd")],
     *[(item, "im2col", "backward", "numba", 1.75, "") for item in ("edsr_body", "edsr_small")],
     ("thesis_maxpool3", "", "forward", "numba", 1.0, ""),
     ("thesis_maxpool3", "", "backward", "numba", 0.5, ""),
@@ -137,6 +142,38 @@ def load_run(path: Path, benchmarks: dict) -> tuple[pd.DataFrame, dict]:
             "%Y-%m-%d %H:%M UTC"),
         "file": str(path),
     }
+    return table, info
+
+
+def load_newest(results_dir: Path, benchmarks: dict, machine: str | None = None
+                ) -> tuple[pd.DataFrame, dict]:
+    """Every benchmark's rows from the newest run of the machine that measured it.
+
+    A partial re-run (``asv run --bench ...`` after a change) then replaces just the
+    benchmarks it ran; a benchmark is always taken whole from one run, so its ratios to
+    TensorFlow stay measured side by side. The ``commit`` column says which run each row
+    comes from.
+    """
+    files = result_files(results_dir, machine)
+    if not files:
+        pick_run(results_dir, machine)  # raises the explanatory FileNotFoundError
+    machines = {p.parent.name for p in files}
+    if len(machines) > 1:
+        raise ValueError(f"results: expected one asv machine under {results_dir}, found "
+                         f"{sorted(machines)}; choose one with --machine")
+    runs = sorted(files, key=lambda p: json.loads(p.read_text()).get("date", 0))
+    parts, infos = [], []
+    for order, path in enumerate(runs):
+        table, info = load_run(path, benchmarks)
+        parts.append(table.assign(commit=info["commit"][:8], _order=order))
+        infos.append(info)
+    table = pd.concat(parts, ignore_index=True)
+    newest = table.groupby("benchmark")["_order"].transform("max")
+    table = table[table["_order"] == newest].drop(columns="_order").reset_index(drop=True)
+    used = [i for k, i in enumerate(infos) if k in set(newest)]
+    info = {**used[-1], "commit": ", ".join(i["commit"][:8] for i in used),
+            "commit date": ", ".join(i["commit date"] for i in used),
+            "file": ", ".join(i["file"] for i in used)}
     return table, info
 
 
@@ -233,6 +270,10 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
              "(`backend.threads(n)`: OpenMP/Numba/TF pools and BLAS).", "",
              "## Machine and run", ""]
     lines += [f"- {k}: {v}" for k, v in info.items() if k != "file"]
+    if "commit" in table and table["commit"].nunique() > 1:
+        for sha, group in table.groupby("commit", sort=False):
+            names = sorted({b.split(".", 1)[1] for b in group["benchmark"]})
+            lines.append(f"- measured at {sha}: {', '.join(names)}")
     lines.append("")
 
     order = {n: i for i, n in enumerate(HEADLINE)}
@@ -308,9 +349,12 @@ def build(results_dir: Path, out_dir: Path, machine: str | None = None,
     """Write the table (md, csv) and the figures; return their paths."""
     from . import bench_figures
 
-    path = pick_run(results_dir, machine, commit)
     benchmarks = json.loads((Path(results_dir) / "benchmarks.json").read_text())
-    table, info = load_run(path, benchmarks)
+    if commit is None:
+        table, info = load_newest(results_dir, benchmarks, machine)
+    else:
+        table, info = load_run(pick_run(results_dir, machine, commit), benchmarks)
+        table["commit"] = info["commit"][:8]
     t = timings(table)
     tables, figures = Path(out_dir) / "tables", Path(out_dir) / "figures"
     tables.mkdir(parents=True, exist_ok=True)
@@ -321,7 +365,8 @@ def build(results_dir: Path, out_dir: Path, machine: str | None = None,
                                                    peak_fraction=np.nan)
     full = pd.concat([t, tracks], ignore_index=True)
     for k, v in info.items():
-        full[k] = v
+        if k not in full:  # keep the per-row commit of a merged report
+            full[k] = v
     full.to_csv(written["csv"], index=False)
     for name, fig in bench_figures.all_figures(t).items():
         target = figures / f"bench_{name}.png"
@@ -336,7 +381,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=Path("results/asv"))
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--machine", default=None, help="asv machine name (default: any)")
-    parser.add_argument("--commit", default=None, help="commit hash prefix (default: newest)")
+    parser.add_argument("--commit", default=None,
+                        help="one run's commit hash prefix (default: every benchmark from "
+                             "the newest run that measured it)")
     args = parser.parse_args(argv)
     for path in build(args.results, args.out, args.machine, args.commit).values():
         print(path)

@@ -100,3 +100,25 @@ def test_build_writes_table_and_figures(results, tmp_path):
 def test_missing_results_say_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="nox -s bench"):
         report.pick_run(tmp_path)
+
+
+def test_newest_run_per_benchmark(results):
+    """A partial re-run replaces only the benchmarks it ran, each taken whole from one run."""
+    path, _ = results
+    machine = path / "box"
+    first = json.loads((machine / "abc123-existing.json").read_text())
+    rerun = {**first, "commit_hash": "def456", "date": first["date"] + 1,
+             "results": {"layers.Conv.time_forward": [
+                 [100.0] * 16, first["results"]["layers.Conv.time_forward"][1], "0", 0, 1.0]}}
+    (machine / "def456-existing.json").write_text(json.dumps(rerun))
+    benchmarks = json.loads((path / "benchmarks.json").read_text())
+    table, info = report.load_newest(path, benchmarks)
+    conv = table[table["suite"] == "Conv"]
+    assert (conv["value"] == 100.0).all() and len(conv) == 16
+    assert set(conv["commit"]) == {"def456"}
+    models = table[table["suite"] == "Models"]
+    assert set(models["commit"]) == {"abc123"} and sorted(models["value"]) == [
+        100.0, 200.0, 300.0, 400.0]
+    assert info["commit"] == "abc123, def456"
+    md = report.summary_markdown(table, report.timings(table), info)
+    assert "measured at def456: Conv.time_forward" in md

@@ -142,3 +142,13 @@ def test_asv_check_accepts_the_suite():
     out = subprocess.run(["asv", "check", "--python=same"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+
+
+def test_teardown_after_a_skip_before_any_scope():
+    """asv calls teardown even when setup skipped before entering a thread scope."""
+    pkg = _bench_package()
+    classes = {getattr(importlib.import_module(f"bench.{m}"), c) for m, c, _ in BENCHMARKS}
+    scoped = [cls for cls in classes if issubclass(cls, pkg._common.Scoped)]
+    assert scoped, "no benchmark enters a thread scope?"
+    for cls in scoped:
+        cls().teardown()
