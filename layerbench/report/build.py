@@ -91,6 +91,8 @@ def build_report(runs: str | os.PathLike = "results/runs", out: str | os.PathLik
         interp = tables.div2k_interpolation(div[div["kind"] == "baseline"])
         written += _save_table(interp, tdir, "div2k_interpolation")
         written += _save_table(tables.div2k_per_image(div), tdir, "div2k_per_image")
+        if (div["kind"] == "sr").any():
+            written += _save_table(tables.div2k_sr_gain(div), tdir, "div2k_sr_gain")
         fig(figures.div2k_interpolation(interp), "div2k_interpolation")
         if (div["kind"] == "sr").any():
             fig(figures.div2k_sr_vs_bicubic(div), "div2k_sr_vs_bicubic")

@@ -46,7 +46,18 @@ def div2k_interpolation(div2k: pd.DataFrame) -> pd.DataFrame:
     out = t.groupby(["scale", "method"], as_index=False).agg(
         psnr=("psnr", "mean"), ssim=("ssim", "mean"), images=("image", "nunique"))
     out = out.merge(THESIS_DIV2K, on="method", how="left")
+    out["thesis_scale"] = out["thesis_psnr"].map(lambda v: "" if pd.isna(v) else "not stated")
     return out.round(4)
+
+
+def trained_on(div2k: pd.DataFrame) -> pd.Series:
+    """True for the rows of images that the shipped weights were trained on: embedded
+    scikit-image photographs listed in ``layerbench.models.trainset.TRAINING``. SR scores on
+    them are not held-out results."""
+    from layerbench.models.trainset import TRAINING
+
+    embedded = div2k["source"].astype(str).str.startswith("skimage:")
+    return embedded & div2k["image"].isin(TRAINING)
 
 
 def div2k_per_image(div2k: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +65,32 @@ def div2k_per_image(div2k: pd.DataFrame) -> pd.DataFrame:
     wide = t.pivot_table(index=["image", "scale"], columns="method",
                          values=["psnr", "ssim"]).round(4)
     wide.columns = [f"{m}_{v}" for v, m in wide.columns]
-    return wide.reset_index()
+    wide = wide.reset_index()
+    if "source" in t:
+        seen = t.assign(seen=trained_on(t)).groupby("image")["seen"].any()
+        wide["held_out"] = ~wide["image"].map(seen).fillna(False).astype(bool)
+    return wide
+
+
+def div2k_sr_gain(div2k: pd.DataFrame) -> pd.DataFrame:
+    """Mean PSNR/SSIM of each SR model and of bicubic at its scale, and the gain, over the
+    images held out from the shipped weights' training and over all images."""
+    t = div2k[div2k["channel"] == "all"].assign(held_out=lambda d: ~trained_on(d))
+    rows = []
+    for (scale, model), g in t[t["kind"] == "sr"].groupby(["scale", "method"]):
+        bic = t[(t["scale"] == scale) & (t["method"] == "bicubic")]
+        for subset, keep in (("held out", True), ("all", None)):
+            sr = g if keep is None else g[g["held_out"]]
+            b = bic[bic["image"].isin(sr["image"])]
+            if sr.empty:
+                continue
+            rows.append({
+                "scale": scale, "model": model, "images": subset, "n": sr["image"].nunique(),
+                "sr_psnr": sr["psnr"].mean(), "bicubic_psnr": b["psnr"].mean(),
+                "gain_db": sr["psnr"].mean() - b["psnr"].mean(),
+                "sr_ssim": sr["ssim"].mean(), "bicubic_ssim": b["ssim"].mean(),
+            })
+    return pd.DataFrame(rows).round(4)
 
 
 def mri_means(mri: pd.DataFrame) -> pd.DataFrame:

@@ -81,3 +81,21 @@ def test_figure_functions_are_pure_and_return_figures(run):
     fig = figures.div2k_interpolation(interp)
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     assert isinstance(figures.div2k_sr_vs_bicubic(table), Figure)
+
+
+def test_sr_gain_separates_images_the_shipped_weights_saw():
+    """astronaut trained the shipped weights, chelsea is held out: the gain table says so."""
+    rows = []
+    for image, bic, sr in (("astronaut", 30.0, 33.0), ("chelsea", 31.0, 32.0)):
+        for method, kind, psnr in (("bicubic", "baseline", bic), ("EDSR", "sr", sr)):
+            rows.append({"image": image, "scale": 2, "method": method, "kind": kind,
+                         "channel": "all", "psnr": psnr, "ssim": psnr / 40,
+                         "source": f"skimage:{image}"})
+    div = pd.DataFrame(rows)
+    gain = tables.div2k_sr_gain(div).set_index("images")
+    assert gain.loc["held out", "n"] == 1 and gain.loc["held out", "gain_db"] == pytest.approx(1.0)
+    assert gain.loc["all", "n"] == 2 and gain.loc["all", "gain_db"] == pytest.approx(2.0)
+    per_image = tables.div2k_per_image(div).set_index("image")
+    assert not per_image.loc["astronaut", "held_out"] and per_image.loc["chelsea", "held_out"]
+    # a real DIV2K tree never trained the shipped weights
+    assert (~tables.trained_on(div.assign(source="div2k:valid"))).all()
