@@ -36,14 +36,8 @@ BLOCK_BYTES = 1 << 21
 CHANNEL_BLOCK = 16
 
 
-# The backward pass's blocks: its GEMMs are split again over the threads (``_gemm.py``), so
-# a block must hold enough rows for each chunk's GEMM to run near peak.
-BACKWARD_BLOCK_BYTES = 1 << 24
-
-
-def block_rows(row_len: int, itemsize: int, total: int, lo: int = 32,
-               nbytes: int = BLOCK_BYTES) -> int:
+def block_rows(row_len: int, itemsize: int, total: int, lo: int = 32) -> int:
     """Rows per GEMM block for rows of ``row_len`` elements (a multiple of 16, >= ``lo``)."""
-    rows = max(lo, nbytes // max(1, row_len * itemsize))
+    rows = max(lo, BLOCK_BYTES // max(1, row_len * itemsize))
     rows = (rows + 15) // 16 * 16
     return int(min(rows, max(1, total)))

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _check
 from ._gemm import matmul_rows, matmul_tn_add
-from ._jit import BACKWARD_BLOCK_BYTES, CHANNEL_BLOCK, block_rows, helper, kernel, prange
+from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange
 
 __all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
 
@@ -180,7 +180,7 @@ def conv2d_backward(x, w, dy, *, stride, pads):
     ho, wo = _check.geometry("conv2d_backward", x.shape, (kh, kw), stride, pads)
     _check.array("conv2d_backward", "dy", dy, ndim=4, like=x, shape=(x.shape[0], ho, wo, f))
     total = x.shape[0] * ho * wo
-    block = block_rows(kh * kw * c, x.itemsize, total, nbytes=BACKWARD_BLOCK_BYTES)
+    block = block_rows(kh * kw * c, x.itemsize, total)
     dy2 = dy.reshape(total, f)
     dx, dw = _backward(x, w.reshape(kh * kw * c, f), dy2, ho, wo, kh, kw, stride[0],
                        stride[1], pads[0], pads[2], block)
