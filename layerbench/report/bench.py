@@ -41,16 +41,17 @@ TARGETS = [
     *[(item, algo, "forward", "cython", 1.0, "")
       for item in _CONV_FWD for algo in ("im2col", "winograd")],
     ("edsr_body", "winograd", "forward", "cython", 0.8, "aim"),
-    *[(item, "im2col", "backward", "cython", 1.5, "") for item in ("edsr_body", "edsr_small")],
+    # backward has no algorithm parameter (Winograd is forward-only): algo ""
+    *[(item, "", "backward", "cython", 1.5, "") for item in ("edsr_body", "edsr_small")],
     ("thesis_conv_s2", "im2col", "forward", "cython", 1.2, ""),
-    ("thesis_conv_s2", "im2col", "backward", "cython", 1.2, ""),
+    ("thesis_conv_s2", "", "backward", "cython", 1.2, ""),
     ("thesis_maxpool3", "", "forward", "cython", 1.0, ""),
     ("thesis_maxpool3", "", "backward", "cython", 0.5, ""),
     ("thesis_shuffle6_b2", "", "forward", "cython", 0.5, ""),
     ("thesis_shuffle6_b2", "", "backward", "cython", 0.5, ""),
     *[(item, algo, "forward", "numba", 1.25, "")
       for item in _CONV_FWD for algo in ("im2col", "winograd")],
-    *[(item, "im2col", "backward", "numba", 1.75, "") for item in ("edsr_body", "edsr_small")],
+    *[(item, "", "backward", "numba", 1.75, "") for item in ("edsr_body", "edsr_small")],
     ("thesis_maxpool3", "", "forward", "numba", 1.0, ""),
     ("thesis_maxpool3", "", "backward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "forward", "numba", 0.5, ""),
