@@ -12,15 +12,11 @@ def set_blas_threads(n: int) -> None:
 
 
 def get_blas_threads() -> int:
-    counts = [lib.num_threads for lib in _CONTROLLER.select(user_api="blas").lib_controllers]
-    return max(counts) if counts else 1
+    return threads_of(_CONTROLLER.select(user_api="blas"))
 
 
 def blas_info() -> list[dict]:
-    return [
-        {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-        for info in _CONTROLLER.select(user_api="blas").info()
-    ]
+    return info_of(_CONTROLLER.select(user_api="blas"))
 
 
 def scipy_blas():
@@ -40,6 +36,13 @@ def scipy_blas():
     return blas
 
 
+def threads_of(blas) -> int:
+    """Largest thread count among the libraries of a threadpoolctl selection (1 if none)."""
+    counts = [lib.num_threads for lib in blas.lib_controllers]
+    return max(counts) if counts else 1
+
+
 def info_of(blas) -> list[dict]:
+    """Provenance of the libraries of a threadpoolctl selection."""
     keys = ("internal_api", "filepath", "version", "num_threads", "architecture")
     return [{k: info.get(k) for k in keys} for info in blas.info()]

@@ -18,7 +18,7 @@ except ImportError as err:  # the registry reports this as BackendUnavailableErr
         f"(gcc with OpenMP and Python headers needed): {err}"
     ) from err
 
-from .._threads import info_of, scipy_blas
+from .._threads import info_of, scipy_blas, threads_of
 from ..registry import KernelBackend
 
 _BLAS = scipy_blas()  # after _conv loaded SciPy's BLAS, which our GEMMs call
@@ -31,8 +31,7 @@ def _single_threaded_blas() -> None:
 
 
 def blas_threads() -> int:
-    counts = [lib.num_threads for lib in _BLAS.lib_controllers]
-    return max(counts) if counts else 1
+    return threads_of(_BLAS)
 
 
 def blas_info() -> list[dict]:
