@@ -21,35 +21,62 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
 
 
+QUICK_DIR = "results/quick"
+
+
+def _quick_config() -> str:
+    """asv.conf.json with results and dashboard under ``results/quick`` (git-ignored): a quick
+    pass times tiny shapes once each, numbers that must never land among the real results of
+    the same commit in ``results/asv``."""
+    import json
+    from pathlib import Path
+
+    root = Path.cwd()
+    conf = json.loads((root / "asv.conf.json").read_text())
+    conf.update(repo=str(root), benchmark_dir=str(root / "bench"),
+                results_dir=str(root / QUICK_DIR / "asv"), html_dir=str(root / QUICK_DIR / "html"))
+    path = root / QUICK_DIR / "asv.conf.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(conf, indent=4) + "\n")
+    return str(path)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """asv on the installed working tree; results keyed to HEAD in results/asv; the dashboard
     in results/html with its JavaScript vendored so it renders offline.
 
-    ``nox -s bench -- --quick`` for a fast pass (one sample each); other arguments go to
-    ``asv run`` (e.g. ``-- --bench Conv``). ``LAYERBENCH_BENCH_TINY=1`` shrinks every shape.
-    ``nox --no-venv -s bench`` runs in the current environment (the project installed there).
+    ``nox -s bench -- --quick``: a fast pass that every benchmark runs (one sample each, tiny
+    shapes, one thread count), with its results and dashboard in results/quick. Other
+    arguments go to ``asv run`` (e.g. ``-- --bench Conv``). ``LAYERBENCH_BENCH_TINY=1``
+    shrinks every shape. ``nox --no-venv -s bench`` runs in the current environment (the
+    project installed there).
     """
     if session.venv_backend != "none":
         session.install(".[all]")
     head = session.run("git", "rev-parse", "HEAD", external=True, silent=True).strip()
-    args = list(session.posargs)
+    args, env, config, html = list(session.posargs), dict(ENV), [], "results/html"
     if "--quick" in args:
         args.append("--show-stderr")
-    session.run("asv", "machine", "--yes", env=ENV)
-    session.run("asv", "run", "--python=same", "--set-commit-hash", head, *args, env=ENV)
-    session.run("asv", "publish", env=ENV)
-    session.run("python", "tools/vendor_asv_dashboard.py", "results/html")
+        env.update(LAYERBENCH_BENCH_TINY="1", LAYERBENCH_BENCH_QUICK="1")
+        config, html = ["--config", _quick_config()], f"{QUICK_DIR}/html"
+    session.run("asv", "machine", "--yes", *config, env=env)
+    session.run("asv", "run", *config, "--python=same", "--set-commit-hash", head, *args,
+                env=env)
+    session.run("asv", "publish", *config, env=env)
+    session.run("python", "tools/vendor_asv_dashboard.py", html)
 
 
 @nox.session(venv_backend="none")
 def dashboard(session: nox.Session) -> None:
-    """Serve results/html on http://127.0.0.1:8000 (``-- <port>`` for another port)."""
+    """Serve results/html on http://127.0.0.1:8000. Arguments: a port, and/or the directory
+    to serve (``nox -s dashboard -- results/quick/html 8001``)."""
     import sys
 
-    port = session.posargs[0] if session.posargs else "8000"
+    port = next((a for a in session.posargs if a.isdigit()), "8000")
+    root = next((a for a in session.posargs if not a.isdigit()), "results/html")
     session.run(sys.executable, "-m", "http.server", port, "--bind", "127.0.0.1",
-                "--directory", "results/html", external=True)
+                "--directory", root, external=True)
 
 
 @nox.session

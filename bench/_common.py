@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 TINY_ENV = "LAYERBENCH_BENCH_TINY"
+QUICK_ENV = "LAYERBENCH_BENCH_QUICK"
 BACKENDS = ("numpy", "cython", "numba", "tensorflow")
 SKIP_KINDS = ("unsupported", "unavailable", "threads", "budget")
 
@@ -29,13 +30,26 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-# 1 and 2 always (the thesis' and the issue's comparison), all cores where there are more.
-THREADS = tuple(sorted({1, 2, cores()}))
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip() not in ("", "0")
 
 
 def tiny() -> bool:
     """True when ``LAYERBENCH_BENCH_TINY`` asks for CI-sized shapes (same parameters)."""
-    return os.environ.get(TINY_ENV, "").strip() not in ("", "0")
+    return _flag(TINY_ENV)
+
+
+def quick() -> bool:
+    """True when ``LAYERBENCH_BENCH_QUICK`` asks for the quick pass (``nox -s bench --
+    --quick``): one thread count instead of several. asv starts a process per parameter
+    combination, and that start (TensorFlow's import alone is seconds) is most of a quick
+    pass, so halving the combinations halves it."""
+    return _flag(QUICK_ENV)
+
+
+# 1 and 2 always (the thesis' and the issue's comparison), all cores where there are more;
+# the quick pass times all cores only.
+THREADS = (cores(),) if quick() else tuple(sorted({1, 2, cores()}))
 
 
 def skip(kind: str, reason: str):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import itertools
+import json
 import math
 import os
 import pkgutil
@@ -126,6 +127,23 @@ def test_bench_modules_import_nothing_heavy():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=120, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.parametrize("quick", ["", "1"])
+def test_quick_pass_times_one_thread_count(quick):
+    """``LAYERBENCH_BENCH_QUICK`` (set by ``nox -s bench -- --quick``) keeps one thread count,
+    all cores; the full suite always times 1 and 2 threads. Read in a fresh interpreter,
+    since asv reads the parameters at import."""
+    code = ("import json, bench._common as c\n"
+            "print(json.dumps([list(c.THREADS), c.cores()]))")
+    env = dict(os.environ, LAYERBENCH_BENCH_QUICK=quick)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    threads, cores = json.loads(out.stdout)
+    if quick:
+        assert threads == [cores]
+    else:
+        assert {1, 2, cores} == set(threads) and threads == sorted(threads)
 
 
 def test_tiny_mode_swaps_every_preset(tiny):
