@@ -101,6 +101,9 @@ def pick_run(results_dir: Path, machine: str | None = None, commit: str | None =
     return max(files, key=lambda p: json.loads(p.read_text()).get("date", 0))
 
 
+MACHINE_KEYS = ("arch", "cpu", "num_cpu", "os", "ram")
+
+
 def load_run(path: Path, benchmarks: dict) -> tuple[pd.DataFrame, dict]:
     """Tidy rows of one asv result file, and the run's provenance."""
     run = json.loads(Path(path).read_text())
@@ -133,10 +136,15 @@ def load_run(path: Path, benchmarks: dict) -> tuple[pd.DataFrame, dict]:
     table = pd.DataFrame(rows)
     if not table.empty:
         table["threads"] = table["threads"].astype("Int64")
-    machine = json.loads((Path(path).parent / "machine.json").read_text()) \
-        if (Path(path).parent / "machine.json").exists() else {}
+    # The run's own record of the machine first: machine.json is the newest `asv machine`,
+    # which may describe a later host under the same machine name.
+    machine_file = Path(path).parent / "machine.json"
+    machine = json.loads(machine_file.read_text()) if machine_file.exists() else {}
+    machine.update({k: v for k, v in (run.get("params") or {}).items() if k in machine or
+                    k in MACHINE_KEYS})
     info = {
-        "machine": Path(path).parent.name, **{k: v for k, v in machine.items() if k != "version"},
+        "machine": Path(path).parent.name,
+        **{k: v for k, v in machine.items() if k not in ("version", "python", "machine")},
         "commit": run.get("commit_hash", ""), "python": run.get("python", ""),
         "env": run.get("env_name", ""),
         "commit date": dt.datetime.fromtimestamp(run.get("date", 0) / 1000, dt.UTC).strftime(
@@ -172,9 +180,13 @@ def load_newest(results_dir: Path, benchmarks: dict, machine: str | None = None
     newest = table.groupby("benchmark")["_order"].transform("max")
     table = table[table["_order"] == newest].drop(columns="_order").reset_index(drop=True)
     used = [i for k, i in enumerate(infos) if k in set(newest)]
-    info = {**used[-1], "commit": ", ".join(i["commit"][:8] for i in used),
-            "commit date": ", ".join(i["commit date"] for i in used),
-            "file": ", ".join(i["file"] for i in used)}
+    # one value where the runs agree; per run, in run order, where they differ (a commit,
+    # or the CPU when a later run came from another host under the same machine name)
+    info = {}
+    for key in used[-1]:
+        values = [str(i.get(key, "")) for i in used]
+        short = [v[:8] for v in values] if key == "commit" else values
+        info[key] = short[0] if len(set(short)) == 1 else ", ".join(short)
     return table, info
 
 

@@ -122,3 +122,24 @@ def test_newest_run_per_benchmark(results):
     assert info["commit"] == "abc123, def456"
     md = report.summary_markdown(table, report.timings(table), info)
     assert "measured at def456: Conv.time_forward" in md
+
+
+def test_machine_comes_from_each_run(results):
+    """machine.json is the newest ``asv machine`` record: a run made earlier on another host
+    under the same machine name keeps its own CPU, and merged runs list both."""
+    path, _ = results
+    machine = path / "box"
+    first = json.loads((machine / "abc123-existing.json").read_text())
+    first["params"] = {"machine": "box", "cpu": "old cpu", "num_cpu": "2"}
+    (machine / "abc123-existing.json").write_text(json.dumps(first))
+    benchmarks = json.loads((path / "benchmarks.json").read_text())
+    _, info = report.load_run(machine / "abc123-existing.json", benchmarks)
+    assert info["cpu"] == "old cpu" and info["num_cpu"] == "2"
+
+    rerun = {**first, "commit_hash": "def456", "date": first["date"] + 1,
+             "params": {**first["params"], "cpu": "new cpu"},
+             "results": {"layers.Conv.time_forward": first["results"]["layers.Conv.time_forward"]}}
+    (machine / "def456-existing.json").write_text(json.dumps(rerun))
+    _, info = report.load_newest(path, benchmarks)
+    assert info["cpu"] == "old cpu, new cpu" and info["num_cpu"] == "2"
+    assert info["commit"] == "abc123, def456"
