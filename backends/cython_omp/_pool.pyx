@@ -8,35 +8,43 @@ threads write the same element and the order of every sum is fixed.
 
 import numpy as np
 
-from cython.parallel cimport prange
-from libc.stdint cimport int64_t
+cimport openmp
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport int32_t, int64_t
 
 ctypedef fused real:
     float
     double
 
 
-cdef inline void maxpool_row(const real *x, real *y, int64_t *arg, Py_ssize_t n, Py_ssize_t i,
-                             Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t wo,
-                             Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                             Py_ssize_t top, Py_ssize_t left) noexcept nogil:
+cdef inline void maxpool_row(const real *x, real *y, int32_t *code, int64_t *offs,
+                             int64_t *arg, Py_ssize_t n, Py_ssize_t i, Py_ssize_t H,
+                             Py_ssize_t W, Py_ssize_t C, Py_ssize_t wo, Py_ssize_t kh,
+                             Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top,
+                             Py_ssize_t left) noexcept nogil:
     """One output row: loop the window offsets outside, the (j, c) row inside.
 
     The comparison is branch-free (``|``/``&`` on flags, selects instead of conditional
     stores) so that the compiler can vectorise the row; with stride 1 the row's cells are one
-    contiguous run of x. A cell wins if it is the first in-bounds one (``arg < 0``), larger,
-    or the first NaN.
+    contiguous run of x. A cell wins if it is the first in-bounds one (``code < 0``), larger,
+    or the first NaN. The winner is kept as its window position ``p kw + q`` in int32, the
+    width of a float32 lane, so the select vectorises (an int64 select beside float32
+    compares did not on baseline x86-64); the flat int64 index is made once per output at
+    the end, from ``offs[p kw + q] = (p W + q) C``.
     """
-    cdef Py_ssize_t p, q, r, j, col, k, jlo, jhi, base
+    cdef Py_ssize_t p, q, r, j, c, col, k, jlo, jhi, base
+    cdef Py_ssize_t origin = ((n * H + i * sh - top) * W - left) * C
+    cdef int32_t o
     cdef real v, best
     cdef bint win
     for k in range(wo * C):
-        arg[k] = -1
+        code[k] = -1
     for p in range(kh):
         r = i * sh + p - top
         if r < 0 or r >= H:
             continue
         for q in range(kw):
+            o = <int32_t>(p * kw + q)
             # output columns j whose window column j sw + q - left lies inside [0, W)
             jlo = max(0, (left - q + sw - 1) // sw) if left > q else 0
             jhi = min(wo, (W - 1 + left - q) // sw + 1) if W - 1 + left - q >= 0 else 0
@@ -46,9 +54,9 @@ cdef inline void maxpool_row(const real *x, real *y, int64_t *arg, Py_ssize_t n,
                 for k in range(jlo * C, jhi * C):
                     v = x[base + k]
                     best = y[k]
-                    win = (arg[k] < 0) | (v > best) | ((v != v) & (best == best))
+                    win = (code[k] < 0) | (v > best) | ((v != v) & (best == best))
                     y[k] = v if win else best
-                    arg[k] = base + k if win else arg[k]
+                    code[k] = o if win else code[k]
                 continue
             for j in range(jlo, jhi):
                 col = j * sw + q - left
@@ -56,19 +64,31 @@ cdef inline void maxpool_row(const real *x, real *y, int64_t *arg, Py_ssize_t n,
                 for k in range(j * C, j * C + C):
                     v = x[base + k]
                     best = y[k]
-                    win = (arg[k] < 0) | (v > best) | ((v != v) & (best == best))
+                    win = (code[k] < 0) | (v > best) | ((v != v) & (best == best))
                     y[k] = v if win else best
-                    arg[k] = base + k if win else arg[k]
+                    code[k] = o if win else code[k]
+    # flat index of window cell (p, q) of output (j, c): origin + (p W + q) C + j sw C + c
+    for j in range(wo):
+        for c in range(C):
+            k = j * C + c
+            arg[k] = origin + offs[code[k]] + j * sw * C + c
 
 
 def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int64_t[:, :, :, ::1] arg,
                     int kh, int kw, int sh, int sw, int top, int left):
     """``y = max over each window``; ``arg`` = flat index of the first maximum."""
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    cdef Py_ssize_t ho = y.shape[1], wo = y.shape[2], g
+    cdef Py_ssize_t ho = y.shape[1], wo = y.shape[2], g, p, q
+    cdef int64_t[::1] offs = np.empty(kh * kw, dtype=np.int64)
+    # one row of window codes per thread (the team is omp_get_max_threads() strong)
+    cdef int32_t[:, ::1] code = np.empty((openmp.omp_get_max_threads(), wo * C),
+                                         dtype=np.int32)
+    for p in range(kh):
+        for q in range(kw):
+            offs[p * kw + q] = (p * W + q) * C
     with nogil:
         for g in prange(N * ho, schedule="static"):
-            maxpool_row(&x[0, 0, 0, 0], &y[0, 0, 0, 0] + g * wo * C,
+            maxpool_row(&x[0, 0, 0, 0], &y[0, 0, 0, 0] + g * wo * C, &code[threadid(), 0], &offs[0],
                         &arg[0, 0, 0, 0] + g * wo * C, g // ho, g % ho, H, W, C, wo,
                         kh, kw, sh, sw, top, left)
 
