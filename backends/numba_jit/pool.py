@@ -45,12 +45,18 @@ def _max_forward(x, ho, wo, kh, kw, sh, sw, top, left):
                 j1 = min(wo, (w - 1 + left - q) // sw + 1)
                 if sw == 1:  # the row's cells are one contiguous run of x
                     shift = base + (q - left) * c
-                    for t in range(j0 * c, j1 * c):
-                        v = x1[shift + t]
-                        b = best[t]
-                        win = (idx[t] < 0) | (v > b) | ((v != v) & (b == b))
-                        best[t] = v if win else b
-                        idx[t] = shift + t if win else idx[t]
+                    # slices indexed from 0: LLVM can then drop Numba's negative-index
+                    # wraparound test from the loop and vectorise it
+                    xs = x1[shift + j0 * c:shift + j1 * c]
+                    bs = best[j0 * c:j1 * c]
+                    ids = idx[j0 * c:j1 * c]
+                    first = shift + j0 * c
+                    for t in range(xs.size):
+                        v = xs[t]
+                        b = bs[t]
+                        win = (ids[t] < 0) | (v > b) | ((v != v) & (b == b))
+                        bs[t] = v if win else b
+                        ids[t] = first + t if win else ids[t]
                     continue
                 for j in range(j0, j1):
                     src = base + (j * sw + q - left) * c
