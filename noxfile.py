@@ -21,24 +21,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
 
 
-QUICK_DIR = "results/quick"
-
-
-def _quick_config() -> str:
-    """asv.conf.json with results and dashboard under ``results/quick`` (git-ignored): a quick
-    pass times tiny shapes once each, numbers that must never land among the real results of
-    the same commit in ``results/asv``."""
-    import json
-    from pathlib import Path
-
-    root = Path.cwd()
-    conf = json.loads((root / "asv.conf.json").read_text())
-    conf.update(repo=str(root), benchmark_dir=str(root / "bench"),
-                results_dir=str(root / QUICK_DIR / "asv"), html_dir=str(root / QUICK_DIR / "html"))
-    path = root / QUICK_DIR / "asv.conf.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(conf, indent=4) + "\n")
-    return str(path)
+QUICK_DIR = "results/quick"  # see tools/asv_conf.py
 
 
 @nox.session
@@ -59,7 +42,8 @@ def bench(session: nox.Session) -> None:
     if "--quick" in args:
         args.append("--show-stderr")
         env.update(LAYERBENCH_BENCH_TINY="1", LAYERBENCH_BENCH_QUICK="1")
-        config, html = ["--config", _quick_config()], f"{QUICK_DIR}/html"
+        conf = session.run("python", "tools/asv_conf.py", QUICK_DIR, silent=True).strip()
+        config, html = ["--config", conf], f"{QUICK_DIR}/html"
     session.run("asv", "machine", "--yes", *config, env=env)
     session.run("asv", "run", *config, "--python=same", "--set-commit-hash", head, *args,
                 env=env)
