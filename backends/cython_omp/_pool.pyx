@@ -88,9 +88,9 @@ def maxpool_forward(const real[:, :, :, ::1] x, real[:, :, :, ::1] y, int64_t[:,
             offs[p * kw + q] = (p * W + q) * C
     with nogil:
         for g in prange(N * ho, schedule="static"):
-            maxpool_row(&x[0, 0, 0, 0], &y[0, 0, 0, 0] + g * wo * C, &code[threadid(), 0], &offs[0],
-                        &arg[0, 0, 0, 0] + g * wo * C, g // ho, g % ho, H, W, C, wo,
-                        kh, kw, sh, sw, top, left)
+            maxpool_row(&x[0, 0, 0, 0], &y[0, 0, 0, 0] + g * wo * C, &code[threadid(), 0],
+                        &offs[0], &arg[0, 0, 0, 0] + g * wo * C, g // ho, g % ho, H, W, C,
+                        wo, kh, kw, sh, sw, top, left)
 
 
 def maxpool_backward(const real[:, :, :, ::1] dy, const int64_t[:, :, :, ::1] arg,

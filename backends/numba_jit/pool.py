@@ -47,10 +47,10 @@ def _max_forward(x, ho, wo, kh, kw, sh, sw, top, left):
                     shift = base + (q - left) * c
                     # slices indexed from 0: LLVM can then drop Numba's negative-index
                     # wraparound test from the loop and vectorise it
-                    xs = x1[shift + j0 * c:shift + j1 * c]
+                    first = shift + j0 * c
+                    xs = x1[first:shift + j1 * c]
                     bs = best[j0 * c:j1 * c]
                     ids = idx[j0 * c:j1 * c]
-                    first = shift + j0 * c
                     for t in range(xs.size):
                         v = xs[t]
                         b = bs[t]

@@ -140,11 +140,10 @@ def load_run(path: Path, benchmarks: dict) -> tuple[pd.DataFrame, dict]:
     # which may describe a later host under the same machine name.
     machine_file = Path(path).parent / "machine.json"
     machine = json.loads(machine_file.read_text()) if machine_file.exists() else {}
-    machine.update({k: v for k, v in (run.get("params") or {}).items() if k in machine or
-                    k in MACHINE_KEYS})
+    params = run.get("params") or {}
     info = {
         "machine": Path(path).parent.name,
-        **{k: v for k, v in machine.items() if k not in ("version", "python", "machine")},
+        **{k: params.get(k, machine.get(k)) for k in MACHINE_KEYS if k in params or k in machine},
         "commit": run.get("commit_hash", ""), "python": run.get("python", ""),
         "env": run.get("env_name", ""),
         "commit date": dt.datetime.fromtimestamp(run.get("date", 0) / 1000, dt.UTC).strftime(

@@ -5,15 +5,12 @@ as ``np.argmax``), padding, strides wider and narrower than the window, and 1 or
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 
 from backends import get_backend
 from backends.errors import BackendUnavailableError
 from backends.numpy_ref import pool as ref
-from backends.registry import BACKEND_PACKAGES
 
 GEOMETRIES = [
     {"size": (3, 3), "stride": (1, 1), "pads": (0, 0, 0, 0)},
@@ -40,7 +37,7 @@ def test_argmax_and_max_equal_reference(backend, geometry, dtype, nans):
         be = get_backend(backend)
     except BackendUnavailableError as err:
         pytest.skip(f"{backend} is not available here: {err}")
-    pool = importlib.import_module(f"{BACKEND_PACKAGES[backend]}.pool")
+    pool = be.kernels("pool")
     x = _x(dtype, nans)
     want_y, want_arg = ref.maxpool_forward(x, **geometry)
     for threads in (1, 2):
