@@ -18,8 +18,7 @@ BACKENDS = sorted(p.stem for p in (Path(CONFIG_PATH) / "backend").glob("*.yaml")
 LAUNCHERS = sorted(p.stem for p in (Path(CONFIG_PATH) / "hydra" / "launcher").glob("*.yaml"))
 PLUGIN = {"local_parallel": "hydra_plugins.hydra_joblib_launcher",
           "local_submitit": "hydra_plugins.hydra_submitit_launcher",
-          "slurm": "hydra_plugins.hydra_submitit_launcher",
-          "ray_local": "hydra_plugins.hydra_ray_launcher"}
+          "slurm": "hydra_plugins.hydra_submitit_launcher"}
 
 
 def _compose(overrides, name="config", hydra_cfg=False):
@@ -29,7 +28,7 @@ def _compose(overrides, name="config", hydra_cfg=False):
 
 def test_the_config_tree_is_not_empty():
     assert {"div2k", "mri"} <= set(EXPERIMENTS)
-    assert "numpy" in BACKENDS and len(LAUNCHERS) == 4
+    assert "numpy" in BACKENDS and len(LAUNCHERS) == 3
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
