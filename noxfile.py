@@ -29,38 +29,79 @@ def bench(session: nox.Session) -> None:
     """asv on the installed working tree; results keyed to HEAD in results/asv; the dashboard
     in results/html with its JavaScript vendored so it renders offline.
 
+    The machine is named after the CPU model and core count and the results get stable
+    environment names (``tools/asv_results.py``), so runs of one machine form one series.
+
     ``nox -s bench -- --quick``: a fast pass that every benchmark runs (one sample each, tiny
-    shapes, one thread count), with its results and dashboard in results/quick. Other
-    arguments go to ``asv run`` (e.g. ``-- --bench Conv``). ``LAYERBENCH_BENCH_TINY=1``
+    shapes, one thread count), with its results and dashboard in results/quick.
+    ``nox -s bench -- --compare REF [--factor F] [--bench REGEX]``: the regression check
+    (``tools/bench_compare.py``): asv builds REF and HEAD in its own virtualenv, times a
+    subset, prints ``asv compare``'s table and fails on a slowdown beyond the factor.
+    Other arguments go to ``asv run`` (e.g. ``-- --bench Conv``). ``LAYERBENCH_BENCH_TINY=1``
     shrinks every shape. ``nox --no-venv -s bench`` runs in the current environment (the
     project installed there).
     """
+    args, env, config, html = list(session.posargs), dict(ENV), [], "results/html"
+    if "--compare" in args:
+        if session.venv_backend != "none":
+            session.install("asv==0.6.6", "virtualenv")
+        args.remove("--compare")
+        session.run("python", "tools/bench_compare.py", *args, env=env)
+        return
     if session.venv_backend != "none":
         session.install(".[all]")
     head = session.run("git", "rev-parse", "HEAD", external=True, silent=True).strip()
-    args, env, config, html = list(session.posargs), dict(ENV), [], "results/html"
+    results = "results/asv"
     if "--quick" in args:
         args.append("--show-stderr")
         env.update(LAYERBENCH_BENCH_TINY="1", LAYERBENCH_BENCH_QUICK="1")
         conf = session.run("python", "tools/asv_conf.py", QUICK_DIR, silent=True).strip()
-        config, html = ["--config", conf], f"{QUICK_DIR}/html"
-    session.run("asv", "machine", "--yes", *config, env=env)
-    session.run("asv", "run", *config, "--python=same", "--set-commit-hash", head, *args,
-                env=env)
+        config, html, results = ["--config", conf], f"{QUICK_DIR}/html", f"{QUICK_DIR}/asv"
+    machine = session.run("python", "tools/asv_results.py", "--machine-name",
+                          silent=True).strip()
+    session.run("asv", "machine", "--yes", "--machine", machine, *config, env=env)
+    session.run("asv", "run", *config, "--machine", machine, "--python=same",
+                "--set-commit-hash", head, *args, env=env)
+    session.run("python", "tools/asv_results.py", results)
     session.run("asv", "publish", *config, env=env)
     session.run("python", "tools/vendor_asv_dashboard.py", html)
 
 
-@nox.session(venv_backend="none")
+@nox.session
 def dashboard(session: nox.Session) -> None:
-    """Serve results/html on http://127.0.0.1:8000. Arguments: a port, and/or the directory
-    to serve (``nox -s dashboard -- results/quick/html 8001``)."""
+    """Serve the dashboard on http://127.0.0.1:8000, publishing it first from the committed
+    results/asv when results/html is missing or older (then vendoring its JavaScript).
+    Arguments: a port, a directory to serve instead (``nox -s dashboard --
+    results/quick/html 8001``; served as it is), ``--no-serve`` (publish only)."""
     import sys
 
-    port = next((a for a in session.posargs if a.isdigit()), "8000")
-    root = next((a for a in session.posargs if not a.isdigit()), "results/html")
-    session.run(sys.executable, "-m", "http.server", port, "--bind", "127.0.0.1",
-                "--directory", root, external=True)
+    posargs = [a for a in session.posargs if a != "--no-serve"]
+    port = next((a for a in posargs if a.isdigit()), "8000")
+    root = next((a for a in posargs if not a.isdigit()), None)
+    if root is None:
+        root = "results/html"
+        if _older("results/html/index.json", "results/asv"):
+            if session.venv_backend != "none":
+                session.install("asv==0.6.6")
+            session.run("asv", "publish", env=ENV)
+            session.run("python", "tools/vendor_asv_dashboard.py", root)
+        else:
+            session.log("results/html is newer than results/asv: not republished")
+    if "--no-serve" in session.posargs:
+        return
+    python = "python" if session.venv_backend != "none" else sys.executable
+    session.log(f"dashboard: http://127.0.0.1:{port}/ (Ctrl-C stops it)")
+    session.run(python, "-m", "http.server", port, "--bind", "127.0.0.1", "--directory",
+                root, external=True)
+
+
+def _older(target: str, source: str) -> bool:
+    """True when ``target`` is missing or older than the newest file under ``source``."""
+    from pathlib import Path
+
+    built = Path(target)
+    newest = max((p.stat().st_mtime for p in Path(source).rglob("*.json")), default=0.0)
+    return not built.exists() or built.stat().st_mtime < newest
 
 
 @nox.session

@@ -18,13 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def write(out: Path, root: Path = ROOT) -> Path:
-    """``root/asv.conf.json`` redirected to ``out``; returns the written config's path."""
+def write(out: Path, root: Path = ROOT, overrides: dict | None = None) -> Path:
+    """``root/asv.conf.json`` redirected to ``out``, with ``overrides`` (other keys, e.g. the
+    virtualenv of ``tools/bench_compare.py``); returns the written config's path."""
     out = Path(out).resolve()
     conf = json.loads((root / "asv.conf.json").read_text())
     conf.update(repo=str(root), benchmark_dir=str(root / "bench"),
                 results_dir=str(out / "asv"), html_dir=str(out / "html"),
-                env_dir=str(out / "env"))
+                env_dir=str(out / "env"), **(overrides or {}))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "asv.conf.json"
     path.write_text(json.dumps(conf, indent=4) + "\n")

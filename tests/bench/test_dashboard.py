@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -174,3 +175,100 @@ def test_screenshot_shows_a_plot(dashboard, server, chromium, graph, tmp_path):
     spread = plot.max(axis=-1) - plot.min(axis=-1)
     coloured = int(np.count_nonzero(spread > 0.3))
     assert coloured > 50, f"only {coloured} coloured pixels in the plot area: no series drawn"
+
+
+# --- the committed results, from a clean clone, through `nox -s dashboard` -------------------
+
+SERIES_GRAPH = "layers.ThesisLayers.time_forward"  # timed at three commits on one machine
+
+
+@pytest.fixture(scope="module")
+def clone_server(chromium, tmp_path_factory):
+    """``(clone, url)``: a ``git clone`` of this checkout (no results/html) serving the
+    dashboard that ``nox -s dashboard`` published from its committed results/asv. Needs
+    chromium first (so a machine without a browser skips before cloning), nox and git."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("the clean-clone dashboard needs the git checkout and git")
+    pytest.importorskip("nox")
+    import socket
+    import time
+    import urllib.request
+
+    clone = tmp_path_factory.mktemp("clone") / "layerbench"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True,
+                   capture_output=True, timeout=300)
+    assert not (clone / "results" / "html").exists()
+    with socket.socket() as s:  # a free port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = clone / "nox-dashboard.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "nox", "-s", "dashboard", "--",
+                                 str(port)], cwd=clone, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 900  # a venv, asv from PyPI, publish, npm packages
+        while True:
+            assert proc.poll() is None, f"nox -s dashboard ended:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"no dashboard yet:\n{log.read_text()[-3000:]}"
+            try:
+                urllib.request.urlopen(f"{url}/index.json", timeout=5).read()
+                break
+            except OSError:
+                time.sleep(1)
+        yield clone, url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_clean_clone_dashboard_connects_the_runs_of_one_machine(clone_server):
+    """One graph file (one environment) per machine for a benchmark timed at several
+    commits, and every series has a value at each of those commits: a connected line."""
+    clone, _ = clone_server
+    html, results = clone / "results" / "html", clone / "results" / "asv"
+    assert (html / "index.html").exists() and (html / "vendor").is_dir()
+    for machine in sorted(p.name for p in results.iterdir() if p.is_dir()):
+        runs = [json.loads(p.read_text()) for p in (results / machine).glob("*.json")
+                if p.name != "machine.json"]
+        commits = {r["commit_hash"] for r in runs if SERIES_GRAPH in r["results"]}
+        graphs = [p for p in (html / "graphs").rglob(f"{SERIES_GRAPH}.json")
+                  if f"machine-{machine}" in p.parts]
+        if not commits:
+            continue
+        assert len(graphs) == 1, f"{machine}: {len(graphs)} environments for {SERIES_GRAPH}"
+        rows = json.loads(graphs[0].read_text())
+        assert len(rows) == len(commits)
+        for k in range(len(rows[0][1])):
+            points = [row[1][k] for row in rows]
+            assert all(v is not None for v in points) or all(v is None for v in points), \
+                f"{machine}: series {k} has gaps: {points}"
+    intel = [m for m in os.listdir(results) if len(list((results / m).glob("*.json"))) >= 4]
+    assert intel, "no machine has runs at three commits"
+
+
+def test_clean_clone_dashboard_screenshot_shows_one_line_per_backend(clone_server, chromium,
+                                                                     tmp_path):
+    """The Intel machine's max-pool 3x3 at 2 threads: one series per backend."""
+    clone, url = clone_server
+    results = clone / "results" / "asv"
+    machine = max((p.name for p in results.iterdir() if p.is_dir()),
+                  key=lambda m: len(list((results / m).glob("*.json"))))
+    query = (f"machine={machine}&p-layer=%27thesis_maxpool3%27&p-threads=2")
+    page = f"{url}/index.html#{SERIES_GRAPH}?{query}"
+    dom = _run_chromium(chromium, tmp_path, "--dump-dom", page)
+    labels = re.findall(r'class="legendLabel"[^>]*>([^<]+)<', dom)
+    backends = {label.strip().strip("'") for label in labels}
+    assert {"numpy", "cython", "numba", "tensorflow"} <= backends, labels
+    shot = tmp_path / "committed.png"
+    _run_chromium(chromium, tmp_path, f"--screenshot={shot}", page)
+    keep = os.environ.get("LAYERBENCH_SCREENSHOT_COMMITTED")
+    if keep:
+        shutil.copyfile(shot, keep)
+    image_mod = pytest.importorskip("matplotlib.image")
+    np = pytest.importorskip("numpy")
+    rgb = image_mod.imread(shot)[..., :3]
+    plot = rgb[60:, 210:]
+    coloured = int(np.count_nonzero(plot.max(axis=-1) - plot.min(axis=-1) > 0.3))
+    assert coloured > 200, f"only {coloured} coloured pixels: no lines drawn"
