@@ -258,9 +258,12 @@ def test_clean_clone_dashboard_screenshot_shows_one_line_per_backend(clone_serve
     query = (f"machine={machine}&p-layer=%27thesis_maxpool3%27&p-threads=2")
     page = f"{url}/index.html#{SERIES_GRAPH}?{query}"
     dom = _run_chromium(chromium, tmp_path, "--dump-dom", page)
+    # one legend entry per series: "backend-numpy; layer-thesis_maxpool3; threads-2"
     labels = re.findall(r'class="legendLabel"[^>]*>([^<]+)<', dom)
-    backends = {label.strip().strip("'") for label in labels}
-    assert {"numpy", "cython", "numba", "tensorflow"} <= backends, labels
+    parts = [dict(p.strip().split("-", 1) for p in label.split(";")) for label in labels]
+    assert sorted(p["backend"] for p in parts) == ["cython", "numba", "numpy", "tensorflow"], \
+        labels
+    assert all(p["layer"] == "thesis_maxpool3" and p["threads"] == "2" for p in parts), labels
     shot = tmp_path / "committed.png"
     _run_chromium(chromium, tmp_path, f"--screenshot={shot}", page)
     keep = os.environ.get("LAYERBENCH_SCREENSHOT_COMMITTED")
