@@ -1,0 +1,215 @@
+"""A single-node Slurm cluster on this machine, for trying the Slurm launcher and for its test.
+
+``start`` installs Debian's ``slurm-wlm`` and ``munge`` with apt when ``slurmctld`` is missing
+(root only; ``apt-get update`` first), then starts ``munged``, ``slurmctld`` and ``slurmd``
+on 127.0.0.1 with one node: this host with its cores and memory, one default partition.
+Everything lives in one state folder (default ``/tmp/layerbench-slurm``): ``slurm.conf``,
+the munge key and socket, spool, logs, pid files, and ``jobcomp.log``, the scheduler's record
+of every finished job (Slurm's ``jobcomp/filetxt``: id, name, state, node, times; database
+accounting, which ``sacct`` reads, needs slurmdbd and MySQL). Nothing is written to /etc, and
+the daemons use a port pair of their own, so a system Slurm is left alone. Clients find the
+cluster through ``SLURM_CONF=<state>/slurm.conf``; ``env`` prints that line.
+
+``stop`` ends the daemons it started (by their pid files) and removes the folder unless
+``--keep``.
+
+Usage::
+
+    python tools/slurm_local.py start [--state DIR]    # prints export SLURM_CONF=...
+    export SLURM_CONF=/tmp/layerbench-slurm/slurm.conf
+    sinfo; sbatch --wrap hostname; squeue
+    python tools/slurm_local.py stop [--state DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+STATE = Path("/tmp/layerbench-slurm")
+PACKAGES = ("slurm-wlm", "munge")
+# not slurm's 6817/6818, so that a system Slurm (or a second test run) does not collide
+PORTS = (16817, 16818)
+DAEMONS = ("slurmd", "slurmctld", "munged")  # stop order
+
+
+class Unavailable(RuntimeError):
+    """Slurm cannot be started here; the message says why (the test skips with it)."""
+
+
+def _run(cmd: list[str], timeout: float = 600, **kw) -> subprocess.CompletedProcess:
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    if out.returncode != 0:
+        raise Unavailable(f"`{' '.join(cmd)}` exited {out.returncode}: "
+                          f"{(out.stderr or out.stdout).strip()[-800:]}")
+    return out
+
+
+def _sbin(name: str) -> str | None:
+    return shutil.which(name) or next(
+        (str(p) for p in (Path("/usr/sbin") / name, Path("/sbin") / name) if p.exists()), None)
+
+
+def install() -> None:
+    """``apt-get install slurm-wlm munge`` when ``slurmctld`` is missing."""
+    if all(_sbin(d) for d in DAEMONS):
+        return
+    if os.geteuid() != 0:
+        raise Unavailable("slurmctld/slurmd/munged are not installed and installing them "
+                          "(apt-get install slurm-wlm munge) needs root")
+    if shutil.which("apt-get") is None:
+        raise Unavailable("slurmctld/slurmd/munged are not installed and there is no apt-get")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    _run(["apt-get", "update"], env=env)
+    _run(["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES], env=env)
+    missing = [d for d in DAEMONS if not _sbin(d)]
+    if missing:
+        raise Unavailable(f"apt-get installed {PACKAGES} but {missing} are not on PATH")
+
+
+def node() -> dict:
+    """This host as one Slurm node: name, cores, memory (MB, 10 % left to the system)."""
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    cpus = len(os.sched_getaffinity(0))
+    return {"name": socket.gethostname().split(".")[0], "cpus": cpus,
+            "memory_mb": int(mem_kb / 1024 * 0.9)}
+
+
+def config(state: Path) -> str:
+    n = node()
+    return "\n".join([
+        "ClusterName=layerbench",
+        "SlurmctldHost={name}(127.0.0.1)".format(**n),
+        f"SlurmctldPort={PORTS[0]}",
+        f"SlurmdPort={PORTS[1]}",
+        "SlurmUser=root",
+        "SlurmdUser=root",
+        f"AuthInfo=socket={state / 'munge.socket'}",
+        "AuthType=auth/munge",
+        "CredType=cred/munge",
+        f"StateSaveLocation={state / 'ctld'}",
+        f"SlurmdSpoolDir={state / 'spool'}",
+        f"SlurmctldPidFile={state / 'slurmctld.pid'}",
+        f"SlurmdPidFile={state / 'slurmd.pid'}",
+        f"SlurmctldLogFile={state / 'slurmctld.log'}",
+        f"SlurmdLogFile={state / 'slurmd.log'}",
+        "SlurmctldDebug=info",
+        "SlurmdDebug=info",
+        # no cgroups in a container: track processes by parent id, no task binding
+        "ProctrackType=proctrack/linuxproc",
+        "TaskPlugin=task/none",
+        "SelectType=select/cons_tres",
+        "SelectTypeParameters=CR_Core_Memory",
+        "SchedulerType=sched/backfill",
+        "MpiDefault=none",
+        "ReturnToService=2",
+        "AccountingStorageType=accounting_storage/none",
+        "JobAcctGatherType=jobacct_gather/none",
+        # the record of finished jobs without a database
+        "JobCompType=jobcomp/filetxt",
+        f"JobCompLoc={state / 'jobcomp.log'}",
+        "MinJobAge=600",
+        "DefMemPerCPU=1024",
+        "NodeName={name} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} "
+        "State=UNKNOWN".format(**n),
+        "PartitionName=local Nodes={name} Default=YES MaxTime=INFINITE State=UP".format(**n),
+        "",
+    ])
+
+
+def env(state: Path = STATE) -> dict[str, str]:
+    """The environment for Slurm clients (sbatch, squeue, submitit) of this cluster."""
+    return dict(os.environ, SLURM_CONF=str(state / "slurm.conf"))
+
+
+def _wait(what: str, check, timeout: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    tail = log.read_text()[-1500:] if log is not None and log.exists() else ""
+    raise Unavailable(f"{what} within {timeout:.0f} s. {tail}")
+
+
+def _node_idle(state: Path) -> bool:
+    out = subprocess.run(["sinfo", "-h", "-o", "%t"], env=env(state), capture_output=True,
+                         text=True, timeout=30)
+    return out.returncode == 0 and out.stdout.strip() in ("idle", "mix", "alloc")
+
+
+def start(state: Path = STATE) -> Path:
+    """Install if needed, start the three daemons, wait for the node; returns slurm.conf."""
+    install()
+    stop(state, keep=False)  # a previous run's leftovers
+    for sub in ("ctld", "spool"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    state.chmod(0o755)
+    key = state / "munge.key"
+    key.write_bytes(os.urandom(1024))
+    key.chmod(0o600)
+    conf = state / "slurm.conf"
+    conf.write_text(config(state))
+    _run([_sbin("munged"), "--force", f"--socket={state / 'munge.socket'}",
+          f"--key-file={key}", f"--pid-file={state / 'munged.pid'}",
+          f"--log-file={state / 'munged.log'}", f"--seed-file={state / 'munge.seed'}"])
+    _run([_sbin("slurmctld"), "-f", str(conf)], env=env(state))
+    _run([_sbin("slurmd"), "-f", str(conf)], env=env(state))
+    _wait("the node did not become idle", lambda: _node_idle(state), 60,
+          state / "slurmctld.log")
+    return conf
+
+
+def stop(state: Path = STATE, keep: bool = False) -> None:
+    """End the daemons started in ``state`` (pid files), then remove it unless ``keep``."""
+    for daemon in DAEMONS:
+        pidfile = state / f"{daemon}.pid"
+        try:
+            pid = int(pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    if not keep and state.exists():
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("start", "stop", "env"))
+    parser.add_argument("--state", type=Path, default=STATE)
+    parser.add_argument("--keep", action="store_true", help="stop: keep logs and jobcomp.log")
+    args = parser.parse_args(argv)
+    state = args.state.resolve()
+    if args.command == "start":
+        try:
+            start(state)
+        except Unavailable as err:
+            sys.exit(f"slurm_local: cannot start Slurm: {err}")
+    elif args.command == "stop":
+        stop(state, keep=args.keep)
+        return
+    print(f"export SLURM_CONF={state / 'slurm.conf'}")
+
+
+if __name__ == "__main__":
+    main()
