@@ -1,4 +1,5 @@
-"""nox sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s bench [-- --quick]``."""
+"""nox sessions: ``nox -s reproduce``, ``nox -s tests``, ``nox -s lint``, ``nox -s bench
+[-- --quick | --compare REF]``, ``nox -s dashboard``, ``nox -s browser``."""
 
 import nox
 
@@ -13,6 +14,16 @@ def tests(session: nox.Session) -> None:
     """The README test command against a non-editable install of ``.[all]``."""
     session.install(".[all]")
     session.run("pytest", "-n", "2", *session.posargs, env=ENV)
+
+
+@nox.session
+def reproduce(session: nox.Session) -> None:
+    """The main job on a fresh machine: its own venv, ``.[experiments]`` installed, both
+    thesis experiments with the shipped weights, then the report into results/tables and
+    results/figures. Arguments replace the overrides (``nox -s reproduce -- experiment=mri``)."""
+    session.install(".[experiments]")
+    overrides = session.posargs or ["experiment=div2k,mri"]
+    session.run("layerbench", "reproduce", "-m", *overrides, env=ENV)
 
 
 @nox.session

@@ -7,7 +7,8 @@ Everything lives in one state folder (default ``/tmp/layerbench-slurm``): ``slur
 the munge key and socket, spool, logs, pid files, and ``jobcomp.log``, the scheduler's record
 of every finished job (Slurm's ``jobcomp/filetxt``: id, name, state, node, times; database
 accounting, which ``sacct`` reads, needs slurmdbd and MySQL). Nothing is written to /etc, and
-the daemons use a port pair of their own, so a system Slurm is left alone. Clients find the
+the daemons listen on two free ports picked at start (not Slurm's 6817/6818), so a system
+Slurm or a second cluster started at the same time is left alone. Clients find the
 cluster through ``SLURM_CONF=<state>/slurm.conf``; ``env`` prints that line.
 
 ``stop`` ends the daemons it started (by their pid files) and removes the folder unless
@@ -35,8 +36,6 @@ from pathlib import Path
 
 STATE = Path("/tmp/layerbench-slurm")
 PACKAGES = ("slurm-wlm", "munge")
-# not slurm's 6817/6818, so that a system Slurm (or a second test run) does not collide
-PORTS = (16817, 16818)
 DAEMONS = ("slurmd", "slurmctld", "munged")  # stop order
 
 
@@ -83,13 +82,25 @@ def node() -> dict:
             "memory_mb": int(mem_kb / 1024 * 0.9)}
 
 
-def config(state: Path) -> str:
+def free_ports(count: int = 2) -> list[int]:
+    """Ports nothing listens on now (the OS picks them)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def config(state: Path, ports: list[int]) -> str:
     n = node()
     return "\n".join([
         "ClusterName=layerbench",
         "SlurmctldHost={name}(127.0.0.1)".format(**n),
-        f"SlurmctldPort={PORTS[0]}",
-        f"SlurmdPort={PORTS[1]}",
+        f"SlurmctldPort={ports[0]}",
+        f"SlurmdPort={ports[1]}",
         "SlurmUser=root",
         "SlurmdUser=root",
         f"AuthInfo=socket={state / 'munge.socket'}",
@@ -157,7 +168,7 @@ def start(state: Path = STATE) -> Path:
     key.write_bytes(os.urandom(1024))
     key.chmod(0o600)
     conf = state / "slurm.conf"
-    conf.write_text(config(state))
+    conf.write_text(config(state, free_ports()))
     _run([_sbin("munged"), "--force", f"--socket={state / 'munge.socket'}",
           f"--key-file={key}", f"--pid-file={state / 'munged.pid'}",
           f"--log-file={state / 'munged.log'}", f"--seed-file={state / 'munge.seed'}"])
