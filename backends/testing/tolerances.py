@@ -21,6 +21,12 @@ Tiers (``eps`` is the machine epsilon of the *lower* precision of the two sides)
                  the gradient's budget times the step's sensitivity to the gradient (``gain``).
 
 Against TensorFlow, float32 budgets are multiplied by ``TF_FACTOR``: see its comment.
+
+The scale follows the conditioning of the computation, not only the result: where the terms
+of a formula can cancel far below their own size, ``scale`` is the size of the terms
+(:func:`term_scale`), because rounding errors are relative to what is rounded, not to what
+is left after the cancellation. Batch-norm training backward is the case: see
+:func:`term_scale` for the derivation.
 """
 
 from __future__ import annotations
@@ -31,10 +37,11 @@ from typing import Any
 import numpy as np
 
 from .. import specs
+from .data import make_inputs
 
 __all__ = [
     "ELEMENTWISE_ULPS", "FINITE_DIFFERENCE_RTOL", "TF_FACTOR", "TIERS", "WINOGRAD_FACTOR",
-    "budget", "eps", "reduction_length", "tier_of", "tolerance",
+    "budget", "eps", "reduction_length", "term_scale", "tier_of", "tolerance",
 ]
 
 TIERS = ("exact", "elementwise", "reduction", "winograd", "optimizer", "finite_difference")
@@ -184,3 +191,51 @@ def budget(
         grad_rtol = tolerance(grad_tier, dt, reduction_length(case, f"grad/{param}")) * factor
         atol += gain * grad_rtol * float(grad_scale)
     return atol, rtol, tier
+
+
+def term_scale(case, tensor: str, seed: int = 0) -> float:
+    """Size of the terms that make up ``tensor`` where they can cancel (0 elsewhere).
+
+    The comparison's ``scale`` is ``max(max|desired|, term_scale)``. Only batch-norm training
+    needs it so far. Per channel, with ``m = n h w`` values, ``s = sqrt(var + epsilon)`` and
+    ``xhat = (x - mean) / s``::
+
+        dx_i = (gamma / s) (dy_i - mean(dy) - xhat_i mean(dy xhat))
+
+    is a difference of three terms of size up to
+    ``T = (|gamma| / s) max|dy| (1 + max|xhat|^2)`` (``|mean(dy xhat)| <= max|dy| max|xhat|``).
+    Each is rounded relative to its own size and the means add the ``sqrt(m)`` random walk of
+    the reduction tier, so the error of ``dx`` is ``~ rtol T`` however small ``dx`` is. They do
+    cancel: for ``m = 2``, ``xhat = +-d / sqrt(d^2 + epsilon)`` and
+    ``dx_1 = (gamma / s) (dy_1 - dy_2) / 2 * epsilon / (d^2 + epsilon)``, i.e. ``|dx| ~ 1e-5 T``
+    for ``epsilon = 1e-5`` and ``d ~ 1``; a budget relative to ``|dx|`` then asks float32 for
+    ~1e-11 where its rounding of the terms alone is ~1e-8 (the case ``fuzz_batchnorm_2x1x1x1``,
+    found by ``nox -s fuzz``: numpy_ref, Cython and Numba agree with each other and are all
+    7.8e-9 from float64). The rounding of ``xhat`` itself (``x - mean`` loses
+    ``eps max|x| / s`` relative when the values are close) moves the third term by
+    ``(|gamma| / s) max|dy| max|xhat| * eps max|x| / s``: the factor ``1 + max|x| / s`` covers it.
+    The weight gradients ``grad/gamma = sum dy xhat`` and ``grad/beta = sum dy`` are sums of
+    ``m`` such terms: their scale is ``sqrt(m)`` times the largest term (the size of a random
+    sum of them), so a sum that cancels to ~0 keeps the budget of one that does not.
+    The numbers come from :func:`~backends.testing.data.make_inputs` in float64 with ``seed``
+    (the same data both compared sides ran on).
+    """
+    spec = case.spec
+    if not isinstance(spec, specs.BatchNorm) or not case.training:
+        return 0.0
+    if tensor not in ("dx", "grad/gamma", "grad/beta"):
+        return 0.0
+    inputs = make_inputs(case, np.float64, seed)
+    c = case.input_shape[3]
+    x, dy = inputs["x"].reshape(-1, c), inputs["dy"].reshape(-1, c)
+    m = x.shape[0]
+    s = np.sqrt(x.var(axis=0) + spec.epsilon)
+    xhat = (x - x.mean(axis=0)) / s
+    if tensor == "grad/beta":
+        return float(math.sqrt(m) * np.max(np.abs(dy)))
+    if tensor == "grad/gamma":
+        return float(math.sqrt(m) * np.max(np.abs(dy * xhat)))
+    gamma = np.abs(np.asarray(inputs["params"]["gamma"], dtype=np.float64))
+    t = (gamma / s * np.max(np.abs(dy), axis=0) * (1 + np.max(xhat**2, axis=0))
+         * (1 + np.max(np.abs(x), axis=0) / s))
+    return float(np.max(t))
