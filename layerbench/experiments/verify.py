@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(0 if args and args[0] in ("-h", "--help") else 2)
     root = Path(args[0] if args else "results/runs")
     if not root.is_dir():
-        raise FileNotFoundError(2, f"results root not found: {root}", str(root))
+        raise FileNotFoundError(f"results root not found: {root}")
     broken = verify_tree(root)
     n = len(shard_bases(root))
     for name, problems in broken.items():
