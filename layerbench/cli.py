@@ -38,6 +38,20 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (LayerbenchError, FileNotFoundError, HydraException, OmegaConfBaseException)
 
 
+def is_user_error(err: BaseException) -> bool:
+    """A named config/data/weights error, or a ``ValueError`` Hydra raises itself while
+    parsing overrides (e.g. ``backend=0``: "Config group override must be a string or a
+    list"), which it does not wrap in its own error types."""
+    if isinstance(err, _user_errors()):
+        return True
+    if isinstance(err, ValueError) and err.__traceback__ is not None:
+        tb = err.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        return f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
+    return False
+
+
 def one_line(err: BaseException) -> str:
     """The error's message on one line, with its cause's first line when Hydra wraps one
     (``Error merging override ...`` says where, the OmegaConf cause says what)."""
@@ -111,8 +125,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             with _without_hydra_job_banner():
                 module.main()
-    except _user_errors() as err:
-        if debug:
+    except Exception as err:
+        if debug or not is_user_error(err):
             raise
         print(f"layerbench {name}: error: {one_line(err)}", file=sys.stderr)
         raise SystemExit(USER_ERROR_STATUS) from None
