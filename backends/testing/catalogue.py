@@ -129,6 +129,10 @@ _SHORTCUT = [
          note="the EDSR residual: res_scale * body + skip"),
     Case("shortcut_a1_b1", specs.Shortcut(alpha=1.0, beta=1.0), (2, 4, 3, 3)),
     Case("shortcut_a-0.5_b2", specs.Shortcut(alpha=-0.5, beta=2.0), (3, 3, 4, 2)),
+    Case("fuzz_shortcut_1x1x1x1", specs.Shortcut(alpha=0.0, beta=1.401298464324817e-44),
+         (1, 1, 1, 1),
+         note="found by nox -s fuzz: a float32 subnormal coefficient puts y in the subnormal "
+              "range, where rounding is absolute (tolerances.subnormal_floor)"),
 ]
 
 _SHUFFLE = [
