@@ -17,7 +17,7 @@ from layerbench.schema import Config
 
 from . import div2k, mri
 from .methods import load_model
-from .store import Shard, config_hash, remove_stale_temporaries
+from .store import Shard, config_hash, remove_stale_locks, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 EXPERIMENTS = {"div2k": div2k, "mri": mri}
@@ -53,6 +53,7 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
     module = EXPERIMENTS[cfg.experiment.name]
     shards = plan_shards(cfg)
     stale = remove_stale_temporaries(shard_dir(cfg))
+    remove_stale_locks(shard_dir(cfg))
     todo = []
     for task, shard in shards:
         problems = shard.verify()

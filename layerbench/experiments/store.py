@@ -255,6 +255,18 @@ def remove_stale_temporaries(directory: Path) -> int:
     return n
 
 
+def remove_stale_locks(directory: Path) -> int:
+    """Delete locks whose owner died (a run killed after its shard was written but before
+    it unlocked leaves one on a finished shard that no later run would take over)."""
+    n = 0
+    if directory.is_dir():
+        for lock in directory.rglob("*" + LOCK):
+            if Shard.from_base(lock.with_suffix("")).lock_is_stale():
+                lock.unlink(missing_ok=True)
+                n += 1
+    return n
+
+
 def shard_bases(root: str | os.PathLike) -> list[Path]:
     """Every shard (``<dir>/<key>.<hash>``) with a file under ``root``."""
     bases = set()

@@ -284,3 +284,19 @@ def test_verify_command_names_what_is_broken(tmp_path, capsys, reference):
     assert victim.path(".csv").name in out and "stray.parquet" in out
     with pytest.raises(FileNotFoundError, match="nowhere"):
         verify.main([str(tmp_path / "nowhere")])
+
+
+def test_a_dead_runs_lock_on_a_finished_shard_is_removed(tmp_path, reference):
+    """A run killed after its sidecar was written but before it unlocked leaves a stale lock
+    on a finished shard; the next run removes it (found by the kill loop above)."""
+    root = tmp_path / "runs"
+    shutil.copytree(reference[1], root)
+    dead = multiprocessing.get_context("fork").Process(target=int)
+    dead.start()
+    dead.join()
+    shard = store.finished_shards(root)[0]
+    shard.path(".lock").write_text(json.dumps(
+        {"pid": dead.pid, "host": os.uname().nodename, "time": time.time()}))
+    assert list(store.verify_tree(root)) == [str(shard.path(".lock"))]
+    _run_quietly(_cfg(root))
+    assert store.verify_tree(root) == {}
