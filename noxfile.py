@@ -1,5 +1,6 @@
 """nox sessions: ``nox -s reproduce``, ``nox -s tests``, ``nox -s lint``, ``nox -s bench
-[-- --quick | --compare REF]``, ``nox -s dashboard``, ``nox -s browser``."""
+[-- --quick | --compare REF]``, ``nox -s dashboard``, ``nox -s browser``, ``nox -s fuzz
+[-- seconds]``."""
 
 import nox
 
@@ -24,6 +25,32 @@ def reproduce(session: nox.Session) -> None:
     session.install(".[experiments]")
     overrides = session.posargs or ["experiment=div2k,mri"]
     session.run("layerbench", "reproduce", "-m", *overrides, env=ENV)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Random Hypothesis exploration for a given time: ``nox -s fuzz -- [seconds=600]``.
+
+    Rounds of every Hypothesis test (``-m hypothesis``) with a fresh seed each (profile
+    ``fuzz`` of tests/conftest.py: random, no example database) until the time is up. A
+    failure prints the minimal example, the seed that reproduces it and, for the layer fuzz
+    test, the ``Case(...)`` line to add to backends/testing/catalogue.py.
+    """
+    import random
+    import time
+
+    seconds = float(session.posargs[0]) if session.posargs else 600.0
+    if session.venv_backend != "none":
+        session.install(".[all]")
+    env = {**ENV, "LAYERBENCH_HYPOTHESIS_PROFILE": "fuzz"}
+    end, rounds = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
+        seed = random.SystemRandom().randrange(2**32)
+        session.log(f"fuzz round {rounds + 1}: --hypothesis-seed={seed}")
+        session.run("pytest", "-q", "-p", "no:cacheprovider", "-m", "hypothesis", "-x",
+                    f"--hypothesis-seed={seed}", *session.posargs[1:], env=env)
+        rounds += 1
+    session.log(f"fuzz: {rounds} rounds in {seconds:.0f} s, no failure")
 
 
 @nox.session

@@ -161,7 +161,11 @@ class Network:
 
     def load_params(self, p: Mapping[str, np.ndarray], *, strict: bool = True) -> None:
         """Load ``{"node/param": array}`` (parameters and state). With ``strict``, every
-        parameter must be given and no unknown key may appear."""
+        parameter must be given and no unknown key may appear.
+
+        All or nothing: every node's values are checked (keys, shapes, finiteness) before
+        any node is assigned, so a rejected load leaves the network unchanged.
+        """
         by_node: dict[str, dict[str, np.ndarray]] = {}
         for key, value in p.items():
             node, _, param = key.partition("/")
@@ -171,15 +175,18 @@ class Network:
                                                 key))
                 continue
             by_node.setdefault(node, {})[param] = value
+        checked = []
         for node in self.nodes.values():
             given = by_node.get(node.name, {})
             if node.layer.params() and not given and not strict:
                 continue
             if given or node.layer.params():
                 try:
-                    node.layer.load_params(given)
+                    checked.append((node.layer, node.layer.check_params(given)))
                 except (WeightsError, NonFiniteError) as err:  # say which node's parameters
                     raise type(err)(f"Network node {node.name!r}: {err}") from err
+        for layer, values in checked:
+            layer.assign_params(values)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write parameters and state to ``.npz`` atomically (temp file, then rename)."""

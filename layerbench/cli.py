@@ -1,12 +1,20 @@
-"""``layerbench <command> [hydra overrides]``: a thin dispatcher to the Hydra entry points.
+"""``layerbench [--debug] <command> [hydra overrides]``: a thin dispatcher to the entry points.
 
 Each command lives in its own module with its own ``@hydra.main`` function and its own
 top-level config in ``conf/``; this file only maps names to them, imported lazily.
+
+Errors of the user's making (a config key or value, a data or weights file: every
+``LayerbenchError``, ``FileNotFoundError``, Hydra's and OmegaConf's config errors) print one
+line, ``layerbench <command>: error: <message>``, and exit with status 2. ``--debug`` (or
+``LAYERBENCH_DEBUG=1``) shows the full traceback instead. Any other exception is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -15,18 +23,87 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("layerbench.report.run", "turn run tables into results/tables and figures"),
     "train": ("layerbench.models.train", "train a model through the Layer protocol"),
     "bench-report": ("layerbench.report.bench", "asv results -> bench_summary table and figures"),
+    "verify": ("layerbench.experiments.verify", "check every shard of a results tree [root]"),
 }
+
+USER_ERROR_STATUS = 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from backends.errors import LayerbenchError
+
+    return (LayerbenchError, FileNotFoundError, HydraException, OmegaConfBaseException)
+
+
+def is_user_error(err: BaseException) -> bool:
+    """A named config/data/weights error, or a ``ValueError`` Hydra raises itself while
+    parsing overrides (e.g. ``backend=0``: "Config group override must be a string or a
+    list"), which it does not wrap in its own error types."""
+    if isinstance(err, _user_errors()):
+        return True
+    if isinstance(err, ValueError) and err.__traceback__ is not None:
+        tb = err.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        return f"{os.sep}hydra{os.sep}" in tb.tb_frame.f_code.co_filename
+    return False
+
+
+def one_line(err: BaseException) -> str:
+    """The error's message on one line, with its cause's first line when Hydra wraps one
+    (``Error merging override ...`` says where, the OmegaConf cause says what)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    cause = err.__cause__
+    if cause is not None and str(cause).strip():
+        first = " ".join(str(cause).strip().splitlines()[0].split())
+        if first not in text:
+            text = f"{text}: {first}"
+    return text
+
+
+class _Filtered:
+    """``sys.stderr`` minus Hydra's "Error executing job with overrides: [...]" line, which it
+    writes before re-raising a job's exception (the one-line error says the same, better)."""
+
+    PREFIX = "Error executing job with overrides:"
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.startswith(self.PREFIX):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _without_hydra_job_banner():
+    stream, sys.stderr = sys.stderr, _Filtered(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stderr = stream
 
 
 def _usage() -> str:
-    lines = ["usage: layerbench <command> [hydra overrides ...]", "", "commands:"]
+    lines = ["usage: layerbench [--debug] <command> [hydra overrides ...]", "", "commands:"]
     lines += [f"  {name:12} {doc}" for name, (_, doc) in COMMANDS.items()]
-    lines += ["", "Each command takes Hydra overrides, e.g. `layerbench crosscheck --help`."]
+    lines += ["", "Each command takes Hydra overrides, e.g. `layerbench crosscheck --help`.",
+              "--debug (or LAYERBENCH_DEBUG=1): full tracebacks instead of one-line errors."]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--debug":
+        os.environ["LAYERBENCH_DEBUG"] = "1"
+        argv = argv[1:]
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         raise SystemExit(0 if argv else 2)
@@ -35,9 +112,24 @@ def main(argv: list[str] | None = None) -> None:
         print(f"layerbench: unknown command {name!r}; expected one of {list(COMMANDS)}\n")
         print(_usage())
         raise SystemExit(2)
+    debug = bool(os.environ.get("LAYERBENCH_DEBUG"))
+    if not debug:
+        # Hydra prints its own (stripped) traceback and exits 1 unless this is set; then the
+        # exception reaches us and becomes one line.
+        os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     module = importlib.import_module(COMMANDS[name][0])
     sys.argv = [f"layerbench {name}", *argv[1:]]  # Hydra parses sys.argv
-    module.main()
+    try:
+        if debug:
+            module.main()
+        else:
+            with _without_hydra_job_banner():
+                module.main()
+    except Exception as err:
+        if debug or not is_user_error(err):
+            raise
+        print(f"layerbench {name}: error: {one_line(err)}", file=sys.stderr)
+        raise SystemExit(USER_ERROR_STATUS) from None
 
 
 if __name__ == "__main__":

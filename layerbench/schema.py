@@ -176,6 +176,22 @@ def _unknown_keys(node: Any, cls: type, prefix: str) -> None:
                     _unknown_keys(item, args[0], f"{name}[{i}].")
 
 
+def _check_model_scales(e: ExperimentConfig) -> None:
+    """With SR models configured, every scale needs one (else its SR rows would silently be
+    missing from the tables)."""
+    from layerbench.models.presets import PRESETS
+
+    if not e.models:
+        return
+    for i, m in enumerate(e.models):
+        _choice(f"experiment.models[{i}].preset", m.preset, tuple(PRESETS))
+    have = {int(m.overrides.get("scale", PRESETS[m.preset].get("scale"))) for m in e.models}
+    for i, s in enumerate(e.scales):
+        if s not in have:
+            raise ConfigError(expected(f"experiment.scales[{i}]",
+                                       f"a scale of a configured model {sorted(have)}", s))
+
+
 def validate(cfg: DictConfig | Config) -> Config:
     """Check ranges and choices of a composed config; return it as a typed :class:`Config`."""
     if isinstance(cfg, DictConfig):
@@ -237,6 +253,7 @@ def validate(cfg: DictConfig | Config) -> Config:
     labels = [m.label for m in e.models]
     if len(set(labels)) != len(labels):
         raise ConfigError(expected("experiment.models[*].label", "distinct labels", labels))
+    _check_model_scales(e)
     for i, m in enumerate(e.models):
         _choice(f"experiment.models[{i}].weights", m.weights, MODEL_WEIGHTS)
         if m.label in BASELINES:

@@ -93,7 +93,13 @@ class BaseLayer:
         """Set parameters from a mapping with exactly the keys of :meth:`params`.
 
         Values are copied and cast to the layer dtype; shapes must match and values be finite.
+        All or nothing: every value is checked before any is assigned.
         """
+        self.assign_params(self.check_params(p))
+
+    def check_params(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Validate ``p`` for :meth:`load_params` without changing the layer; return the
+        values cast to the layer dtype (for :meth:`assign_params`)."""
         expected_keys = set(self._params) | set(self._state_names())
         missing = set(self._params) - set(p)
         unknown = set(p) - expected_keys
@@ -102,7 +108,6 @@ class BaseLayer:
                 f"{self._name}.load_params: expected keys {sorted(self._params)}, "
                 f"missing {sorted(missing)}, unknown {sorted(unknown)}"
             )
-        # validate every value before assigning any: a rejected load changes nothing
         checked = {}
         for name, value in p.items():
             target = self._params if name in self._params else self._state()
@@ -112,11 +117,20 @@ class BaseLayer:
                     expected(f"{self._name}.load_params[{name!r}].shape",
                              str(target[name].shape), value.shape)
                 )
+            if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype,
+                                                                          np.complexfloating):
+                raise WeightsError(expected(f"{self._name}.load_params[{name!r}].dtype",
+                                            "a real number type", str(value.dtype)))
             if not np.all(np.isfinite(value)):
                 raise NonFiniteError(f"{self._name}.load_params[{name!r}]: holds NaN or inf")
-            checked[name] = (target, np.array(value, dtype=self.dtype, order="C"))
-        for name, (target, value) in checked.items():
-            target[name] = value
+            checked[name] = np.array(value, dtype=self.dtype, order="C")
+        return checked
+
+    def assign_params(self, checked: Mapping[str, np.ndarray]) -> None:
+        """Assign values returned by :meth:`check_params` (no check can fail here)."""
+        state = self._state()
+        for name, value in checked.items():
+            (self._params if name in self._params else state)[name] = value
         self._grads = None
 
     # Non-trainable state (batch-norm running statistics); empty for most layers.

@@ -129,6 +129,10 @@ _SHORTCUT = [
          note="the EDSR residual: res_scale * body + skip"),
     Case("shortcut_a1_b1", specs.Shortcut(alpha=1.0, beta=1.0), (2, 4, 3, 3)),
     Case("shortcut_a-0.5_b2", specs.Shortcut(alpha=-0.5, beta=2.0), (3, 3, 4, 2)),
+    Case("fuzz_shortcut_1x1x1x1", specs.Shortcut(alpha=0.0, beta=1.401298464324817e-44),
+         (1, 1, 1, 1),
+         note="found by nox -s fuzz: a float32 subnormal coefficient puts y in the subnormal "
+              "range, where rounding is absolute (tolerances.subnormal_floor)"),
 ]
 
 _SHUFFLE = [
@@ -142,6 +146,11 @@ _NORM = [
     Case("batchnorm_train_b1", specs.BatchNorm(epsilon=1e-5, momentum=0.9), (1, 5, 4, 3),
          training=True),
     Case("batchnorm_infer", specs.BatchNorm(), (2, 3, 4, 5), training=False),
+    Case("fuzz_batchnorm_2x1x1x1", specs.BatchNorm(epsilon=1e-5, momentum=0.9), (2, 1, 1, 1),
+         training=True,
+         note="found by Hypothesis: two values per channel make dx cancel to ~1e-5 of its "
+              "terms; float32 dx is 7.8e-9 off on every backend, within the term-scaled "
+              "budget of tolerances.term_scale, 300x outside one relative to |dx|"),
 ]
 
 _ACT = [Case(f"act_{kind}", specs.Activation(kind=kind), (2, 4, 5, 3)) for kind in ACTIVATIONS]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .harness import step_gain
-from .tolerances import budget
+from .tolerances import budget, term_scale
 
 __all__ = ["ROW_FIELDS", "assert_close", "assert_results_close", "compare", "compare_results"]
 
@@ -35,7 +35,8 @@ def compare(
     """One report row: errors of ``actual`` against ``desired`` and the verdict.
 
     ``dtype`` is the precision ``actual`` was computed in; the budget is that of
-    :func:`backends.testing.tolerances.budget` with ``scale = max|desired|``.
+    :func:`backends.testing.tolerances.budget` with ``scale = max|desired|``, or the size of
+    the terms that cancel into it where larger (:func:`~backends.testing.tolerances.term_scale`).
     ``max_rel_err`` is ``max |a - d| / max(|d|, scale)`` (relative to the tensor's size where
     ``d`` is ~0). ``detail`` describes the worst element when the row fails.
     """
@@ -46,6 +47,7 @@ def compare(
         "dtype": np.dtype(dtype).name, "against": against, "tensor": tensor,
     }
     scale = _scale(d) if np.all(np.isfinite(d)) else float("inf")
+    scale = max(scale, term_scale(case, tensor))
     # TensorFlow's own rounding enters whether it is the backend under test or the oracle
     tf = "tensorflow" if "tensorflow" in (str(backend), against) else "numpy"
     atol, rtol, tier = budget(case, tensor, dtype, against=tf, scale=scale,

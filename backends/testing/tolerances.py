@@ -21,6 +21,12 @@ Tiers (``eps`` is the machine epsilon of the *lower* precision of the two sides)
                  the gradient's budget times the step's sensitivity to the gradient (``gain``).
 
 Against TensorFlow, float32 budgets are multiplied by ``TF_FACTOR``: see its comment.
+
+The scale follows the conditioning of the computation, not only the result: where the terms
+of a formula can cancel far below their own size, ``scale`` is the size of the terms
+(:func:`term_scale`), because rounding errors are relative to what is rounded, not to what
+is left after the cancellation. Batch-norm training backward is the case: see
+:func:`term_scale` for the derivation.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from typing import Any
 import numpy as np
 
 from .. import specs
+from .data import make_inputs
 
 __all__ = [
     "ELEMENTWISE_ULPS", "FINITE_DIFFERENCE_RTOL", "TF_FACTOR", "TIERS", "WINOGRAD_FACTOR",
-    "budget", "eps", "reduction_length", "tier_of", "tolerance",
+    "budget", "eps", "reduction_length", "subnormal_floor", "term_scale", "tier_of",
+    "tolerance",
 ]
 
 TIERS = ("exact", "elementwise", "reduction", "winograd", "optimizer", "finite_difference")
@@ -71,6 +79,21 @@ TF_FACTOR = {np.dtype(np.float32): 2.0, np.dtype(np.float64): 1.0}
 def eps(dtype: Any) -> float:
     """Machine epsilon of ``dtype`` (float32: 1.19e-7, float64: 2.22e-16)."""
     return float(np.finfo(np.dtype(dtype)).eps)
+
+
+def subnormal_floor(tier: str, dtype: Any) -> float:
+    """Absolute budget of results in the subnormal range: ``ELEMENTWISE_ULPS`` times the
+    smallest subnormal (float32: 1.1e-44, float64: 4e-323; 0 for the exact tier).
+
+    Below the smallest normal number the spacing of floats stops shrinking: it is the
+    smallest subnormal, so each rounding there costs up to that much in absolute terms,
+    however small the result, and a relative budget asks for less than one spacing. Found by
+    ``nox -s fuzz``: ``fuzz_shortcut_1x1x1x1`` (``beta = 1.4e-44``) is 3.5e-47 off in float32
+    (one float32 subnormal step against the float64 value) where ``rtol |y|`` allowed 5e-51.
+    Nothing a wrong formula produces hides under it: 1e-6 of float32's smallest normal number.
+    """
+    return 0.0 if tier == "exact" else ELEMENTWISE_ULPS * float(
+        np.finfo(np.dtype(dtype)).smallest_subnormal)
 
 
 def tolerance(tier: str, dtype: Any, k: int = 1) -> float:
@@ -177,10 +200,58 @@ def budget(
     factor = TF_FACTOR[dt] if against == "tensorflow" else 1.0
     tier = tier_of(case, tensor)
     rtol = tolerance(tier, dt, reduction_length(case, tensor)) * factor
-    atol = rtol * float(scale)
+    atol = rtol * float(scale) + subnormal_floor(tier, dt)
     if tier == "optimizer":
         param = tensor.split("/", 1)[1]
         grad_tier = tier_of(case, f"grad/{param}")
         grad_rtol = tolerance(grad_tier, dt, reduction_length(case, f"grad/{param}")) * factor
         atol += gain * grad_rtol * float(grad_scale)
     return atol, rtol, tier
+
+
+def term_scale(case, tensor: str, seed: int = 0) -> float:
+    """Size of the terms that make up ``tensor`` where they can cancel (0 elsewhere).
+
+    The comparison's ``scale`` is ``max(max|desired|, term_scale)``. Only batch-norm training
+    needs it so far. Per channel, with ``m = n h w`` values, ``s = sqrt(var + epsilon)`` and
+    ``xhat = (x - mean) / s``::
+
+        dx_i = (gamma / s) (dy_i - mean(dy) - xhat_i mean(dy xhat))
+
+    is a difference of three terms of size up to
+    ``T = (|gamma| / s) max|dy| (1 + max|xhat|^2)`` (``|mean(dy xhat)| <= max|dy| max|xhat|``).
+    Each is rounded relative to its own size and the means add the ``sqrt(m)`` random walk of
+    the reduction tier, so the error of ``dx`` is ``~ rtol T`` however small ``dx`` is. They do
+    cancel: for ``m = 2``, ``xhat = +-d / sqrt(d^2 + epsilon)`` and
+    ``dx_1 = (gamma / s) (dy_1 - dy_2) / 2 * epsilon / (d^2 + epsilon)``, i.e. ``|dx| ~ 1e-5 T``
+    for ``epsilon = 1e-5`` and ``d ~ 1``; a budget relative to ``|dx|`` then asks float32 for
+    ~1e-11 where its rounding of the terms alone is ~1e-8 (the case ``fuzz_batchnorm_2x1x1x1``,
+    found by ``nox -s fuzz``: numpy_ref, Cython and Numba agree with each other and are all
+    7.8e-9 from float64). The rounding of ``xhat`` itself (``x - mean`` loses
+    ``eps max|x| / s`` relative when the values are close) moves the third term by
+    ``(|gamma| / s) max|dy| max|xhat| * eps max|x| / s``: the factor ``1 + max|x| / s`` covers it.
+    The weight gradients ``grad/gamma = sum dy xhat`` and ``grad/beta = sum dy`` are sums of
+    ``m`` such terms: their scale is ``sqrt(m)`` times the largest term (the size of a random
+    sum of them), so a sum that cancels to ~0 keeps the budget of one that does not.
+    The numbers come from :func:`~backends.testing.data.make_inputs` in float64 with ``seed``
+    (the same data both compared sides ran on).
+    """
+    spec = case.spec
+    if not isinstance(spec, specs.BatchNorm) or not case.training:
+        return 0.0
+    if tensor not in ("dx", "grad/gamma", "grad/beta"):
+        return 0.0
+    inputs = make_inputs(case, np.float64, seed)
+    c = case.input_shape[3]
+    x, dy = inputs["x"].reshape(-1, c), inputs["dy"].reshape(-1, c)
+    m = x.shape[0]
+    s = np.sqrt(x.var(axis=0) + spec.epsilon)
+    xhat = (x - x.mean(axis=0)) / s
+    if tensor == "grad/beta":
+        return float(math.sqrt(m) * np.max(np.abs(dy)))
+    if tensor == "grad/gamma":
+        return float(math.sqrt(m) * np.max(np.abs(dy * xhat)))
+    gamma = np.abs(np.asarray(inputs["params"]["gamma"], dtype=np.float64))
+    t = (gamma / s * np.max(np.abs(dy), axis=0) * (1 + np.max(xhat**2, axis=0))
+         * (1 + np.max(np.abs(x), axis=0) / s))
+    return float(np.max(t))

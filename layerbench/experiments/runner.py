@@ -17,7 +17,7 @@ from layerbench.schema import Config
 
 from . import div2k, mri
 from .methods import load_model
-from .store import Shard, config_hash, remove_stale_temporaries
+from .store import Shard, config_hash, remove_stale_locks, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 EXPERIMENTS = {"div2k": div2k, "mri": mri}
@@ -43,13 +43,25 @@ def plan_shards(cfg: Config) -> list[tuple[Any, Shard]]:
 def run_experiment(cfg: Config) -> pd.DataFrame:
     """Run every unfinished shard of ``cfg``; return the rows of all its shards.
 
-    A shard whose table exists is skipped unless ``output.force``; the config hash in the
-    file name keeps results of different settings apart.
+    A shard is finished when it passes :meth:`Shard.verify` (its sidecar lists each file's
+    size, checksum and rows and they match); a started shard that fails it is logged by name
+    with what is wrong and recomputed. ``output.force`` recomputes finished shards too. A
+    shard is computed only under its lock: a shard locked by another live run is left to it,
+    and this run waits for it (or takes it over if that run dies), so two runs on one output
+    root compute each shard once and both return every row.
     """
     module = EXPERIMENTS[cfg.experiment.name]
     shards = plan_shards(cfg)
     stale = remove_stale_temporaries(shard_dir(cfg))
-    todo = [(t, s) for t, s in shards if cfg.output.force or not s.done()]
+    remove_stale_locks(shard_dir(cfg))
+    todo = []
+    for task, shard in shards:
+        problems = shard.verify()
+        if problems and shard.started():
+            log.warning("shard %s is broken and will be recomputed: %s", shard.name,
+                        "; ".join(problems))
+        if cfg.output.force or problems:
+            todo.append((task, shard))
     log.info("%s on %s: %d shards, %d finished, %d to run%s", cfg.experiment.name,
              cfg.backend.name, len(shards), len(shards) - len(todo), len(todo),
              f" (removed {stale} stale temporary files)" if stale else "")
@@ -58,26 +70,64 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
         with backend.threads(cfg.backend.threads):
             models = [load_model(i, m, backend=cfg.backend.name, dtype=cfg.backend.dtype,
                                  seed=cfg.seed) for i, m in enumerate(cfg.experiment.models)]
-            info = backend.info()
-            config = dataclasses.asdict(cfg)
-            for task, shard in tqdm(todo, desc=f"{cfg.experiment.name}/{cfg.backend.name}",
-                                    disable=not cfg.output.progress):
-                t0 = time.perf_counter()
-                table, examples = module.run_shard(cfg, task, models)
-                table = _with_run_columns(table, cfg, shard)
-                prov = provenance.collect(config, backend_info=info, extra={
-                    "shard": shard.key, "rows": len(table),
-                    "seconds": round(time.perf_counter() - t0, 3),
-                    "models": [{"label": m.label, "preset": m.preset, "scale": m.scale,
-                                "weights": m.weights, "weights_sha256": m.weights_sha256,
-                                "num_params": m.model.num_params()} for m in models],
-                })
-                shard.clean()
-                shard.write(table, prov, examples)
-    tables = [pd.read_parquet(s.path(".parquet")) for _, s in shards if s.done()]
+            context = {"info": backend.info(), "config": dataclasses.asdict(cfg)}
+            _run_locked(cfg, module, todo, models, context)
+    tables = [s.read_table() for _, s in shards if s.done()]
     result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     print(summary(result))
     return result
+
+
+POLL_SECONDS = 0.2  # how often a run looks at shards another run is computing
+
+
+def _run_locked(cfg, module, todo, models, context) -> None:
+    """Compute each shard of ``todo`` under its lock; wait for those other runs hold."""
+    pending, force = list(todo), cfg.output.force
+    bar = tqdm(total=len(todo), desc=f"{cfg.experiment.name}/{cfg.backend.name}",
+               disable=not cfg.output.progress)
+    waiting_logged = set()
+    while pending:
+        progressed, left = False, []
+        for task, shard in pending:
+            if not force and shard.done():  # finished meanwhile by another run
+                bar.update()
+                progressed = True
+                continue
+            if not shard.try_lock():
+                if shard.key not in waiting_logged:
+                    log.info("shard %s is being computed by %s; waiting for it", shard.name,
+                             shard.lock_owner())
+                    waiting_logged.add(shard.key)
+                left.append((task, shard))
+                continue
+            try:
+                if force or not shard.done():
+                    _compute(cfg, module, task, shard, models, context)
+            finally:
+                shard.unlock()
+            bar.update()
+            progressed = True
+        pending = left
+        force = False  # a shard another run finished while we waited is not redone
+        if pending and not progressed:
+            time.sleep(POLL_SECONDS)
+    bar.close()
+
+
+def _compute(cfg, module, task, shard, models, context) -> None:
+    t0 = time.perf_counter()
+    table, examples = module.run_shard(cfg, task, models)
+    table = _with_run_columns(table, cfg, shard)
+    prov = provenance.collect(context["config"], backend_info=context["info"], extra={
+        "shard": shard.key, "rows": len(table),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "models": [{"label": m.label, "preset": m.preset, "scale": m.scale,
+                    "weights": m.weights, "weights_sha256": m.weights_sha256,
+                    "num_params": m.model.num_params()} for m in models],
+    })
+    shard.clean()
+    shard.write(table, prov, examples)
 
 
 def _with_run_columns(table: pd.DataFrame, cfg: Config, shard: Shard) -> pd.DataFrame:

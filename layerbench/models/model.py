@@ -84,6 +84,7 @@ class SRModel:
         return self.net.num_params()
 
     def load_params(self, p: Mapping[str, np.ndarray], *, strict: bool = True) -> None:
+        """All or nothing: see :meth:`backends.Network.load_params`."""
         self.net.load_params(p, strict=strict)
 
     def summary(self) -> str:
@@ -159,17 +160,31 @@ class SRModel:
         """Load weights; the format follows the suffix: ``.pt`` (EDSR-PyTorch state_dict,
         read without torch), ``.h5`` (Keras), ``.npz`` (ours, with a JSON header).
 
-        Raises :class:`backends.errors.WeightsError` naming the layer, the expected and the
-        found shape when the file does not fit this model.
+        All or nothing: the whole file is read and checked before any parameter is assigned;
+        on any error the model is unchanged.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``path`` does not exist (the message names it).
+        backends.errors.WeightsError
+            The file is truncated, corrupt or of another format (naming the file and the
+            reason), or does not fit this model (naming the layer, the expected and the
+            found shape).
         """
         from . import weights_h5, weights_npz, weights_pt
+        from .weights_common import read_file
 
         suffix = Path(path).suffix.lower()
-        readers = {".pt": weights_pt.read, ".pth": weights_pt.read, ".h5": weights_h5.read,
-                   ".npz": weights_npz.read}
+        readers = {".pt": (weights_pt.read, "EDSR-PyTorch .pt"),
+                   ".pth": (weights_pt.read, "EDSR-PyTorch .pt"),
+                   ".h5": (weights_h5.read, "Keras .h5"),
+                   ".npz": (weights_npz.read, "layerbench .npz")}
         if suffix not in readers:
-            raise WeightsError(expected("weights file suffix", f"one of {list(readers)}", path))
-        self.load_params(readers[suffix](path, self))
+            raise WeightsError(expected("weights file suffix", f"one of {list(readers)}",
+                                        os.fspath(path)))
+        reader, fmt = readers[suffix]
+        self.load_params(read_file(reader, path, self, fmt))
 
     def save_weights(self, path: str | os.PathLike, **extra) -> None:
         """Write parameters to ``.npz`` with a JSON header (see :mod:`.weights_npz`)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -33,3 +34,28 @@ def check_params(model, params: Mapping[str, np.ndarray], source: str) -> dict[s
             raise WeightsError(f"{source}: layer {node!r} parameter {p!r}: expected shape "
                                f"{shape}, found {found}")
     return dict(params)
+
+
+def read_file(reader: Callable, path, model, fmt: str) -> dict[str, np.ndarray]:
+    """``reader(path, model)`` with every failure turned into one named error.
+
+    A missing file is ``FileNotFoundError`` naming it; anything else a reader raises on a
+    truncated, corrupt or foreign file (``BadZipFile``, numpy's pickle refusal, h5py's
+    ``OSError``, ``UnpicklingError``, ``EOFError``, a ``KeyError`` of a malformed archive ...)
+    is a :class:`WeightsError` naming the file, the format and the reason. Its own
+    ``WeightsError`` (a file that reads but does not fit the model) passes unchanged.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"weights file not found: {path}")
+    try:
+        return reader(path, model)
+    except WeightsError:
+        raise
+    except MemoryError as err:  # a corrupt header can ask for an absurd allocation
+        raise WeightsError(f"{path}: not a readable {fmt} weights file (corrupt sizes: "
+                           f"{err})") from err
+    except Exception as err:
+        reason = f"{type(err).__name__}: {err}".strip().rstrip(":")
+        raise WeightsError(f"{path}: not a readable {fmt} weights file (truncated, corrupt "
+                           f"or another format; {reason})") from err

@@ -16,6 +16,14 @@ log = logging.getLogger(__name__)
 
 
 class ReportCallback(Callback):
+    _job_failed = False
+
+    def on_job_end(self, config: DictConfig, job_return: Any = None, **kwargs: Any) -> None:
+        from hydra.core.utils import JobStatus
+
+        # a failed single run has nothing new to report; its error is the message to show
+        self._job_failed = getattr(job_return, "status", None) == JobStatus.FAILED
+
     def _build(self, config: DictConfig) -> None:
         if not config.get("report_on_end", False):
             return
@@ -26,7 +34,8 @@ class ReportCallback(Callback):
         print(f"report: wrote {len(paths)} files under {r.out}")
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        self._build(config)
+        if not self._job_failed:
+            self._build(config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         self._build(config)

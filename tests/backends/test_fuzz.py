@@ -6,13 +6,18 @@ it never crashes (no IndexError from a kernel, no wrong answer on a strided inpu
 inputs must be rejected by the backend exactly when numpy_ref rejects them.
 TensorFlow is left out: an eager TF example costs ~50 ms (x hundreds of examples x dtypes),
 and the catalogue already checks it in test_equality and test_oracle_tf.
+
+The README test command runs these examples derandomised (``tests/conftest.py``);
+``nox -s fuzz`` explores with fresh seeds, and a failing example is reported with
+:func:`catalogue_entry` (a ``Case(...)`` line to add to ``backends/testing/catalogue.py``, where
+every run then checks it on every backend).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from backends import specs
@@ -71,6 +76,14 @@ def layer_cases(draw) -> Case:
     return Case(f"fuzz_{kind}_{n}x{h}x{w}x{c}", spec, (n, h, w, c), training=training)
 
 
+def catalogue_entry(case: Case, dtype=None, layout: str = "ok") -> str:
+    """The ``Case(...)`` source line that keeps a failing example in the catalogue."""
+    dt = f", {np.dtype(dtype).name}" if dtype is not None else ""
+    return (f"catalogue entry to keep (found by nox -s fuzz{dt}, layout {layout}):\n"
+            f"    Case({case.name!r}, specs.{case.spec!r}, {case.input_shape!r}, "
+            f"training={case.training!r}),")
+
+
 def _mutate(x: np.ndarray, layout: str) -> np.ndarray:
     if layout == "readonly":
         x = x.copy()
@@ -112,6 +125,7 @@ def _reference(case):
 @given(case=layer_cases(), dtype=st.sampled_from([np.float32, np.float64]),
        layout=st.sampled_from(LAYOUTS))
 def test_matches_reference_or_raises_a_named_error(backend, case, dtype, layout):
+    note(catalogue_entry(case, dtype, layout))  # printed only for the failing example
     ref = _reference(case)
     if layout == "ok":
         try:

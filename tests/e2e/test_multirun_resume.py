@@ -59,7 +59,10 @@ def _env() -> dict[str, str]:
 
 
 def _finished(runs: Path) -> list[Path]:
-    return sorted(p for p in runs.rglob("*.parquet") if ".tmp" not in p.name)
+    """Tables of the shards that pass verification (sidecar written last and matching)."""
+    from layerbench.experiments.store import finished_shards
+
+    return sorted(s.path(".parquet") for s in finished_shards(runs)) if runs.is_dir() else []
 
 
 def test_killed_multirun_resumes_without_loss_and_reports(tmp_path):
