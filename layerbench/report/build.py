@@ -88,6 +88,8 @@ def _mri_figures(mri: pd.DataFrame, variant: str, runs: Path, fig) -> None:
         fig(figures.masked_vs_unmasked(mri), f"mri_masked_vs_unmasked{sfx}")
     if variant != "clean" and not thesis:
         return
+    shown = sorted({int(t[1:4]) for t in _example_tags(runs, mri)})
+    middle = shown[len(shown) // 2] if shown else None
     for (subject, weight, scale, stem), _ in mri.groupby(["subject", "weight", "scale", "_file"]):
         ex = _examples(runs, stem)
         if not ex:
@@ -103,8 +105,9 @@ def _mri_figures(mri: pd.DataFrame, variant: str, runs: Path, fig) -> None:
                 fig(figures.difference_histograms(ex, tag=tag, scale=int(scale)),
                     f"mri_diff_hist_{name}")
                 continue
-            # the thesis' figure kinds: its example angle only, T1 only (its patient)
-            if weight != "T1" or ang != _example_angle(ex, tag):
+            # the thesis' figure kinds: its example angle, T1 (its patient's weighting) and the
+            # middle example slice only, to keep the main job's report short
+            if weight != "T1" or ang != _example_angle(ex, tag) or sl != middle:
                 continue
             fig(figures.mri_panels(ex, mri, subject=subject, weight=weight, scale=int(scale),
                                    slice_=sl, angle=ang), f"mri_panels_{name}")
@@ -116,6 +119,14 @@ def _mri_figures(mri: pd.DataFrame, variant: str, runs: Path, fig) -> None:
             fig(figures.mask_example(ex, tag=tag), f"mri_mask_example_{name}")
             fig(figures.lr_at_angles(ex, slice_=sl, scale=int(scale)),
                 f"mri_lr_angles_{subject}_{weight}_x{scale}_s{sl:03d}{sfx}")
+
+
+def _example_tags(runs: Path, mri: pd.DataFrame) -> set[str]:
+    tags: set[str] = set()
+    for stem in mri["_file"].unique():
+        ex = _examples(runs, stem) or {}
+        tags |= {k[:9] for k in ex if k.endswith("_hr")}
+    return tags
 
 
 def _example_angle(ex: dict[str, np.ndarray], tag: str) -> float:
