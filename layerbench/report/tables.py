@@ -157,7 +157,7 @@ def mri_vs_thesis(mri: pd.DataFrame) -> pd.DataFrame:
 # Steps 0-3 are scored on the (slice, angle) pairs all four share ("common") so that only the
 # convention moves; masking comes last because the thesis' headline numbers are unmasked.
 ABLATION = (
-    (0, "clean protocol (uint8, ranges 255, HR rotated with the input)", "clean", "", "clean",
+    (0, "clean protocol (uint8, ranges 255, HR rotated with the input)", "clean", "", "common",
      None),
     (1, "intensity: [0,1] floats, outputs unclipped then min-max per slice (SR per channel); "
         "PSNR and SSIM range 1", "ablation_float", "", "common", 0),
