@@ -146,6 +146,10 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     vol = _volume(d.kind, d.root, task.subject, task.weight, d.intensity.rule, d.intensity.low,
                   d.intensity.high, c.intensity)
     slices = slice_indices(cfg, vol.data.shape[d.axis], c.slices, vol.data, v.slice_config())
+    # the scored slice nearest to each configured example (a variant's own grid, e.g. the
+    # thesis' every 20th non-blank slice, need not hold the example slices themselves)
+    example_slices = {min(slices, key=lambda s: (abs(s - x), s)) for x in e.examples} if (
+        slices) else set()
     back = c.rotation == "back"
     methods = [(b, "baseline", baseline(b, task.scale), None) for b in e.baselines]
     if back:
@@ -183,9 +187,9 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
             lr = degrade.blur_resize(hr, task.scale, order=c.order, ksize=e.degrade.ksize,
                                      sigma=e.degrade.sigma)
         hr_mask = metrics.brain_mask(hr) if e.mask else None
-        keep = i in e.examples and angle in example_angles
+        keep = i in example_slices and angle in example_angles
         tag = f"s{i:03d}_a{int(angle):03d}"
-        if i in e.examples and back:
+        if i in example_slices and back:
             examples[f"{tag}_lr"] = lr  # the LR input at every angle (thesis fig.)
         if keep:
             examples[f"{tag}_hr"], examples[f"{tag}_lr"] = hr, lr
