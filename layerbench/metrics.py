@@ -3,6 +3,9 @@
 Conventions (returned with every score by :func:`conventions`):
 
 * ``data_range`` — 255 for uint8 images (the peak in PSNR = 10 log10(peak^2 / MSE)).
+* ``ssim_range`` — SSIM's ``data_range`` (L in C1 = (K1 L)^2, C2 = (K2 L)^2); the same as
+  ``data_range`` unless given. The thesis protocol scores [0, 1] floats with PSNR range 1 and
+  SSIM range 2 (scikit-image's 2020 default for floats: the dtype span -1..1, SPEC §3b).
 * ``shave`` — pixels removed from each border of both images before scoring (0 in the thesis).
 * ``channel`` — ``R``/``G``/``B``: that channel of the reconstruction against the reference
   channel (for a grey reference, the grey image); ``all``: scikit-image on the whole HxWx3 image
@@ -71,7 +74,8 @@ def ssim(reference: np.ndarray, test: np.ndarray, *, data_range: float = 255) ->
 
 
 def score_channels(reference: np.ndarray, test: np.ndarray, *, data_range: float = 255,
-                   shave: int = 0, mask: np.ndarray | None = None) -> list[dict[str, object]]:
+                   shave: int = 0, mask: np.ndarray | None = None,
+                   ssim_range: float | None = None) -> list[dict[str, object]]:
     """Scores of ``test`` against ``reference`` per channel and on the whole image.
 
     Parameters
@@ -79,7 +83,7 @@ def score_channels(reference: np.ndarray, test: np.ndarray, *, data_range: float
     reference : uint8 HxW or HxWx3
         Ground truth (a grey reference is compared with every channel of ``test``).
     test : uint8 HxWx3 (or HxW)
-    data_range, shave : see the module conventions.
+    data_range, shave, ssim_range : see the module conventions.
     mask : bool HxW, optional
         When given, ``psnr_masked`` and ``ssim_masked`` are added (scores inside the mask).
 
@@ -90,6 +94,7 @@ def score_channels(reference: np.ndarray, test: np.ndarray, *, data_range: float
         a grey ``test`` gives the single row ``all``.
     """
     ref, tst = _prepare(reference, test, shave)
+    sr = data_range if ssim_range is None else ssim_range
     m = None
     if mask is not None:
         m = mask[shave:-shave, shave:-shave] if shave else mask
@@ -105,15 +110,16 @@ def score_channels(reference: np.ndarray, test: np.ndarray, *, data_range: float
         r = ref[..., c] if name != "all" else ref
         t = tst[..., c] if name != "all" else tst
         row = {"channel": name, "psnr": psnr(r, t, data_range=data_range),
-               "ssim": ssim(r, t, data_range=data_range)}
+               "ssim": ssim(r, t, data_range=sr)}
         if m is not None:
-            row.update(masked_scores(r, t, m, data_range=data_range))
+            row.update(masked_scores(r, t, m, data_range=data_range, ssim_range=sr))
         rows.append(row)
     return rows
 
 
 def masked_scores(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *,
-                  data_range: float = 255) -> dict[str, float]:
+                  data_range: float = 255, ssim_range: float | None = None
+                  ) -> dict[str, float]:
     """PSNR and SSIM restricted to ``mask``.
 
     PSNR = 10 log10(data_range^2 / mean((ref - test)^2 over mask pixels [and channels]));
@@ -128,11 +134,26 @@ def masked_scores(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *,
     mse = float(np.mean((r - t) ** 2))
     p = float("inf") if mse == 0 else float(10 * np.log10(data_range**2 / mse))
     axis = -1 if reference.ndim == 3 else None
-    _, smap = structural_similarity(reference, test, data_range=data_range, channel_axis=axis,
+    sr = data_range if ssim_range is None else ssim_range
+    _, smap = structural_similarity(reference, test, data_range=sr, channel_axis=axis,
                                     win_size=SSIM_WINDOW, full=True)
     if smap.ndim == 3:
         smap = smap.mean(axis=2)
     return {"psnr_masked": p, "ssim_masked": float(smap[mask].mean())}
+
+
+def post_bet(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *,
+             data_range: float, ssim_range: float | None = None) -> list[dict[str, object]]:
+    """The thesis' "post-BET" scores: ``mask`` (the reference's brain mask) applied to both
+    images (background set to 0), then the whole image scored as :func:`score_channels`.
+
+    Zeroing the background of both images makes it agree exactly, so these scores are higher
+    than the unmasked ones; they are not scores *inside* the mask (``masked_scores``).
+    """
+    mask = np.asarray(mask, dtype=bool)
+    m3 = mask if test.ndim == 2 else mask[..., None]
+    return score_channels(np.where(mask, reference, 0), np.where(m3, test, 0),
+                          data_range=data_range, ssim_range=ssim_range)
 
 
 def brain_mask(img: np.ndarray, *, fraction: float = 0.1, opening: int = 2) -> np.ndarray:
@@ -170,5 +191,5 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else np.count_nonzero(a & b) / union
 
 
-__all__ = ["brain_mask", "conventions", "iou", "masked_scores", "mean_squared_error", "psnr",
-           "score_channels", "ssim"]
+__all__ = ["brain_mask", "conventions", "iou", "masked_scores", "mean_squared_error",
+           "post_bet", "psnr", "score_channels", "ssim"]

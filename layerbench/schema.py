@@ -34,6 +34,10 @@ ROT_BORDERS = ("constant", "reflect", "replicate")
 INTENSITY_RULES = ("percentile", "minmax")
 WEIGHTINGS = ("T1", "T2")
 MODEL_WEIGHTS = ("pretrained", "random")
+PROTOCOLS = ("clean", "thesis")  # MRI scoring protocols (layerbench/experiments/protocol.py)
+INTENSITIES = ("uint8", "float")
+ROTATION_PROTOCOLS = ("reference", "back")
+SLICE_RULES = ("range", "nonblank")
 
 
 class ConfigError(LayerbenchError, ValueError):
@@ -87,6 +91,31 @@ class RotationConfig:
 
 
 @dataclass
+class ConventionsConfig:
+    """MRI protocol conventions switched from the protocol's own (null = keep it)."""
+
+    order: str | None = None  # resize_then_blur | blur_then_resize
+    intensity: str | None = None  # uint8 | float
+    psnr_range: float | None = None
+    ssim_range: float | None = None
+    rotation: str | None = None  # reference | back
+    post_bet: bool | None = None
+    slices: str | None = None  # range | nonblank
+
+
+@dataclass
+class VariantConfig:
+    """A protocol variant run in the same MRI job under its own label."""
+
+    label: str = "thesis"
+    protocol: str = "thesis"
+    conventions: ConventionsConfig = field(default_factory=ConventionsConfig)
+    weights: list[str] | None = None  # null: dataset.weights
+    angles: list[float] | None = None  # null: experiment.angles
+    slices: SliceConfig | None = None  # null: experiment.slices (nonblank rule: its step)
+
+
+@dataclass
 class SRModelConfig:
     label: str = "EDSR"
     preset: str = "edsr_small_x2"
@@ -110,6 +139,10 @@ class ExperimentConfig:
     data_range: float = 255.0
     examples: list[int] = field(default_factory=list)  # MRI slices kept as images for panels
     crop: int = 96  # DIV2K crop panel side in HR pixels
+    protocol: str = "clean"  # MRI scoring protocol: clean | thesis
+    conventions: ConventionsConfig = field(default_factory=ConventionsConfig)
+    variants: list[VariantConfig] = field(default_factory=list)  # more MRI protocol variants
+    example_angle: float = 18.0  # MRI angle of the example figures (the thesis showed 18)
 
 
 @dataclass
@@ -192,6 +225,46 @@ def _check_model_scales(e: ExperimentConfig) -> None:
                                        f"a scale of a configured model {sorted(have)}", s))
 
 
+def _validate_conventions(key: str, c: ConventionsConfig) -> None:
+    if c.order is not None:
+        _choice(f"{key}.order", c.order, DEGRADE_ORDERS)
+    if c.intensity is not None:
+        _choice(f"{key}.intensity", c.intensity, INTENSITIES)
+    for name in ("psnr_range", "ssim_range"):
+        v = getattr(c, name)
+        if v is not None and v <= 0:
+            raise ConfigError(expected(f"{key}.{name}", "a value > 0 or null", v))
+    if c.rotation is not None:
+        _choice(f"{key}.rotation", c.rotation, ROTATION_PROTOCOLS)
+    if c.slices is not None:
+        _choice(f"{key}.slices", c.slices, SLICE_RULES)
+
+
+def _validate_protocols(e: ExperimentConfig, d: DatasetConfig) -> None:
+    _choice("experiment.protocol", e.protocol, PROTOCOLS)
+    _validate_conventions("experiment.conventions", e.conventions)
+    if not 0 <= e.example_angle < 360:
+        raise ConfigError(expected("experiment.example_angle", "degrees in [0, 360)",
+                                   e.example_angle))
+    labels = [e.protocol] + [v.label for v in e.variants]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(expected("experiment.variants[*].label", "labels distinct from each "
+                                   f"other and from experiment.protocol ({e.protocol!r})",
+                                   labels))
+    for i, v in enumerate(e.variants):
+        key = f"experiment.variants[{i}]"
+        _choice(f"{key}.protocol", v.protocol, PROTOCOLS)
+        _validate_conventions(f"{key}.conventions", v.conventions)
+        for j, w in enumerate(v.weights or []):
+            _choice(f"{key}.weights[{j}]", w, tuple(d.weights))
+        if v.slices is not None:
+            _positive(f"{key}.slices.step", v.slices.step)
+            _positive(f"{key}.slices.start", v.slices.start, 0)
+        for j, a in enumerate(v.angles or []):
+            if not 0 <= a < 360:
+                raise ConfigError(expected(f"{key}.angles[{j}]", "degrees in [0, 360)", a))
+
+
 def validate(cfg: DictConfig | Config) -> Config:
     """Check ranges and choices of a composed config; return it as a typed :class:`Config`."""
     if isinstance(cfg, DictConfig):
@@ -261,6 +334,7 @@ def validate(cfg: DictConfig | Config) -> Config:
                                        f"a name other than the baselines {BASELINES}", m.label))
         if m.tile is not None:
             _positive(f"experiment.models[{i}].tile", m.tile)
+    _validate_protocols(e, d)
     for i, f in enumerate(c.report.formats):
         _choice(f"report.formats[{i}]", f, ("png", "pdf", "svg"))
     return c

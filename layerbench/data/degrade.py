@@ -7,7 +7,10 @@
 * :func:`rotate` — rotation about the image centre with ``cv2.warpAffine``.
 * :func:`upscale` — the nearest / bicubic / Lanczos baselines through ``cv2.resize``.
 
-All functions take and return uint8 arrays (HxW or HxWxC) and never modify their input.
+:func:`matlab_bicubic` takes and returns uint8 arrays. :func:`blur_resize`, :func:`rotate` and
+:func:`upscale` take uint8 or float (float32/float64) HxW or HxWxC arrays and return the same
+dtype (floats unclipped: cubic overshoot is kept, as in the thesis' float pipeline, SPEC §3b);
+none modifies its input.
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ def _check_uint8(name: str, img: np.ndarray) -> None:
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim not in (2, 3):
         received = getattr(img, "dtype", type(img).__name__), getattr(img, "shape", None)
         raise ValueError(expected(name, "a uint8 HxW or HxWxC array", received))
+
+
+def _check_image(name: str, img: np.ndarray) -> None:
+    ok = isinstance(img, np.ndarray) and img.ndim in (2, 3) and img.dtype in (
+        np.uint8, np.float32, np.float64)
+    if not ok:
+        received = getattr(img, "dtype", type(img).__name__), getattr(img, "shape", None)
+        raise ValueError(expected(name, "a uint8, float32 or float64 HxW or HxWxC array",
+                                  received))
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
@@ -101,7 +113,7 @@ def blur_resize(img: np.ndarray, scale: int, *, order: str = "resize_then_blur",
     ``BORDER_REFLECT_101``), applied in ``order``. The thesis text (§3.3 and the defense slides)
     blurs the LR image after the resize, hence the default.
     """
-    _check_uint8("img", img)
+    _check_image("img", img)
     if order not in ORDERS:
         raise ValueError(expected("degrade.order", f"one of {ORDERS}", order))
     h, w = img.shape[:2]
@@ -124,7 +136,7 @@ def rotate(img: np.ndarray, angle: float, *, interpolation: str = "bilinear",
     leaving the frame are cut, uncovered pixels follow ``border`` (``constant`` = 0, the MRI
     background). Angle 0 returns an exact copy.
     """
-    _check_uint8("img", img)
+    _check_image("img", img)
     if interpolation not in INTERPOLATIONS:
         raise ValueError(expected("rotation.interpolation", f"one of {tuple(INTERPOLATIONS)}",
                                   interpolation))
@@ -141,7 +153,7 @@ def rotate(img: np.ndarray, angle: float, *, interpolation: str = "bilinear",
 def upscale(img: np.ndarray, scale: int, method: str) -> np.ndarray:
     """Upscale by ``scale`` with ``cv2.resize``: ``nearest``, ``bilinear``, ``bicubic``
     (OpenCV's a = -0.75 kernel, as the thesis used) or ``lanczos`` (8x8 Lanczos-4)."""
-    _check_uint8("img", img)
+    _check_image("img", img)
     if method not in INTERPOLATIONS:
         raise ValueError(expected("method", f"one of {tuple(INTERPOLATIONS)}", method))
     h, w = img.shape[:2]

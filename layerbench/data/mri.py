@@ -39,11 +39,11 @@ INTENSITY_RULES = ("percentile", "minmax")
 
 @dataclass(frozen=True)
 class Volume:
-    """A uint8 volume with where it came from."""
+    """A uint8 (or [0, 1] float64) volume with where it came from."""
 
     subject: str
     weight: str
-    data: np.ndarray  # uint8, 3-D
+    data: np.ndarray  # uint8 or float64 in [0, 1], 3-D
     source: str
     synthetic: bool
     intensity_rule: str
@@ -202,24 +202,48 @@ def synthetic_t2(t1: np.ndarray, gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
     return 1.0 * c + 0.55 * g + 0.25 * w + 0.35 * (1.0 - b) * t1 / max(t1.max(), 1e-12)
 
 
-def load_subject_volume(kind: str, root: str | None, subject: str, weight: str, *,
-                        rule: str, low: float, high: float) -> Volume:
-    """One subject/weighting as a uint8 :class:`Volume` from the embedded set or a root."""
+def to_unit(volume: np.ndarray) -> tuple[np.ndarray, str]:
+    """Min-max scale a volume to [0, 1] as float64 (the thesis' intensity rule, SPEC §3b):
+    ``(v - min) / (max - min)``; return the array and the rule applied."""
+    lo, hi = float(volume.min()), float(volume.max())
+    span = hi - lo if hi > lo else 1.0
+    return (volume - lo) / span, f"minmax: [{lo:.6g}, {hi:.6g}] -> [0, 1] float"
+
+
+def _source(kind: str, root: str | None, subject: str, weight: str
+            ) -> tuple[np.ndarray, str, bool]:
+    """The float volume of one subject/weighting, where it came from, and whether synthetic."""
     if weight not in WEIGHTS:
         raise DataError(f"dataset.weights: expected entries among {WEIGHTS}, received {weight!r}")
     if kind == "mni152":
         if subject != EMBEDDED_SUBJECT:
             raise DataError(f"dataset.subjects: the embedded set has only "
                             f"{EMBEDDED_SUBJECT!r}, received {subject!r}")
-        data, desc = to_uint8(_embedded_float(weight), rule, low, high)
         src = "nilearn:mni152_t1" if weight == "T1" else "nilearn:mni152_gm_wm->synthetic_t2"
-        return Volume(subject, weight, data, src, weight == "T2", desc)
+        return _embedded_float(weight), src, weight == "T2"
     files = find_subjects(root, [weight])
     if subject not in files:
         raise DataError(f"dataset.subjects: expected subjects among {sorted(files)} under "
                         f"{root}, received {subject!r}")
-    data, desc = to_uint8(load_volume(files[subject][weight]), rule, low, high)
-    return Volume(subject, weight, data, str(files[subject][weight]), False, desc)
+    return load_volume(files[subject][weight]), str(files[subject][weight]), False
+
+
+def load_subject_volume(kind: str, root: str | None, subject: str, weight: str, *,
+                        rule: str, low: float, high: float, intensity: str = "uint8") -> Volume:
+    """One subject/weighting as a :class:`Volume` from the embedded set or a root.
+
+    ``intensity="uint8"`` maps the volume to uint8 by ``rule`` (:func:`to_uint8`);
+    ``intensity="float"`` min-max scales it to [0, 1] float64 (:func:`to_unit`, the thesis'
+    rule; ``rule``, ``low`` and ``high`` are then unused).
+    """
+    raw, src, synthetic = _source(kind, root, subject, weight)
+    if intensity == "float":
+        data, desc = to_unit(raw)
+    elif intensity == "uint8":
+        data, desc = to_uint8(raw, rule, low, high)
+    else:
+        raise DataError(f"intensity: expected 'uint8' or 'float', received {intensity!r}")
+    return Volume(subject, weight, data, src, synthetic, desc)
 
 
 def subject_names(kind: str, root: str | None, subjects: Sequence[str] | None,

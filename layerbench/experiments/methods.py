@@ -1,6 +1,7 @@
 """The upscaling methods of an experiment: interpolation baselines and SR models.
 
-A method is ``(label, scale, fn)`` with ``fn(lr_uint8) -> hr_uint8``; a grey LR slice is
+A method is ``(label, scale, fn)`` with ``fn(lr_uint8) -> hr_uint8`` (or float in [0, 1] ->
+float, unclipped, for the thesis' float pipeline); a grey LR slice is
 replicated to three channels for the models (thesis §1.2.2) and kept grey for the baselines.
 """
 
@@ -29,7 +30,12 @@ class SRMethod:
     tile: int | None = 128
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:
-        return self.model.super_resolve(lr, tile=self.tile)
+        """uint8 LR in, uint8 HR out (clipped and rounded by ``super_resolve``); a float LR
+        in [0, 1] gives the float output in [0, 1] units, unclipped (``predict`` on
+        ``255 lr``, divided by 255): the thesis' float pipeline."""
+        if lr.dtype == np.uint8:
+            return self.model.super_resolve(lr, tile=self.tile)
+        return self.model.predict(to_rgb(lr)[None] * 255.0, tile=self.tile)[0] / 255.0
 
 
 def _params_hash(model) -> str:

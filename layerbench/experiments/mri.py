@@ -1,6 +1,7 @@
 """The MRI experiment (thesis §3.3): degrade, rotate, super-resolve and score brain slices.
 
-Per subject x weighting x scale (one shard), for every selected slice and angle:
+Per protocol variant x subject x weighting x scale (one shard), for every selected slice and
+angle. The ``clean`` protocol (:mod:`.protocol`):
 
 1. ``hr = rotate(slice, angle)`` — the HR reference rotated about its centre (bilinear,
    zero border by default), so the input and the reference are rotated alike;
@@ -11,7 +12,17 @@ Per subject x weighting x scale (one shard), for every selected slice and angle:
 4. PSNR/SSIM per output channel against ``hr`` (plus ``all``), the IoU between the brain
    mask of ``hr`` and that of the output, and the scores inside the HR mask.
 
-Blank slices (all zero, outside the head) are skipped with a warning: PSNR is infinite there.
+The ``thesis`` protocol (SPEC §3b) works on [0, 1] floats: ``lr = blur_resize(slice)`` is
+rotated by the angle, the output is min-max scaled (bicubic per slice, SR per slice and
+channel, unclipped before that) and rotated back by ``-angle``, then scored against the
+unrotated slice (PSNR range 1, SSIM range 2). Each baseline appears twice: unrotated (its
+label, computed once per slice and identical at every angle, as in the thesis' per-slice
+table) and through the same rotate/back path (``<label>_rotback``). It adds the "post-BET"
+scores (``psnr_post_bet``: HR mask applied to both images, whole image scored) beside our
+inside-the-mask ones (``psnr_masked``). The min-max scaling is applied to the output as the
+model wrote it (in the rotated frame), before the rotation back.
+
+Blank slices (all zero, outside the head) are skipped: PSNR is infinite there.
 """
 
 from __future__ import annotations
@@ -28,8 +39,9 @@ from tqdm.auto import tqdm
 
 from layerbench import metrics
 from layerbench.data import degrade, mri
-from layerbench.schema import Config
+from layerbench.schema import Config, SliceConfig
 
+from . import protocol
 from .methods import baseline, to_rgb
 
 log = logging.getLogger(__name__)
@@ -40,25 +52,41 @@ class Task:
     subject: str
     weight: str
     scale: int
+    variant: protocol.Variant | None = None  # None: the clean protocol of the experiment
 
     @property
     def key(self) -> str:
-        return f"{self.subject}-{self.weight}-x{self.scale}"
+        base = f"{self.subject}-{self.weight}-x{self.scale}"
+        label = "clean" if self.variant is None else self.variant.label
+        return base if label == "clean" else f"{label}-{base}"
 
 
 def plan(cfg: Config) -> list[Task]:
+    """One task per subject x weighting x protocol variant x scale (weighting-major, so the
+    volume caches serve every variant of a weighting in turn)."""
     d = cfg.dataset
     subjects = mri.subject_names(d.kind, d.root, d.subjects, d.weights)
-    return [Task(s, w, sc) for s in subjects for w in d.weights for sc in cfg.experiment.scales]
+    variants = protocol.variants(cfg.experiment)
+    return [Task(s, w, sc, v) for s in subjects for w in d.weights for v in variants
+            if v.weights is None or w in v.weights for sc in cfg.experiment.scales]
 
 
-@functools.lru_cache(maxsize=2)
-def _volume(kind, root, subject, weight, rule, low, high) -> mri.Volume:
-    return mri.load_subject_volume(kind, root, subject, weight, rule=rule, low=low, high=high)
+@functools.lru_cache(maxsize=4)
+def _volume(kind, root, subject, weight, rule, low, high, intensity) -> mri.Volume:
+    return mri.load_subject_volume(kind, root, subject, weight, rule=rule, low=low, high=high,
+                                   intensity=intensity)
 
 
-def slice_indices(cfg: Config, depth: int) -> list[int]:
-    s = cfg.experiment.slices
+def slice_indices(cfg: Config, depth: int, rule: str = "range",
+                  volume: np.ndarray | None = None, slices: SliceConfig | None = None
+                  ) -> list[int]:
+    """``range``: ``range(start, stop, step)`` of ``slices`` (default ``experiment.slices``);
+    ``nonblank``: every slice of ``range(0, depth, step)`` holding a non-zero voxel of
+    ``volume``."""
+    s = cfg.experiment.slices if slices is None else slices
+    if rule == "nonblank":
+        axis = cfg.dataset.axis
+        return [i for i in range(0, depth, s.step) if np.take(volume, i, axis=axis).any()]
     stop = depth if s.stop is None else min(s.stop, depth)
     return list(range(s.start, stop, s.step))
 
@@ -71,58 +99,127 @@ def _mask_of(img: np.ndarray, channel: str) -> np.ndarray:
     if img.ndim == 2:
         return metrics.brain_mask(img)
     if channel == "all":
-        return metrics.brain_mask(np.rint(img.mean(axis=2)).astype(np.uint8))
+        mean = img.mean(axis=2)
+        return metrics.brain_mask(np.rint(mean).astype(np.uint8) if img.dtype == np.uint8
+                                  else mean)
     return metrics.brain_mask(img[..., metrics.CHANNELS.index(channel)])
 
 
+def minmax(img: np.ndarray) -> np.ndarray:
+    """``(x - min) / (max - min)`` per channel of an HxW or HxWxC float image (the thesis'
+    per-slice scaling of its float outputs; a constant channel maps to 0)."""
+    axes = (0, 1)
+    lo = img.min(axis=axes, keepdims=True)
+    span = img.max(axis=axes, keepdims=True) - lo
+    return (img - lo) / np.where(span > 0, span, 1.0)
+
+
+def _finish(out: np.ndarray, c: protocol.Conventions) -> np.ndarray:
+    return minmax(out) if c.intensity == "float" else out
+
+
+def _score(hr: np.ndarray, out: np.ndarray, hr_mask: np.ndarray | None,
+           c: protocol.Conventions, shave: int) -> list[dict]:
+    """Score rows per channel: whole image, inside the HR mask, mask IoU, post-BET."""
+    scores = metrics.score_channels(hr, out, data_range=c.psnr_range, shave=shave,
+                                    mask=hr_mask, ssim_range=c.ssim_range)
+    if hr_mask is None:
+        return scores
+    if c.post_bet and hr_mask.any():  # an empty mask (edge slices): NaN, not +inf
+        post = metrics.post_bet(hr, out, hr_mask, data_range=c.psnr_range,
+                                ssim_range=c.ssim_range)
+        for r, p in zip(scores, post, strict=True):
+            r["psnr_post_bet"], r["ssim_post_bet"] = p["psnr"], p["ssim"]
+    elif c.post_bet:
+        for r in scores:
+            r["psnr_post_bet"] = r["ssim_post_bet"] = float("nan")
+    for r in scores:
+        r["mask_iou"] = metrics.iou(hr_mask, _mask_of(out, r["channel"]))
+    return scores
+
+
 def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict]:
-    """Rows for one subject/weighting/scale and the example images kept for the panels."""
+    """Rows for one variant/subject/weighting/scale and the example images kept for figures."""
     e, d = cfg.experiment, cfg.dataset
+    v = task.variant or protocol.variants(e)[0]
+    c = v.conventions
     vol = _volume(d.kind, d.root, task.subject, task.weight, d.intensity.rule, d.intensity.low,
-                  d.intensity.high)
-    slices = slice_indices(cfg, vol.data.shape[d.axis])
+                  d.intensity.high, c.intensity)
+    slices = slice_indices(cfg, vol.data.shape[d.axis], c.slices, vol.data, v.slice_config())
+    # the scored slice nearest to each configured example (a variant's own grid, e.g. the
+    # thesis' every 20th non-blank slice, need not hold the example slices themselves)
+    example_slices = {min(slices, key=lambda s: (abs(s - x), s)) for x in e.examples} if (
+        slices) else set()
+    back = c.rotation == "back"
     methods = [(b, "baseline", baseline(b, task.scale), None) for b in e.baselines]
+    if back:
+        methods += [(f"{b}_rotback", "baseline", baseline(b, task.scale), None)
+                    for b in e.baselines]
     methods += [(m.label, "sr", m, m) for m in models if m.scale == task.scale]
-    example_angles = {e.angles[0], 108.0} & set(e.angles)
+    example_angles = {v.angles[0], float(e.example_angle)} & set(v.angles)
+    rot = {"interpolation": e.rotation.interpolation, "border": e.rotation.border}
+    fixed = {
+        "protocol": v.protocol, "variant": v.label, **protocol.describe(c),
+        "subject": task.subject, "weight": task.weight, "synthetic": vol.synthetic,
+        "scale": task.scale, "source": vol.source, "intensity_rule": vol.intensity_rule,
+        "degrade": (f"{c.order}:GaussianBlur({e.degrade.ksize},sigma={e.degrade.sigma:g})"
+                    "+resize(INTER_CUBIC)"),
+        "rotation": f"warpAffine:{e.rotation.interpolation}:{e.rotation.border}",
+    }
     rows, examples = [], {}
-    grid = [(i, a) for i in slices for a in e.angles]
+    grid = [(i, a) for i in slices for a in v.angles]
+    unrotated: dict[str, tuple[np.ndarray, float]] = {}
+    hr0, at = None, None
     for i, angle in tqdm(grid, desc=task.key, leave=False, disable=not cfg.output.progress):
-        hr0 = mri.get_slice(vol.data, i, d.axis, _modulo(cfg))
+        if at != i:  # one slice, every angle
+            hr0, at = mri.get_slice(vol.data, i, d.axis, _modulo(cfg)), i
         if not hr0.any():  # a blank slice: PSNR is infinite, SSIM undefined; scored nowhere
-            if angle == e.angles[0]:
+            if angle == v.angles[0]:
                 log.warning("%s slice %d is blank: skipped", task.key, i)
             continue
-        hr = degrade.rotate(hr0, angle, interpolation=e.rotation.interpolation,
-                            border=e.rotation.border)
-        lr = degrade.blur_resize(hr, task.scale, order=e.degrade.order, ksize=e.degrade.ksize,
-                                 sigma=e.degrade.sigma)
+        if back:  # the thesis: degrade the unrotated slice, rotate the LR input only
+            hr = hr0
+            lr = degrade.rotate(degrade.blur_resize(hr0, task.scale, order=c.order,
+                                                    ksize=e.degrade.ksize,
+                                                    sigma=e.degrade.sigma), angle, **rot)
+        else:
+            hr = degrade.rotate(hr0, angle, **rot)
+            lr = degrade.blur_resize(hr, task.scale, order=c.order, ksize=e.degrade.ksize,
+                                     sigma=e.degrade.sigma)
         hr_mask = metrics.brain_mask(hr) if e.mask else None
-        keep = i in e.examples and angle in example_angles
+        keep = i in example_slices and angle in example_angles
         tag = f"s{i:03d}_a{int(angle):03d}"
+        if i in example_slices and back:
+            examples[f"{tag}_lr"] = lr  # the LR input at every angle (thesis fig.)
         if keep:
             examples[f"{tag}_hr"], examples[f"{tag}_lr"] = hr, lr
         for label, kind, fn, m in methods:
-            t0 = time.perf_counter()
-            out = fn(to_rgb(lr)) if kind == "sr" else fn(lr)
-            seconds = time.perf_counter() - t0
+            once = back and kind == "baseline" and not label.endswith("_rotback")
+            if once and angle != v.angles[0] and label in unrotated:
+                out, seconds, scores = unrotated[label]  # identical at every angle
+            else:
+                t0 = time.perf_counter()
+                if once:  # the thesis' per-slice bicubic: from the unrotated LR
+                    out = _finish(fn(degrade.blur_resize(
+                        hr0, task.scale, order=c.order, ksize=e.degrade.ksize,
+                        sigma=e.degrade.sigma)), c)
+                else:
+                    out = _finish(fn(to_rgb(lr)) if kind == "sr" else fn(lr), c)
+                    if back:
+                        out = degrade.rotate(out, -angle, **rot)
+                seconds = time.perf_counter() - t0
+                scores = _score(hr, out, hr_mask, c, e.shave)
+                if once:
+                    unrotated[label] = (out, seconds, scores)
             if keep:
                 examples[f"{tag}_{label}"] = out
-            for r in metrics.score_channels(hr, out, data_range=e.data_range, shave=e.shave,
-                                            mask=hr_mask):
-                if hr_mask is not None:
-                    r["mask_iou"] = metrics.iou(hr_mask, _mask_of(out, r["channel"]))
+            for r in scores:
                 rows.append({
-                    "subject": task.subject, "weight": task.weight,
-                    "synthetic": vol.synthetic, "slice": i, "angle": float(angle),
-                    "scale": task.scale, "method": label, "kind": kind,
+                    **fixed, "slice": i, "angle": float(angle), "method": label, "kind": kind,
                     "model_preset": m.preset if m else None,
                     "model_weights": m.weights if m else None,
                     "weights_sha256": m.weights_sha256 if m else None,
-                    **r, "seconds": seconds,
-                    "height": hr.shape[0], "width": hr.shape[1],
-                    "source": vol.source, "intensity_rule": vol.intensity_rule,
-                    "degrade": (f"{e.degrade.order}:GaussianBlur({e.degrade.ksize},"
-                                f"sigma={e.degrade.sigma:g})+resize(INTER_CUBIC)"),
-                    "rotation": f"warpAffine:{e.rotation.interpolation}:{e.rotation.border}",
+                    **r, "seconds": seconds, "height": hr.shape[0], "width": hr.shape[1],
+                    "data_range": c.psnr_range,
                 })
     return pd.DataFrame(rows), examples

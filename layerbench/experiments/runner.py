@@ -125,9 +125,20 @@ def _compute(cfg, module, task, shard, models, context) -> None:
         "models": [{"label": m.label, "preset": m.preset, "scale": m.scale,
                     "weights": m.weights, "weights_sha256": m.weights_sha256,
                     "num_params": m.model.num_params()} for m in models],
+        **_protocol_record(task),
     })
     shard.clean()
     shard.write(table, prov, examples)
+
+
+def _protocol_record(task: Any) -> dict[str, Any]:
+    """The protocol variant of an MRI shard and its conventions, for the provenance."""
+    v = getattr(task, "variant", None)
+    if v is None:
+        return {}
+    return {"protocol": {"name": v.protocol, "variant": v.label,
+                         "conventions": dataclasses.asdict(v.conventions),
+                         "angles": list(v.angles)}}
 
 
 def _with_run_columns(table: pd.DataFrame, cfg: Config, shard: Shard) -> pd.DataFrame:
@@ -137,7 +148,8 @@ def _with_run_columns(table: pd.DataFrame, cfg: Config, shard: Shard) -> pd.Data
     table.insert(2, "backend", cfg.backend.name)
     table.insert(3, "dtype", cfg.backend.dtype)
     table.insert(4, "threads", cfg.backend.threads)
-    table["data_range"] = cfg.experiment.data_range
+    if "data_range" not in table:  # MRI rows carry their protocol's own range
+        table["data_range"] = cfg.experiment.data_range
     table["shave"] = cfg.experiment.shave
     table["shard"] = shard.base.name
     return table
@@ -148,7 +160,8 @@ def summary(table: pd.DataFrame) -> str:
     if table.empty:
         return "no results"
     t = table[table["channel"] == "all"]
-    keys = [k for k in ("experiment", "backend", "weight", "scale", "method") if k in t]
+    keys = [k for k in ("experiment", "backend", "variant", "weight", "scale", "method")
+            if k in t]
     cols = [c for c in ("psnr", "ssim", "psnr_masked", "ssim_masked", "mask_iou") if c in t]
     agg = t.groupby(keys, dropna=False)[cols].mean().round(4)
     agg["n"] = t.groupby(keys, dropna=False).size()

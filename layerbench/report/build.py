@@ -69,6 +69,73 @@ def _save_figure(fig, out: Path, name: str, formats, dpi: int) -> list[Path]:
     return paths
 
 
+def _mri_figures(mri: pd.DataFrame, variant: str, runs: Path, fig) -> None:
+    """Every MRI figure of one protocol variant (file names of ``clean`` carry no suffix)."""
+    sfx = "" if variant == "clean" else f"_{variant}"
+    thesis = (mri["rotation_protocol"] == "back").any() if "rotation_protocol" in mri else False
+    for method in sorted(mri.loc[mri["kind"] == "sr", "method"].unique()):
+        for weight in sorted(mri["weight"].unique()):
+            fig(figures.scores_vs_slice(mri, method=method, weight=weight),
+                f"mri_scores_vs_slice_{method}_{weight}{sfx}")
+            if "psnr_post_bet" in mri and mri["psnr_post_bet"].notna().any():
+                fig(figures.masking_vs_slice(mri, method=method, weight=weight),
+                    f"mri_masking_vs_slice_{method}_{weight}{sfx}")
+    for scale in sorted(mri["scale"].unique()):
+        fig(figures.scores_vs_angle(mri, scale=int(scale)), f"mri_scores_vs_angle_x{scale}{sfx}")
+    fig(figures.t1_t2_boxplots(mri), f"mri_t1_t2_boxplots{sfx}")
+    if "mask_iou" in mri:
+        fig(figures.mask_iou_vs_slice(mri), f"mri_mask_iou_vs_slice{sfx}")
+        fig(figures.masked_vs_unmasked(mri), f"mri_masked_vs_unmasked{sfx}")
+    if variant != "clean" and not thesis:
+        return
+    shown = sorted({int(t[1:4]) for t in _example_tags(runs, mri)})
+    middle = shown[len(shown) // 2] if shown else None
+    for (subject, weight, scale, stem), _ in mri.groupby(["subject", "weight", "scale", "_file"]):
+        ex = _examples(runs, stem)
+        if not ex:
+            continue
+        for tag in sorted({k[:9] for k in ex if k.endswith("_hr")}):
+            sl, ang = int(tag[1:4]), float(tag[6:9])
+            name = f"{subject}_{weight}_x{scale}_{tag}{sfx}"
+            if variant == "clean":
+                fig(figures.mri_panels(ex, mri, subject=subject, weight=weight,
+                                       scale=int(scale), slice_=sl, angle=ang),
+                    f"mri_panels_{name}")
+                fig(figures.difference_maps(ex, tag=tag, scale=int(scale)), f"mri_diff_{name}")
+                fig(figures.difference_histograms(ex, tag=tag, scale=int(scale)),
+                    f"mri_diff_hist_{name}")
+                continue
+            # the thesis' figure kinds: its example angle, T1 (its patient's weighting) and the
+            # middle example slice only, to keep the main job's report short
+            if weight != "T1" or ang != _example_angle(ex, tag) or sl != middle:
+                continue
+            fig(figures.mri_panels(ex, mri, subject=subject, weight=weight, scale=int(scale),
+                                   slice_=sl, angle=ang), f"mri_panels_{name}")
+            fig(figures.signed_difference_maps(ex, tag=tag, scale=int(scale)),
+                f"mri_signed_diff_{name}")
+            fig(figures.signed_histograms(ex, tag=tag, scale=int(scale)),
+                f"mri_signed_hist_{name}")
+            fig(figures.masks_side_by_side(ex, tag=tag), f"mri_masks_{name}")
+            fig(figures.mask_example(ex, tag=tag), f"mri_mask_example_{name}")
+            fig(figures.lr_at_angles(ex, slice_=sl, scale=int(scale)),
+                f"mri_lr_angles_{subject}_{weight}_x{scale}_s{sl:03d}{sfx}")
+
+
+def _example_tags(runs: Path, mri: pd.DataFrame) -> set[str]:
+    tags: set[str] = set()
+    for stem in mri["_file"].unique():
+        ex = _examples(runs, stem) or {}
+        tags |= {k[:9] for k in ex if k.endswith("_hr")}
+    return tags
+
+
+def _example_angle(ex: dict[str, np.ndarray], tag: str) -> float:
+    """The example angle of a thesis shard: the non-zero angle its HR images were kept at
+    (``experiment.example_angle``), or 0 when only angle 0 was kept."""
+    angles = sorted({float(k[6:9]) for k in ex if k.startswith(tag[:5]) and k.endswith("_hr")})
+    return angles[-1]
+
+
 def build_report(runs: str | os.PathLike = "results/runs", out: str | os.PathLike = "results",
                  *, formats=("png", "pdf"), dpi: int = 110) -> list[Path]:
     """Write every table and figure the merged runs allow; return the written paths."""
@@ -104,31 +171,14 @@ def build_report(runs: str | os.PathLike = "results/runs", out: str | os.PathLik
 
     mri = table[table["experiment"] == "mri"]
     if not mri.empty:
+        mri = tables.with_protocol(mri)
         written += _save_table(tables.mri_means(mri), tdir, "mri_means")
         written += _save_table(tables.mri_vs_thesis(mri), tdir, "mri_vs_thesis")
-        for method in sorted(mri.loc[mri["kind"] == "sr", "method"].unique()):
-            for weight in sorted(mri["weight"].unique()):
-                fig(figures.scores_vs_slice(mri, method=method, weight=weight),
-                    f"mri_scores_vs_slice_{method}_{weight}")
-        for scale in sorted(mri["scale"].unique()):
-            fig(figures.scores_vs_angle(mri, scale=int(scale)), f"mri_scores_vs_angle_x{scale}")
-        fig(figures.t1_t2_boxplots(mri), "mri_t1_t2_boxplots")
-        if "mask_iou" in mri:
-            fig(figures.mask_iou_vs_slice(mri), "mri_mask_iou_vs_slice")
-            fig(figures.masked_vs_unmasked(mri), "mri_masked_vs_unmasked")
-        for (subject, weight, scale, stem), _ in mri.groupby(
-                ["subject", "weight", "scale", "_file"]):
-            ex = _examples(runs, stem)
-            if not ex:
-                continue
-            for tag in sorted({k[:9] for k in ex if k.endswith("_hr")}):
-                sl, ang = int(tag[1:4]), float(tag[6:9])
-                name = f"{subject}_{weight}_x{scale}_{tag}"
-                fig(figures.mri_panels(ex, mri, subject=subject, weight=weight,
-                                       scale=int(scale), slice_=sl, angle=ang),
-                    f"mri_panels_{name}")
-                fig(figures.difference_maps(ex, tag=tag, scale=int(scale)), f"mri_diff_{name}")
-                fig(figures.difference_histograms(ex, tag=tag, scale=int(scale)),
-                    f"mri_diff_hist_{name}")
+        ablation = tables.mri_convention_ablation(mri)
+        if not ablation.empty:
+            written += _save_table(ablation, tdir, "mri_convention_ablation")
+            fig(figures.convention_ablation(ablation), "mri_convention_ablation")
+        for variant in [v for v in tables.PROTOCOL_VARIANTS if v in set(mri["variant"])]:
+            _mri_figures(mri[mri["variant"] == variant], variant, runs, fig)
     log.info("report: %d files under %s", len(written), out)
     return written

@@ -29,10 +29,21 @@ def crossings(x: np.ndarray, diff: np.ndarray) -> list[float]:
     return out
 
 
+def _band(ax, stats: pd.DataFrame, colour: str, label: str, lw: float = 1.2, ls: str = "-"):
+    """A mean line with a +/- one standard deviation band."""
+    ax.plot(stats.index, stats["mean"], color=colour, lw=lw, ls=ls, label=label)
+    sd = stats["std"].fillna(0.0)
+    ax.fill_between(stats.index, stats["mean"] - sd, stats["mean"] + sd, color=colour,
+                    alpha=0.12, lw=0)
+
+
 def scores_vs_slice(mri: pd.DataFrame, *, method: str, weight: str) -> Figure:
     """PSNR and SSIM vs slice: the three SR output channels and bicubic (thesis fig. 4.1).
 
-    Means over subjects and angles; dotted lines where the SR channel mean crosses bicubic.
+    Means over subjects and angles with +/- one standard deviation bands (over subjects and
+    angles); dotted lines where the SR channel mean crosses bicubic. Under the thesis
+    protocol the bicubic line is its unrotated per-slice bicubic and the dashed one the
+    bicubic through the SR's rotate/back path.
     """
     scale = _sr_scale(mri, method)
     t = mri[(mri["weight"] == weight) & (mri["scale"] == scale)]
@@ -40,13 +51,19 @@ def scores_vs_slice(mri: pd.DataFrame, *, method: str, weight: str) -> Figure:
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("psnr", "ssim"), strict=True):
         sr = t[t["method"] == method].groupby(["slice", "channel"])[metric].mean().unstack()
-        bic = t[(t["method"] == "bicubic") & (t["channel"] == "all")].groupby("slice")[
-            metric].mean()
         for ch in ("R", "G", "B"):
             if ch in sr:
-                ax.plot(sr.index, sr[ch], color=CHANNEL_COLOURS[ch], label=f"{method} {ch}")
-        ax.plot(bic.index, bic.values, color=BICUBIC_COLOUR, lw=2, label="bicubic")
-        common = sr.index.intersection(bic.index)
+                st = t[(t["method"] == method) & (t["channel"] == ch)].groupby("slice")[
+                    metric].agg(["mean", "std"])
+                _band(ax, st, CHANNEL_COLOURS[ch], f"{method} {ch}")
+        bic = None
+        for name, ls in (("bicubic", "-"), ("bicubic_rotback", "--")):
+            b = t[(t["method"] == name) & (t["channel"] == "all")]
+            if not b.empty:
+                st = b.groupby("slice")[metric].agg(["mean", "std"])
+                _band(ax, st, BICUBIC_COLOUR, name, lw=2, ls=ls)
+                bic = st["mean"] if bic is None else bic
+        common = sr.index.intersection(bic.index) if bic is not None else sr.index[:0]
         if len(common) > 1:
             mean_sr = sr.loc[common, [c for c in ("R", "G", "B") if c in sr]].mean(axis=1)
             for xc in crossings(np.asarray(common, float), (mean_sr - bic.loc[common]).values):
@@ -56,25 +73,67 @@ def scores_vs_slice(mri: pd.DataFrame, *, method: str, weight: str) -> Figure:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     synth = " (synthetic T2)" if bool(t["synthetic"].any()) else ""
-    fig.suptitle(f"{method} x{scale} vs bicubic, {weight}{synth}: mean over subjects and angles")
+    fig.suptitle(f"{method} x{scale} vs bicubic, {weight}{synth}{_protocol_note(t)}: "
+                 "mean +/- 1 sd over subjects and angles")
     return fig
 
 
+def _protocol_note(t: pd.DataFrame) -> str:
+    if "variant" not in t or t["variant"].isna().all():
+        return ""
+    v = str(t["variant"].dropna().iloc[0])
+    return "" if v == "clean" else f", {v} protocol"
+
+
 def scores_vs_angle(mri: pd.DataFrame, *, scale: int) -> Figure:
-    """Mean PSNR and SSIM (whole image) vs rotation angle, per method and weighting."""
-    t = mri[(mri["scale"] == scale) & (mri["channel"] == "all")]
+    """Mean PSNR and SSIM vs rotation angle: one line per SR output channel and per baseline
+    (whole image), per weighting."""
+    t = mri[mri["scale"] == scale]
+    t = t[(t["kind"] == "sr") & t["channel"].isin(["R", "G", "B"])
+          | (t["kind"] != "sr") & (t["channel"] == "all")]
     fig = Figure(figsize=(11, 4), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("psnr", "ssim"), strict=True):
-        for (method, weight), g in t.groupby(["method", "weight"]):
+        for (method, weight, ch), g in t.groupby(["method", "weight", "channel"]):
             m = g.groupby("angle")[metric].mean()
+            sr = ch != "all"
             ax.plot(m.index, m.values, marker="o", ms=3, ls="-" if weight == "T1" else "--",
-                    label=f"{method} {weight}")
+                    color=CHANNEL_COLOURS[ch] if sr else None,
+                    label=f"{method} {ch} {weight}" if sr else f"{method} {weight}")
         ax.set_xlabel("rotation angle (degrees)")
         ax.set_ylabel(metric.upper())
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"x{scale}: scores vs input rotation (mean over subjects and slices)")
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle(f"x{scale}{_protocol_note(t)}: scores vs input rotation "
+                 "(mean over subjects and slices; SR one line per output channel)")
+    return fig
+
+
+def masking_vs_slice(mri: pd.DataFrame, *, method: str, weight: str) -> Figure:
+    """Per-slice scores before and after the thesis' post-BET masking (and inside the mask):
+    the SR method (mean of its channels) and bicubic, means over subjects and angles."""
+    scale = _sr_scale(mri, method)
+    t = mri[(mri["weight"] == weight) & (mri["scale"] == scale)]
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    axes = fig.subplots(1, 2)
+    styles = (("", "-", "whole image"), ("_post_bet", "--", "post-BET (thesis)"),
+              ("_masked", ":", "inside the mask"))
+    for ax, metric in zip(axes, ("psnr", "ssim"), strict=True):
+        for name, colour in ((method, "tab:red"), ("bicubic", BICUBIC_COLOUR)):
+            sel = t[(t["method"] == name)]
+            sel = sel[sel["channel"].isin(["R", "G", "B"])] if name == method else sel[
+                sel["channel"] == "all"]
+            for suffix, ls, what in styles:
+                col = f"{metric}{suffix}"
+                if col in sel and sel[col].notna().any():
+                    m = sel.groupby("slice")[col].mean()
+                    ax.plot(m.index, m.values, color=colour, ls=ls, label=f"{name}, {what}")
+        ax.set_xlabel("slice")
+        ax.set_ylabel(metric.upper())
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{method} x{scale} and bicubic, {weight}{_protocol_note(t)}: "
+                 "before and after masking")
     return fig
 
 
@@ -93,6 +152,11 @@ def _grey(img: np.ndarray) -> np.ndarray:
     return img[..., 0] if img.ndim == 3 else img
 
 
+def _peak(img: np.ndarray) -> float:
+    """The display maximum: 255 for uint8 images, 1 for the thesis protocol's floats."""
+    return 255.0 if img.dtype == np.uint8 else 1.0
+
+
 def mri_panels(examples: dict[str, np.ndarray], mri: pd.DataFrame, *, subject: str,
                weight: str, scale: int, slice_: int, angle: float) -> Figure:
     """HR, LR, SR (channel R) and bicubic of one slice, with PSNR/SSIM in the titles."""
@@ -103,18 +167,25 @@ def mri_panels(examples: dict[str, np.ndarray], mri: pd.DataFrame, *, subject: s
     axes = fig.subplots(1, 2 + len(methods))
     sel = mri[(mri["subject"] == subject) & (mri["weight"] == weight) & (mri["scale"] == scale)
               & (mri["slice"] == slice_) & (mri["angle"] == angle)]
-    axes[0].imshow(examples[f"{tag}_hr"], cmap="gray", vmin=0, vmax=255)
+    where = "LR rotated, outputs rotated back" if _back(sel) else "HR and LR rotated"
+    peak = _peak(examples[f"{tag}_hr"])
+    axes[0].imshow(examples[f"{tag}_hr"], cmap="gray", vmin=0, vmax=peak)
     axes[0].set_title("HR")
-    axes[1].imshow(examples[f"{tag}_lr"], cmap="gray", vmin=0, vmax=255)
+    axes[1].imshow(examples[f"{tag}_lr"], cmap="gray", vmin=0, vmax=peak)
     axes[1].set_title(f"LR (1/{scale})")
     for ax, m in zip(axes[2:], methods, strict=True):
-        ax.imshow(_grey(examples[f"{tag}_{m}"]), cmap="gray", vmin=0, vmax=255)
+        ax.imshow(_grey(examples[f"{tag}_{m}"]), cmap="gray", vmin=0, vmax=peak)
         ch = "all" if examples[f"{tag}_{m}"].ndim == 2 else "R"
         ax.set_title(_score_title(f"{m} ({ch})", _row(sel, method=m, channel=ch)))
     for ax in axes:
         ax.set_axis_off()
-    fig.suptitle(f"{subject} {weight} slice {slice_}, angle {angle:g}, x{scale}")
+    fig.suptitle(f"{subject} {weight} slice {slice_}, angle {angle:g} ({where}), "
+                 f"x{scale}{_protocol_note(sel)}")
     return fig
+
+
+def _back(rows: pd.DataFrame) -> bool:
+    return "rotation_protocol" in rows and bool((rows["rotation_protocol"] == "back").any())
 
 
 def difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
@@ -152,6 +223,150 @@ def difference_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: i
     ax.set_ylabel("density")
     ax.legend()
     ax.set_title(f"{tag} x{scale}: distribution of absolute differences")
+    return fig
+
+
+def _methods(examples: dict[str, np.ndarray], tag: str) -> list[str]:
+    names = [k[len(tag) + 1 :] for k in examples if k.startswith(tag + "_")]
+    return [m for m in names if m not in ("hr", "lr")]
+
+
+def _unit(img: np.ndarray) -> np.ndarray:
+    """Grey float image in [0, 1] units (uint8 / 255; the SR output's first channel, R)."""
+    g = _grey(img).astype(np.float64)
+    return g / 255.0 if img.dtype == np.uint8 else g
+
+
+def lr_at_angles(examples: dict[str, np.ndarray], *, slice_: int, scale: int) -> Figure:
+    """The LR input of one slice at every angle (thesis: the 20 rotated inputs)."""
+    keys = sorted(k for k in examples if k.startswith(f"s{slice_:03d}_a") and k.endswith("_lr"))
+    cols = min(5, len(keys))
+    rows = -(-len(keys) // cols)
+    fig = Figure(figsize=(2.2 * cols, 2.4 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, k in zip(axes, keys, strict=False):
+        ax.imshow(examples[k], cmap="gray", vmin=0, vmax=_peak(examples[k]))
+        ax.set_title(f"{int(k[6:9])} deg", fontsize=9)
+    fig.suptitle(f"slice {slice_}: LR inputs (1/{scale}) at {len(keys)} angles")
+    return fig
+
+
+def mask_example(examples: dict[str, np.ndarray], *, tag: str) -> Figure:
+    """HR slice, its BET-like brain mask and the masked HR (what post-BET scores see)."""
+    from layerbench.metrics import brain_mask
+
+    hr = _unit(examples[f"{tag}_hr"])
+    mask = brain_mask(hr)
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, img, title in zip(axes, (hr, mask, np.where(mask, hr, 0)),
+                              ("HR", "brain mask of HR", "masked HR (background 0)"),
+                              strict=True):
+        ax.imshow(img, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title)
+        ax.set_axis_off()
+    fig.suptitle(f"{tag}: brain mask example ({int(mask.sum())} pixels inside)")
+    return fig
+
+
+def masks_side_by_side(examples: dict[str, np.ndarray], *, tag: str) -> Figure:
+    """Brain masks made separately from HR and from every reconstruction (SR: channel R),
+    with their IoU against the HR mask."""
+    from layerbench.metrics import brain_mask, iou
+
+    hr_mask = brain_mask(_unit(examples[f"{tag}_hr"]))
+    methods = _methods(examples, tag)
+    fig = Figure(figsize=(3 * (1 + len(methods)), 3.4), layout="constrained")
+    axes = fig.subplots(1, 1 + len(methods))
+    axes[0].imshow(hr_mask, cmap="gray")
+    axes[0].set_title("HR mask")
+    for ax, m in zip(axes[1:], methods, strict=True):
+        mk = brain_mask(_unit(examples[f"{tag}_{m}"]))
+        ax.imshow(mk, cmap="gray")
+        ax.set_title(f"{m} mask\nIoU with HR {iou(hr_mask, mk):.3f}")
+    for ax in axes:
+        ax.set_axis_off()
+    fig.suptitle(f"{tag}: masks made separately from each image")
+    return fig
+
+
+def _signed(examples: dict[str, np.ndarray], tag: str):
+    """``{method: (HR - output, the same after the HR mask on both)}`` in [0, 1] units."""
+    from layerbench.metrics import brain_mask
+
+    hr = _unit(examples[f"{tag}_hr"])
+    mask = brain_mask(hr)
+    out = {}
+    for m in _methods(examples, tag):
+        d = hr - _unit(examples[f"{tag}_{m}"])
+        out[m] = (d, np.where(mask, d, 0.0))
+    return out
+
+
+def signed_difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
+    """HR minus reconstruction (signed; SR channel R) before and after post-BET masking.
+
+    Negative (blue) = the reconstruction is brighter than HR: the thesis' "over-estimation".
+    """
+    diffs = _signed(examples, tag)
+    vmax = max(1e-6, max(float(np.abs(d).max()) for d, _ in diffs.values()))
+    fig = Figure(figsize=(3.3 * len(diffs) + 0.8, 6.4), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(2, len(diffs)).reshape(2, -1))
+    im = None
+    for j, (m, pair) in enumerate(diffs.items()):
+        for i, (d, when) in enumerate(zip(pair, ("before masking", "after masking"),
+                                          strict=True)):
+            im = axes[i, j].imshow(d, cmap="RdBu", vmin=-vmax, vmax=vmax)
+            axes[i, j].set_title(f"HR - {m}, {when}\nmean {d.mean():+.4f}", fontsize=9)
+            axes[i, j].set_axis_off()
+    fig.colorbar(im, ax=list(axes.ravel()), shrink=0.8, label="HR - reconstruction ([0, 1])")
+    fig.suptitle(f"{tag} x{scale}: signed differences")
+    return fig
+
+
+def signed_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
+    """Histograms of HR minus reconstruction before and after post-BET masking (log y):
+    mass left of 0 is where the reconstruction over-estimates the intensity."""
+    diffs = _signed(examples, tag)
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    bins = np.linspace(-1, 1, 161)
+    for ax, i, when in ((axes[0], 0, "before masking"), (axes[1], 1, "after masking")):
+        for m, pair in diffs.items():
+            d = pair[i].ravel()
+            ax.hist(d, bins=bins, density=True, histtype="step", lw=1.3,
+                    label=f"{m} (mean {d.mean():+.4f})")
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("HR - reconstruction ([0, 1] units)")
+        ax.set_title(when)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("density")
+    fig.suptitle(f"{tag} x{scale}: signed differences (negative = over-estimation)")
+    return fig
+
+
+def convention_ablation(ablation: pd.DataFrame) -> Figure:
+    """Bicubic and SR PSNR/SSIM after each step of the convention ablation, per scale."""
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for ax, metric in zip(axes, ("psnr", "ssim"), strict=True):
+        for scale, g in ablation.groupby("scale"):
+            ls = "-" if scale == 2 else "--"
+            ax.plot(g["step"], g[f"sr_{metric}"], marker="o", ls=ls, color="tab:red",
+                    label=f"x{scale} {g['sr_method'].iloc[0]}")
+            ax.plot(g["step"], g[f"bicubic_{metric}"], marker="s", ls=ls, color=BICUBIC_COLOUR,
+                    label=f"x{scale} bicubic (SR's rotation path)")
+            ax.plot(g["step"], g[f"bicubic_unrot_{metric}"], marker="^", ls=ls, color="grey",
+                    label=f"x{scale} bicubic unrotated (thesis table)")
+        ax.set_xticks(sorted(ablation["step"].unique()))
+        ax.set_xlabel("ablation step (results/tables/mri_convention_ablation.md)")
+        ax.set_ylabel(metric.upper())
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("T1: from the clean protocol to the thesis', one convention at a time")
     return fig
 
 

@@ -9,14 +9,30 @@ import pandas as pd
 THESIS_DIV2K = pd.DataFrame(
     {"method": ["nearest", "bicubic", "lanczos"], "thesis_psnr": [25.118, 27.254, 26.566],
      "thesis_ssim": [0.847, 0.894, 0.871]})
+# SPEC §3b: the thesis' per-slice means (all slices and angles; SR channels 1/2/3 =
+# EDSR 18.58 / 18.93 / 19.13 dB, WDSR 19.17 / 19.30 / 19.15 dB). Its bicubic is computed once
+# per slice without rotation: our thesis protocol's ``bicubic`` (not ``bicubic_rotback``).
 THESIS_MRI = pd.DataFrame(
     {"weight": ["T1", "T1", "T1", "T1"], "scale": [2, 2, 4, 4],
      "method": ["bicubic", "EDSR", "bicubic", "WDSR"],
      "thesis_psnr": ["19.00", "18.6-19.1 (channels)", "17.11", "19.2-19.3 (channels)"],
-     "thesis_ssim": ["0.406", "", "0.250", ""]})
+     "thesis_ssim": ["0.406", "0.436-0.509 (channels)", "0.250", "0.453-0.491 (channels)"]})
 
-MRI_KEYS = ["experiment", "backend", "subject", "weight", "slice", "angle", "scale", "method",
-            "channel"]
+MRI_KEYS = ["experiment", "backend", "variant", "subject", "weight", "slice", "angle", "scale",
+            "method", "channel"]
+MRI_GROUP = ["protocol", "variant", "weight", "synthetic", "scale", "method", "channel"]
+MRI_SCORES = ("psnr", "ssim", "psnr_masked", "ssim_masked", "psnr_post_bet", "ssim_post_bet",
+              "mask_iou")
+# The protocols the report shows side by side (the ablation variants feed one table only).
+PROTOCOL_VARIANTS = ("clean", "thesis", "thesis_blur_first")
+
+
+def with_protocol(mri: pd.DataFrame) -> pd.DataFrame:
+    """Rows of runs made before protocols existed are the clean protocol's."""
+    mri = mri.copy()
+    for col in ("protocol", "variant"):
+        mri[col] = mri[col].fillna("clean") if col in mri else "clean"
+    return mri
 DIV2K_KEYS = ["experiment", "backend", "image", "scale", "method", "channel"]
 
 
@@ -27,6 +43,8 @@ def dedupe(table: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for name, keys in (("mri", MRI_KEYS), ("div2k", DIV2K_KEYS)):
         t = table[table["experiment"] == name]
+        if name == "mri" and not t.empty:
+            t = with_protocol(t)
         if not t.empty:
             order = "_mtime" if "_mtime" in t else None
             t = t.sort_values(order, kind="stable") if order else t
@@ -94,27 +112,119 @@ def div2k_sr_gain(div2k: pd.DataFrame) -> pd.DataFrame:
 
 
 def mri_means(mri: pd.DataFrame) -> pd.DataFrame:
-    """Means over subjects, slices and angles per weighting, scale, method and channel."""
-    cols = [c for c in ("psnr", "ssim", "psnr_masked", "ssim_masked", "mask_iou") if c in mri]
-    out = mri.groupby(["weight", "synthetic", "scale", "method", "channel"], as_index=False)[
-        cols].mean()
-    n = mri.groupby(["weight", "synthetic", "scale", "method", "channel"]).size().values
-    out["rows"] = n
+    """Means over subjects, slices and angles per protocol variant, weighting, scale, method
+    and channel (post-BET columns empty for protocols that do not score them)."""
+    mri = with_protocol(mri)
+    cols = [c for c in MRI_SCORES if c in mri]
+    g = mri.groupby(MRI_GROUP, as_index=False, sort=False)
+    out = g[cols].mean()
+    out["rows"] = g.size()["size"].values
+    order = {v: i for i, v in enumerate(PROTOCOL_VARIANTS)}
+    out = out.assign(_o=out["variant"].map(order).fillna(len(order)))
+    out = out.sort_values(["_o", "variant", "weight", "scale", "method", "channel"],
+                          kind="stable").drop(columns="_o").reset_index(drop=True)
     return out.round(4)
 
 
+def _channel_range(g: pd.DataFrame, col: str, digits: int) -> str:
+    chans = g[g["channel"].isin(["R", "G", "B"])]
+    if chans.empty:
+        return ""
+    return f"{chans[col].min():.{digits}f}-{chans[col].max():.{digits}f}"
+
+
 def mri_vs_thesis(mri: pd.DataFrame) -> pd.DataFrame:
-    """Our T1 means (channel range for SR, whole image for baselines) beside the thesis'."""
+    """Our means per protocol (channel range for SR, whole image for baselines) beside the
+    thesis' case01015 T1 numbers."""
     m = mri_means(mri)
+    m = m[m["variant"].isin(PROTOCOL_VARIANTS)]
     rows = []
-    for (w, s, meth), g in m.groupby(["weight", "scale", "method"]):
-        chans = g[g["channel"].isin(["R", "G", "B"])]
+    for (v, w, s, meth), g in m.groupby(["variant", "weight", "scale", "method"], sort=False):
         allr = g[g["channel"] == "all"].iloc[0]
-        rng = (f"{chans.psnr.min():.2f}-{chans.psnr.max():.2f}" if len(chans) else "")
-        rows.append({"weight": w, "scale": s, "method": meth, "psnr": round(allr.psnr, 2),
-                     "psnr_channels": rng, "ssim": round(allr.ssim, 3)})
+        rows.append({"protocol": allr.protocol, "variant": v, "weight": w, "scale": s,
+                     "method": meth, "psnr": round(allr.psnr, 2),
+                     "psnr_channels": _channel_range(g, "psnr", 2),
+                     "ssim": round(allr.ssim, 3), "ssim_channels": _channel_range(g, "ssim", 3)})
     ours = pd.DataFrame(rows)
-    return ours.merge(THESIS_MRI, on=["weight", "scale", "method"], how="left").fillna("")
+    out = ours.merge(THESIS_MRI, on=["weight", "scale", "method"], how="left")
+    # the thesis' numbers sit beside the thesis protocol and beside the clean one (the README's
+    # comparison); the rotate/back bicubic and the ablation have no thesis counterpart
+    return out.fillna("")
+
+
+# The convention ablation: each step switches one convention of the clean protocol toward the
+# thesis' (SPEC §3b). (step, change, variant, scored columns, grid, compared with step).
+# Steps 0-3 are scored on the (slice, angle) pairs all four share ("common") so that only the
+# convention moves; masking comes last because the thesis' headline numbers are unmasked.
+ABLATION = (
+    (0, "clean protocol (uint8, ranges 255, HR rotated with the input)", "clean", "", "common",
+     None),
+    (1, "intensity: [0,1] floats, outputs unclipped then min-max per slice (SR per channel); "
+        "PSNR and SSIM range 1", "ablation_float", "", "common", 0),
+    (2, "metric: SSIM data range 2", "ablation_ssim2", "", "common", 1),
+    (3, "rotation: LR rotated, output rotated back, vs the unrotated HR", "thesis", "",
+     "common", 2),
+    (4, "slices and angles: the thesis variant's whole grid = thesis protocol, resize then "
+        "blur",
+     "thesis", "", "all", 3),
+    (5, "order: blur then resize (the thesis' final text)", "thesis_blur_first", "", "all", 4),
+    (6, "masking: post-BET (HR mask on both images, whole image scored), from step 4",
+     "thesis", "_post_bet", "all", 4),
+)
+
+
+def mri_convention_ablation(mri: pd.DataFrame, *, weight: str = "T1") -> pd.DataFrame:
+    """Bicubic and SR PSNR/SSIM (whole image, channel ``all``) after each ablation step.
+
+    ``bicubic_*``: bicubic through the same rotation path as SR (``bicubic`` of the
+    reference-rotation steps, ``bicubic_rotback`` from step 3); ``bicubic_unrot_*``: the
+    thesis' per-slice bicubic (unrotated, steps 3-6). ``d_*``: change from the step named in
+    ``from_step``.
+    """
+    mri = with_protocol(mri)
+    t = mri[(mri["weight"] == weight) & (mri["channel"] == "all")]
+    pairs = None
+    for variant in {a[2] for a in ABLATION if a[4] == "common"}:
+        v = t[t["variant"] == variant]
+        got = set(zip(v["slice"], v["angle"], strict=True))
+        pairs = got if pairs is None else pairs & got
+    pairs = pairs or set()
+    on_common = pd.Series([p in pairs for p in zip(t["slice"], t["angle"], strict=True)],
+                          index=t.index, dtype=bool)
+    rows = []
+    for step, change, variant, suffix, grid, prev in ABLATION:
+        v = t[t["variant"] == variant]
+        if grid == "common":
+            v = v[on_common.loc[v.index]]
+        if v.empty:
+            continue
+        back = (v["rotation_protocol"] == "back").all() if "rotation_protocol" in v else False
+        for scale, g in v.groupby("scale"):
+            sr = g[g["kind"] == "sr"]
+            bic = g[g["method"] == ("bicubic_rotback" if back else "bicubic")]
+            row = {"step": step, "change": change, "variant": variant,
+                   "score": "post-BET" if suffix else "whole image", "scale": scale,
+                   "slices": g["slice"].nunique(), "angles": g["angle"].nunique(),
+                   "sr_method": ",".join(sorted(
+                       sr["method"].unique())), "from_step": prev}
+            for name, sel in (("bicubic", bic), ("sr", sr)):
+                row[f"{name}_psnr"] = sel[f"psnr{suffix}"].mean()
+                row[f"{name}_ssim"] = sel[f"ssim{suffix}"].mean()
+            unrot = g[g["method"] == "bicubic"] if back else g.iloc[0:0]
+            row["bicubic_unrot_psnr"] = unrot[f"psnr{suffix}"].mean() if back else float("nan")
+            row["bicubic_unrot_ssim"] = unrot[f"ssim{suffix}"].mean() if back else float("nan")
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    key = out.set_index(["step", "scale"])
+    for col in ("bicubic_psnr", "bicubic_ssim", "sr_psnr", "sr_ssim"):
+        out[f"d_{col}"] = [
+            r[col] - key.loc[(r["from_step"], r["scale"]), col]
+            if pd.notna(r["from_step"]) and (r["from_step"], r["scale"]) in key.index
+            else float("nan") for _, r in out.iterrows()]
+    out["from_step"] = out["from_step"].astype("Int64")
+    return out.sort_values(["scale", "step"], kind="stable").reset_index(drop=True).round(4)
 
 
 def backend_agreement(table: pd.DataFrame) -> pd.DataFrame:

@@ -121,3 +121,45 @@ def test_values_of_the_wrong_type_are_rejected_by_name(override, key):
 def test_bad_values_are_rejected_naming_the_key(overrides, key):
     with pytest.raises(schema.ConfigError, match=key):
         schema.validate(_compose(overrides))
+
+
+def test_the_mri_experiment_runs_both_protocols_and_both_orders():
+    from layerbench.experiments import protocol
+
+    c = schema.validate(_compose(["experiment=mri"]))
+    vs = {v.label: v for v in protocol.variants(c.experiment)}
+    assert vs["clean"].conventions == protocol.defaults("clean", c.experiment)
+    assert vs["thesis"].conventions.order == "resize_then_blur"  # the seeds' order
+    assert vs["thesis_blur_first"].conventions.order == "blur_then_resize"
+    t = vs["thesis"].conventions
+    assert (t.intensity, t.psnr_range, t.ssim_range, t.rotation, t.post_bet, t.slices) == (
+        "float", 1.0, 2.0, "back", True, "nonblank")
+    assert c.experiment.example_angle == 18.0
+
+
+def test_the_protocol_group_selects_one_protocol_alone():
+    c = schema.validate(_compose(["experiment=mri", "protocol=thesis"]))
+    assert c.experiment.protocol == "thesis" and c.experiment.variants == []
+    assert c.experiment.slices.step == 1  # every non-blank slice, as the thesis
+    c = schema.validate(_compose(["experiment=mri", "experiment.protocol=thesis",
+                                  "experiment.variants=[]"]))
+    assert c.experiment.protocol == "thesis"
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["experiment=mri", "experiment.protocol=paper"], "experiment.protocol"),
+    (["experiment=mri", "experiment.conventions.intensity=uint16"],
+     "experiment.conventions.intensity"),
+    (["experiment=mri", "experiment.conventions.ssim_range=0"],
+     "experiment.conventions.ssim_range"),
+    (["experiment=mri", "experiment.variants=[{label: clean, protocol: thesis}]"],
+     r"experiment.variants\[\*\].label"),
+    (["experiment=mri", "experiment.variants=[{label: t, protocol: thesis, weights: [T3]}]"],
+     r"experiment.variants\[0\].weights\[0\]"),
+    (["experiment=mri", "experiment.variants=[{label: t, conventions: {rotation: sideways}}]"],
+     r"experiment.variants\[0\].conventions.rotation"),
+    (["experiment=mri", "experiment.example_angle=400"], "experiment.example_angle"),
+])
+def test_bad_protocol_settings_are_rejected_by_name(overrides, key):
+    with pytest.raises(schema.ConfigError, match=key):
+        schema.validate(_compose(overrides))
