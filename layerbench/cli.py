@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("layerbench.report.run", "turn run tables into results/tables and figures"),
     "train": ("layerbench.models.train", "train a model through the Layer protocol"),
     "bench-report": ("layerbench.report.bench", "asv results -> bench_summary table and figures"),
+    "peer-compare": ("layerbench.models.peer_compare", "backends vs the Keras peer, side by side"),
 }
 
 
