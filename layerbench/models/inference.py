@@ -114,13 +114,16 @@ def run_tiled(run, x: np.ndarray, *, scale: int, shrink: int, tile, overlap: int
 
 
 # -- the memory budget and the tile plan ----------------------------------------------------
-# Default working-set budget of super_resolve (activations plus convolution workspace, not
-# the weights or the interpreter). 1 GiB keeps EDSR x2 (40.7 M parameters) on the thesis'
-# 510x339 image under 1.5 GB peak RSS with its 163 MB of weights and the runtime: its
-# untiled working set is ~1.6 GB (the upsampler's 1024-channel LR activation and its
-# shuffled copy), so the plan runs the body untiled and only the upsampler and tail in
-# strips (measured in the README's "Models" section).
-MEMORY_BUDGET = 2**30
+# Default working-set budget of super_resolve (activations plus convolution workspace and
+# the input/output copies, not the weights or the interpreter): 896 MiB. EDSR x2 (40.7 M
+# parameters) on the thesis' 510x339 image needs 1.35 GiB untiled (the 1024-channel
+# upsampler activation and its shuffled copy); under 896 MiB the plan runs the body
+# untiled and the upsampler and tail in two column strips (recompute 1.001), and the
+# process, with 0.52 GiB of weights and runtime before the call, peaks under 1.5 GB RSS
+# (measured: README "Models"). By the same estimate 1 GiB would split after the upsampler
+# conv (~1.5 GiB peak) and 768 MiB would no longer fit the untiled body (whole-model
+# tiles, 1.8x the arithmetic).
+MEMORY_BUDGET = 896 * 2**20
 
 
 @dataclass(frozen=True)
@@ -146,9 +149,11 @@ class TilePlan:
 
 def _conv_workspace(spec: specs.Conv2D, shape, band_bytes: int) -> tuple[int, int]:
     """``(rows per band, bytes of one band's workspace)`` of a convolution on ``shape``:
-    per output pixel, the padded copy of the band's input (``C``) and the larger of the
-    im2col buffer (``kh kw C``) and Winograd F(2x2,3x3)'s transformed input and output
-    (16/4 per pixel each, ``4 (C + F)``); rows as :func:`conv_in_bands` sizes its bands
+    per output pixel, the padded copy of the band's input (``C``) and the im2col buffer
+    (``kh kw C``), or for any algorithm but im2col the larger of that and Winograd
+    F(2x2,3x3)'s transformed input and output (16/4 per pixel each, ``4 (C + F)``: for a
+    head convolution, 3 -> 256 channels in one band, that is 38x the im2col buffer, so it
+    is not charged where it cannot occur); rows as :func:`conv_in_bands` sizes its bands
     from the im2col bytes. Checked against ``tracemalloc`` on the numpy backend
     (``tests/layerbench/models/test_tiling.py``): without the padded copy the estimate
     fell 7-9% short of the measured peak."""
@@ -157,7 +162,9 @@ def _conv_workspace(spec: specs.Conv2D, shape, band_bytes: int) -> tuple[int, in
     item = 4
     per_row = max(1, n * w * kh * kw * c * item)
     rows = h if spec.stride != (1, 1) else min(h, max(1, band_bytes // per_row))
-    per_pixel = c + max(kh * kw * c, 4 * (c + spec.filters))
+    per_pixel = c + kh * kw * c
+    if getattr(spec, "algo", "im2col") != "im2col":
+        per_pixel = c + max(kh * kw * c, 4 * (c + spec.filters))
     return rows, n * rows * w * per_pixel * item
 
 

@@ -133,9 +133,10 @@ class SRModel:
         if memory_budget is None or self.net is None:
             return inference.TilePlan("untiled")
         # around the network: the float64 and model-dtype copies of the input, and the
-        # float32 output with its float64 de-normalised, rounded and clipped copies
+        # float32 output with its float64 de-normalised copy (rounded and clipped in
+        # place) and one float64 temporary of slack
         hr = n * h * w * self.scale**2 * 3
-        reserve = n * (h + 2 * self.pad) * (w + 2 * self.pad) * c * 12 + hr * (4 + 8 * 3)
+        reserve = n * (h + 2 * self.pad) * (w + 2 * self.pad) * c * 12 + hr * (4 + 8 * 2)
         return inference.plan(self.net, (n, h + 2 * self.pad, w + 2 * self.pad, c),
                               radius=self.receptive_radius(), shrink=self.pad,
                               budget=memory_budget, band_bytes=band_bytes, reserve=reserve)
@@ -182,7 +183,7 @@ class SRModel:
         Returns uint8 ``(scale H) x (scale W) x 3``: the model output clipped to [0, 255]
         and rounded half to even. By default the image runs untiled unless its working set
         (activations and convolution workspace, :func:`.inference.working_set`) exceeds
-        ``memory_budget`` (default :data:`.inference.MEMORY_BUDGET`, 1 GiB); then the plan
+        ``memory_budget`` (default :data:`.inference.MEMORY_BUDGET`, 896 MiB); then the plan
         of least recomputed arithmetic under the budget runs (``self.last_plan.recompute``
         says how much). ``tile`` forces whole-model tiles; see :meth:`tiling_plan`.
         """
@@ -196,7 +197,8 @@ class SRModel:
                                       "H, W >= 1", image.shape))
         y = self.predict(image[None], tile=tile, overlap=overlap, band_bytes=band_bytes,
                          memory_budget=memory_budget)[0]
-        return np.clip(np.rint(y), 0, 255).astype(np.uint8)
+        np.rint(y, out=y)
+        return np.clip(y, 0, 255, out=y).astype(np.uint8)
 
     # -- weights ---------------------------------------------------------------------------
     def load_weights(self, path: str | os.PathLike) -> None:
