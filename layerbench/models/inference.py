@@ -342,7 +342,7 @@ def plan(net, input_shape, *, radius: int, shrink: int = 0, budget: int = MEMORY
         margin = graph.receptive_radius(tail)
         cut_bytes = 4 * cn * ch * cw * cc
 
-        def ws_tail(rows, cols, tail=tail, cc=cc, cut_bytes=cut_bytes):
+        def ws_tail(rows, cols, tail=tail, cn=cn, cc=cc, cut_bytes=cut_bytes):
             # the whole cut activation stays alive while its tiles run
             return cut_bytes + working_set(tail, (cn, rows, cols, cc), band_bytes)
 

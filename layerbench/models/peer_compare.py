@@ -65,7 +65,7 @@ def worker(args) -> list[dict]:
             before = _timed(peer.super_resolve, image)
             for b, model in ours.items():
                 with backends.get_backend(b).threads(n):
-                    t = _timed(lambda im, m=model: m.super_resolve(im, **kwargs), image)
+                    t = _timed(lambda im, m=model, kw=kwargs: m.super_resolve(im, **kw), image)
                 after = _timed(peer.super_resolve, image)
                 keras_t = (before + after) / 2
                 rows.append({"model": name, "size": args.size, "backend": b, "threads": n,

@@ -296,7 +296,8 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
              "it (`layerbench/models/keras_peer.py`); the `tensorflow` backend (`tf.nn` "
              "ops layer by layer through the protocol) is the tests' oracle, listed for the "
              "record. The peer of layers is the `tensorflow` backend's op. `skip` is a "
-             "combination asv skipped or that failed. TensorFlow runs with its defaults (oneDNN on unless `TF_ENABLE_ONEDNN_OPTS=0` was set; "
+             "combination asv skipped or that failed. TensorFlow runs with its defaults "
+             "(oneDNN on unless `TF_ENABLE_ONEDNN_OPTS=0` was set; "
              "`nox -s bench` does not set it). Thread counts are each backend's one knob "
              "(`backend.threads(n)`: OpenMP/Numba/TF pools and BLAS).", "",
              "## Machine and run", ""]
@@ -332,7 +333,8 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
 
     models = t[t["suite"] == "Models"].copy()
     if not models.empty:
-        lines += ["## Models (super_resolve on one uint8 LR image, default path; ratios to keras)", "",
+        lines += ["## Models (super_resolve on one uint8 LR image, default path; ratios to "
+                  "keras)", "",
                   "Thesis: EDSR 576.92 s, WDSR 46.35 s on 510x339 (C++/OpenMP, hardware "
                   "unstated).", ""]
         grid = _backend_grid(models, backends, ["item", "threads"])
