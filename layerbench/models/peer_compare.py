@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     rows = []
     for n in args.threads:
-        cmd = [sys.executable, "-m", __name__, "--worker", "--threads", str(n),
-               "--models", *args.models, "--backends", *args.backends, "--size", args.size,
+        cmd = [sys.executable, "-m", "layerbench.models.peer_compare", "--worker",
+               "--threads", str(n), "--models", *args.models, "--backends", *args.backends, "--size", args.size,
                "--repeats", str(args.repeats)]
         if args.tile is not None:
             cmd += ["--tile", str(args.tile)]

@@ -63,13 +63,12 @@ TARGETS = [
     ("thesis_shuffle6_b2", "", "forward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "backward", "numba", 0.5, ""),
     # issue 13: whole models through super_resolve's default path against Keras
-    ("edsr_x2@510x339", "", "super_resolve", "cython", 0.8, ""),
-    ("edsr_x2@510x339", "", "super_resolve", "cython", 0.5, "aim"),
-    ("edsr_x2@510x339", "", "super_resolve", "numba", 1.0, ""),
-    ("edsr_baseline_x2@510x339", "", "super_resolve", "cython", 1.0, ""),
-    ("edsr_baseline_x2@510x339", "", "super_resolve", "numba", 1.25, ""),
-    ("wdsr_a_x4@510x339", "", "super_resolve", "cython", 1.0, ""),
-    ("wdsr_a_x4@510x339", "", "super_resolve", "numba", 1.25, ""),
+    *[(f"{model}@510x339", "", "super_resolve", backend, limit, note)
+      for model, backend, limit, note in (
+          ("edsr_x2", "cython", 0.8, ""), ("edsr_x2", "cython", 0.5, "aim"),
+          ("edsr_x2", "numba", 1.0, ""), ("edsr_baseline_x2", "cython", 1.0, ""),
+          ("edsr_baseline_x2", "numba", 1.25, ""), ("wdsr_a_x4", "cython", 1.0, ""),
+          ("wdsr_a_x4", "numba", 1.25, ""))],
 ]
 
 

@@ -35,3 +35,29 @@ def test_peer_equals_model(name, km, model_close):
 def test_peer_refuses_bicubic(km):
     with pytest.raises(SpecError, match="model.arch"):
         km.build_like(models.bicubic(2))
+
+
+def test_peer_compare_runs_side_by_side(km, tmp_path):
+    """``layerbench peer-compare`` on a small preset and image: one worker process per
+    thread count, a row per backend and repeat, the ratio is the backend's time over the
+    mean of the Keras runs around it."""
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    out = tmp_path / "peer.csv"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    run = subprocess.run(
+        [sys.executable, "-m", "layerbench.models.peer_compare", "--models", "edsr_small_x2",
+         "--backends", "numpy", "cython", "--threads", "1", "--size", "20x12", "--repeats",
+         "2", "--out", str(out)], capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    table = pd.read_csv(out)
+    assert sorted(zip(table["backend"], table["repeat"], strict=True)) == [
+        ("cython", 0), ("cython", 1), ("numpy", 0), ("numpy", 1)]
+    assert (table["threads"] == 1).all() and (table["plan"] == "untiled").all()
+    assert table["ratio"].to_numpy() == pytest.approx(
+        (table["seconds"] / table["keras_seconds"]).to_numpy())
+    assert "| edsr_small_x2 | 20x12 | cython | 1 | untiled (1.000) |" in run.stdout
