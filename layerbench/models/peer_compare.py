@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for n in args.threads:
         cmd = [sys.executable, "-m", "layerbench.models.peer_compare", "--worker",
-               "--threads", str(n), "--models", *args.models, "--backends", *args.backends, "--size", args.size,
-               "--repeats", str(args.repeats)]
+               "--threads", str(n), "--models", *args.models, "--backends", *args.backends,
+               "--size", args.size, "--repeats", str(args.repeats)]
         if args.tile is not None:
             cmd += ["--tile", str(args.tile)]
         if args.memory_budget is not None:
