@@ -8,16 +8,17 @@ itself over time, and backends with each other only with that offset in mind.
 from __future__ import annotations
 
 from . import _common as c
-from .models import TINY_MODEL, input_hw
+from .models import PEER, build, image
 
 TARGETS = ("conv:thesis_conv_s1", "conv:edsr_body", "model:edsr_baseline_x2@510x339",
-           "model:wdsr_a_x4@510x339")
+           "model:wdsr_a_x4@510x339", "model:edsr_x2@510x339")
 
 
 class PeakMemory(c.Scoped):
-    """Forward of a conv preset or ``predict`` of a model, one thread."""
+    """Forward of a conv preset or ``super_resolve`` of a model (with the default memory
+    budget; the ``keras`` peer for models only), one thread."""
 
-    params = (TARGETS, c.BACKENDS)
+    params = (TARGETS, (*c.BACKENDS, PEER))
     param_names = ("target", "backend")
     rounds = 1
     timeout = 600
@@ -27,7 +28,9 @@ class PeakMemory(c.Scoped):
         from backends.errors import NotSupportedError
 
         kind, name = target.split(":")
-        self.scope = c.ThreadScope(backend, 1)
+        if kind == "conv" and backend == PEER:
+            c.skip("unsupported", "the keras peer runs whole models only")
+        self.scope = c.ThreadScope("tensorflow" if backend == PEER else backend, 1)
         try:
             if kind == "conv":
                 case = c.preset(name)
@@ -35,14 +38,9 @@ class PeakMemory(c.Scoped):
                 x = c.random(case.input_shape)
                 self.run = lambda: layer.forward(x)
             else:
-                from layerbench import models
-
                 model_name, size = name.split("@")
-                model = models.preset(model_name, backend=backend,
-                                      **(TINY_MODEL if c.tiny() else {}))
-                h, w = input_hw(size)
-                x = c.random((1, h, w, 3)) * 127.5 + 127.5
-                self.run = lambda: model.predict(x)
+                model, lr = build(model_name, backend), image(size)
+                self.run = lambda: model.super_resolve(lr)
         except NotSupportedError as err:
             self.scope.close()
             c.skip("unsupported", str(err))

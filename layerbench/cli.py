@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("layerbench.models.train", "train a model through the Layer protocol"),
     "bench-report": ("layerbench.report.bench", "asv results -> bench_summary table and figures"),
     "verify": ("layerbench.experiments.verify", "check every shard of a results tree [root]"),
+    "peer-compare": ("layerbench.models.peer_compare", "backends vs the Keras peer, side by side"),
 }
 
 USER_ERROR_STATUS = 2

@@ -98,7 +98,7 @@ class BicubicModel(SRModel):
     def receptive_radius(self) -> int:
         return 2
 
-    def predict(self, x, *, tile=None, overlap=None, band_bytes=None):
+    def predict(self, x, *, tile=None, overlap=None, band_bytes=None, memory_budget=None):
         return upscale(x, self.scale)
 
     def forward(self, x, *, training=False):

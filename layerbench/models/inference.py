@@ -15,6 +15,8 @@ table's budget (see ``tests/layerbench/models/test_tiling.py``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from backends import specs
@@ -84,24 +86,278 @@ def tiles(size: int, core: int) -> list[tuple[int, int]]:
     return [(a, min(a + core, size)) for a in range(0, size, core)]
 
 
-def run_tiled(run, x: np.ndarray, *, scale: int, shrink: int, tile: int, overlap: int,
+def run_tiled(run, x: np.ndarray, *, scale: int, shrink: int, tile, overlap: int,
               out_channels: int) -> np.ndarray:
     """Apply ``run`` (NHWC -> NHWC, output ``scale * (input - 2 shrink)``) tile by tile.
 
     ``x`` is the network input (already padded by ``shrink`` on each side when the model
-    uses valid convolutions at the border); cores of ``tile`` LR pixels get ``overlap``
-    extra pixels of context on every side that exists.
+    uses valid convolutions at the border); cores of ``tile`` LR pixels (an int, or
+    ``(rows, cols)``) get ``overlap`` extra pixels of context on every side that exists.
     """
+    tile_h, tile_w = (tile, tile) if isinstance(tile, int) else tile
     n, hp, wp, _ = x.shape
     h, w = hp - 2 * shrink, wp - 2 * shrink
-    out = np.empty((n, h * scale, w * scale, out_channels), dtype=x.dtype)
-    for a, b in tiles(h, tile):
+    out = None
+    for a, b in tiles(h, tile_h):
         lo_h, hi_h = max(0, a - overlap), min(h, b + overlap)
-        for c, d in tiles(w, tile):
+        for c, d in tiles(w, tile_w):
             lo_w, hi_w = max(0, c - overlap), min(w, d + overlap)
             part = np.ascontiguousarray(x[:, lo_h : hi_h + 2 * shrink, lo_w : hi_w + 2 * shrink])
             y = run(part)
+            if out is None:
+                out = np.empty((n, h * scale, w * scale, out_channels), dtype=y.dtype)
             out[:, a * scale : b * scale, c * scale : d * scale] = y[
                 :, (a - lo_h) * scale : (b - lo_h) * scale, (c - lo_w) * scale : (d - lo_w) * scale
             ]
+            del y, part
     return out
+
+
+# -- the memory budget and the tile plan ----------------------------------------------------
+# Default working-set budget of super_resolve (activations plus convolution workspace and
+# the input/output copies, not the weights or the interpreter): 896 MiB. EDSR x2 (40.7 M
+# parameters) on the thesis' 510x339 image needs 1.35 GiB untiled (the 1024-channel
+# upsampler activation and its shuffled copy); under 896 MiB the plan runs the body
+# untiled and the upsampler and tail in two column strips (recompute 1.001), and the
+# process, with 0.52 GiB of weights and runtime before the call, peaks under 1.5 GB RSS
+# (measured: README "Models"). By the same estimate 1 GiB would split after the upsampler
+# conv (~1.5 GiB peak) and 768 MiB would no longer fit the untiled body (whole-model
+# tiles, 1.8x the arithmetic).
+MEMORY_BUDGET = 896 * 2**20
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """How :meth:`SRModel.super_resolve` runs one image.
+
+    ``kind``: ``"untiled"`` (one pass), ``"split"`` (the nodes up to ``cut`` on the whole
+    image, the rest in tiles of the ``cut`` activation) or ``"tiled"`` (the whole model in
+    tiles of the input). ``tile`` is the core ``(rows, cols)`` in pixels of what is tiled
+    (the input, or the ``cut`` activation), ``overlap`` the context on each inner side.
+    ``working_set`` is the estimated peak of activations and convolution workspace in
+    bytes (:func:`working_set`); ``recompute`` the arithmetic done over the arithmetic of
+    one untiled pass (1.0: no tiling tax).
+    """
+
+    kind: str
+    tile: tuple[int, int] | None = None
+    overlap: int = 0
+    cut: str | None = None
+    working_set: int = 0
+    recompute: float = 1.0
+
+
+def _conv_workspace(spec: specs.Conv2D, shape, band_bytes: int) -> tuple[int, int]:
+    """``(rows per band, bytes of one band's workspace)`` of a convolution on ``shape``:
+    per output pixel, the padded copy of the band's input (``C``) and the im2col buffer
+    (``kh kw C``), or for any algorithm but im2col the larger of that and Winograd
+    F(2x2,3x3)'s transformed input and output (16/4 per pixel each, ``4 (C + F)``: for a
+    head convolution, 3 -> 256 channels in one band, that is 38x the im2col buffer, so it
+    is not charged where it cannot occur); rows as :func:`conv_in_bands` sizes its bands
+    from the im2col bytes. Checked against ``tracemalloc`` on the numpy backend
+    (``tests/layerbench/models/test_tiling.py``): without the padded copy the estimate
+    fell 7-9% short of the measured peak."""
+    n, h, w, c = shape
+    kh, kw = spec.kernel
+    item = 4
+    per_row = max(1, n * w * kh * kw * c * item)
+    rows = h if spec.stride != (1, 1) else min(h, max(1, band_bytes // per_row))
+    per_pixel = c + kh * kw * c
+    if getattr(spec, "algo", "im2col") != "im2col":
+        per_pixel = c + max(kh * kw * c, 4 * (c + spec.filters))
+    return rows, n * rows * w * per_pixel * item
+
+
+def _sub_shapes(net, input_shape):
+    shapes = {"input": tuple(input_shape)}
+    for node in net.nodes.values():
+        shapes[node.name] = tuple(node.layer.spec.output_shape(shapes[node.inputs[0]]))
+    return shapes
+
+
+def working_set(net, input_shape, band_bytes: int = BAND_BYTES, itemsize: int = 4) -> int:
+    """Estimated peak bytes of :func:`forward_banded` on ``input_shape`` (NHWC).
+
+    Walks the nodes in order keeping the live activations (each freed after its last use,
+    the input and the output kept); at each node the peak is the live set, the node's
+    output and, for a convolution, one band's workspace and output band (see
+    :func:`_conv_workspace`).
+    """
+    shapes = _sub_shapes(net, input_shape)
+    size = {k: itemsize * int(np.prod(v)) for k, v in shapes.items()}
+    last_use: dict[str, str] = {}
+    for node in net.nodes.values():
+        for i in node.inputs:
+            last_use[i] = node.name
+    live = {"input": size["input"]}
+    peak = sum(live.values())
+    for node in net.nodes.values():
+        extra = 0
+        spec = node.layer.spec
+        if isinstance(spec, specs.Conv2D):
+            rows, work = _conv_workspace(spec, shapes[node.inputs[0]], band_bytes)
+            band_out = size[node.name] * rows // max(1, shapes[node.name][1])
+            extra = work + band_out
+        peak = max(peak, sum(live.values()) + size[node.name] + extra)
+        live[node.name] = size[node.name]
+        for i in node.inputs:
+            if last_use[i] == node.name and i != net.output and i != "input":
+                live.pop(i, None)
+    return int(peak)
+
+
+def _flops(net, input_shape) -> dict[str, float]:
+    """Multiply-adds of every convolution node on ``input_shape`` (others: 0)."""
+    shapes = _sub_shapes(net, input_shape)
+    out = {}
+    for node in net.nodes.values():
+        spec = node.layer.spec
+        if isinstance(spec, specs.Conv2D):
+            _, ho, wo, f = shapes[node.name]
+            out[node.name] = float(ho * wo * spec.kernel[0] * spec.kernel[1]
+                                   * shapes[node.inputs[0]][3] * f)
+        else:
+            out[node.name] = 0.0
+    return out
+
+
+@dataclass
+class _View:
+    """A contiguous run of a network's nodes, fed by one value renamed ``"input"``: what
+    :func:`forward_banded`, :func:`working_set` and ``graph.receptive_radius`` walk."""
+
+    nodes: dict
+    output: str
+
+
+def split(net, cut: str) -> tuple[_View, _View]:
+    """The nodes up to ``cut`` and the nodes after it, the latter reading ``cut`` as
+    ``"input"`` (valid only for a cut that is the one value crossing, see :func:`cuts`)."""
+    from backends.network import Node
+
+    names = list(net.nodes)
+    k = names.index(cut) + 1
+    head = {n: net.nodes[n] for n in names[:k]}
+    tail = {}
+    for n in names[k:]:
+        node = net.nodes[n]
+        inputs = tuple("input" if i == cut else i for i in node.inputs)
+        tail[n] = Node(node.name, node.layer, inputs)
+    return _View(head, cut), _View(tail, net.output)
+
+
+def cuts(net) -> list[str]:
+    """Nodes after which exactly one value (that node's output) is read by later nodes, and
+    after which every convolution is stride-1 ``same`` (so the rest can be tiled with a
+    margin and no border shrink)."""
+    names = list(net.nodes)
+    out = []
+    for k, name in enumerate(names[:-1]):
+        produced = {"input", *names[: k + 1]}
+        crossing = {i for n in names[k + 1 :] for i in net.nodes[n].inputs if i in produced}
+        rest = [net.nodes[n].layer.spec for n in names[k + 1 :]]
+        if crossing == {name} and all(
+            s.padding == "same" and s.stride == (1, 1)
+            for s in rest if isinstance(s, specs.Conv2D)
+        ):
+            out.append(name)
+    return out
+
+
+def _best_grid(ws, h: int, w: int, overlap: int, budget: int):
+    """``(core rows, core cols, area factor, working set)`` of the tiling of an ``h x w``
+    image that fits ``ws(rows, cols) <= budget`` with the least recomputed area (sum of
+    tile areas with their margins over ``h w``); ``None`` if even one pixel does not fit.
+
+    Cores are equal splits (``ceil(h / n)``) of ``n_h x n_w`` grids: for a number of tiles,
+    equal cores recompute least."""
+    best = None
+    for n_h in range(1, h + 1):
+        core_h = -(-h // n_h)
+        if n_h > 1 and core_h == -(-h // (n_h - 1)):
+            continue
+        spans_h = [min(h, b + overlap) - max(0, a - overlap) for a, b in tiles(h, core_h)]
+        if best is not None and sum(spans_h) / h >= best[2]:
+            break  # more rows recompute at least this much whatever the columns
+        if ws(max(spans_h), min(w, 1 + 2 * overlap)) > budget:
+            continue  # even the thinnest columns do not fit: more rows needed
+        for n_w in range(1, w + 1):
+            core_w = -(-w // n_w)
+            if n_w > 1 and core_w == -(-w // (n_w - 1)):
+                continue
+            spans_w = [min(w, b + overlap) - max(0, a - overlap) for a, b in tiles(w, core_w)]
+            need = ws(max(spans_h), max(spans_w))
+            if need <= budget:
+                factor = sum(spans_h) * sum(spans_w) / (h * w)
+                if best is None or factor < best[2]:
+                    best = (core_h, core_w, factor, need)
+                break  # more columns only add overlap
+        if best is not None and best[2] == 1.0:
+            break
+    return best
+
+
+def plan(net, input_shape, *, radius: int, shrink: int = 0, budget: int = MEMORY_BUDGET,
+         band_bytes: int = BAND_BYTES, reserve: int = 0) -> TilePlan:
+    """The cheapest way to run ``net`` on ``input_shape`` (NHWC, padded by ``shrink``) with a
+    working set of at most ``budget`` bytes.
+
+    Candidates: one untiled pass; for every cut (:func:`cuts`), the nodes up to the cut
+    untiled and the rest in tiles of the cut activation (margin: the rest's receptive
+    radius); the whole model in tiles (margin ``radius``). Each tiled candidate takes the
+    grid of :func:`_best_grid`; the plan with the least recomputed arithmetic wins.
+    ``reserve`` bytes of the budget are held back for what runs around the network (the
+    caller's input and output copies).
+
+    Raises
+    ------
+    MemoryError
+        If no candidate fits (even one-pixel tiles exceed ``budget``), naming the budget.
+    """
+    from . import graph
+
+    n, hp, wp, c = input_shape
+    given, budget = budget, budget - reserve
+    whole = working_set(net, input_shape, band_bytes)
+    if whole <= budget:
+        return TilePlan("untiled", working_set=whole)
+    candidates = []
+    h, w = hp - 2 * shrink, wp - 2 * shrink
+    flops = _flops(net, input_shape)
+    total = sum(flops.values()) or 1.0
+
+    def ws_model(rows, cols):
+        return working_set(net, (n, rows + 2 * shrink, cols + 2 * shrink, c), band_bytes)
+
+    grid = _best_grid(ws_model, h, w, radius, budget)
+    if grid is not None:
+        candidates.append(TilePlan("tiled", (grid[0], grid[1]), radius, None, grid[3], grid[2]))
+    shapes = _sub_shapes(net, input_shape) if shrink == 0 else {}
+    for cut in cuts(net) if shrink == 0 else []:
+        head, tail = split(net, cut)
+        head_ws = working_set(head, input_shape, band_bytes)
+        if head_ws > budget:
+            continue
+        cn, ch, cw, cc = shapes[cut]
+        margin = graph.receptive_radius(tail)
+        cut_bytes = 4 * cn * ch * cw * cc
+
+        def ws_tail(rows, cols, tail=tail, cn=cn, cc=cc, cut_bytes=cut_bytes):
+            # the whole cut activation stays alive while its tiles run
+            return cut_bytes + working_set(tail, (cn, rows, cols, cc), band_bytes)
+
+        g = _best_grid(ws_tail, ch, cw, margin, budget)
+        if g is None:
+            continue
+        tail_flops = sum(flops[k] for k in tail.nodes)
+        recompute = (total - tail_flops + tail_flops * g[2]) / total
+        candidates.append(TilePlan("split", (g[0], g[1]), margin, cut, max(head_ws, g[3]),
+                                   recompute))
+    if not candidates:
+        from backends.errors import expected
+
+        raise MemoryError(expected(
+            "memory_budget", f"enough bytes for the smallest tile of a {hp}x{wp} input "
+            f"with {radius} pixels of overlap ({reserve} held for input and output)",
+            given))
+    return min(candidates, key=lambda p: (p.recompute, p.working_set))

@@ -109,51 +109,97 @@ class SRModel:
         return y.astype(np.float64) * self.norm + self.mean
 
     # -- inference -------------------------------------------------------------------------
+    def tiling_plan(self, shape, *, tile: int | None = None, overlap: int | None = None,
+                    memory_budget: int | None = inference.MEMORY_BUDGET,
+                    band_bytes: int = inference.BAND_BYTES) -> inference.TilePlan:
+        """How :meth:`predict` runs an NHWC input of ``shape`` (LR, unpadded).
+
+        ``tile`` (an int, LR pixels) forces whole-model tiles with ``overlap`` pixels of
+        context (default: the receptive radius, which makes the result equal to the
+        untiled one). Otherwise ``memory_budget`` (bytes of activations and convolution
+        workspace; ``None``: unbounded) picks the plan of least recomputed arithmetic
+        (:func:`.inference.plan`): untiled whenever it fits.
+        """
+        _check_int("tile", tile, 1, none=True)
+        _check_int("overlap", overlap, 0, none=True)
+        _check_int("memory_budget", memory_budget, 1, none=True)
+        _check_int("band_bytes", band_bytes, 1)
+        n, h, w, c = shape
+        if tile is not None:
+            overlap = self.receptive_radius() if overlap is None else overlap
+            area = sum((min(h, b + overlap) - max(0, a - overlap))
+                       for a, b in inference.tiles(h, tile)) * sum(
+                (min(w, b + overlap) - max(0, a - overlap)) for a, b in inference.tiles(w, tile))
+            return inference.TilePlan("tiled", (tile, tile), overlap, None, 0, area / (h * w))
+        if memory_budget is None or self.net is None:
+            return inference.TilePlan("untiled")
+        # around the network: the float64 and model-dtype copies of the input, and the
+        # float32 output with its float64 de-normalised copy (rounded and clipped in
+        # place) and one float64 temporary of slack
+        hr = n * h * w * self.scale**2 * 3
+        reserve = n * (h + 2 * self.pad) * (w + 2 * self.pad) * c * 12 + hr * (4 + 8 * 2)
+        return inference.plan(self.net, (n, h + 2 * self.pad, w + 2 * self.pad, c),
+                              radius=self.receptive_radius(), shrink=self.pad,
+                              budget=memory_budget, band_bytes=band_bytes, reserve=reserve)
+
     def predict(self, x: np.ndarray, *, tile: int | None = None, overlap: int | None = None,
-                band_bytes: int = inference.BAND_BYTES) -> np.ndarray:
+                band_bytes: int = inference.BAND_BYTES,
+                memory_budget: int | None = None) -> np.ndarray:
         """Float HR image(s) in [0, 255] units for NHWC ``x`` in [0, 255], unclipped.
 
-        ``tile`` (LR pixels, default: no tiling) splits the image into cores with
-        ``overlap`` pixels of context (default: the receptive radius, which makes the
-        result equal to the untiled one); convolutions always run in row bands of at most
-        ``band_bytes`` working memory.
+        Tiling as in :meth:`tiling_plan` (default here: untiled, no budget); convolutions
+        always run in row bands of at most ``band_bytes`` of im2col workspace. The plan
+        used is kept in ``self.last_plan`` (its ``recompute`` is the tiling tax).
         """
+        x = np.asarray(x)
+        if x.ndim != 4 or x.shape[3] != 3 or 0 in x.shape:
+            raise ShapeError(expected("x.shape", "(N, H, W, 3) with N, H, W >= 1", x.shape))
+        plan = self.tiling_plan(x.shape, tile=tile, overlap=overlap,
+                                memory_budget=memory_budget, band_bytes=band_bytes)
+        self.last_plan = plan
         xn = self.normalise(x)
 
-        def run(part):
-            return inference.forward_banded(self.net, part, band_bytes)
+        def run(net):
+            return lambda part: inference.forward_banded(net, part, band_bytes)
 
-        if tile is None:
-            y = run(xn)
+        if plan.kind == "untiled":
+            y = run(self.net)(xn)
+        elif plan.kind == "tiled":
+            y = inference.run_tiled(run(self.net), xn, scale=self.scale, shrink=self.pad,
+                                    tile=plan.tile, overlap=plan.overlap, out_channels=3)
         else:
-            if not isinstance(tile, int) or tile < 1:
-                raise ValueError(expected("tile", "an integer >= 1 or None", tile))
-            overlap = self.receptive_radius() if overlap is None else int(overlap)
-            y = inference.run_tiled(run, xn, scale=self.scale, shrink=self.pad, tile=tile,
-                                    overlap=overlap, out_channels=3)
+            head, tail = inference.split(self.net, plan.cut)
+            mid = run(head)(xn)
+            del xn
+            y = inference.run_tiled(run(tail), mid, scale=self.scale * x.shape[1] //
+                                    mid.shape[1], shrink=0, tile=plan.tile,
+                                    overlap=plan.overlap, out_channels=3)
         return self.denormalise(y)
 
-    def super_resolve(self, image: np.ndarray, *, tile: int | None = 256,
-                      overlap: int | None = None,
-                      band_bytes: int = inference.BAND_BYTES) -> np.ndarray:
+    def super_resolve(self, image: np.ndarray, *, tile: int | None = None,
+                      overlap: int | None = None, band_bytes: int = inference.BAND_BYTES,
+                      memory_budget: int | None = inference.MEMORY_BUDGET) -> np.ndarray:
         """Super-resolve one uint8 image (H x W x 3, or H x W grey replicated to RGB).
 
         Returns uint8 ``(scale H) x (scale W) x 3``: the model output clipped to [0, 255]
-        and rounded half to even. Tiling arguments as in :meth:`predict`; the default cores
-        of 256 LR pixels (plus the receptive radius of context on each inner side) keep the
-        activations of a tile bounded whatever the image size, at the price of recomputing
-        the overlaps (1.8x the arithmetic of EDSR x2 on 510 x 339).
+        and rounded half to even. By default the image runs untiled unless its working set
+        (activations and convolution workspace, :func:`.inference.working_set`) exceeds
+        ``memory_budget`` (default :data:`.inference.MEMORY_BUDGET`, 896 MiB); then the plan
+        of least recomputed arithmetic under the budget runs (``self.last_plan.recompute``
+        says how much). ``tile`` forces whole-model tiles; see :meth:`tiling_plan`.
         """
         image = np.asarray(image)
         if image.dtype != np.uint8:
             raise TypeError(expected("image.dtype", "uint8", image.dtype))
         if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
             image = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ShapeError(expected("image.shape", "(H, W), (H, W, 1) or (H, W, 3)",
-                                      image.shape))
-        y = self.predict(image[None], tile=tile, overlap=overlap, band_bytes=band_bytes)[0]
-        return np.clip(np.rint(y), 0, 255).astype(np.uint8)
+        if image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
+            raise ShapeError(expected("image.shape", "(H, W), (H, W, 1) or (H, W, 3) with "
+                                      "H, W >= 1", image.shape))
+        y = self.predict(image[None], tile=tile, overlap=overlap, band_bytes=band_bytes,
+                         memory_budget=memory_budget)[0]
+        np.rint(y, out=y)
+        return np.clip(y, 0, 255, out=y).astype(np.uint8)
 
     # -- weights ---------------------------------------------------------------------------
     def load_weights(self, path: str | os.PathLike) -> None:
@@ -195,3 +241,15 @@ class SRModel:
     def __repr__(self) -> str:
         return (f"<SRModel {self.name} x{self.scale} {self.config} backend={self.backend.name} "
                 f"dtype={self.dtype} params={self.num_params():,}>")
+
+
+def _check_int(name: str, value, low: int, *, none: bool = False) -> None:
+    """``value`` is an integer >= ``low`` (or None when ``none``), else ValueError/TypeError
+    naming ``name``."""
+    if value is None and none:
+        return
+    want = f"an integer >= {low}" + (" or None" if none else "")
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(expected(name, want, value))
+    if value < low:
+        raise ValueError(expected(name, want, value))

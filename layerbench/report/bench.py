@@ -6,9 +6,11 @@
 
 The tidy table has one row per benchmark, parameter combination and backend: ``suite``
 (asv class), ``kind`` (time/track/peakmem), ``item`` (layer, conv case or ``model@size``),
-``algo``, ``direction`` (forward/backward/predict), ``backend``, ``threads``, ``value`` and
-``unit``. Derived columns: ``ratio_to_tf`` (time over TensorFlow's time for the same item,
-algo, direction and threads: < 1 is faster than TensorFlow), and for convolutions
+``algo``, ``direction`` (forward/backward/super_resolve), ``backend``, ``threads``, ``value`` and
+``unit``. Derived columns: ``peer`` and ``ratio_to_peer`` (time over the peer's time for the
+same item, algo, direction and threads: < 1 is faster than the peer; the peer of whole models
+is ``keras``, the same model as a Keras user runs it, :data:`PEERS`; of layers TensorFlow's
+op), and for convolutions
 ``gflops`` (direct-convolution FLOPs ``2 N Ho Wo kh kw Cin F`` per second, twice that for
 backward) and ``peak_fraction`` (over the measured sgemm GFLOP/s at the same threads).
 Skipped and failed combinations (asv stores no number) are left out.
@@ -28,11 +30,15 @@ import pandas as pd
 # The thesis' "average time on a 510x339 image" (slides; C++/OpenMP, hardware unstated)
 THESIS_SECONDS = {"edsr_x2@510x339": 576.92, "wdsr_a_x4@510x339": 46.35}
 ITEM_PARAMS = ("layer", "case", "model", "target")
+# The peer each suite is compared with (``ratio_to_peer``): whole models against the same
+# model in Keras as a Keras user runs it (bench/models.py); layers against TensorFlow's op.
+PEERS = {"Models": "keras"}
+LAYER_PEER = "tensorflow"
 HEADLINE = ("thesis_conv_s1", "thesis_conv_s2", "thesis_maxpool3", "thesis_maxpool30",
             "thesis_shuffle6_b2", "edsr_body", "edsr_small")
 
 
-# Targets of the backend issues (time / TensorFlow's time, same run, threads 1 and 2):
+# Targets of the backend issues (time / the peer's time, same run, threads 1 and 2):
 # (item, algo, direction, backend, largest ratio that meets it, note). A forward target
 # holds for the backend's convolution; both algorithms are listed so that a reader sees
 # which one meets it (the issue's "aim 0.8 with Winograd" is the cython body row).
@@ -56,6 +62,13 @@ TARGETS = [
     ("thesis_maxpool3", "", "backward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "forward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "backward", "numba", 0.5, ""),
+    # issue 13: whole models through super_resolve's default path against Keras
+    *[(f"{model}@510x339", "", "super_resolve", backend, limit, note)
+      for model, backend, limit, note in (
+          ("edsr_x2", "cython", 0.8, ""), ("edsr_x2", "cython", 0.5, "aim"),
+          ("edsr_x2", "numba", 1.0, ""), ("edsr_baseline_x2", "cython", 1.0, ""),
+          ("edsr_baseline_x2", "numba", 1.25, ""), ("wdsr_a_x4", "cython", 1.0, ""),
+          ("wdsr_a_x4", "numba", 1.25, ""))],
 ]
 
 
@@ -66,10 +79,10 @@ def targets(t: pd.DataFrame) -> pd.DataFrame:
         sel = t[(t["item"] == item) & (t["algo"] == algo) & (t["direction"] == direction)
                 & (t["backend"] == backend)]
         for r in sel.itertuples():
-            ratio = r.ratio_to_tf
+            ratio = r.ratio_to_peer
             rows.append({"item": item, "algo": algo, "direction": direction,
                          "backend": backend, "threads": r.threads, "target": limit,
-                         "note": note, "ratio_to_tf": ratio,
+                         "note": note, "ratio_to_peer": ratio,
                          "met": bool(ratio <= limit) if np.isfinite(ratio) else None})
     return pd.DataFrame(rows)
 
@@ -203,18 +216,19 @@ def conv_flops(item: str, direction: str) -> float:
 
 
 def timings(table: pd.DataFrame) -> pd.DataFrame:
-    """Time rows with ``ratio_to_tf``, ``gflops`` and ``peak_fraction``."""
+    """Time rows with ``peer``, ``ratio_to_peer``, ``gflops`` and ``peak_fraction``."""
     t = table[table["kind"] == "time"].copy()
+    t["peer"] = t["suite"].map(PEERS).fillna(LAYER_PEER)
     key = ["suite", "item", "algo", "direction", "threads"]
-    tf = t[t["backend"] == "tensorflow"].set_index(key)["value"].rename("tf_seconds")
-    t = t.join(tf, on=key)
-    t["ratio_to_tf"] = t["value"] / t["tf_seconds"]
+    peer = t[t["backend"] == t["peer"]].set_index(key)["value"].rename("peer_seconds")
+    t = t.join(peer, on=key)
+    t["ratio_to_peer"] = t["value"] / t["peer_seconds"]
     t["gflops"] = [conv_flops(i, d) for i, d in zip(t["item"], t["direction"], strict=True)]
     t["gflops"] = t["gflops"] / t["value"] / 1e9
     peak = table[table["benchmark"] == "tracks.Sgemm.track_sgemm_gflops"]
     peak = peak.set_index("threads")["value"]
     t["peak_fraction"] = t["gflops"] / t["threads"].map(peak)
-    return t.drop(columns=["tf_seconds"]).reset_index(drop=True)
+    return t.drop(columns=["peer_seconds"]).reset_index(drop=True)
 
 
 def _fmt_seconds(s: float) -> str:
@@ -231,8 +245,8 @@ def _cell(row) -> str:
     if row is None:
         return "skip"
     text = _fmt_seconds(row["value"])
-    if np.isfinite(row["ratio_to_tf"]) and row["backend"] != "tensorflow":
-        text += f" ({row['ratio_to_tf']:.2f}x)"
+    if np.isfinite(row["ratio_to_peer"]) and row["backend"] != row["peer"]:
+        text += f" ({row['ratio_to_peer']:.2f}x)"
     return text
 
 
@@ -269,14 +283,19 @@ def _backend_grid(t: pd.DataFrame, backends: list[str], label_cols: list[str],
 
 
 def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
-    backends = [b for b in ("numpy", "cython", "numba", "tensorflow")
+    backends = [b for b in ("numpy", "cython", "numba", "tensorflow", "keras")
                 if b in set(table["backend"])]
     lines = ["# Benchmark summary", "",
              "Generated by `python -m layerbench.report.bench` from asv's results "
              f"(`{info['file']}`). Times are asv's medians, float32; `(0.50x)` is the time "
-             "over TensorFlow's for the same case, algorithm and threads (< 1: faster than "
-             "TensorFlow); `skip` is a combination asv skipped or that failed. TensorFlow "
-             "runs with its defaults (oneDNN on unless `TF_ENABLE_ONEDNN_OPTS=0` was set; "
+             "over the peer's for the same case, algorithm and threads (< 1: faster than "
+             "the peer). The peer of whole models is `keras`: the same architecture as a "
+             "Keras functional model in one `tf.function`, batch 1, as a Keras user runs "
+             "it (`layerbench/models/keras_peer.py`); the `tensorflow` backend (`tf.nn` "
+             "ops layer by layer through the protocol) is the tests' oracle, listed for the "
+             "record. The peer of layers is the `tensorflow` backend's op. `skip` is a "
+             "combination asv skipped or that failed. TensorFlow runs with its defaults "
+             "(oneDNN on unless `TF_ENABLE_ONEDNN_OPTS=0` was set; "
              "`nox -s bench` does not set it). Thread counts are each backend's one knob "
              "(`backend.threads(n)`: OpenMP/Numba/TF pools and BLAS).", "",
              "## Machine and run", ""]
@@ -296,10 +315,10 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
 
     tg = targets(t)
     if not tg.empty:
-        lines += ["## Targets of the backend issues (time / TensorFlow time)", ""]
+        lines += ["## Targets of the backend issues (time / peer time; models: / keras)", ""]
         rows = [[r.backend, r.item, r.algo or "-", r.direction, r.threads,
                  f"<= {r.target:g}" + (f" ({r.note})" if r.note else ""),
-                 f"{r.ratio_to_tf:.2f}" if np.isfinite(r.ratio_to_tf) else "no TF row",
+                 f"{r.ratio_to_peer:.2f}" if np.isfinite(r.ratio_to_peer) else "no peer row",
                  {True: "met", False: "not met", None: "?"}[r.met]]
                 for r in tg.itertuples()]
         lines += _md_table(["backend", "case", "algo", "direction", "threads", "target",
@@ -312,7 +331,8 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
 
     models = t[t["suite"] == "Models"].copy()
     if not models.empty:
-        lines += ["## Models (predict on one LR image)", "",
+        lines += ["## Models (super_resolve on one uint8 LR image, default path; ratios to "
+                  "keras)", "",
                   "Thesis: EDSR 576.92 s, WDSR 46.35 s on 510x339 (C++/OpenMP, hardware "
                   "unstated).", ""]
         grid = _backend_grid(models, backends, ["item", "threads"])
@@ -372,7 +392,7 @@ def build(results_dir: Path, out_dir: Path, machine: str | None = None,
     figures.mkdir(parents=True, exist_ok=True)
     written = {"md": tables / "bench_summary.md", "csv": tables / "bench_summary.csv"}
     written["md"].write_text(summary_markdown(table, t, info) + "\n")
-    tracks = table[table["kind"] != "time"].assign(ratio_to_tf=np.nan, gflops=np.nan,
+    tracks = table[table["kind"] != "time"].assign(ratio_to_peer=np.nan, gflops=np.nan,
                                                    peak_fraction=np.nan)
     full = pd.concat([t, tracks], ignore_index=True)
     for k, v in info.items():

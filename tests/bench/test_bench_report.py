@@ -30,8 +30,8 @@ def _bench(name, param_names, params, unit="seconds", kind="time"):
 def results(tmp_path):
     conv = _bench("layers.Conv.time_forward", ["case", "algo", "backend", "threads"],
                   [["'thesis_conv_s1'"], ["'im2col'", "'winograd'"], BACKENDS, ["1", "2"]])
-    model = _bench("models.Models.time_predict", ["model", "size", "backend", "threads"],
-                   [["'edsr_x2'"], ["'510x339'"], BACKENDS, ["1", "2"]])
+    model = _bench("models.Models.time_super_resolve", ["model", "size", "backend", "threads"],
+                   [["'edsr_x2'"], ["'510x339'"], [*BACKENDS, "'keras'"], ["1", "2"]])
     sgemm = _bench("tracks.Sgemm.track_sgemm_gflops", ["threads"], [["1", "2"]],
                    unit="GFLOP/s", kind="track")
     benchmarks = {b["name"]: b for b in (conv, model, sgemm)}
@@ -39,7 +39,7 @@ def results(tmp_path):
     # conv: backend b, threads t, algo a -> (index + 1) seconds; one skipped (None)
     conv_values = [float(i + 1) for i in range(16)]
     conv_values[5] = None
-    model_values = [None, 300.0, None, 200.0, None, 400.0, None, 100.0]
+    model_values = [None, 300.0, None, 200.0, None, 400.0, None, 100.0, None, 250.0]
     run = {
         "commit_hash": "abc123", "env_name": "existing", "date": 1_700_000_000_000,
         "python": "python3", "params": {}, "result_columns": COLUMNS, "version": 2,
@@ -73,7 +73,8 @@ def test_tidy_rows_ratios_and_gflops(results):
                & (conv["threads"] == 2)].iloc[0]
     expected_ratio = conv_values[idx("winograd", "numba", 2)] / conv_values[
         idx("winograd", "tensorflow", 2)]
-    assert row["ratio_to_tf"] == pytest.approx(expected_ratio)
+    assert row["peer"] == "tensorflow"
+    assert row["ratio_to_peer"] == pytest.approx(expected_ratio)
     from backends.testing import PRESETS
 
     case = PRESETS["thesis_conv_s1"]
@@ -81,6 +82,23 @@ def test_tidy_rows_ratios_and_gflops(results):
     flops = 2 * n * h * w * 9 * c * case.spec.filters  # 'same', stride 1
     assert row["gflops"] == pytest.approx(flops / row["value"] / 1e9)
     assert row["peak_fraction"] == pytest.approx(row["gflops"] / 180.0)
+
+
+def test_models_are_compared_with_keras(results):
+    """Whole models: the ratio is to the ``keras`` peer, not to the tensorflow backend."""
+    path, _ = results
+    table, _ = report.load_run(report.pick_run(path),
+                               json.loads((path / "benchmarks.json").read_text()))
+    t = report.timings(table)
+    models = t[t["suite"] == "Models"].set_index("backend")
+    assert set(models["peer"]) == {"keras"}
+    assert models.loc["cython", "ratio_to_peer"] == pytest.approx(200.0 / 250.0)
+    assert models.loc["tensorflow", "ratio_to_peer"] == pytest.approx(100.0 / 250.0)
+    assert models.loc["keras", "ratio_to_peer"] == pytest.approx(1.0)
+    md = report.summary_markdown(table, t, {"file": "x"})
+    assert "| edsr_x2@510x339 | 2 | 300 s (1.20x) | 200 s (0.80x) | 400 s (1.60x) | " \
+           "100 s (0.40x) | 250 s |" in md
+    assert "| cython | edsr_x2@510x339 | - | super_resolve | 2 | <= 0.8 | 0.80 | met |" in md
 
 
 def test_build_writes_table_and_figures(results, tmp_path):
@@ -118,7 +136,7 @@ def test_newest_run_per_benchmark(results):
     assert set(conv["commit"]) == {"def456"}
     models = table[table["suite"] == "Models"]
     assert set(models["commit"]) == {"abc123"} and sorted(models["value"]) == [
-        100.0, 200.0, 300.0, 400.0]
+        100.0, 200.0, 250.0, 300.0, 400.0]
     assert info["commit"] == "abc123, def456"
     md = report.summary_markdown(table, report.timings(table), info)
     assert "measured at def456: Conv.time_forward" in md

@@ -50,15 +50,12 @@ def model_close():
 
 @pytest.fixture(scope="session")
 def km():
-    """The Keras reference models (``keras_models.py``); skipped without TensorFlow."""
+    """The Keras reference models (:mod:`layerbench.models.keras_peer`); skipped without
+    TensorFlow."""
     pytest.importorskip("tensorflow", reason="TensorFlow/Keras is the oracle of these tests")
-    import importlib.util
+    from layerbench.models import keras_peer
 
-    spec = importlib.util.spec_from_file_location("lb_keras_models",
-                                                  os.path.join(HERE, "keras_models.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return keras_peer
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,191 @@
+"""The peer: EDSR and WDSR written directly in Keras, run the way a Keras user runs them.
+
+The models are built independently of our graphs, as in the published Keras implementations
+(krasserm/super-resolution): normalisation inside the model, HWIO kernels, depth_to_space.
+They are the tests' second opinion on our graphs (``tests/layerbench/models/test_keras.py``
+loads weights written by Keras into our models) and the benchmarks' peer
+(:class:`KerasPeer`: a Keras functional model compiled by ``tf.function``, batch 1,
+TensorFlow's defaults: oneDNN on unless ``TF_ENABLE_ONEDNN_OPTS=0``, both thread pools set
+to the thread count through the ``tensorflow`` backend's one knob).
+
+``weightnorm=True`` replaces the convolutions by :class:`WNConv2D` (variables ``v``, ``g``,
+``bias``, ``W = g v / ||v||``). ``border="symmetric"`` pads the normalised input by 2 pixels
+(SYMMETRIC) and uses valid head / tail / skip convolutions (krasserm's test-time WDSR).
+
+Importing this module imports TensorFlow and Keras.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+MEAN = np.array([0.4488, 0.4371, 0.4040]) * 255
+
+
+class WNConv2D(layers.Layer):
+    """Weight-normalised convolution: ``W = g v / ||v||`` (norm over H, W, I)."""
+
+    def __init__(self, filters, kernel_size, padding="same", activation=None, **kw):
+        super().__init__(**kw)
+        self.filters, self.kernel_size, self.padding = filters, kernel_size, padding
+        self.activation = keras.activations.get(activation)
+
+    def build(self, shape):
+        k = self.kernel_size
+        self.v = self.add_weight(name="v", shape=(k, k, shape[-1], self.filters),
+                                 initializer="glorot_uniform")
+        self.g = self.add_weight(name="g", shape=(self.filters,),
+                                 initializer=keras.initializers.RandomUniform(0.5, 1.5))
+        self.bias = self.add_weight(name="bias", shape=(self.filters,),
+                                    initializer=keras.initializers.RandomUniform(-0.1, 0.1))
+
+    def call(self, x):
+        norm = tf.sqrt(tf.reduce_sum(tf.square(self.v), axis=(0, 1, 2)))
+        w = self.g * self.v / norm
+        y = tf.nn.conv2d(x, w, 1, self.padding.upper()) + self.bias
+        return self.activation(y)
+
+
+def _conv(weightnorm, dtype):
+    def make(filters, k, padding="same", activation=None, name=None):
+        if weightnorm:
+            return WNConv2D(filters, k, padding, activation, name=name, dtype=dtype)
+        return layers.Conv2D(filters, k, padding=padding, activation=activation, name=name,
+                             dtype=dtype, bias_initializer=keras.initializers.RandomUniform(
+                                 -0.1, 0.1))
+    return make
+
+
+def _shuffle(scale, dtype):
+    return layers.Lambda(lambda t: tf.nn.depth_to_space(t, scale), dtype=dtype)
+
+
+def edsr(scale, n_resblocks, n_feats, res_scale, *, dtype="float32"):
+    conv = _conv(False, dtype)
+    x_in = keras.Input((None, None, 3), dtype=dtype)
+    x = layers.Lambda(lambda t: t - MEAN, dtype=dtype)(x_in)
+    x = b = conv(n_feats, 3)(x)
+    for _ in range(n_resblocks):
+        r = conv(n_feats, 3, activation="relu")(b)
+        r = conv(n_feats, 3)(r)
+        b = layers.Add(dtype=dtype)([b, layers.Lambda(lambda t: t * res_scale, dtype=dtype)(r)])
+    b = conv(n_feats, 3)(b)
+    x = layers.Add(dtype=dtype)([x, b])
+    for s in ([2, 2] if scale == 4 else [scale]):
+        x = _shuffle(s, dtype)(conv(n_feats * s * s, 3)(x))
+    x = conv(3, 3)(x)
+    x = layers.Lambda(lambda t: t + MEAN, dtype=dtype)(x)
+    return keras.Model(x_in, x)
+
+
+def wdsr(scale, n_resblocks, n_feats, expansion, *, block="a", weightnorm=False,
+         border="same", res_scale=1.0, dtype="float32"):
+    conv = _conv(weightnorm, dtype)
+    edge = "valid" if border == "symmetric" else "same"
+    x_in = keras.Input((None, None, 3), dtype=dtype)
+    x = layers.Lambda(lambda t: (t - MEAN) / 127.5, dtype=dtype)(x_in)
+    if border == "symmetric":
+        x = layers.Lambda(lambda t: tf.pad(t, [[0, 0], [2, 2], [2, 2], [0, 0]], "SYMMETRIC"),
+                          dtype=dtype)(x)
+    m = conv(n_feats, 3, padding=edge)(x)
+    for _ in range(n_resblocks):
+        if block == "a":
+            r = conv(n_feats * expansion, 3, activation="relu")(m)
+        else:
+            r = conv(n_feats * expansion, 1, activation="relu")(m)
+            r = conv(int(n_feats * 0.8), 1)(r)
+        r = conv(n_feats, 3)(r)
+        if res_scale != 1.0:
+            r = layers.Lambda(lambda t: t * res_scale, dtype=dtype)(r)
+        m = layers.Add(dtype=dtype)([m, r])
+    m = conv(3 * scale**2, 3, padding=edge, name=f"conv2d_main_scale_{scale}")(m)
+    m = _shuffle(scale, dtype)(m)
+    s = conv(3 * scale**2, 5, padding=edge, name=f"conv2d_skip_scale_{scale}")(x)
+    s = _shuffle(scale, dtype)(s)
+    x = layers.Add(dtype=dtype)([m, s])
+    x = layers.Lambda(lambda t: t * 127.5 + MEAN, dtype=dtype)(x)
+    return keras.Model(x_in, x)
+
+
+def build_like(model) -> keras.Model:
+    """The Keras twin of ``model`` (an EDSR / WDSR :class:`~layerbench.models.SRModel`)
+    with ``model``'s weights, in ``model``'s dtype.
+
+    Convolutions are plain ``Conv2D`` layers (weight norm, if the weights came with it, is
+    already folded into our kernels). Our convolution nodes, in graph order, map to the
+    Keras model's convolution layers in creation order: both builders create them in the
+    same order (head, blocks, body / main, upsampler / skip, tail).
+    """
+    from backends import specs
+    from backends.errors import ShapeError, SpecError, expected
+
+    cfg = dict(model.config)
+    dtype = np.dtype(model.dtype).name
+    if model.arch == "edsr":
+        kmodel = edsr(cfg["scale"], cfg["n_resblocks"], cfg["n_feats"], cfg["res_scale"],
+                      dtype=dtype)
+    elif model.arch in ("wdsr_a", "wdsr_b"):
+        kmodel = wdsr(cfg["scale"], cfg["n_resblocks"], cfg["n_feats"], cfg["expansion"],
+                      block=model.arch[-1], border=cfg.get("border", "same"),
+                      res_scale=cfg.get("res_scale", 1.0), dtype=dtype)
+    else:
+        raise SpecError(expected("model.arch", "'edsr', 'wdsr_a' or 'wdsr_b'", model.arch))
+    ours = [n.name for n in model.net.nodes.values() if isinstance(n.layer.spec, specs.Conv2D)]
+    theirs = [layer for layer in kmodel.layers if isinstance(layer, layers.Conv2D)]
+    if len(ours) != len(theirs):
+        raise ShapeError(expected("convolution layers of the Keras twin", len(ours),
+                                  len(theirs)))
+    params = model.params()
+    for name, layer in zip(ours, theirs, strict=True):
+        layer.set_weights([params[f"{name}/weights"], params[f"{name}/bias"]])
+    return kmodel
+
+
+class KerasPeer:
+    """A model as a Keras user runs it: the Keras twin of ``model`` (:func:`build_like`)
+    called through one ``tf.function`` traced for any image size (batch 1, float32 input,
+    ``training=False``), clipping and rounding inside the graph as krasserm's ``resolve``.
+
+    Parameters
+    ----------
+    model : SRModel
+        Architecture and weights to copy (any backend: only its parameters are read).
+    """
+
+    def __init__(self, model):
+        self.name = f"keras:{model.name}"
+        self.scale = model.scale
+        self.model = build_like(model)
+        dtype = self.model.inputs[0].dtype
+        spec = tf.TensorSpec((1, None, None, 3), dtype)
+
+        @tf.function(input_signature=[spec])
+        def predict(x):
+            return self.model(x, training=False)
+
+        @tf.function(input_signature=[tf.TensorSpec((None, None, 3), tf.uint8)])
+        def resolve(image):
+            y = predict(tf.cast(image, dtype)[None])[0]
+            return tf.cast(tf.round(tf.clip_by_value(y, 0, 255)), tf.uint8)
+
+        self._predict, self._resolve = predict, resolve
+
+    @staticmethod
+    def threads(n: int):
+        """TensorFlow's intra- and inter-op pools set to ``n`` (the ``tensorflow``
+        backend's knob: possible only before TensorFlow's runtime starts)."""
+        import backends
+
+        return backends.get_backend("tensorflow").threads(n)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Float HR output for NHWC ``x`` (batch 1) in [0, 255], unclipped."""
+        return self._predict(tf.constant(x, self.model.inputs[0].dtype)).numpy()
+
+    def super_resolve(self, image: np.ndarray) -> np.ndarray:
+        """uint8 ``H x W x 3`` -> uint8 ``(scale H) x (scale W) x 3``, clipped and rounded
+        half to even, as :meth:`SRModel.super_resolve`."""
+        return self._resolve(tf.constant(image, tf.uint8)).numpy()

@@ -1,0 +1,143 @@
+"""Side by side against the peer: each backend's ``super_resolve`` and the Keras peer's,
+alternated in one process, repeated; the median ratio is the robust number on a shared
+machine (asv's ``Models`` benchmark keeps the history).
+
+``layerbench peer-compare [--models M ...] [--backends B ...] [--threads 1 2] [--size WxH]
+[--repeats 3] [--tile T] [--memory-budget BYTES] [--out CSV]``
+
+TensorFlow sizes its thread pools once per process, so every thread count runs in a fresh
+worker process (``--worker``). In a worker, per model and repeat the sequence is
+``keras, b1, keras, b2, ..., keras``: each backend's time is divided by the mean of the two
+Keras runs around it. The table has one row per model, backend, thread count and repeat
+(``seconds``, ``keras_seconds``, ``ratio``, the tile plan's ``plan`` and ``recompute``);
+the printed summary is the median ratio per model, backend and threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODELS = ("edsr_baseline_x2", "wdsr_a_x4")
+DEFAULT_BACKENDS = ("numpy", "cython", "numba")
+
+
+def _image(size: str) -> np.ndarray:
+    w, h = (int(v) for v in size.split("x"))
+    return np.random.default_rng(4).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _timed(fn, image) -> float:
+    start = time.perf_counter()
+    fn(image)
+    return time.perf_counter() - start
+
+
+def worker(args) -> list[dict]:
+    """Run one thread count in this process (TensorFlow not started yet)."""
+    import backends
+    from layerbench import models
+    from layerbench.models.keras_peer import KerasPeer
+
+    n = args.threads[0]
+    KerasPeer.threads(n).__enter__()  # fixed for the life of this process
+    image = _image(args.size)
+    rows = []
+    for name in args.models:
+        peer = KerasPeer(models.preset(name, backend="numpy"))
+        ours = {b: models.preset(name, backend=b) for b in args.backends}
+        kwargs = {"tile": args.tile}
+        if args.memory_budget is not None:
+            kwargs["memory_budget"] = args.memory_budget
+        warm = np.full((8, 8, 3), 128, np.uint8)
+        peer.super_resolve(warm)
+        for b, model in ours.items():
+            with backends.get_backend(b).threads(n):
+                model.super_resolve(warm)
+        for r in range(args.repeats):
+            before = _timed(peer.super_resolve, image)
+            for b, model in ours.items():
+                with backends.get_backend(b).threads(n):
+                    t = _timed(lambda im, m=model, kw=kwargs: m.super_resolve(im, **kw), image)
+                after = _timed(peer.super_resolve, image)
+                keras_t = (before + after) / 2
+                rows.append({"model": name, "size": args.size, "backend": b, "threads": n,
+                             "repeat": r, "seconds": t, "keras_seconds": keras_t,
+                             "ratio": t / keras_t, "plan": model.last_plan.kind,
+                             "recompute": model.last_plan.recompute, "tile": str(args.tile),
+                             "memory_budget": args.memory_budget})
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                before = after
+    return rows
+
+
+def summary(table) -> str:
+    """Markdown: median ratio (and median seconds) per model, backend and threads."""
+    g = table.groupby(["model", "size", "backend", "threads", "plan"], sort=False)
+    med = g.agg(ratio=("ratio", "median"), seconds=("seconds", "median"),
+                keras_seconds=("keras_seconds", "median"), recompute=("recompute", "first"),
+                repeats=("ratio", "size")).reset_index()
+    lines = ["| model | size | backend | threads | plan (recompute) | seconds | keras seconds "
+             "| ratio (median) | repeats |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in med.itertuples():
+        lines.append(f"| {r.model} | {r.size} | {r.backend} | {r.threads} | {r.plan} "
+                     f"({r.recompute:.3f}) | {r.seconds:.2f} | {r.keras_seconds:.2f} | "
+                     f"{r.ratio:.2f} | {r.repeats} |")
+    return "\n".join(lines)
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(prog="layerbench peer-compare", description=__doc__.split(
+        "\n\n")[0])
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
+    p.add_argument("--backends", nargs="+", default=list(DEFAULT_BACKENDS))
+    p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    p.add_argument("--size", default="510x339", help="LR width x height")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--tile", type=int, default=None,
+                   help="force whole-model tiles (the old default was 256)")
+    p.add_argument("--memory-budget", type=int, default=None,
+                   help="super_resolve's memory_budget in bytes (default: its default)")
+    p.add_argument("--out", type=Path, default=None, help="CSV of every timed run")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.repeats < 1:
+        p.error(f"--repeats: expected an integer >= 1, received {args.repeats}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    import pandas as pd
+
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return
+    rows = []
+    for n in args.threads:
+        cmd = [sys.executable, "-m", "layerbench.models.peer_compare", "--worker",
+               "--threads", str(n), "--models", *args.models, "--backends", *args.backends,
+               "--size", args.size, "--repeats", str(args.repeats)]
+        if args.tile is not None:
+            cmd += ["--tile", str(args.tile)]
+        if args.memory_budget is not None:
+            cmd += ["--memory-budget", str(args.memory_budget)]
+        env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env)
+        rows += json.loads(out.stdout.strip().splitlines()[-1])
+    table = pd.DataFrame(rows)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+    print(summary(table))
+
+
+if __name__ == "__main__":
+    main()

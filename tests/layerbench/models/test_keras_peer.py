@@ -1,0 +1,63 @@
+"""The benchmark peer (:class:`layerbench.models.keras_peer.KerasPeer`) computes what our
+models compute: same architecture, our weights copied in, same uint8 contract."""
+
+import numpy as np
+import pytest
+
+from backends.errors import SpecError
+from layerbench import models
+
+BUILDERS = {
+    "edsr_x2": lambda: models.edsr(2, 2, 8, 0.1, seed=1),
+    "edsr_x4": lambda: models.edsr(4, 1, 6, 1.0, seed=2),
+    "wdsr_a_x4": lambda: models.wdsr_a(4, 2, 8, 3, seed=3),
+    "wdsr_a_x3_symmetric_res_scale": lambda: models.wdsr_a(3, 2, 6, 2, res_scale=0.5,
+                                                           border="symmetric", seed=4),
+    "wdsr_b_x2": lambda: models.wdsr_b(2, 2, 10, 4, seed=5),
+}
+
+
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_peer_equals_model(name, km, model_close):
+    model = BUILDERS[name]()
+    peer = km.KerasPeer(model)
+    x = np.random.default_rng(6).uniform(0, 255, (1, 13, 9, 3)).astype(np.float32)
+    model_close(peer.predict(x), model.predict(x), model=model, dtype=np.float32,
+                against="tensorflow")
+    image = np.random.default_rng(7).integers(0, 256, (11, 14, 3), dtype=np.uint8)
+    ours, theirs = model.super_resolve(image), peer.super_resolve(image)
+    assert theirs.dtype == np.uint8 and theirs.shape == ours.shape
+    # float32 outputs within the model budget can round to neighbouring uint8 levels only
+    # where a value sits at a half
+    assert np.max(np.abs(theirs.astype(int) - ours.astype(int))) <= 1
+
+
+def test_peer_refuses_bicubic(km):
+    with pytest.raises(SpecError, match="model.arch"):
+        km.build_like(models.bicubic(2))
+
+
+def test_peer_compare_runs_side_by_side(km, tmp_path):
+    """``layerbench peer-compare`` on a small preset and image: one worker process per
+    thread count, a row per backend and repeat, the ratio is the backend's time over the
+    mean of the Keras runs around it."""
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    out = tmp_path / "peer.csv"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    run = subprocess.run(
+        [sys.executable, "-m", "layerbench.models.peer_compare", "--models", "edsr_small_x2",
+         "--backends", "numpy", "cython", "--threads", "1", "--size", "20x12", "--repeats",
+         "2", "--out", str(out)], capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    table = pd.read_csv(out)
+    assert sorted(zip(table["backend"], table["repeat"], strict=True)) == [
+        ("cython", 0), ("cython", 1), ("numpy", 0), ("numpy", 1)]
+    assert (table["threads"] == 1).all() and (table["plan"] == "untiled").all()
+    assert table["ratio"].to_numpy() == pytest.approx(
+        (table["seconds"] / table["keras_seconds"]).to_numpy())
+    assert "| edsr_small_x2 | 20x12 | cython | 1 | untiled (1.000) |" in run.stdout
