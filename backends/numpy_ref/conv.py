@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_forward"]
+
+# ``algo="auto"`` chooses among these: the reference computes the plain sum (Winograd
+# stays available by name, as the reference of the Winograd kernels).
+AUTO_ALGOS = ("im2col",)
 
 
 def _pad(x, pads, value=0.0):
@@ -35,14 +39,30 @@ def im2col(x, kh, kw, stride, pads):
     return win.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, kh * kw * c), ho, wo
 
 
-def conv2d_forward(x, w, b, *, stride, pads):
-    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``."""
+def epilogue(y, *, relu=False, residual=None, alpha=1.0, beta=1.0):
+    """The fused output pass, defined as the unfused layers compute it: ``y = max(y, 0)``
+    (the ReLU of ``backends.activations``) if ``relu``, then ``y = alpha y + beta residual``
+    (the Shortcut kernel) if ``residual`` is given."""
+    t = y.dtype.type
+    if relu:
+        y = np.maximum(y, t(0))
+    if residual is not None:
+        if residual.shape != y.shape:
+            raise ValueError(f"residual: expected shape {y.shape}, received {residual.shape}")
+        y = t(alpha) * y + t(beta) * residual
+    return y
+
+
+def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.0, beta=1.0):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``, then
+    :func:`epilogue` (``relu``: ``max(y, 0)``; ``residual``: ``alpha y + beta residual``)."""
     kh, kw, c, f = w.shape
     cols, ho, wo = im2col(x, kh, kw, stride, pads)
     y = cols @ w.reshape(kh * kw * c, f)
     if b is not None:
         y += b
-    return y.reshape(x.shape[0], ho, wo, f)
+    y = y.reshape(x.shape[0], ho, wo, f)
+    return epilogue(y, relu=relu, residual=residual, alpha=alpha, beta=beta)
 
 
 def conv2d_backward(x, w, dy, *, stride, pads):
@@ -75,13 +95,24 @@ _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=n
 _AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
 
 
-def winograd_forward(x, w, b, *, pads):
+def winograd_filter(w):
+    """``U = G g G^T`` of every (c, f) 3x3 kernel, shaped (16, C, F) (row ``4 a + b``)."""
+    if w.shape[:2] != (3, 3):
+        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
+    g = _G.astype(w.dtype)
+    u = np.einsum("ip,pqcf,jq->ijcf", g, w, g, optimize=True)  # 4,4,C,F
+    return np.ascontiguousarray(u.reshape(16, w.shape[2], w.shape[3]))
+
+
+def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                     beta=1.0):
     """3x3 stride-1 convolution by Winograd F(2x2, 3x3); same result as ``conv2d_forward``
     up to rounding (the transforms reassociate the sums).
 
     Each 2x2 output tile comes from a 4x4 input tile ``d``: ``Y = A^T (U ⊙ V) A`` with
-    ``U = G g G^T`` per (c, f) and ``V = B^T d B`` per tile and channel; the channel sum of
-    ``U ⊙ V`` is 16 matrix products.
+    ``U = G g G^T`` per (c, f) (:func:`winograd_filter`, or ``u`` when the caller keeps it)
+    and ``V = B^T d B`` per tile and channel; the channel sum of ``U ⊙ V`` is 16 matrix
+    products. Then :func:`epilogue`.
     """
     if w.shape[:2] != (3, 3):
         raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
@@ -94,9 +125,9 @@ def winograd_forward(x, w, b, *, pads):
     # extra bottom/right zeros so that every 4x4 tile is complete
     xp = _pad(x, (top, bottom + 2 * th + 2 - (ho + 2), left, right + 2 * tw + 2 - (wo + 2)))
     tiles = sliding_window_view(xp, (4, 4), axis=(1, 2))[:, : 2 * th : 2, : 2 * tw : 2]
-    bt, g, at = _BT.astype(dt), _G.astype(dt), _AT.astype(dt)
+    bt, at = _BT.astype(dt), _AT.astype(dt)
     v = np.einsum("ij,ntwcjk,lk->ilntwc", bt, tiles, bt, optimize=True)  # 4,4,N,th,tw,C
-    u = np.einsum("ip,pqcf,jq->ijcf", g, w, g, optimize=True)  # 4,4,C,F
+    u = winograd_filter(w) if u is None else u
     m = np.matmul(v.reshape(16, n * th * tw, c), u.reshape(16, c, f))  # 16, P, F
     m = m.reshape(4, 4, n, th, tw, f)
     yt = np.einsum("ai,ijntwf,bj->ntawbf", at, m, at, optimize=True)  # N, th, 2, tw, 2, F
@@ -104,4 +135,4 @@ def winograd_forward(x, w, b, *, pads):
     y = np.ascontiguousarray(y)
     if b is not None:
         y += b
-    return y
+    return epilogue(y, relu=relu, residual=residual, alpha=alpha, beta=beta)

@@ -105,6 +105,9 @@ def reduction_length(case, tensor: str) -> int:
     param = tensor.split("/", 1)[1] if "/" in tensor else None
     if isinstance(spec, specs.Loss):
         return n * h * w * c if tensor == "y" else 1
+    if isinstance(spec, specs.Conv2DAdd) and tensor in ("da", "db"):
+        # fused residual: da is the convolution's dx, db = beta dy is element-wise
+        return reduction_length(case, "dx") if tensor == "da" else 1
     if isinstance(spec, specs.Conv2D):
         kh, kw = spec.kernel
         sh, sw = spec.stride
@@ -144,8 +147,8 @@ def tier_of(case, tensor: str) -> str:
         return "exact"
     if isinstance(spec, specs.Upsample | specs.MaxPool2D):
         return "exact" if reduction_length(case, tensor) == 1 else "reduction"
-    if isinstance(spec, specs.Conv2D) and spec.algo == "winograd" and tensor == "y":
-        return "winograd"
+    if isinstance(spec, specs.Conv2D) and "winograd" in spec.algos() and tensor == "y":
+        return "winograd"  # also algo="auto" where Winograd is one of the choices
     return "reduction" if reduction_length(case, tensor) > 1 else "elementwise"
 
 
