@@ -115,7 +115,8 @@ class _Windowed(LayerSpec):
 class Conv2D(_Windowed):
     """2-D convolution (cross-correlation, as in TensorFlow) with HWIO kernels.
 
-    ``algo="winograd"`` is F(2x2, 3x3) and exists only for 3x3 kernels with stride 1.
+    ``algo="winograd"`` is F(2x2, 3x3), ``"winograd4"`` F(4x4, 3x3); both exist only for 3x3
+    kernels with stride 1.
     ``algo="auto"`` picks, per input shape, dtype, thread count and backend, the fastest of
     the algorithms eligible for the shape (measured once, cached on disk; see
     ``backends.autotune``). ``activation="relu"`` fuses ``y = max(conv(x) + b, 0)`` into the
@@ -128,7 +129,7 @@ class Conv2D(_Windowed):
     stride: tuple[int, int] | int = (1, 1)
     padding: Literal["same", "valid"] = "same"
     use_bias: bool = True
-    algo: Literal["im2col", "winograd", "auto"] = "im2col"
+    algo: Literal["im2col", "winograd", "winograd4", "auto"] = "im2col"
     activation: Literal["linear", "relu"] = "linear"
 
     def __post_init__(self) -> None:
@@ -137,14 +138,15 @@ class Conv2D(_Windowed):
         object.__setattr__(self, "kernel", _pair(name, "kernel", self.kernel))
         object.__setattr__(self, "stride", _pair(name, "stride", self.stride))
         _choice(name, "padding", self.padding, ("same", "valid"))
-        _choice(name, "algo", self.algo, ("im2col", "winograd", "auto"))
+        _choice(name, "algo", self.algo, ("im2col", "winograd", "winograd4", "auto"))
         _choice(name, "activation", self.activation, ("linear", "relu"))
         if not isinstance(self.use_bias, bool):
             raise SpecError(expected(f"{name}.use_bias", "a bool", self.use_bias))
-        if self.algo == "winograd" and not self.winograd_eligible():
+        if self.algo in ("winograd", "winograd4") and not self.winograd_eligible():
             raise SpecError(
-                f"{name}.algo: 'winograd' is F(2x2,3x3) and needs kernel=(3, 3) and "
-                f"stride=(1, 1), received kernel={self.kernel} stride={self.stride}"
+                f"{name}.algo: {self.algo!r} is F(2x2,3x3) / F(4x4,3x3) and needs "
+                f"kernel=(3, 3) and stride=(1, 1), received kernel={self.kernel} "
+                f"stride={self.stride}"
             )
 
     def winograd_eligible(self) -> bool:
@@ -155,7 +157,9 @@ class Conv2D(_Windowed):
         """The concrete algorithms that compute this convolution (``auto`` picks among them)."""
         if self.algo != "auto":
             return (self.algo,)
-        return ("im2col", "winograd") if self.winograd_eligible() else ("im2col",)
+        if self.winograd_eligible():
+            return ("im2col", "winograd", "winograd4")
+        return ("im2col",)
 
     def input_shapes(self, first: NHWC) -> tuple[NHWC, ...]:
         """Shapes every input must have, given the first one's."""

@@ -524,3 +524,164 @@ def dense_backward(const real[:, ::1] x, const real[:, ::1] w, const real[:, ::1
         gemm_rows_bt(&dy[0, 0], &w[0, 0], &dx[0, 0], N, U, K, chunk_rows(U))
         gemm_at_b(&x[0, 0], &dy[0, 0], &dw[0, 0], N, K, U, 0, 64)
     column_sum(dy, db)
+
+
+# -- Winograd F(4x4, 3x3) -------------------------------------------------------------------
+# Lavin & Gray (2016), interpolation points 0, 1, -1, 2, -2 (and infinity): each 4x4 output
+# tile from a 6x6 input tile, 36 GEMMs over the channels, 4x fewer multiplies than direct
+# 3x3 (F(2x2, 3x3): 2.25x). The filter transform U = G g G^T is done once per weights, in
+# float64 (``conv.winograd4_filter``), so only the input and output transforms round in the
+# working precision.
+
+cdef double BT4[6][6]
+BT4[:] = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+          [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+cdef double AT4[4][6]
+AT4[:] = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+
+
+cdef inline void winograd4_input_tile(const real *x, const real *zeros, real *v, Py_ssize_t t,
+                                      Py_ssize_t T, Py_ssize_t tile, Py_ssize_t th,
+                                      Py_ssize_t tw, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                                      Py_ssize_t top, Py_ssize_t left) noexcept nogil:
+    """``V = B^T d B`` of one 6x6 input tile, all channels: ``v[k, t, c]`` (k = 6 a + b);
+    zero coefficients are skipped outside the channel loop."""
+    cdef const real *src[36]
+    cdef Py_ssize_t n = tile // (th * tw)
+    cdef Py_ssize_t rem = tile - n * th * tw
+    cdef Py_ssize_t r0 = 4 * (rem // tw) - top
+    cdef Py_ssize_t c0 = 4 * (rem % tw) - left
+    cdef Py_ssize_t a, b, i, j, r, col, c, k, cs, nc
+    cdef real coef
+    cdef real d[36][CB]
+    cdef real e[36][CB]
+    cdef real o[36][CB]
+    for a in range(6):
+        r = r0 + a
+        for b in range(6):
+            col = c0 + b
+            if r < 0 or r >= H or col < 0 or col >= W:
+                src[6 * a + b] = zeros
+            else:
+                src[6 * a + b] = x + ((n * H + r) * W + col) * C
+    for cs in range((C + CB - 1) // CB):
+        cs = cs * CB
+        nc = min(CB, C - cs)
+        for k in range(36):
+            memcpy(&d[k][0], src[k] + cs, nc * sizeof(real))
+        for i in range(6):  # e = B^T d (rows), column b at a time
+            for b in range(6):
+                for c in range(nc):
+                    e[6 * i + b][c] = 0
+                for j in range(6):
+                    coef = <real>BT4[i][j]
+                    if coef != 0:
+                        for c in range(nc):
+                            e[6 * i + b][c] = e[6 * i + b][c] + coef * d[6 * j + b][c]
+        for a in range(6):  # o = e B (columns)
+            for i in range(6):
+                for c in range(nc):
+                    o[6 * a + i][c] = 0
+                for j in range(6):
+                    coef = <real>BT4[i][j]
+                    if coef != 0:
+                        for c in range(nc):
+                            o[6 * a + i][c] = o[6 * a + i][c] + coef * e[6 * a + j][c]
+        for k in range(36):
+            memcpy(v + (k * T + t) * C + cs, &o[k][0], nc * sizeof(real))
+
+
+cdef inline void winograd4_output_tile(const real *mm, real *y, const real *b, const real *res,
+                                       Epilogue ep, Py_ssize_t t, Py_ssize_t T,
+                                       Py_ssize_t tile, Py_ssize_t th, Py_ssize_t tw,
+                                       Py_ssize_t ho, Py_ssize_t wo,
+                                       Py_ssize_t F) noexcept nogil:
+    """``Y = A^T M A`` of one tile plus the epilogue, cropped to the image."""
+    cdef Py_ssize_t n = tile // (th * tw)
+    cdef Py_ssize_t rem = tile - n * th * tw
+    cdef Py_ssize_t i0 = 4 * (rem // tw), j0 = 4 * (rem % tw)
+    cdef Py_ssize_t f, a, k, l, j, fs, nf, pos
+    cdef real coef, v, al = <real>ep.alpha, be = <real>ep.beta
+    cdef real m[36][CB]
+    cdef real s[24][CB]
+    cdef real out[16][CB]
+    for fs in range((F + CB - 1) // CB):
+        fs = fs * CB
+        nf = min(CB, F - fs)
+        for k in range(36):
+            memcpy(&m[k][0], mm + (k * T + t) * F + fs, nf * sizeof(real))
+        for k in range(4):  # s = A^T m (rows)
+            for a in range(6):
+                for f in range(nf):
+                    s[6 * k + a][f] = 0
+                for j in range(6):
+                    coef = <real>AT4[k][j]
+                    if coef != 0:
+                        for f in range(nf):
+                            s[6 * k + a][f] = s[6 * k + a][f] + coef * m[6 * j + a][f]
+        for k in range(4):  # out = s A (columns)
+            for l in range(4):
+                for f in range(nf):
+                    out[4 * k + l][f] = 0
+                for j in range(6):
+                    coef = <real>AT4[l][j]
+                    if coef != 0:
+                        for f in range(nf):
+                            out[4 * k + l][f] = out[4 * k + l][f] + coef * s[6 * k + j][f]
+        for k in range(16):
+            if i0 + k // 4 >= ho or j0 + k % 4 >= wo:
+                continue
+            pos = ((n * ho + i0 + k // 4) * wo + j0 + k % 4) * F + fs
+            for f in range(nf):
+                v = out[k][f]
+                if ep.has_bias:
+                    v = v + b[fs + f]
+                if ep.relu:
+                    v = v if v > 0 else 0
+                if ep.has_res:
+                    v = al * v + be * res[pos + f]
+                y[pos + f] = v
+
+
+cdef void winograd4_chunk(const real *x, const real *zeros, const real *u, const real *b,
+                          const real *res, Epilogue ep, real *y, real *vp, real *mp,
+                          Py_ssize_t t0, Py_ssize_t nb, Py_ssize_t th, Py_ssize_t tw,
+                          Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t F,
+                          Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t top,
+                          Py_ssize_t left) noexcept nogil:
+    cdef Py_ssize_t t, k
+    for t in range(nb):
+        winograd4_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
+    for k in range(36):
+        gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * nb * C, <int>C,
+             0, mp + k * nb * F, <int>F)
+    for t in range(nb):
+        winograd4_output_tile(mp, y, b, res, ep, t, nb, t0 + t, th, tw, ho, wo, F)
+
+
+def winograd4_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const real[::1] b,
+                      bint has_bias, real[:, :, :, ::1] y, int top, int left,
+                      bint relu=False, const real[::1] res=None, double alpha=1,
+                      double beta=1):
+    """3x3 stride-1 convolution by Winograd F(4x4, 3x3) (``u``: (36, C, F) transformed
+    filters), fused per chunk of 4x4 output tiles like :func:`winograd_forward`."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t F = u.shape[2], ho = y.shape[1], wo = y.shape[2]
+    cdef Py_ssize_t th = (ho + 3) // 4, tw = (wo + 3) // 4, ntiles = N * th * tw
+    cdef Py_ssize_t T = min(max(8, min(256, (1 << 20) // (36 * (C + F)))), ntiles)
+    cdef Py_ssize_t nch = (ntiles + T - 1) // T, ch
+    cdef int nthr = openmp.omp_get_max_threads()
+    dt = np.asarray(y).dtype
+    cdef real[:, ::1] vbuf = np.empty((nthr, 36 * T * C), dtype=dt)
+    cdef real[:, ::1] mbuf = np.empty((nthr, 36 * T * F), dtype=dt)
+    cdef real[::1] zeros = np.zeros(C, dtype=dt)
+    cdef real *vp = &vbuf[0, 0]
+    cdef real *mp = &mbuf[0, 0]
+    cdef Epilogue ep = epilogue(has_bias, relu, res is not None, alpha, beta)
+    cdef const real *rp = &res[0] if res is not None else NULL
+    with nogil:
+        for ch in prange(nch, schedule="static", num_threads=nthr):
+            winograd4_chunk(&x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], rp, ep,
+                            &y[0, 0, 0, 0], vp + threadid() * 36 * T * C,
+                            mp + threadid() * 36 * T * F, ch * T, min(T, ntiles - ch * T),
+                            th, tw, H, W, C, F, ho, wo, top, left)

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import winograd as _wg
 from ..errors import ShapeError, expected
 from . import _checks as ck
 from . import _conv
 
-__all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_forward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd4_filter", "winograd4_forward",
+           "winograd_filter", "winograd_forward"]
 
 # ``algo="auto"`` times these per shape (``backends.autotune``).
-AUTO_ALGOS = ("im2col", "winograd")
+AUTO_ALGOS = ("im2col", "winograd", "winograd4")
+# The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
+# (a function of the shape's channels, not of H x W), so a model need not cut the input into
+# row bands to bound memory (``layerbench.models.inference.conv_in_bands``).
+BOUNDED_WORKSPACE = True
 
 
 def _check(fn, x, w, stride, pads):
@@ -111,4 +117,37 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
     y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
     ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
     _conv.winograd_forward(x, u, bias, has_bias, y, pads[0], pads[2], **ep)
+    return y
+
+
+def winograd4_filter(w):
+    """F(4x4, 3x3) filter transform ``U = G g G^T`` (36, C, F), in float64 then rounded once
+    (:func:`backends.winograd.filter_transform`); computed once per weights by the layer."""
+    fn = "winograd4_filter"
+    w = ck.array(fn, "w", w, ndim=4)
+    if w.shape[:2] != (3, 3):
+        raise ShapeError(expected(f"{fn}.w.shape[:2]", "(3, 3) for F(4x4, 3x3)", w.shape[:2]))
+    return _wg.filter_transform(w, 4)
+
+
+def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                      beta=1.0):
+    """3x3 stride-1 convolution by Winograd F(4x4, 3x3): per 4x4 output tile
+    ``Y = A^T [U ⊙ (B^T d B)] A`` on a 6x6 input tile, the channel sum as 36 GEMMs per chunk
+    of tiles (4x fewer multiplies than direct 3x3). ``u``, ``relu``, ``residual`` as in
+    :func:`winograd_forward`. Equals :func:`conv2d_forward` up to rounding (tier
+    ``winograd4``).
+    """
+    fn = "winograd4_forward"
+    x, w, _, pads, ho, wo = _check(fn, x, w, (1, 1), pads)
+    if w.shape[:2] != (3, 3):
+        raise ShapeError(expected(f"{fn}.w.shape[:2]", "(3, 3) for F(4x4, 3x3)", w.shape[:2]))
+    bias, has_bias = _bias(fn, b, x.dtype, w.shape[3])
+    if u is None:
+        u = winograd4_filter(w)
+    else:
+        u = ck.array(fn, "u", u, ndim=3, dtype=x.dtype, shape=(36, w.shape[2], w.shape[3]))
+    y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
+    ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
+    _conv.winograd4_forward(x, u, bias, has_bias, y, pads[0], pads[2], **ep)
     return y

@@ -26,11 +26,16 @@ class _ConvCore:
         super().update(optimizer)
         self._version += 1
 
-    def winograd_filters(self):
-        """``U = G g G^T`` of the current weights, computed once per weights version."""
+    def winograd_filters(self, algo: str = "winograd"):
+        """``U = G g G^T`` of the current weights for ``algo`` (``winograd``: F(2x2, 3x3),
+        ``winograd4``: F(4x4, 3x3)), computed once per weights version."""
         if self._u is None or self._u[0] != self._version:
-            self._u = (self._version, self.k.winograd_filter(self._params["weights"]))
-        return self._u[1]
+            self._u = (self._version, {})
+        cache = self._u[1]
+        if algo not in cache:
+            transform = self.backend.kernel("conv", f"{algo}_filter")
+            cache[algo] = transform(self._params["weights"])
+        return cache[algo]
 
     def algo_for(self, x, skip=None) -> str:
         """The concrete algorithm for ``x``'s shape (``spec.algo`` unless it is ``auto``;
@@ -58,9 +63,9 @@ class _ConvCore:
         epilogue = {"relu": spec.activation == "relu"}
         if skip is not None:
             epilogue.update(residual=skip, alpha=spec.alpha, beta=spec.beta)
-        if algo == "winograd":
-            return self.k.winograd_forward(x, w, b, pads=pads, u=self.winograd_filters(),
-                                           **epilogue)
+        if algo in ("winograd", "winograd4"):
+            run = self.backend.kernel("conv", f"{algo}_forward")  # NotSupportedError if absent
+            return run(x, w, b, pads=pads, u=self.winograd_filters(algo), **epilogue)
         return self.k.conv2d_forward(x, w, b, stride=spec.stride, pads=pads, **epilogue)
 
     def _conv_backward(self, dy, x):

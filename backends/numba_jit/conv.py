@@ -24,6 +24,10 @@ __all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_for
 
 # ``algo="auto"`` times these per shape (``backends.autotune``).
 AUTO_ALGOS = ("im2col", "winograd")
+# The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
+# (a function of the shape's channels, not of H x W), so a model need not cut the input into
+# row bands to bound memory (``layerbench.models.inference.conv_in_bands``).
+BOUNDED_WORKSPACE = True
 
 
 @helper

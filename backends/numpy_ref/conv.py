@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_forward"]
+from .. import winograd as _wg
+
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd4_filter", "winograd4_forward",
+           "winograd_filter", "winograd_forward"]
 
 # ``algo="auto"`` chooses among these: the reference computes the plain sum (Winograd
 # stays available by name, as the reference of the Winograd kernels).
@@ -133,6 +136,44 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
     yt = np.einsum("ai,ijntwf,bj->ntawbf", at, m, at, optimize=True)  # N, th, 2, tw, 2, F
     y = yt.reshape(n, 2 * th, 2 * tw, f)[:, :ho, :wo]
     y = np.ascontiguousarray(y)
+    if b is not None:
+        y += b
+    return epilogue(y, relu=relu, residual=residual, alpha=alpha, beta=beta)
+
+
+def winograd4_filter(w):
+    """F(4x4, 3x3) filter transform ``U = G g G^T`` (36, C, F), computed in float64 and
+    rounded once (:func:`backends.winograd.filter_transform`)."""
+    if w.shape[:2] != (3, 3):
+        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(4x4,3x3), received {w.shape}")
+    return _wg.filter_transform(w, 4)
+
+
+def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                      beta=1.0):
+    """3x3 stride-1 convolution by Winograd F(4x4, 3x3): each 4x4 output tile from a 6x6
+    input tile, ``Y = A^T (U ⊙ V) A`` (matrices in :mod:`backends.winograd`), the channel sum
+    as 36 matrix products; input and output transforms in the working precision. Then
+    :func:`epilogue`. Equals ``conv2d_forward`` up to rounding (see the ``winograd4`` tier).
+    """
+    if w.shape[:2] != (3, 3):
+        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(4x4,3x3), received {w.shape}")
+    dt = x.dtype
+    n, _, _, c = x.shape
+    f = w.shape[3]
+    ho, wo = _out_size(x, w, (1, 1), pads)
+    th, tw = -(-ho // 4), -(-wo // 4)
+    top, bottom, left, right = pads
+    # extra bottom/right zeros so that every 6x6 tile is complete
+    xp = _pad(x, (top, bottom + 4 * th + 2 - (ho + 2), left, right + 4 * tw + 2 - (wo + 2)))
+    tiles = sliding_window_view(xp, (6, 6), axis=(1, 2))[:, : 4 * th : 4, : 4 * tw : 4]
+    bt, at = _wg.BT[4].astype(dt), _wg.AT[4].astype(dt)
+    v = np.einsum("ij,ntwcjk,lk->ilntwc", bt, tiles, bt, optimize=True)  # 6,6,N,th,tw,C
+    u = winograd4_filter(w) if u is None else u
+    m = np.matmul(v.reshape(36, n * th * tw, c), u.reshape(36, c, f))  # 36, P, F
+    m = m.reshape(6, 6, n, th, tw, f)
+    yt = np.einsum("ai,ijntwf,bj->ntawbf", at, m, at, optimize=True)  # N, th, 4, tw, 4, F
+    y = np.ascontiguousarray(yt.reshape(n, 4 * th, 4 * tw, f)[:, :ho, :wo])
     if b is not None:
         y += b
     return epilogue(y, relu=relu, residual=residual, alpha=alpha, beta=beta)

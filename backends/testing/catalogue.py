@@ -99,6 +99,12 @@ _CONV = [
     _conv("winograd_valid_nobias_b3", (3, 5, 5, 2), 3, padding="valid", use_bias=False,
           algo="winograd"),
     _conv("winograd_same_c16", (1, 5, 6, 16), 16, algo="winograd"),
+    _conv("winograd4_same_odd", (1, 7, 9, 3), 4, algo="winograd4"),
+    _conv("winograd4_valid_odd_b2", (2, 11, 9, 3), 5, padding="valid", algo="winograd4"),
+    _conv("winograd4_same_c16_f24", (1, 9, 10, 16), 24, algo="winograd4"),
+    _conv("winograd4_relu_fused", (1, 6, 9, 8), 8, algo="winograd4", activation="relu"),
+    _conv("winograd4_add_fused", (2, 7, 5, 4), 4, algo="winograd4", cls=specs.Conv2DAdd,
+          alpha=0.1),
     _conv("conv3x3_auto", (1, 8, 7, 4), 4, algo="auto",
           note="whichever algorithm the timing picks, it is held to the winograd tier"),
     # fused epilogues (the model path): equal to the unfused layers, see test_fused.py

@@ -18,7 +18,8 @@ import tensorflow as tf
 
 from ._common import padding_mode, tensor
 
-__all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_forward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd4_filter", "winograd4_forward",
+           "winograd_filter", "winograd_forward"]
 
 # ``algo="auto"`` chooses among these: TensorFlow has no Winograd op (see below).
 AUTO_ALGOS = ("im2col",)
@@ -95,3 +96,11 @@ def winograd_forward(x, w, b, *, pads, u=None, **epilogue):
     if tuple(w.shape[:2]) != (3, 3):
         raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
     return conv2d_forward(x, w, b, stride=(1, 1), pads=pads, **epilogue)
+
+
+winograd4_filter = winograd_filter
+
+
+def winograd4_forward(x, w, b, *, pads, u=None, **epilogue):
+    """F(4x4, 3x3) as the oracle sees it: the exact convolution (see :func:`winograd_forward`)."""
+    return winograd_forward(x, w, b, pads=pads, **epilogue)

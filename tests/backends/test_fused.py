@@ -43,9 +43,16 @@ def _build(spec, backend, dtype, shape=SHAPE):
     return backends.build(spec, input_shape=shape, backend=backend, dtype=dtype)
 
 
-@pytest.mark.parametrize("algo", ["im2col", "winograd"])
+def _skip_unsupported(backend, algo):
+    if algo != "im2col" and not hasattr(backends.get_backend(backend).kernels("conv"),
+                                        f"{algo}_forward"):
+        pytest.skip(f"{backend} has no conv.{algo}_forward (NotSupportedError)")
+
+
+@pytest.mark.parametrize("algo", ["im2col", "winograd", "winograd4"])
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_conv_relu_equals_conv_then_relu(backend, dtype, algo, padding):
+    _skip_unsupported(backend, algo)
     base = dict(filters=FILTERS, kernel=3, padding=padding, algo=algo)
     fused = _build(specs.Conv2D(**base, activation="relu"), backend, dtype)
     conv = _build(specs.Conv2D(**base), backend, dtype)
@@ -62,9 +69,10 @@ def test_conv_relu_equals_conv_then_relu(backend, dtype, algo, padding):
         _close(fused.grads()[k], g, dtype, f"grad/{k}")
 
 
-@pytest.mark.parametrize("algo", ["im2col", "winograd"])
+@pytest.mark.parametrize("algo", ["im2col", "winograd", "winograd4"])
 @pytest.mark.parametrize("alpha,beta", [(0.1, 1.0), (-0.5, 2.0)])
 def test_conv_add_equals_conv_then_shortcut(backend, dtype, algo, alpha, beta):
+    _skip_unsupported(backend, algo)
     base = dict(filters=FILTERS, kernel=3, algo=algo)
     fused = _build(specs.Conv2DAdd(**base, alpha=alpha, beta=beta), backend, dtype)
     conv = _build(specs.Conv2D(**base), backend, dtype)

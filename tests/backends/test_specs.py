@@ -260,7 +260,7 @@ def test_fused_conv_specs_validate():
 
 
 def test_auto_algo_choices_follow_the_shape():
-    assert specs.Conv2D(filters=4, algo="auto").algos() == ("im2col", "winograd")
+    assert specs.Conv2D(filters=4, algo="auto").algos() == ("im2col", "winograd", "winograd4")
     assert specs.Conv2D(filters=4, kernel=5, algo="auto").algos() == ("im2col",)
     assert specs.Conv2D(filters=4, stride=2, algo="auto").algos() == ("im2col",)
     assert specs.Conv2D(filters=4, algo="winograd").algos() == ("winograd",)
