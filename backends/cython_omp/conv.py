@@ -95,6 +95,24 @@ def winograd_filter(w):
     return u
 
 
+def _winograd_run(fn, m, kernel, transform, x, w, b, pads, u, relu, residual, alpha, beta):
+    """Checks and output allocation shared by F(2x2, 3x3) and F(4x4, 3x3)."""
+    x, w, _, pads, ho, wo = _check(fn, x, w, (1, 1), pads)
+    if w.shape[:2] != (3, 3):
+        raise ShapeError(expected(f"{fn}.w.shape[:2]", f"(3, 3) for F({m}x{m}, 3x3)",
+                                  w.shape[:2]))
+    bias, has_bias = _bias(fn, b, x.dtype, w.shape[3])
+    t2 = (m + 2) ** 2
+    if u is None:
+        u = transform(w)
+    else:
+        u = ck.array(fn, "u", u, ndim=3, dtype=x.dtype, shape=(t2, w.shape[2], w.shape[3]))
+    y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
+    ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
+    kernel(x, u, bias, has_bias, y, pads[0], pads[2], **ep)
+    return y
+
+
 def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
                      beta=1.0):
     """3x3 stride-1 convolution by Winograd F(2x2, 3x3): ``Y = A^T [(G g G^T) ⊙ (B^T d B)] A``
@@ -104,20 +122,8 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
 
     Equals :func:`conv2d_forward` up to rounding (the transforms reassociate the sums).
     """
-    fn = "winograd_forward"
-    x, w, _, pads, ho, wo = _check(fn, x, w, (1, 1), pads)
-    if w.shape[:2] != (3, 3):
-        raise ShapeError(expected(f"{fn}.w.shape[:2]", "(3, 3) for F(2x2, 3x3)",
-                                         w.shape[:2]))
-    bias, has_bias = _bias(fn, b, x.dtype, w.shape[3])
-    if u is None:
-        u = winograd_filter(w)
-    else:
-        u = ck.array(fn, "u", u, ndim=3, dtype=x.dtype, shape=(16, w.shape[2], w.shape[3]))
-    y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
-    ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
-    _conv.winograd_forward(x, u, bias, has_bias, y, pads[0], pads[2], **ep)
-    return y
+    return _winograd_run("winograd_forward", 2, _conv.winograd_forward, winograd_filter, x, w,
+                         b, pads, u, relu, residual, alpha, beta)
 
 
 def winograd4_filter(w):
@@ -135,19 +141,8 @@ def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha
     """3x3 stride-1 convolution by Winograd F(4x4, 3x3): per 4x4 output tile
     ``Y = A^T [U ⊙ (B^T d B)] A`` on a 6x6 input tile, the channel sum as 36 GEMMs per chunk
     of tiles (4x fewer multiplies than direct 3x3). ``u``, ``relu``, ``residual`` as in
-    :func:`winograd_forward`. Equals :func:`conv2d_forward` up to rounding (tier
-    ``winograd4``).
+    :func:`winograd_forward`. Equals :func:`conv2d_forward` up to rounding (the ``winograd``
+    tier).
     """
-    fn = "winograd4_forward"
-    x, w, _, pads, ho, wo = _check(fn, x, w, (1, 1), pads)
-    if w.shape[:2] != (3, 3):
-        raise ShapeError(expected(f"{fn}.w.shape[:2]", "(3, 3) for F(4x4, 3x3)", w.shape[:2]))
-    bias, has_bias = _bias(fn, b, x.dtype, w.shape[3])
-    if u is None:
-        u = winograd4_filter(w)
-    else:
-        u = ck.array(fn, "u", u, ndim=3, dtype=x.dtype, shape=(36, w.shape[2], w.shape[3]))
-    y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
-    ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
-    _conv.winograd4_forward(x, u, bias, has_bias, y, pads[0], pads[2], **ep)
-    return y
+    return _winograd_run("winograd4_forward", 4, _conv.winograd4_forward, winograd4_filter,
+                         x, w, b, pads, u, relu, residual, alpha, beta)

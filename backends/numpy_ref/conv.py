@@ -92,19 +92,40 @@ def conv2d_backward(x, w, dy, *, stride, pads):
     return np.ascontiguousarray(dxp[:, top : top + h, left : left + wd]), dw, db
 
 
-# Winograd F(2x2, 3x3) (Lavin & Gray 2016): Y = A^T [(G g G^T) ⊙ (B^T d B)] A.
-_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
-_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
-_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
-
-
+# Winograd F(m x m, 3x3) (Lavin & Gray 2016): Y = A^T [(G g G^T) ⊙ (B^T d B)] A, with the
+# matrices of backends/winograd.py.
 def winograd_filter(w):
     """``U = G g G^T`` of every (c, f) 3x3 kernel, shaped (16, C, F) (row ``4 a + b``)."""
     if w.shape[:2] != (3, 3):
         raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
-    g = _G.astype(w.dtype)
+    g = _wg.G[2].astype(w.dtype)
     u = np.einsum("ip,pqcf,jq->ijcf", g, w, g, optimize=True)  # 4,4,C,F
     return np.ascontiguousarray(u.reshape(16, w.shape[2], w.shape[3]))
+
+
+def _winograd(x, w, b, pads, m, u, ep):
+    """F(m x m, 3x3) with the matrices of :mod:`backends.winograd`: (m + 2)^2 products."""
+    if w.shape[:2] != (3, 3):
+        raise ValueError(f"w: expected a 3x3 kernel for Winograd F({m}x{m},3x3), received "
+                         f"{w.shape}")
+    dt = x.dtype
+    n, _, _, c = x.shape
+    f, t = w.shape[3], m + 2
+    ho, wo = _out_size(x, w, (1, 1), pads)
+    th, tw = -(-ho // m), -(-wo // m)
+    top, bottom, left, right = pads
+    # extra bottom/right zeros so that every t x t tile is complete
+    xp = _pad(x, (top, bottom + m * th + 2 - (ho + 2), left, right + m * tw + 2 - (wo + 2)))
+    tiles = sliding_window_view(xp, (t, t), axis=(1, 2))[:, : m * th : m, : m * tw : m]
+    bt, at = _wg.BT[m].astype(dt), _wg.AT[m].astype(dt)
+    v = np.einsum("ij,ntwcjk,lk->ilntwc", bt, tiles, bt, optimize=True)  # t,t,N,th,tw,C
+    prod = np.matmul(v.reshape(t * t, n * th * tw, c), u.reshape(t * t, c, f))
+    prod = prod.reshape(t, t, n, th, tw, f)
+    yt = np.einsum("ai,ijntwf,bj->ntawbf", at, prod, at, optimize=True)  # N,th,m,tw,m,F
+    y = np.ascontiguousarray(yt.reshape(n, m * th, m * tw, f)[:, :ho, :wo])
+    if b is not None:
+        y += b
+    return epilogue(y, **ep)
 
 
 def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
@@ -117,28 +138,9 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
     and ``V = B^T d B`` per tile and channel; the channel sum of ``U ⊙ V`` is 16 matrix
     products. Then :func:`epilogue`.
     """
-    if w.shape[:2] != (3, 3):
-        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
-    dt = x.dtype
-    n, _, _, c = x.shape
-    f = w.shape[3]
-    ho, wo = _out_size(x, w, (1, 1), pads)
-    th, tw = -(-ho // 2), -(-wo // 2)
-    top, bottom, left, right = pads
-    # extra bottom/right zeros so that every 4x4 tile is complete
-    xp = _pad(x, (top, bottom + 2 * th + 2 - (ho + 2), left, right + 2 * tw + 2 - (wo + 2)))
-    tiles = sliding_window_view(xp, (4, 4), axis=(1, 2))[:, : 2 * th : 2, : 2 * tw : 2]
-    bt, at = _BT.astype(dt), _AT.astype(dt)
-    v = np.einsum("ij,ntwcjk,lk->ilntwc", bt, tiles, bt, optimize=True)  # 4,4,N,th,tw,C
     u = winograd_filter(w) if u is None else u
-    m = np.matmul(v.reshape(16, n * th * tw, c), u.reshape(16, c, f))  # 16, P, F
-    m = m.reshape(4, 4, n, th, tw, f)
-    yt = np.einsum("ai,ijntwf,bj->ntawbf", at, m, at, optimize=True)  # N, th, 2, tw, 2, F
-    y = yt.reshape(n, 2 * th, 2 * tw, f)[:, :ho, :wo]
-    y = np.ascontiguousarray(y)
-    if b is not None:
-        y += b
-    return epilogue(y, relu=relu, residual=residual, alpha=alpha, beta=beta)
+    return _winograd(x, w, b, pads, 2, u, dict(relu=relu, residual=residual, alpha=alpha,
+                                               beta=beta))
 
 
 def winograd4_filter(w):
@@ -154,26 +156,8 @@ def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha
     """3x3 stride-1 convolution by Winograd F(4x4, 3x3): each 4x4 output tile from a 6x6
     input tile, ``Y = A^T (U ⊙ V) A`` (matrices in :mod:`backends.winograd`), the channel sum
     as 36 matrix products; input and output transforms in the working precision. Then
-    :func:`epilogue`. Equals ``conv2d_forward`` up to rounding (see the ``winograd4`` tier).
+    :func:`epilogue`. Equals ``conv2d_forward`` up to rounding (the ``winograd`` tier).
     """
-    if w.shape[:2] != (3, 3):
-        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(4x4,3x3), received {w.shape}")
-    dt = x.dtype
-    n, _, _, c = x.shape
-    f = w.shape[3]
-    ho, wo = _out_size(x, w, (1, 1), pads)
-    th, tw = -(-ho // 4), -(-wo // 4)
-    top, bottom, left, right = pads
-    # extra bottom/right zeros so that every 6x6 tile is complete
-    xp = _pad(x, (top, bottom + 4 * th + 2 - (ho + 2), left, right + 4 * tw + 2 - (wo + 2)))
-    tiles = sliding_window_view(xp, (6, 6), axis=(1, 2))[:, : 4 * th : 4, : 4 * tw : 4]
-    bt, at = _wg.BT[4].astype(dt), _wg.AT[4].astype(dt)
-    v = np.einsum("ij,ntwcjk,lk->ilntwc", bt, tiles, bt, optimize=True)  # 6,6,N,th,tw,C
     u = winograd4_filter(w) if u is None else u
-    m = np.matmul(v.reshape(36, n * th * tw, c), u.reshape(36, c, f))  # 36, P, F
-    m = m.reshape(6, 6, n, th, tw, f)
-    yt = np.einsum("ai,ijntwf,bj->ntawbf", at, m, at, optimize=True)  # N, th, 4, tw, 4, F
-    y = np.ascontiguousarray(yt.reshape(n, 4 * th, 4 * tw, f)[:, :ho, :wo])
-    if b is not None:
-        y += b
-    return epilogue(y, relu=relu, residual=residual, alpha=alpha, beta=beta)
+    return _winograd(x, w, b, pads, 4, u, dict(relu=relu, residual=residual, alpha=alpha,
+                                               beta=beta))
