@@ -14,6 +14,8 @@ class _ConvCore:
     kernel_module = "conv"
 
     def _conv_setup(self):
+        if self.spec.algo in ("winograd", "winograd4"):  # a partial backend says so at build
+            self.backend.kernel("conv", f"{self.spec.algo}_forward")
         self._version = 0  # bumped whenever the weights may change
         self._u = None  # (version, Winograd-transformed filters)
         self._algos = {}  # x.shape -> concrete algorithm
@@ -108,21 +110,22 @@ class Conv2DLayer(_ConvCore, Layer):
 class Conv2DAddLayer(_ConvCore, BaseLayer):
     """Convolution with the residual sum fused: ``y = alpha (conv(x) + b) + beta skip``.
 
-    Inputs ``forward(x, skip)``; ``skip`` has the output's shape. Derivatives:
-    ``dskip = beta dy`` and the convolution's derivatives (:class:`Conv2DLayer`) of
-    ``alpha dy``.
+    Inputs ``forward(a, b)``: ``a`` the convolution's input, ``b`` the skip, shaped like the
+    output. Derivatives ``(da, db)``: ``db = beta dy``; ``da`` and the weight gradients are
+    the convolution's (:class:`Conv2DLayer`) for ``alpha dy``.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._conv_setup()
 
-    def forward(self, x, skip, *, training: bool = False):
-        self._check_x(x)
-        y_shape = self.spec.output_shape(x.shape)
-        check_array(self._name, "skip", skip, self.dtype, shape=y_shape)
-        y = self._run(self.algo_for(x, skip), x, skip)
-        self._cache = (x, y_shape)
+    def forward(self, a, b, *, training: bool = False):
+        """``y = alpha (conv(a) + bias) + beta b`` (the merge-layer protocol: inputs a, b)."""
+        self._check_x(a, "a")
+        y_shape = self.spec.output_shape(a.shape)
+        check_array(self._name, "b", b, self.dtype, shape=y_shape)
+        y = self._run(self.algo_for(a, b), a, b)
+        self._cache = (a, y_shape)
         return y
 
     def backward(self, dy):
