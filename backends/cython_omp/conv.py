@@ -95,7 +95,7 @@ def winograd_filter(w):
     return u
 
 
-def _winograd_run(fn, m, kernel, transform, x, w, b, pads, u, relu, residual, alpha, beta):
+def _winograd_run(fn, m, transform, x, w, b, pads, u, relu, residual, alpha, beta):
     """Checks and output allocation shared by F(2x2, 3x3) and F(4x4, 3x3)."""
     x, w, _, pads, ho, wo = _check(fn, x, w, (1, 1), pads)
     if w.shape[:2] != (3, 3):
@@ -109,7 +109,7 @@ def _winograd_run(fn, m, kernel, transform, x, w, b, pads, u, relu, residual, al
         u = ck.array(fn, "u", u, ndim=3, dtype=x.dtype, shape=(t2, w.shape[2], w.shape[3]))
     y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
     ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
-    kernel(x, u, bias, has_bias, y, pads[0], pads[2], **ep)
+    getattr(_conv, fn)(x, u, bias, has_bias, y, pads[0], pads[2], **ep)  # after the checks
     return y
 
 
@@ -122,8 +122,8 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
 
     Equals :func:`conv2d_forward` up to rounding (the transforms reassociate the sums).
     """
-    return _winograd_run("winograd_forward", 2, _conv.winograd_forward, winograd_filter, x, w,
-                         b, pads, u, relu, residual, alpha, beta)
+    return _winograd_run("winograd_forward", 2, winograd_filter, x, w, b, pads, u, relu,
+                         residual, alpha, beta)
 
 
 def winograd4_filter(w):
@@ -144,5 +144,5 @@ def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha
     :func:`winograd_forward`. Equals :func:`conv2d_forward` up to rounding (the ``winograd``
     tier).
     """
-    return _winograd_run("winograd4_forward", 4, _conv.winograd4_forward, winograd4_filter,
-                         x, w, b, pads, u, relu, residual, alpha, beta)
+    return _winograd_run("winograd4_forward", 4, winograd4_filter, x, w, b, pads, u, relu,
+                         residual, alpha, beta)

@@ -24,6 +24,9 @@ __all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_for
 
 # ``algo="auto"`` times these per shape (``backends.autotune``).
 AUTO_ALGOS = ("im2col", "winograd")
+# Kernels of numpy_ref this backend does not have (a layer asking for one raises
+# NotSupportedError at build): F(4x4, 3x3) is Cython-only for now.
+UNSUPPORTED = ("winograd4_filter", "winograd4_forward")
 # The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
 # (a function of the shape's channels, not of H x W), so a model need not cut the input into
 # row bands to bound memory (``layerbench.models.inference.conv_in_bands``).

@@ -89,18 +89,22 @@ def winograd_filter(w):
     return w
 
 
-def winograd_forward(x, w, b, *, pads, u=None, **epilogue):
+def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                     beta=1.0):
     """3x3 stride-1 convolution; TensorFlow has no Winograd op, so this is the exact
     convolution :func:`conv2d_forward` (the value a Winograd kernel approximates).
     """
     if tuple(w.shape[:2]) != (3, 3):
         raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
-    return conv2d_forward(x, w, b, stride=(1, 1), pads=pads, **epilogue)
+    return conv2d_forward(x, w, b, stride=(1, 1), pads=pads, relu=relu, residual=residual,
+                          alpha=alpha, beta=beta)
 
 
 winograd4_filter = winograd_filter
 
 
-def winograd4_forward(x, w, b, *, pads, u=None, **epilogue):
+def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                      beta=1.0):
     """F(4x4, 3x3) as the oracle sees it: the exact convolution (see :func:`winograd_forward`)."""
-    return winograd_forward(x, w, b, pads=pads, **epilogue)
+    return winograd_forward(x, w, b, pads=pads, relu=relu, residual=residual, alpha=alpha,
+                            beta=beta)
