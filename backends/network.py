@@ -69,10 +69,10 @@ class Network:
         if len(inputs) != spec.n_inputs:
             raise ValueError(expected(f"{name}.inputs", f"{spec.n_inputs} input(s)", inputs))
         shape = self._shapes[inputs[0]]
-        for i in inputs[1:]:
-            if self._shapes[i] != shape:
+        for i, want in zip(inputs[1:], spec.input_shapes(shape)[1:], strict=True):
+            if self._shapes[i] != want:
                 raise ShapeError(
-                    expected(f"{name} input {i!r} shape", f"{shape} (as {inputs[0]!r})",
+                    expected(f"{name} input {i!r} shape", f"{want} (from {inputs[0]!r})",
                              self._shapes[i])
                 )
         layer = build(spec, input_shape=shape, backend=self.backend, dtype=self.dtype,

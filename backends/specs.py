@@ -89,6 +89,10 @@ class LayerSpec:
         """Shapes of the trainable parameters, ``{}`` for weightless layers."""
         return {}
 
+    def input_shapes(self, first: NHWC) -> tuple[NHWC, ...]:
+        """Shapes every input must have, given the first one's (all equal by default)."""
+        return (first,) * self.n_inputs
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Windowed(LayerSpec):
@@ -111,7 +115,12 @@ class _Windowed(LayerSpec):
 class Conv2D(_Windowed):
     """2-D convolution (cross-correlation, as in TensorFlow) with HWIO kernels.
 
-    ``algo="winograd"`` is F(2x2, 3x3) and exists only for 3x3 kernels with stride 1.
+    ``algo="winograd"`` is F(2x2, 3x3), ``"winograd4"`` F(4x4, 3x3); both exist only for 3x3
+    kernels with stride 1.
+    ``algo="auto"`` picks, per input shape, dtype, thread count and backend, the fastest of
+    the algorithms eligible for the shape (measured once, cached on disk; see
+    ``backends.autotune``). ``activation="relu"`` fuses ``y = max(conv(x) + b, 0)`` into the
+    convolution's output pass (same numbers as Conv2D followed by Activation("relu")).
     """
 
     layer_type: ClassVar[str] = "conv2d"
@@ -120,21 +129,41 @@ class Conv2D(_Windowed):
     stride: tuple[int, int] | int = (1, 1)
     padding: Literal["same", "valid"] = "same"
     use_bias: bool = True
-    algo: Literal["im2col", "winograd"] = "im2col"
+    algo: Literal["im2col", "winograd", "winograd4", "auto"] = "im2col"
+    activation: Literal["linear", "relu"] = "linear"
 
     def __post_init__(self) -> None:
-        _positive_int("Conv2D", "filters", self.filters)
-        object.__setattr__(self, "kernel", _pair("Conv2D", "kernel", self.kernel))
-        object.__setattr__(self, "stride", _pair("Conv2D", "stride", self.stride))
-        _choice("Conv2D", "padding", self.padding, ("same", "valid"))
-        _choice("Conv2D", "algo", self.algo, ("im2col", "winograd"))
+        name = type(self).__name__
+        _positive_int(name, "filters", self.filters)
+        object.__setattr__(self, "kernel", _pair(name, "kernel", self.kernel))
+        object.__setattr__(self, "stride", _pair(name, "stride", self.stride))
+        _choice(name, "padding", self.padding, ("same", "valid"))
+        _choice(name, "algo", self.algo, ("im2col", "winograd", "winograd4", "auto"))
+        _choice(name, "activation", self.activation, ("linear", "relu"))
         if not isinstance(self.use_bias, bool):
-            raise SpecError(expected("Conv2D.use_bias", "a bool", self.use_bias))
-        if self.algo == "winograd" and (self.kernel != (3, 3) or self.stride != (1, 1)):
+            raise SpecError(expected(f"{name}.use_bias", "a bool", self.use_bias))
+        if self.algo in ("winograd", "winograd4") and not self.winograd_eligible():
             raise SpecError(
-                "Conv2D.algo: 'winograd' is F(2x2,3x3) and needs kernel=(3, 3) and "
-                f"stride=(1, 1), received kernel={self.kernel} stride={self.stride}"
+                f"{name}.algo: {self.algo!r} is F(2x2,3x3) / F(4x4,3x3) and needs "
+                f"kernel=(3, 3) and stride=(1, 1), received kernel={self.kernel} "
+                f"stride={self.stride}"
             )
+
+    def winograd_eligible(self) -> bool:
+        """Whether the Winograd algorithms apply (3x3 kernel, stride 1)."""
+        return self.kernel == (3, 3) and self.stride == (1, 1)
+
+    def algos(self) -> tuple[str, ...]:
+        """The concrete algorithms that compute this convolution (``auto`` picks among them)."""
+        if self.algo != "auto":
+            return (self.algo,)
+        if self.winograd_eligible():
+            return ("im2col", "winograd", "winograd4")
+        return ("im2col",)
+
+    def input_shapes(self, first: NHWC) -> tuple[NHWC, ...]:
+        """Shapes every input must have, given the first one's."""
+        return (first,)
 
     def _window(self):
         return self.kernel, self.stride, self.padding
@@ -149,6 +178,33 @@ class Conv2D(_Windowed):
         if self.use_bias:
             shapes["bias"] = (self.filters,)
         return shapes
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Conv2DAdd(Conv2D):
+    """A convolution with the residual sum fused into its output pass:
+    ``y = alpha * (conv(x1) + b) + beta * x2`` (``x2`` has the output's shape).
+
+    The same numbers as Conv2D followed by ``Shortcut(alpha, beta)``, written once; EDSR's
+    and WDSR's ``x + res_scale * conv(...)`` is ``alpha = res_scale, beta = 1``. The fused
+    activation is not allowed here: ``activation`` must stay ``"linear"``.
+    """
+
+    layer_type: ClassVar[str] = "conv2d_add"
+    n_inputs: ClassVar[int] = 2
+    alpha: float = 1.0
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        Conv2D.__post_init__(self)
+        _finite_number("Conv2DAdd", "alpha", self.alpha)
+        _finite_number("Conv2DAdd", "beta", self.beta)
+        if self.activation != "linear":
+            raise SpecError(expected("Conv2DAdd.activation", "'linear' (the sum comes last)",
+                                     self.activation))
+
+    def input_shapes(self, first: NHWC) -> tuple[NHWC, ...]:
+        return (first, self.output_shape(first))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -317,6 +373,7 @@ class Loss:
 
 
 ALL_SPECS: tuple[type[LayerSpec], ...] = (
-    Conv2D, MaxPool2D, AvgPool2D, Shortcut, PixelShuffle, BatchNorm, Activation, Connected,
+    Conv2D, Conv2DAdd, MaxPool2D, AvgPool2D, Shortcut, PixelShuffle, BatchNorm, Activation,
+    Connected,
     Upsample,
 )

@@ -16,6 +16,12 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+# algo="auto" caches its choices on disk: tests keep theirs out of the user's cache dir
+if "LAYERBENCH_AUTOTUNE_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["LAYERBENCH_AUTOTUNE_CACHE"] = os.path.join(
+        tempfile.mkdtemp(prefix="layerbench-autotune-"), "conv_algo.json")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -160,6 +160,42 @@ cdef void add_bias(real *y, const real *b, Py_ssize_t rows, Py_ssize_t F) noexce
             y[m * F + f] += b[f]
 
 
+cdef struct Epilogue:
+    # what the output pass does after the GEMM: bias, ReLU, ``alpha y + beta res``
+    bint has_bias
+    bint relu
+    bint has_res
+    double alpha
+    double beta
+
+
+cdef inline void finish_rows(real *y, const real *b, const real *res, Epilogue ep,
+                             Py_ssize_t m0, Py_ssize_t m1, Py_ssize_t F) noexcept nogil:
+    """Output rows [m0, m1) of (rows, F) ``y``, in place, while they are in cache:
+    ``y = alpha relu?(y + b) + beta res`` with the same operations, in the same order, as
+    the unfused bias add, ReLU layer and Shortcut layer (so the same bits)."""
+    cdef Py_ssize_t m, f
+    cdef real v, al = <real>ep.alpha, be = <real>ep.beta
+    if not (ep.has_bias or ep.relu or ep.has_res):
+        return
+    for m in range(m0, m1):
+        for f in range(F):
+            v = y[m * F + f]
+            if ep.has_bias:
+                v = v + b[f]
+            if ep.relu:
+                v = v if v > 0 else 0
+            if ep.has_res:
+                v = al * v + be * res[m * F + f]
+            y[m * F + f] = v
+
+
+cdef Epilogue epilogue(bint has_bias, bint relu, bint has_res, double alpha, double beta):
+    cdef Epilogue ep
+    ep.has_bias, ep.relu, ep.has_res, ep.alpha, ep.beta = has_bias, relu, has_res, alpha, beta
+    return ep
+
+
 cdef void column_sums(const real *a, real *out, Py_ssize_t rows, Py_ssize_t F, real *partial,
                       Py_ssize_t nchunks) noexcept nogil:
     """``out[f] = sum_m a[m, f]``: fixed chunks in parallel, then chunks added in order."""
@@ -190,28 +226,29 @@ def column_sum(const real[:, ::1] a, real[::1] out):
 
 # -- forward --------------------------------------------------------------------------------
 
-cdef void conv_chunk(const real *x, const real *w, const real *b, bint has_bias, real *y,
-                     real *buf, Py_ssize_t m0, Py_ssize_t m1, Py_ssize_t H, Py_ssize_t W,
+cdef void conv_chunk(const real *x, const real *w, const real *b, const real *res,
+                     Epilogue ep, real *y, real *buf, Py_ssize_t m0, Py_ssize_t m1, Py_ssize_t H, Py_ssize_t W,
                      Py_ssize_t C, Py_ssize_t F, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t kh,
                      Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top,
                      Py_ssize_t left) noexcept nogil:
-    """Output pixels [m0, m1): patches into this thread's ``buf``, one GEMM, bias."""
-    cdef Py_ssize_t K = kh * kw * C, m, f
+    """Output pixels [m0, m1): patches into this thread's ``buf``, one GEMM, epilogue."""
+    cdef Py_ssize_t K = kh * kw * C, m
     for m in range(m0, m1):
         im2col_pixel(x, buf + (m - m0) * K, m, H, W, C, ho, wo, kh, kw, sh, sw, top, left)
     gemm("N", "N", <int>F, <int>(m1 - m0), <int>K, w, <int>F, buf, <int>K, 0, y + m0 * F,
          <int>F)
-    if has_bias:  # while the chunk is in cache
-        for m in range(m0, m1):
-            for f in range(F):
-                y[m * F + f] += b[f]
+    finish_rows(y, b, res, ep, m0, m1, F)  # while the chunk is in cache
 
 
 def conv_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w, const real[::1] b,
-                 bint has_bias, real[:, :, :, ::1] y, int sh, int sw, int top, int left):
-    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``.
+                 bint has_bias, real[:, :, :, ::1] y, int sh, int sw, int top, int left,
+                 bint relu=False, const real[::1] res=None, double alpha=1, double beta=1):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``, then
+    (fused) ``y = max(y, 0)`` if ``relu`` and ``y = alpha y + beta res`` if ``res`` is given
+    (``res`` is the flat output-shaped residual).
 
-    Fused per chunk of output pixels (parallel): im2col into a per-thread buffer, GEMM, bias.
+    Fused per chunk of output pixels (parallel): im2col into a per-thread buffer, GEMM,
+    epilogue.
     """
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     cdef Py_ssize_t kh = w.shape[0], kw = w.shape[1], F = w.shape[3]
@@ -222,17 +259,20 @@ def conv_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w, const r
     cdef int nthr = openmp.omp_get_max_threads()
     cdef real[:, ::1] scratch
     cdef real *sp
+    cdef Epilogue ep = epilogue(has_bias, relu, res is not None, alpha, beta)
+    cdef const real *rp = &res[0] if res is not None else NULL
     if direct:  # 1x1, stride 1, no padding: the input already is the patch matrix
         with nogil:
             gemm_rows(&x[0, 0, 0, 0], &w[0, 0, 0, 0], &y[0, 0, 0, 0], M, K, F, chunk)
-            if has_bias:
-                add_bias(&y[0, 0, 0, 0], &b[0], M, F)
+            for ch in prange(nch, schedule="static"):
+                finish_rows(&y[0, 0, 0, 0], &b[0], rp, ep, ch * chunk,
+                            min(ch * chunk + chunk, M), F)
         return
     scratch = np.empty((nthr, min(chunk, M) * K), dtype=np.asarray(y).dtype)
     sp = &scratch[0, 0]
     with nogil:
         for ch in prange(nch, schedule="static", num_threads=nthr):
-            conv_chunk(&x[0, 0, 0, 0], &w[0, 0, 0, 0], &b[0], has_bias, &y[0, 0, 0, 0],
+            conv_chunk(&x[0, 0, 0, 0], &w[0, 0, 0, 0], &b[0], rp, ep, &y[0, 0, 0, 0],
                        sp + threadid() * min(chunk, M) * K, ch * chunk,
                        min(ch * chunk + chunk, M), H, W, C, F, ho, wo, kh, kw, sh, sw, top,
                        left)
@@ -366,16 +406,17 @@ cdef inline void winograd_input_tile(const real *x, const real *zeros, real *v, 
             memcpy(v + (k * T + t) * C + cs, &o[k][0], nc * sizeof(real))
 
 
-cdef inline void winograd_output_tile(const real *mm, real *y, const real *b, bint has_bias,
-                                      Py_ssize_t t, Py_ssize_t T, Py_ssize_t tile,
+cdef inline void winograd_output_tile(const real *mm, real *y, const real *b,
+                                      const real *res, Epilogue ep, Py_ssize_t t, Py_ssize_t T, Py_ssize_t tile,
                                       Py_ssize_t th, Py_ssize_t tw, Py_ssize_t ho,
                                       Py_ssize_t wo, Py_ssize_t F) noexcept nogil:
-    """``Y = A^T M A`` (A^T rows: [1,1,1,0], [0,1,-1,-1]) plus bias; the 2x2 outputs are
-    cropped to the image."""
+    """``Y = A^T M A`` (A^T rows: [1,1,1,0], [0,1,-1,-1]) plus the epilogue (bias, ReLU,
+    residual, as :func:`finish_rows`); the 2x2 outputs are cropped to the image."""
     cdef Py_ssize_t n = tile // (th * tw)
     cdef Py_ssize_t rem = tile - n * th * tw
     cdef Py_ssize_t i0 = 2 * (rem // tw), j0 = 2 * (rem % tw)
-    cdef Py_ssize_t f, a, k, fs, nf
+    cdef Py_ssize_t f, a, k, fs, nf, pos
+    cdef real v, al = <real>ep.alpha, be = <real>ep.beta
     cdef real m[16][CB]
     cdef real s[8][CB]
     cdef real out[4][CB]
@@ -392,10 +433,21 @@ cdef inline void winograd_output_tile(const real *mm, real *y, const real *b, bi
             for f in range(nf):
                 out[2 * a][f] = s[4 * a][f] + s[4 * a + 1][f] + s[4 * a + 2][f]
                 out[2 * a + 1][f] = s[4 * a + 1][f] - s[4 * a + 2][f] - s[4 * a + 3][f]
-        if has_bias:
+        if ep.has_bias:
             for k in range(4):
                 for f in range(nf):
                     out[k][f] = out[k][f] + b[fs + f]
+        if ep.relu:
+            for k in range(4):
+                for f in range(nf):
+                    v = out[k][f]
+                    out[k][f] = v if v > 0 else 0
+        if ep.has_res:
+            for k in range(4):
+                if i0 + k // 2 < ho and j0 + k % 2 < wo:
+                    pos = ((n * ho + i0 + k // 2) * wo + j0 + k % 2) * F + fs
+                    for f in range(nf):
+                        out[k][f] = al * out[k][f] + be * res[pos + f]
         for a in range(2):
             if i0 + a < ho:
                 memcpy(y + ((n * ho + i0 + a) * wo + j0) * F + fs, &out[2 * a][0],
@@ -406,7 +458,7 @@ cdef inline void winograd_output_tile(const real *mm, real *y, const real *b, bi
 
 
 cdef void winograd_chunk(const real *x, const real *zeros, const real *u, const real *b,
-                         bint has_bias, real *y, real *vp, real *mp, Py_ssize_t t0,
+                         const real *res, Epilogue ep, real *y, real *vp, real *mp, Py_ssize_t t0,
                          Py_ssize_t nb, Py_ssize_t th, Py_ssize_t tw, Py_ssize_t H,
                          Py_ssize_t W, Py_ssize_t C, Py_ssize_t F, Py_ssize_t ho, Py_ssize_t wo,
                          Py_ssize_t top, Py_ssize_t left) noexcept nogil:
@@ -418,15 +470,17 @@ cdef void winograd_chunk(const real *x, const real *zeros, const real *u, const 
         gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * nb * C, <int>C,
              0, mp + k * nb * F, <int>F)
     for t in range(nb):
-        winograd_output_tile(mp, y, b, has_bias, t, nb, t0 + t, th, tw, ho, wo, F)
+        winograd_output_tile(mp, y, b, res, ep, t, nb, t0 + t, th, tw, ho, wo, F)
 
 
 def winograd_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const real[::1] b,
-                     bint has_bias, real[:, :, :, ::1] y, int top, int left):
+                     bint has_bias, real[:, :, :, ::1] y, int top, int left,
+                     bint relu=False, const real[::1] res=None, double alpha=1, double beta=1):
     """3x3 stride-1 convolution by Winograd F(2x2, 3x3), fused per chunk of 2x2 output tiles.
 
     Each chunk (parallel, per-thread buffers): input transform, 16 GEMMs ``M_k = V_k U_k``
-    over the channels, output transform plus bias. The chunk size depends on C and F only.
+    over the channels, output transform plus the epilogue of :func:`conv_forward`. The
+    chunk size depends on C and F only.
     """
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     cdef Py_ssize_t F = u.shape[2], ho = y.shape[1], wo = y.shape[2]
@@ -440,9 +494,11 @@ def winograd_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const 
     cdef real[::1] zeros = np.zeros(C, dtype=dt)
     cdef real *vp = &vbuf[0, 0]
     cdef real *mp = &mbuf[0, 0]
+    cdef Epilogue ep = epilogue(has_bias, relu, res is not None, alpha, beta)
+    cdef const real *rp = &res[0] if res is not None else NULL
     with nogil:
         for ch in prange(nch, schedule="static", num_threads=nthr):
-            winograd_chunk(&x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], has_bias,
+            winograd_chunk(&x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], rp, ep,
                            &y[0, 0, 0, 0], vp + threadid() * 16 * T * C,
                            mp + threadid() * 16 * T * F, ch * T, min(T, ntiles - ch * T),
                            th, tw, H, W, C, F, ho, wo, top, left)
@@ -468,3 +524,164 @@ def dense_backward(const real[:, ::1] x, const real[:, ::1] w, const real[:, ::1
         gemm_rows_bt(&dy[0, 0], &w[0, 0], &dx[0, 0], N, U, K, chunk_rows(U))
         gemm_at_b(&x[0, 0], &dy[0, 0], &dw[0, 0], N, K, U, 0, 64)
     column_sum(dy, db)
+
+
+# -- Winograd F(4x4, 3x3) -------------------------------------------------------------------
+# Lavin & Gray (2016), interpolation points 0, 1, -1, 2, -2 (and infinity): each 4x4 output
+# tile from a 6x6 input tile, 36 GEMMs over the channels, 4x fewer multiplies than direct
+# 3x3 (F(2x2, 3x3): 2.25x). The filter transform U = G g G^T is done once per weights, in
+# float64 (``conv.winograd4_filter``), so only the input and output transforms round in the
+# working precision.
+
+cdef double BT4[6][6]
+BT4[:] = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+          [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+cdef double AT4[4][6]
+AT4[:] = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+
+
+cdef inline void winograd4_input_tile(const real *x, const real *zeros, real *v, Py_ssize_t t,
+                                      Py_ssize_t T, Py_ssize_t tile, Py_ssize_t th,
+                                      Py_ssize_t tw, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
+                                      Py_ssize_t top, Py_ssize_t left) noexcept nogil:
+    """``V = B^T d B`` of one 6x6 input tile, all channels: ``v[k, t, c]`` (k = 6 a + b);
+    zero coefficients are skipped outside the channel loop."""
+    cdef const real *src[36]
+    cdef Py_ssize_t n = tile // (th * tw)
+    cdef Py_ssize_t rem = tile - n * th * tw
+    cdef Py_ssize_t r0 = 4 * (rem // tw) - top
+    cdef Py_ssize_t c0 = 4 * (rem % tw) - left
+    cdef Py_ssize_t a, b, i, j, r, col, c, k, cs, nc
+    cdef real coef
+    cdef real d[36][CB]
+    cdef real e[36][CB]
+    cdef real o[36][CB]
+    for a in range(6):
+        r = r0 + a
+        for b in range(6):
+            col = c0 + b
+            if r < 0 or r >= H or col < 0 or col >= W:
+                src[6 * a + b] = zeros
+            else:
+                src[6 * a + b] = x + ((n * H + r) * W + col) * C
+    for cs in range((C + CB - 1) // CB):
+        cs = cs * CB
+        nc = min(CB, C - cs)
+        for k in range(36):
+            memcpy(&d[k][0], src[k] + cs, nc * sizeof(real))
+        for i in range(6):  # e = B^T d (rows), column b at a time
+            for b in range(6):
+                for c in range(nc):
+                    e[6 * i + b][c] = 0
+                for j in range(6):
+                    coef = <real>BT4[i][j]
+                    if coef != 0:
+                        for c in range(nc):
+                            e[6 * i + b][c] = e[6 * i + b][c] + coef * d[6 * j + b][c]
+        for a in range(6):  # o = e B (columns)
+            for i in range(6):
+                for c in range(nc):
+                    o[6 * a + i][c] = 0
+                for j in range(6):
+                    coef = <real>BT4[i][j]
+                    if coef != 0:
+                        for c in range(nc):
+                            o[6 * a + i][c] = o[6 * a + i][c] + coef * e[6 * a + j][c]
+        for k in range(36):
+            memcpy(v + (k * T + t) * C + cs, &o[k][0], nc * sizeof(real))
+
+
+cdef inline void winograd4_output_tile(const real *mm, real *y, const real *b, const real *res,
+                                       Epilogue ep, Py_ssize_t t, Py_ssize_t T,
+                                       Py_ssize_t tile, Py_ssize_t th, Py_ssize_t tw,
+                                       Py_ssize_t ho, Py_ssize_t wo,
+                                       Py_ssize_t F) noexcept nogil:
+    """``Y = A^T M A`` of one tile plus the epilogue, cropped to the image."""
+    cdef Py_ssize_t n = tile // (th * tw)
+    cdef Py_ssize_t rem = tile - n * th * tw
+    cdef Py_ssize_t i0 = 4 * (rem // tw), j0 = 4 * (rem % tw)
+    cdef Py_ssize_t f, a, k, l, j, fs, nf, pos
+    cdef real coef, v, al = <real>ep.alpha, be = <real>ep.beta
+    cdef real m[36][CB]
+    cdef real s[24][CB]
+    cdef real out[16][CB]
+    for fs in range((F + CB - 1) // CB):
+        fs = fs * CB
+        nf = min(CB, F - fs)
+        for k in range(36):
+            memcpy(&m[k][0], mm + (k * T + t) * F + fs, nf * sizeof(real))
+        for k in range(4):  # s = A^T m (rows)
+            for a in range(6):
+                for f in range(nf):
+                    s[6 * k + a][f] = 0
+                for j in range(6):
+                    coef = <real>AT4[k][j]
+                    if coef != 0:
+                        for f in range(nf):
+                            s[6 * k + a][f] = s[6 * k + a][f] + coef * m[6 * j + a][f]
+        for k in range(4):  # out = s A (columns)
+            for l in range(4):
+                for f in range(nf):
+                    out[4 * k + l][f] = 0
+                for j in range(6):
+                    coef = <real>AT4[l][j]
+                    if coef != 0:
+                        for f in range(nf):
+                            out[4 * k + l][f] = out[4 * k + l][f] + coef * s[6 * k + j][f]
+        for k in range(16):
+            if i0 + k // 4 >= ho or j0 + k % 4 >= wo:
+                continue
+            pos = ((n * ho + i0 + k // 4) * wo + j0 + k % 4) * F + fs
+            for f in range(nf):
+                v = out[k][f]
+                if ep.has_bias:
+                    v = v + b[fs + f]
+                if ep.relu:
+                    v = v if v > 0 else 0
+                if ep.has_res:
+                    v = al * v + be * res[pos + f]
+                y[pos + f] = v
+
+
+cdef void winograd4_chunk(const real *x, const real *zeros, const real *u, const real *b,
+                          const real *res, Epilogue ep, real *y, real *vp, real *mp,
+                          Py_ssize_t t0, Py_ssize_t nb, Py_ssize_t th, Py_ssize_t tw,
+                          Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t F,
+                          Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t top,
+                          Py_ssize_t left) noexcept nogil:
+    cdef Py_ssize_t t, k
+    for t in range(nb):
+        winograd4_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
+    for k in range(36):
+        gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * nb * C, <int>C,
+             0, mp + k * nb * F, <int>F)
+    for t in range(nb):
+        winograd4_output_tile(mp, y, b, res, ep, t, nb, t0 + t, th, tw, ho, wo, F)
+
+
+def winograd4_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const real[::1] b,
+                      bint has_bias, real[:, :, :, ::1] y, int top, int left,
+                      bint relu=False, const real[::1] res=None, double alpha=1,
+                      double beta=1):
+    """3x3 stride-1 convolution by Winograd F(4x4, 3x3) (``u``: (36, C, F) transformed
+    filters), fused per chunk of 4x4 output tiles like :func:`winograd_forward`."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t F = u.shape[2], ho = y.shape[1], wo = y.shape[2]
+    cdef Py_ssize_t th = (ho + 3) // 4, tw = (wo + 3) // 4, ntiles = N * th * tw
+    cdef Py_ssize_t T = min(max(8, min(256, (1 << 20) // (36 * (C + F)))), ntiles)
+    cdef Py_ssize_t nch = (ntiles + T - 1) // T, ch
+    cdef int nthr = openmp.omp_get_max_threads()
+    dt = np.asarray(y).dtype
+    cdef real[:, ::1] vbuf = np.empty((nthr, 36 * T * C), dtype=dt)
+    cdef real[:, ::1] mbuf = np.empty((nthr, 36 * T * F), dtype=dt)
+    cdef real[::1] zeros = np.zeros(C, dtype=dt)
+    cdef real *vp = &vbuf[0, 0]
+    cdef real *mp = &mbuf[0, 0]
+    cdef Epilogue ep = epilogue(has_bias, relu, res is not None, alpha, beta)
+    cdef const real *rp = &res[0] if res is not None else NULL
+    with nogil:
+        for ch in prange(nch, schedule="static", num_threads=nthr):
+            winograd4_chunk(&x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], rp, ep,
+                            &y[0, 0, 0, 0], vp + threadid() * 36 * T * C,
+                            mp + threadid() * 36 * T * F, ch * T, min(T, ntiles - ch * T),
+                            th, tw, H, W, C, F, ho, wo, top, left)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import specs
 from .base import BaseLayer, Layer, check_array
-from .conv import ConnectedLayer, Conv2DLayer
+from .conv import ConnectedLayer, Conv2DAddLayer, Conv2DLayer
 from .elementwise import ActivationLayer, ShortcutLayer
 from .norm import BatchNormLayer
 from .pool import AvgPool2DLayer, MaxPool2DLayer
@@ -12,6 +12,7 @@ from .reshape import PixelShuffleLayer, UpsampleLayer
 
 LAYER_CLASSES: dict[type, type[BaseLayer]] = {
     specs.Conv2D: Conv2DLayer,
+    specs.Conv2DAdd: Conv2DAddLayer,
     specs.Connected: ConnectedLayer,
     specs.MaxPool2D: MaxPool2DLayer,
     specs.AvgPool2D: AvgPool2DLayer,

@@ -3,32 +3,75 @@
 from __future__ import annotations
 
 from ..errors import ShapeError, expected
-from .base import Layer
+from .base import BaseLayer, Layer, check_array
 
 
-class Conv2DLayer(Layer):
-    """2-D convolution, NHWC input, HWIO kernel ``W``, bias ``b``.
-
-    Forward: ``y[n,i,j,o] = b[o] + sum_{p,q,c} xpad[n, i*sh+p, j*sw+q, c] W[p,q,c,o]``.
-    Derivatives for upstream ``dy``: ``dW[p,q,c,o] = sum_{n,i,j} xpad[n,i*sh+p,j*sw+q,c]
-    dy[n,i,j,o]``, ``db[o] = sum_{n,i,j} dy[n,i,j,o]`` and ``dx`` is the transposed
-    convolution of ``dy`` with ``W`` (cropped back from the padded input).
-    ``algo="winograd"`` changes the forward algorithm only; backward always uses im2col.
-    """
+class _ConvCore:
+    """What plain and fused convolutions share: the algorithm (``auto`` resolved per input
+    shape by :mod:`backends.autotune`), the Winograd filter transform kept per weights
+    version, and the backward of the convolution itself."""
 
     kernel_module = "conv"
 
-    def _forward(self, x, training):
-        _, _, pads = self.spec.geometry(x.shape)
-        w, b = self._params["weights"], self._params.get("bias")
-        if self.spec.algo == "winograd":
-            y = self.k.winograd_forward(x, w, b, pads=pads)
-        else:
-            y = self.k.conv2d_forward(x, w, b, stride=self.spec.stride, pads=pads)
-        return y, (x, pads)
+    def _conv_setup(self):
+        if self.spec.algo in ("winograd", "winograd4"):  # a partial backend says so at build
+            self.backend.kernel("conv", f"{self.spec.algo}_forward")
+        self._version = 0  # bumped whenever the weights may change
+        self._u = None  # (version, Winograd-transformed filters)
+        self._algos = {}  # x.shape -> concrete algorithm
 
-    def _backward(self, dy, x_shape, cache):
-        x, pads = cache
+    def load_params(self, p):
+        super().load_params(p)
+        self._version += 1
+
+    def update(self, optimizer):
+        super().update(optimizer)
+        self._version += 1
+
+    def winograd_filters(self, algo: str = "winograd"):
+        """``U = G g G^T`` of the current weights for ``algo`` (``winograd``: F(2x2, 3x3),
+        ``winograd4``: F(4x4, 3x3)), computed once per weights version."""
+        if self._u is None or self._u[0] != self._version:
+            self._u = (self._version, {})
+        cache = self._u[1]
+        if algo not in cache:
+            transform = self.backend.kernel("conv", f"{algo}_filter")
+            cache[algo] = transform(self._params["weights"])
+        return cache[algo]
+
+    def algo_for(self, x, skip=None) -> str:
+        """The concrete algorithm for ``x``'s shape (``spec.algo`` unless it is ``auto``;
+        then :func:`backends.autotune.choose`, timing the candidates on ``x`` itself)."""
+        key = (x.shape, self.backend.num_threads())
+        algo = self._algos.get(key)
+        if algo is None:
+            from .. import autotune
+
+            spec = self.spec
+            if spec.algo == "auto":
+                allowed = getattr(self.k, "AUTO_ALGOS", ("im2col",))
+                candidates = tuple(a for a in spec.algos() if a in allowed) or ("im2col",)
+            else:
+                candidates = (spec.algo,)
+            algo = autotune.choose(self.backend.name, spec, x.shape, self.dtype, key[1],
+                                   candidates, lambda a: self._run(a, x, skip))
+            self._algos[key] = algo
+        return algo
+
+    def _run(self, algo, x, skip=None):
+        spec = self.spec
+        _, _, pads = spec.geometry(x.shape)
+        w, b = self._params["weights"], self._params.get("bias")
+        epilogue = {"relu": spec.activation == "relu"}
+        if skip is not None:
+            epilogue.update(residual=skip, alpha=spec.alpha, beta=spec.beta)
+        if algo in ("winograd", "winograd4"):
+            run = self.backend.kernel("conv", f"{algo}_forward")  # NotSupportedError if absent
+            return run(x, w, b, pads=pads, u=self.winograd_filters(algo), **epilogue)
+        return self.k.conv2d_forward(x, w, b, stride=spec.stride, pads=pads, **epilogue)
+
+    def _conv_backward(self, dy, x):
+        _, _, pads = self.spec.geometry(x.shape)
         dx, dw, db = self.k.conv2d_backward(
             x, self._params["weights"], dy, stride=self.spec.stride, pads=pads
         )
@@ -36,6 +79,62 @@ class Conv2DLayer(Layer):
         if self.spec.use_bias:
             grads["bias"] = db
         return dx, grads
+
+
+class Conv2DLayer(_ConvCore, Layer):
+    """2-D convolution, NHWC input, HWIO kernel ``W``, bias ``b``.
+
+    Forward: ``y[n,i,j,o] = b[o] + sum_{p,q,c} xpad[n, i*sh+p, j*sw+q, c] W[p,q,c,o]``, then
+    ``y = max(y, 0)`` when ``spec.activation == "relu"`` (fused into the output pass).
+    Derivatives for upstream ``dy`` (after the ReLU's ``dy * (y > 0)``): ``dW[p,q,c,o] =
+    sum_{n,i,j} xpad[n,i*sh+p,j*sw+q,c] dy[n,i,j,o]``, ``db[o] = sum_{n,i,j} dy[n,i,j,o]``
+    and ``dx`` is the transposed convolution of ``dy`` with ``W`` (cropped back from the
+    padded input). ``algo`` changes the forward algorithm only; backward always uses im2col.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._conv_setup()
+
+    def _forward(self, x, training):
+        y = self._run(self.algo_for(x), x)
+        return y, (x, y if self.spec.activation == "relu" else None)
+
+    def _backward(self, dy, x_shape, cache):
+        x, y = cache
+        if y is not None:  # relu'(pre) = (pre > 0) = (y > 0): the output decides
+            dy = self.backend.kernels("activation").activation_backward(y, dy, kind="relu")
+        return self._conv_backward(dy, x)
+
+
+class Conv2DAddLayer(_ConvCore, BaseLayer):
+    """Convolution with the residual sum fused: ``y = alpha (conv(x) + b) + beta skip``.
+
+    Inputs ``forward(a, b)``: ``a`` the convolution's input, ``b`` the skip, shaped like the
+    output. Derivatives ``(da, db)``: ``db = beta dy``; ``da`` and the weight gradients are
+    the convolution's (:class:`Conv2DLayer`) for ``alpha dy``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._conv_setup()
+
+    def forward(self, a, b, *, training: bool = False):
+        """``y = alpha (conv(a) + bias) + beta b`` (the merge-layer protocol: inputs a, b)."""
+        self._check_x(a, "a")
+        y_shape = self.spec.output_shape(a.shape)
+        check_array(self._name, "b", b, self.dtype, shape=y_shape)
+        y = self._run(self.algo_for(a, b), a, b)
+        self._cache = (a, y_shape)
+        return y
+
+    def backward(self, dy):
+        x, y_shape = self._take_cache()
+        self._check_dy(dy, y_shape)
+        d_conv, d_skip = self.backend.kernels("shortcut").shortcut_backward(
+            dy, alpha=self.spec.alpha, beta=self.spec.beta)
+        dx, self._grads = self._conv_backward(d_conv, x)
+        return dx, d_skip
 
 
 class ConnectedLayer(Layer):

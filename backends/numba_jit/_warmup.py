@@ -35,6 +35,7 @@ def _calls(dt: np.dtype) -> dict[str, list[Callable[[], object]]]:
             "conv2d_backward": lambda: k.conv2d_backward(x, w, dy, stride=(1, 1),
                                                          pads=(1, 1, 1, 1)),
             "winograd_forward": lambda: k.winograd_forward(x, w, b, pads=(1, 1, 1, 1)),
+            "winograd_filter": lambda: k.winograd_filter(w),
         }
 
     def pool():

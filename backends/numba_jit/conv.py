@@ -20,7 +20,17 @@ from . import _check
 from ._gemm import matmul_rows, matmul_tn_add
 from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange
 
-__all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_forward"]
+
+# ``algo="auto"`` times these per shape (``backends.autotune``).
+AUTO_ALGOS = ("im2col", "winograd")
+# Kernels of numpy_ref this backend does not have (a layer asking for one raises
+# NotSupportedError at build): F(4x4, 3x3) is Cython-only for now.
+UNSUPPORTED = ("winograd4_filter", "winograd4_forward")
+# The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
+# (a function of the shape's channels, not of H x W), so a model need not cut the input into
+# row bands to bound memory (``layerbench.models.inference.conv_in_bands``).
+BOUNDED_WORKSPACE = True
 
 
 @helper
@@ -58,7 +68,8 @@ def _gather_cols(x, cols, r0, total, ho, wo, kh, kw, sh, sw, top, left):
 
 
 @kernel
-def _forward(x, w2, b, has_bias, ho, wo, kh, kw, sh, sw, top, left, block, workers):
+def _forward(x, w2, b, has_bias, ho, wo, kh, kw, sh, sw, top, left, block, workers, relu,
+             res, alpha, beta, has_res):
     """Worker k takes blocks k, k + workers, ...: gather, single-threaded GEMM, bias. One
     parallel region for the whole convolution (a fork/join per block costs too much on a
     busy machine); each block is computed wholly by one worker, so the bits do not depend on
@@ -79,9 +90,15 @@ def _forward(x, w2, b, has_bias, ho, wo, kh, kw, sh, sw, top, left, block, worke
             for t in range(rows, block):  # rows past the end (stale from an earlier block)
                 col[t, :] = 0
             np.dot(col, w2, pr)
+            zero = x.dtype.type(0)
             for t in range(rows):
                 for k in range(f):
-                    y[r0 + t, k] = pr[t, k] + b[k] if has_bias else pr[t, k]
+                    v = pr[t, k] + b[k] if has_bias else pr[t, k]
+                    if relu:
+                        v = v if v > zero else zero
+                    if has_res:
+                        v = alpha * v + beta * res[r0 + t, k]
+                    y[r0 + t, k] = v
     return y.reshape((n, ho, wo, f))
 
 
@@ -154,19 +171,35 @@ def _check_conv(where, x, w, b):
         _check.array(where, "b", b, ndim=1, like=x, shape=(w.shape[3],))
 
 
-def conv2d_forward(x, w, b, *, stride, pads):
-    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``.
+def _epilogue(where, x, y_shape, relu, residual, alpha, beta):
+    """Arguments of the fused output pass: (relu, residual 2-D, alpha, beta, has_res)."""
+    if not isinstance(relu, bool):
+        raise TypeError(_check.expected(f"numba.{where}.relu", "a bool", relu))
+    t = x.dtype.type
+    if residual is None:
+        return relu, np.zeros((1, 1), x.dtype), t(1), t(1), False
+    _check.array(where, "residual", residual, ndim=4, like=x, shape=y_shape)
+    return (relu, residual.reshape(-1, y_shape[3]), t(_check.real(where, "alpha", alpha)),
+            t(_check.real(where, "beta", beta)), True)
+
+
+def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.0, beta=1.0):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``; with
+    ``relu`` then ``y = max(y, 0)``; with ``residual`` then ``y = alpha y + beta residual``,
+    all in the pass that writes ``y`` (no separate element-wise pass).
 
     Derivatives are :func:`conv2d_backward`.
     """
     _check_conv("conv2d_forward", x, w, b)
     kh, kw, c, f = w.shape
     ho, wo = _check.geometry("conv2d_forward", x.shape, (kh, kw), stride, pads)
+    ep = _epilogue("conv2d_forward", x, (x.shape[0], ho, wo, f), relu, residual, alpha, beta)
     total = x.shape[0] * ho * wo
     block = block_rows(kh * kw * c, x.itemsize, total)
     bias = b if b is not None else np.zeros(0, x.dtype)
     return _forward(x, w.reshape(kh * kw * c, f), bias, b is not None, ho, wo, kh, kw,
-                    stride[0], stride[1], pads[0], pads[2], block, numba.get_num_threads())
+                    stride[0], stride[1], pads[0], pads[2], block, numba.get_num_threads(),
+                    *ep)
 
 
 def conv2d_backward(x, w, dy, *, stride, pads):
@@ -276,9 +309,20 @@ def _winograd_input(x, v, t0, n_tiles, th, tw, top, left):
             v[12, t, cc], v[13, t, cc], v[14, t, cc], v[15, t, cc] = _bt(e30, e31, e32, e33)
 
 
+@helper
+def _finish(v, o, nn, i, j, relu, res, alpha, beta, has_res):
+    """ReLU and residual sum of one output value (after its bias), as the unfused layers."""
+    if relu:
+        zero = res.dtype.type(0)
+        v = v if v > zero else zero
+    if has_res:
+        v = alpha * v + beta * res[nn, i, j, o]
+    return v
+
+
 @kernel
-def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw):
-    """y tile = A^T M A (+ bias), cropped to the output."""
+def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, beta, has_res):
+    """y tile = A^T M A (+ bias, then the fused ReLU / residual), cropped to the output."""
     _, ho, wo, f = y.shape
     for t in prange(min(m.shape[1], n_tiles - t0)):
         tile = t0 + t
@@ -300,23 +344,25 @@ def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw):
                 y01 += b[o]
                 y10 += b[o]
                 y11 += b[o]
-            y[nn, i0, j0, o] = y00
+            y[nn, i0, j0, o] = _finish(y00, o, nn, i0, j0, relu, res, alpha, beta, has_res)
             if two_cols:
-                y[nn, i0, j0 + 1, o] = y01
+                y[nn, i0, j0 + 1, o] = _finish(y01, o, nn, i0, j0 + 1, relu, res, alpha, beta,
+                                               has_res)
             if two_rows:
-                y[nn, i0 + 1, j0, o] = y10
+                y[nn, i0 + 1, j0, o] = _finish(y10, o, nn, i0 + 1, j0, relu, res, alpha, beta,
+                                               has_res)
                 if two_cols:
-                    y[nn, i0 + 1, j0 + 1, o] = y11
+                    y[nn, i0 + 1, j0 + 1, o] = _finish(y11, o, nn, i0 + 1, j0 + 1, relu, res,
+                                                       alpha, beta, has_res)
 
 
 @kernel
-def _winograd(x, w, b, has_bias, ho, wo, top, left, block):
+def _winograd(x, u, b, has_bias, ho, wo, top, left, block, relu, res, alpha, beta, has_res):
     n, _, _, c = x.shape
-    f = w.shape[3]
+    f = u.shape[2]
     th = (ho + 1) // 2
     tw = (wo + 1) // 2
     n_tiles = n * th * tw
-    u = _winograd_filter(w)
     y = np.empty((n, ho, wo, f), x.dtype)
     v = np.empty((16, block, c), x.dtype)
     m = np.empty((16, block, f), x.dtype)
@@ -324,25 +370,50 @@ def _winograd(x, w, b, has_bias, ho, wo, top, left, block):
         _winograd_input(x, v, t0, n_tiles, th, tw, top, left)
         for k in prange(16):  # 16 independent 1-thread GEMMs
             np.dot(v[k], u[k], m[k])
-        _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw)
+        _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, beta,
+                         has_res)
     return y
 
 
-def winograd_forward(x, w, b, *, pads):
+def _check_3x3(where, w):
+    if w.shape[:2] != (3, 3):
+        raise _check.ShapeError(_check.expected(f"numba.{where}.w.shape[:2]",
+                                                "(3, 3) for Winograd F(2x2,3x3)", w.shape[:2]))
+
+
+def winograd_filter(w):
+    """``U[4a+b, c, f] = (G g G^T)[a, b]`` for every (c, f) kernel ``g = w[:, :, c, f]``: the
+    F(2x2, 3x3) filter transform, computed once per weights by the layer."""
+    _check.array("winograd_filter", "w", w, ndim=4)
+    _check_3x3("winograd_filter", w)
+    return _winograd_filter(w)
+
+
+def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                     beta=1.0):
     """3x3 stride-1 convolution by Winograd F(2x2, 3x3): same result as
     :func:`conv2d_forward` up to rounding (the transforms reassociate the sums).
 
     Each 2x2 output tile comes from a 4x4 input tile ``d``: ``Y = A^T (U ⊙ V) A`` with
-    ``U = G g G^T`` per (c, f) and ``V = B^T d B`` per tile and channel; the channel sum of
-    ``U ⊙ V`` is 16 GEMMs per block of tiles. Backward is :func:`conv2d_backward`.
+    ``U = G g G^T`` per (c, f) (:func:`winograd_filter`, or ``u`` when the caller keeps it)
+    and ``V = B^T d B`` per tile and channel; the channel sum of ``U ⊙ V`` is 16 GEMMs per
+    block of tiles. ``relu``/``residual`` fuse as in :func:`conv2d_forward`. Backward is
+    :func:`conv2d_backward`.
     """
     _check_conv("winograd_forward", x, w, b)
-    if w.shape[:2] != (3, 3):
-        raise _check.ShapeError(_check.expected("numba.winograd_forward.w.shape[:2]",
-                                                "(3, 3) for Winograd F(2x2,3x3)", w.shape[:2]))
+    _check_3x3("winograd_forward", w)
     ho, wo = _check.geometry("winograd_forward", x.shape, (3, 3), (1, 1), pads)
     c, f = w.shape[2], w.shape[3]
+    if u is None:
+        u = _winograd_filter(w)
+    else:
+        _check.array("winograd_forward", "u", u, ndim=3, like=x, shape=(16, c, f))
+    relu, res, alpha, beta, has_res = _epilogue("winograd_forward", x,
+                                                (x.shape[0], ho, wo, f), relu, residual,
+                                                alpha, beta)
+    res4 = res.reshape(x.shape[0], ho, wo, f) if has_res else res.reshape(1, 1, 1, 1)
     n_tiles = x.shape[0] * ((ho + 1) // 2) * ((wo + 1) // 2)
     block = block_rows(16 * max(c, f), x.itemsize, n_tiles)
     bias = b if b is not None else np.zeros(0, x.dtype)
-    return _winograd(x, w, bias, b is not None, ho, wo, pads[0], pads[2], block)
+    return _winograd(x, u, bias, b is not None, ho, wo, pads[0], pads[2], block, relu, res4,
+                     alpha, beta, has_res)

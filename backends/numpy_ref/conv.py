@@ -9,7 +9,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
+from .. import winograd as _wg
+
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd4_filter", "winograd4_forward",
+           "winograd_filter", "winograd_forward"]
+
+# ``algo="auto"`` chooses among these: the reference computes the plain sum (Winograd
+# stays available by name, as the reference of the Winograd kernels).
+AUTO_ALGOS = ("im2col",)
 
 
 def _pad(x, pads, value=0.0):
@@ -35,14 +42,30 @@ def im2col(x, kh, kw, stride, pads):
     return win.transpose(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, kh * kw * c), ho, wo
 
 
-def conv2d_forward(x, w, b, *, stride, pads):
-    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``."""
+def epilogue(y, *, relu=False, residual=None, alpha=1.0, beta=1.0):
+    """The fused output pass, defined as the unfused layers compute it: ``y = max(y, 0)``
+    (the ReLU of ``backends.activations``) if ``relu``, then ``y = alpha y + beta residual``
+    (the Shortcut kernel) if ``residual`` is given."""
+    t = y.dtype.type
+    if relu:
+        y = np.maximum(y, t(0))
+    if residual is not None:
+        if residual.shape != y.shape:
+            raise ValueError(f"residual: expected shape {y.shape}, received {residual.shape}")
+        y = t(alpha) * y + t(beta) * residual
+    return y
+
+
+def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.0, beta=1.0):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``, then
+    :func:`epilogue` (``relu``: ``max(y, 0)``; ``residual``: ``alpha y + beta residual``)."""
     kh, kw, c, f = w.shape
     cols, ho, wo = im2col(x, kh, kw, stride, pads)
     y = cols @ w.reshape(kh * kw * c, f)
     if b is not None:
         y += b
-    return y.reshape(x.shape[0], ho, wo, f)
+    y = y.reshape(x.shape[0], ho, wo, f)
+    return epilogue(y, relu=relu, residual=residual, alpha=alpha, beta=beta)
 
 
 def conv2d_backward(x, w, dy, *, stride, pads):
@@ -69,39 +92,72 @@ def conv2d_backward(x, w, dy, *, stride, pads):
     return np.ascontiguousarray(dxp[:, top : top + h, left : left + wd]), dw, db
 
 
-# Winograd F(2x2, 3x3) (Lavin & Gray 2016): Y = A^T [(G g G^T) ⊙ (B^T d B)] A.
-_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=np.float64)
-_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], dtype=np.float64)
-_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
+# Winograd F(m x m, 3x3) (Lavin & Gray 2016): Y = A^T [(G g G^T) ⊙ (B^T d B)] A, with the
+# matrices of backends/winograd.py.
+def winograd_filter(w):
+    """``U = G g G^T`` of every (c, f) 3x3 kernel, shaped (16, C, F) (row ``4 a + b``)."""
+    if w.shape[:2] != (3, 3):
+        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
+    g = _wg.G[2].astype(w.dtype)
+    u = np.einsum("ip,pqcf,jq->ijcf", g, w, g, optimize=True)  # 4,4,C,F
+    return np.ascontiguousarray(u.reshape(16, w.shape[2], w.shape[3]))
 
 
-def winograd_forward(x, w, b, *, pads):
+def _winograd(x, w, b, pads, m, u, ep):
+    """F(m x m, 3x3) with the matrices of :mod:`backends.winograd`: (m + 2)^2 products."""
+    if w.shape[:2] != (3, 3):
+        raise ValueError(f"w: expected a 3x3 kernel for Winograd F({m}x{m},3x3), received "
+                         f"{w.shape}")
+    dt = x.dtype
+    n, _, _, c = x.shape
+    f, t = w.shape[3], m + 2
+    ho, wo = _out_size(x, w, (1, 1), pads)
+    th, tw = -(-ho // m), -(-wo // m)
+    top, bottom, left, right = pads
+    # extra bottom/right zeros so that every t x t tile is complete
+    xp = _pad(x, (top, bottom + m * th + 2 - (ho + 2), left, right + m * tw + 2 - (wo + 2)))
+    tiles = sliding_window_view(xp, (t, t), axis=(1, 2))[:, : m * th : m, : m * tw : m]
+    bt, at = _wg.BT[m].astype(dt), _wg.AT[m].astype(dt)
+    v = np.einsum("ij,ntwcjk,lk->ilntwc", bt, tiles, bt, optimize=True)  # t,t,N,th,tw,C
+    prod = np.matmul(v.reshape(t * t, n * th * tw, c), u.reshape(t * t, c, f))
+    prod = prod.reshape(t, t, n, th, tw, f)
+    yt = np.einsum("ai,ijntwf,bj->ntawbf", at, prod, at, optimize=True)  # N,th,m,tw,m,F
+    y = np.ascontiguousarray(yt.reshape(n, m * th, m * tw, f)[:, :ho, :wo])
+    if b is not None:
+        y += b
+    return epilogue(y, **ep)
+
+
+def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                     beta=1.0):
     """3x3 stride-1 convolution by Winograd F(2x2, 3x3); same result as ``conv2d_forward``
     up to rounding (the transforms reassociate the sums).
 
     Each 2x2 output tile comes from a 4x4 input tile ``d``: ``Y = A^T (U ⊙ V) A`` with
-    ``U = G g G^T`` per (c, f) and ``V = B^T d B`` per tile and channel; the channel sum of
-    ``U ⊙ V`` is 16 matrix products.
+    ``U = G g G^T`` per (c, f) (:func:`winograd_filter`, or ``u`` when the caller keeps it)
+    and ``V = B^T d B`` per tile and channel; the channel sum of ``U ⊙ V`` is 16 matrix
+    products. Then :func:`epilogue`.
     """
+    u = winograd_filter(w) if u is None else u
+    return _winograd(x, w, b, pads, 2, u, dict(relu=relu, residual=residual, alpha=alpha,
+                                               beta=beta))
+
+
+def winograd4_filter(w):
+    """F(4x4, 3x3) filter transform ``U = G g G^T`` (36, C, F), computed in float64 and
+    rounded once (:func:`backends.winograd.filter_transform`)."""
     if w.shape[:2] != (3, 3):
-        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
-    dt = x.dtype
-    n, _, _, c = x.shape
-    f = w.shape[3]
-    ho, wo = _out_size(x, w, (1, 1), pads)
-    th, tw = -(-ho // 2), -(-wo // 2)
-    top, bottom, left, right = pads
-    # extra bottom/right zeros so that every 4x4 tile is complete
-    xp = _pad(x, (top, bottom + 2 * th + 2 - (ho + 2), left, right + 2 * tw + 2 - (wo + 2)))
-    tiles = sliding_window_view(xp, (4, 4), axis=(1, 2))[:, : 2 * th : 2, : 2 * tw : 2]
-    bt, g, at = _BT.astype(dt), _G.astype(dt), _AT.astype(dt)
-    v = np.einsum("ij,ntwcjk,lk->ilntwc", bt, tiles, bt, optimize=True)  # 4,4,N,th,tw,C
-    u = np.einsum("ip,pqcf,jq->ijcf", g, w, g, optimize=True)  # 4,4,C,F
-    m = np.matmul(v.reshape(16, n * th * tw, c), u.reshape(16, c, f))  # 16, P, F
-    m = m.reshape(4, 4, n, th, tw, f)
-    yt = np.einsum("ai,ijntwf,bj->ntawbf", at, m, at, optimize=True)  # N, th, 2, tw, 2, F
-    y = yt.reshape(n, 2 * th, 2 * tw, f)[:, :ho, :wo]
-    y = np.ascontiguousarray(y)
-    if b is not None:
-        y += b
-    return y
+        raise ValueError(f"w: expected a 3x3 kernel for Winograd F(4x4,3x3), received {w.shape}")
+    return _wg.filter_transform(w, 4)
+
+
+def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                      beta=1.0):
+    """3x3 stride-1 convolution by Winograd F(4x4, 3x3): each 4x4 output tile from a 6x6
+    input tile, ``Y = A^T (U ⊙ V) A`` (matrices in :mod:`backends.winograd`), the channel sum
+    as 36 matrix products; input and output transforms in the working precision. Then
+    :func:`epilogue`. Equals ``conv2d_forward`` up to rounding (the ``winograd`` tier).
+    """
+    u = winograd4_filter(w) if u is None else u
+    return _winograd(x, w, b, pads, 4, u, dict(relu=relu, residual=residual, alpha=alpha,
+                                               beta=beta))

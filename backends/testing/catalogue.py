@@ -69,9 +69,9 @@ class Case:
 
 
 def _conv(name, shape, filters, kernel=3, stride=1, padding="same", use_bias=True,
-          algo="im2col", note=""):
-    spec = specs.Conv2D(filters=filters, kernel=kernel, stride=stride, padding=padding,
-                        use_bias=use_bias, algo=algo)
+          algo="im2col", note="", cls=specs.Conv2D, **fused):
+    spec = cls(filters=filters, kernel=kernel, stride=stride, padding=padding,
+               use_bias=use_bias, algo=algo, **fused)
     return Case(name, spec, shape, note=note)
 
 
@@ -99,6 +99,25 @@ _CONV = [
     _conv("winograd_valid_nobias_b3", (3, 5, 5, 2), 3, padding="valid", use_bias=False,
           algo="winograd"),
     _conv("winograd_same_c16", (1, 5, 6, 16), 16, algo="winograd"),
+    _conv("winograd4_same_odd", (1, 7, 9, 3), 4, algo="winograd4"),
+    _conv("winograd4_valid_odd_b2", (2, 11, 9, 3), 5, padding="valid", algo="winograd4"),
+    _conv("winograd4_same_c16_f24", (1, 9, 10, 16), 24, algo="winograd4"),
+    _conv("winograd4_relu_fused", (1, 6, 9, 8), 8, algo="winograd4", activation="relu"),
+    _conv("winograd4_add_fused", (2, 7, 5, 4), 4, algo="winograd4", cls=specs.Conv2DAdd,
+          alpha=0.1),
+    _conv("conv3x3_auto", (1, 8, 7, 4), 4, algo="auto",
+          note="whichever algorithm the timing picks, it is held to the winograd tier"),
+    # fused epilogues (the model path): equal to the unfused layers, see test_fused.py
+    _conv("conv3x3_relu_fused", (1, 7, 6, 3), 4, activation="relu"),
+    _conv("winograd_relu_fused_b2", (2, 7, 9, 3), 4, algo="winograd", activation="relu"),
+    _conv("conv1x1_relu_fused", (1, 4, 5, 8), 6, kernel=1, activation="relu",
+          note="1x1 stride 1: the Cython kernel's direct GEMM path"),
+    _conv("conv3x3_add_fused_edsr", (1, 6, 5, 4), 4, cls=specs.Conv2DAdd, alpha=0.1,
+          note="EDSR's x + res_scale * conv(...)"),
+    _conv("winograd_add_fused_valid", (2, 7, 6, 3), 5, padding="valid", algo="winograd",
+          cls=specs.Conv2DAdd, alpha=-0.5, beta=2.0),
+    _conv("conv1x1_add_fused_nobias", (1, 4, 5, 8), 6, kernel=1, use_bias=False,
+          cls=specs.Conv2DAdd, alpha=1.0, beta=1.0),
 ]
 
 

@@ -119,7 +119,7 @@ def make_inputs(case, dtype: Any, seed: int = 0) -> dict[str, Any]:
         out["target"] = _f32(t, dt)
         return out
     if case.is_merge:
-        out["x2"] = _f32(_uniform(rng, case.input_shape), dt)
+        out["x2"] = _f32(_uniform(rng, case.spec.input_shapes(case.input_shape)[1]), dt)
     out["dy"] = _f32(_uniform(rng, case.output_shape), dt)
     out["params"] = {k: _f32(v, dt) for k, v in _params(case, rng).items()}
     return out

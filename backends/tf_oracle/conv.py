@@ -18,7 +18,11 @@ import tensorflow as tf
 
 from ._common import padding_mode, tensor
 
-__all__ = ["conv2d_forward", "conv2d_backward", "winograd_forward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd4_filter", "winograd4_forward",
+           "winograd_filter", "winograd_forward"]
+
+# ``algo="auto"`` chooses among these: TensorFlow has no Winograd op (see below).
+AUTO_ALGOS = ("im2col",)
 
 
 def _pad_args(x_shape, w_shape, stride, pads) -> dict:
@@ -36,14 +40,21 @@ def _conv(x, w, stride, pads):
     )
 
 
-def conv2d_forward(x, w, b, *, stride, pads):
-    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``.
+def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.0, beta=1.0):
+    """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``, then
+    ``max(y, 0)`` if ``relu`` and ``alpha y + beta residual`` if ``residual`` is given.
 
-    ``tf.nn.conv2d`` (Conv2D op) then ``tf.nn.bias_add``.
+    ``tf.nn.conv2d`` (Conv2D op), ``tf.nn.bias_add``, ``tf.nn.relu``, then the scaled sum
+    (TensorFlow fuses these itself inside a graph; eagerly they are separate ops).
     """
     y = _conv(tensor(x), tensor(w), stride, pads)
     if b is not None:
         y = tf.nn.bias_add(y, tensor(b))
+    if relu:
+        y = tf.nn.relu(y)
+    if residual is not None:
+        t = y.dtype.as_numpy_dtype
+        y = t(alpha) * y + t(beta) * tensor(residual)
     return y.numpy()
 
 
@@ -72,10 +83,28 @@ def conv2d_backward(x, w, dy, *, stride, pads):
     return dx.numpy(), dw.numpy(), db.numpy()
 
 
-def winograd_forward(x, w, b, *, pads):
+def winograd_filter(w):
+    """TensorFlow has no Winograd transform: the filter passes through unchanged (the
+    oracle's ``winograd_forward`` is the exact convolution and ignores ``u``)."""
+    return w
+
+
+def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                     beta=1.0):
     """3x3 stride-1 convolution; TensorFlow has no Winograd op, so this is the exact
     convolution :func:`conv2d_forward` (the value a Winograd kernel approximates).
     """
     if tuple(w.shape[:2]) != (3, 3):
         raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
-    return conv2d_forward(x, w, b, stride=(1, 1), pads=pads)
+    return conv2d_forward(x, w, b, stride=(1, 1), pads=pads, relu=relu, residual=residual,
+                          alpha=alpha, beta=beta)
+
+
+winograd4_filter = winograd_filter
+
+
+def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                      beta=1.0):
+    """F(4x4, 3x3) as the oracle sees it: the exact convolution (see :func:`winograd_forward`)."""
+    return winograd_forward(x, w, b, pads=pads, relu=relu, residual=residual, alpha=alpha,
+                            beta=beta)

@@ -10,11 +10,46 @@ from backends import Network, specs
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
 
+# The algorithm of the models' convolutions: "auto" takes the fastest correct one per shape
+# (backends.autotune; the numpy and tensorflow backends always run im2col).
+ALGO = "auto"
+
+
+def _algo(algo: str, kernel: int) -> str:
+    """``algo`` where it applies; a forced ``"winograd"`` leaves non-3x3 kernels on im2col."""
+    return "im2col" if algo == "winograd" and kernel != 3 else algo
+
+
 def conv(net: Network, name: str, filters: int, kernel: int = 3, *, padding: str = "same",
-         inputs=None) -> str:
+         inputs=None, algo: str = ALGO) -> str:
     """Add a biased ``kernel x kernel`` stride-1 convolution node."""
-    return net.add(name, specs.Conv2D(filters=filters, kernel=kernel, padding=padding),
-                   inputs=inputs)
+    return net.add(name, specs.Conv2D(filters=filters, kernel=kernel, padding=padding,
+                                      algo=_algo(algo, kernel)), inputs=inputs)
+
+
+def conv_relu(net: Network, name: str, filters: int, kernel: int = 3, *, fuse: bool = True,
+              inputs=None, algo: str = ALGO) -> str:
+    """``relu(conv(x))``: one node ``name`` with the ReLU fused into the convolution's output
+    pass, or (``fuse=False``) the convolution ``name`` and an Activation node
+    ``{name}_relu``. Returns the output node."""
+    if not fuse:
+        conv(net, name, filters, kernel, inputs=inputs, algo=algo)
+        return relu(net, f"{name}_relu")
+    return net.add(name, specs.Conv2D(filters=filters, kernel=kernel, algo=_algo(algo, kernel),
+                                      activation="relu"), inputs=inputs)
+
+
+def conv_add(net: Network, name: str, filters: int, x: str, skip: str, *, kernel: int = 3,
+             alpha: float = 1.0, fuse: bool = True, algo: str = ALGO) -> str:
+    """``alpha * conv(x) + skip`` (a residual): one Conv2DAdd node ``name``, or
+    (``fuse=False``) the convolution ``name`` and a Shortcut node ``{name}_add``. Returns
+    the output node."""
+    if not fuse:
+        conv(net, name, filters, kernel, inputs=[x], algo=algo)
+        return add(net, f"{name}_add", name, skip, alpha=alpha)
+    return net.add(name, specs.Conv2DAdd(filters=filters, kernel=kernel,
+                                         algo=_algo(algo, kernel), alpha=float(alpha),
+                                         beta=1.0), inputs=[x, skip])
 
 
 def relu(net: Network, name: str) -> str:

@@ -25,7 +25,7 @@ BORDERS = ("same", "symmetric")
 
 
 def _wdsr(block: str, scale, n_resblocks, n_feats, expansion, res_scale, border, backend,
-          dtype, seed) -> SRModel:
+          dtype, seed, fuse=True, algo=g.ALGO) -> SRModel:
     for name, v in (("scale", scale), ("n_resblocks", n_resblocks), ("n_feats", n_feats),
                     ("expansion", expansion)):
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -34,21 +34,20 @@ def _wdsr(block: str, scale, n_resblocks, n_feats, expansion, res_scale, border,
         raise SpecError(expected("border", f"one of {BORDERS}", border))
     edge = "valid" if border == "symmetric" else "same"
     net = g.new_network(3, backend, dtype, seed)
-    x = g.conv(net, "head", n_feats, padding=edge)
+    x = g.conv(net, "head", n_feats, padding=edge, algo=algo)
     for i in range(n_resblocks):
         if block == "a":
-            g.conv(net, f"block{i}_expand", n_feats * expansion, inputs=[x])
-            g.relu(net, f"block{i}_relu")
-            r = g.conv(net, f"block{i}_reduce", n_feats)
+            r = g.conv_relu(net, f"block{i}_expand", n_feats * expansion, inputs=[x],
+                            fuse=fuse, algo=algo)
         else:
-            g.conv(net, f"block{i}_expand", n_feats * expansion, 1, inputs=[x])
-            g.relu(net, f"block{i}_relu")
-            g.conv(net, f"block{i}_linear", int(n_feats * 0.8), 1)
-            r = g.conv(net, f"block{i}_reduce", n_feats)
-        x = g.add(net, f"block{i}_add", r, x, alpha=res_scale)
-    g.conv(net, "main_conv", 3 * scale * scale, padding=edge, inputs=[x])
+            r = g.conv_relu(net, f"block{i}_expand", n_feats * expansion, 1, inputs=[x],
+                            fuse=fuse, algo=algo)
+            r = g.conv(net, f"block{i}_linear", int(n_feats * 0.8), 1, algo=algo)
+        x = g.conv_add(net, f"block{i}_reduce", n_feats, r, x, alpha=res_scale, fuse=fuse,
+                       algo=algo)
+    g.conv(net, "main_conv", 3 * scale * scale, padding=edge, inputs=[x], algo=algo)
     main = g.shuffle(net, "main_shuffle", scale)
-    g.conv(net, "skip_conv", 3 * scale * scale, 5, padding=edge, inputs=["input"])
+    g.conv(net, "skip_conv", 3 * scale * scale, 5, padding=edge, inputs=["input"], algo=algo)
     skip = g.shuffle(net, "skip_shuffle", scale)
     g.add(net, "output", main, skip)
     g.init_like_torch(net, seed)
@@ -61,23 +60,25 @@ def _wdsr(block: str, scale, n_resblocks, n_feats, expansion, res_scale, border,
 
 def wdsr_a(scale: int = 4, n_resblocks: int = 8, n_feats: int = 32, expansion: int = 4,
            res_scale: float = 1.0, *, border: str = "same", backend="numpy",
-           dtype=np.float32, seed: int = 0) -> SRModel:
+           dtype=np.float32, seed: int = 0, fuse: bool = True, algo: str = g.ALGO) -> SRModel:
     """Build WDSR-A (thesis ``WDSR_x4_A``: scale 4, N=32, F=32, expansion 6).
 
-    Nodes: ``head``, ``block{i}_expand``, ``block{i}_relu``, ``block{i}_reduce``,
-    ``block{i}_add``, ``main_conv``, ``main_shuffle``, ``skip_conv``, ``skip_shuffle``,
-    ``output``. See the module docstring for ``border``.
+    Nodes: ``head``, ``block{i}_expand`` (ReLU fused), ``block{i}_reduce`` (residual sum
+    fused), ``main_conv``, ``main_shuffle``, ``skip_conv``, ``skip_shuffle``, ``output``;
+    ``fuse=False`` adds ``block{i}_expand_relu`` and ``block{i}_reduce_add`` nodes instead
+    (same parameter keys). See the module docstring for ``border``; ``algo`` as in
+    :func:`.edsr.edsr`.
     """
     return _wdsr("a", scale, n_resblocks, n_feats, expansion, res_scale, border, backend,
-                 dtype, seed)
+                 dtype, seed, fuse, algo)
 
 
 def wdsr_b(scale: int = 4, n_resblocks: int = 8, n_feats: int = 32, expansion: int = 6,
            res_scale: float = 1.0, *, border: str = "same", backend="numpy",
-           dtype=np.float32, seed: int = 0) -> SRModel:
+           dtype=np.float32, seed: int = 0, fuse: bool = True, algo: str = g.ALGO) -> SRModel:
     """Build WDSR-B (blocks: 1x1 expand, ReLU, 1x1 to int(0.8 F), 3x3 to F).
 
     Nodes as :func:`wdsr_a` plus ``block{i}_linear``.
     """
     return _wdsr("b", scale, n_resblocks, n_feats, expansion, res_scale, border, backend,
-                 dtype, seed)
+                 dtype, seed, fuse, algo)

@@ -100,6 +100,7 @@ def test_batchnorm_momentum_closed_interval(momentum):
         (specs.MaxPool2D, (2,)),
         (specs.AvgPool2D, (2,)),
         (specs.Shortcut, (0.1,)),
+        (specs.Conv2DAdd, (8,)),
         (specs.PixelShuffle, (2,)),
         (specs.BatchNorm, (1e-3,)),
         (specs.Activation, ("relu",)),
@@ -120,6 +121,7 @@ def test_unknown_keyword_is_rejected():
 
 SAMPLES = [
     specs.Conv2D(filters=8),
+    specs.Conv2DAdd(filters=8, alpha=0.1),
     specs.MaxPool2D(size=3, stride=2),
     specs.AvgPool2D(),
     specs.Shortcut(alpha=0.1),
@@ -242,3 +244,23 @@ def test_output_shape_matches_tensorflow_ops(h, w, k, s, padding):
     y = tf.nn.max_pool2d(x, k, s, padding.upper())
     assert specs.MaxPool2D(size=k, stride=s, padding=padding).output_shape(x.shape) == tuple(
         y.shape)
+
+
+def test_fused_conv_specs_validate():
+    assert specs.Conv2D(filters=4, activation="relu").activation == "relu"
+    with pytest.raises(SpecError, match="Conv2D.activation"):
+        specs.Conv2D(filters=4, activation="elu")
+    with pytest.raises(SpecError, match="Conv2DAdd.activation"):
+        specs.Conv2DAdd(filters=4, activation="relu")
+    with pytest.raises(SpecError, match="Conv2DAdd.alpha"):
+        specs.Conv2DAdd(filters=4, alpha=float("nan"))
+    # the skip input has the output's shape, not the input's
+    spec = specs.Conv2DAdd(filters=4, kernel=3, padding="valid")
+    assert spec.input_shapes((1, 8, 8, 6)) == ((1, 8, 8, 6), (1, 6, 6, 4))
+
+
+def test_auto_algo_choices_follow_the_shape():
+    assert specs.Conv2D(filters=4, algo="auto").algos() == ("im2col", "winograd", "winograd4")
+    assert specs.Conv2D(filters=4, kernel=5, algo="auto").algos() == ("im2col",)
+    assert specs.Conv2D(filters=4, stride=2, algo="auto").algos() == ("im2col",)
+    assert specs.Conv2D(filters=4, algo="winograd").algos() == ("winograd",)

@@ -24,9 +24,15 @@ def model_reduction_length(model) -> int:
 
 def assert_model_close(actual, desired, *, model, dtype, against="numpy", what="output"):
     """``|actual - desired| <= rtol max|desired|`` with the reduction-tier ``rtol`` of the
-    whole model (:func:`model_reduction_length`); TensorFlow adds its ``TF_FACTOR``."""
+    whole model (:func:`model_reduction_length`; the winograd tier when a convolution may
+    run Winograd); TensorFlow adds its ``TF_FACTOR``."""
     dt = np.dtype(dtype)
-    rtol = tolerance("reduction", dt, model_reduction_length(model))
+    # convolutions that may run Winograd (algo "winograd", "winograd4" or an "auto" that can
+    # pick one, the models' default) are judged by the winograd tier, as each layer is
+    tier = "winograd" if any(
+        {"winograd", "winograd4"} & set(getattr(n.layer.spec, "algos", tuple)())
+        for n in model.net.nodes.values()) else "reduction"
+    rtol = tolerance(tier, dt, model_reduction_length(model))
     if against == "tensorflow":
         rtol *= TF_FACTOR[dt]
     a, d = np.asarray(actual, np.float64), np.asarray(desired, np.float64)

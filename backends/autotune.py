@@ -1,0 +1,117 @@
+"""``Conv2D(algo="auto")``: the fastest algorithm for a shape, measured once, cached on disk.
+
+Like cuDNN's benchmark mode: the first forward of a shape times every algorithm that can
+compute it (:meth:`backends.specs.Conv2D.algos`, narrowed to the backend's
+``conv.AUTO_ALGOS``) and keeps the fastest. The choice is stored under a key of backend,
+algorithm family, kernel, stride, padding, input shape, dtype and thread count in a JSON file,
+so later runs (and later processes) reuse it without timing anything: with a cache entry the
+choice is deterministic. Every algorithm it can choose is held to the tolerance table against
+the reference (``tests/backends/test_autotune.py``), so a choice changes speed, never
+correctness beyond the table.
+
+The cache file is ``$LAYERBENCH_AUTOTUNE_CACHE`` if set, else
+``$XDG_CACHE_HOME/layerbench/conv_algo.json`` (``~/.cache/layerbench/conv_algo.json``).
+Writes are atomic (temporary file, then rename); a corrupt or unreadable file is ignored
+(and rewritten), never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ENV = "LAYERBENCH_AUTOTUNE_CACHE"
+
+# in-process copy of each cache file: {path: {key: algo}}
+_MEMORY: dict[str, dict[str, str]] = {}
+
+
+def cache_path() -> Path:
+    """Where choices are stored (see the module docstring)."""
+    env = os.environ.get(ENV)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "layerbench" / "conv_algo.json"
+
+
+def cache_key(backend: str, spec, x_shape, dtype, threads: int) -> str:
+    """The key of one choice: everything the relative speed of the algorithms depends on."""
+    (kh, kw), (sh, sw) = spec.kernel, spec.stride
+    n, h, w, c = x_shape
+    return (f"{backend}|k{kh}x{kw}|s{sh}x{sw}|{spec.padding}|{n}x{h}x{w}x{c}->{spec.filters}|"
+            f"{np.dtype(dtype).name}|t{threads}")
+
+
+def _read(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def load() -> dict[str, str]:
+    """The cached choices of the current cache file (read once per process and path)."""
+    path = cache_path()
+    key = str(path)
+    if key not in _MEMORY:
+        _MEMORY[key] = _read(path)
+    return _MEMORY[key]
+
+
+def store(key: str, algo: str) -> None:
+    """Record one choice, merged with what the file holds now, written atomically."""
+    path = cache_path()
+    merged = {**_read(path), **load(), key: algo}
+    _MEMORY[str(path)] = merged
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(merged, indent=0, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError:  # a read-only cache dir costs a re-measurement next run, nothing else
+        pass
+
+
+def forget() -> None:
+    """Drop the in-process copies (the files stay); the next lookup reads the file again."""
+    _MEMORY.clear()
+
+
+def measure(run: Callable[[str], object], algos: tuple[str, ...], repeats: int = 2) -> str:
+    """The algorithm with the smallest best-of-``repeats`` wall time of ``run(algo)`` (after
+    one untimed call each, which also compiles JIT kernels); ties go to the earlier one."""
+    best, best_t = algos[0], float("inf")
+    for algo in algos:
+        run(algo)
+        t = min(_timed(run, algo) for _ in range(repeats))
+        if t < best_t:
+            best, best_t = algo, t
+    return best
+
+
+def _timed(run, algo) -> float:
+    t0 = time.perf_counter()
+    run(algo)
+    return time.perf_counter() - t0
+
+
+def choose(backend: str, spec, x_shape, dtype, threads: int, candidates: tuple[str, ...],
+           run: Callable[[str], object]) -> str:
+    """The algorithm for this shape: the cached one if the cache holds a valid entry, else
+    the fastest of ``candidates`` measured with ``run`` (then cached)."""
+    if len(candidates) == 1:
+        return candidates[0]
+    key = cache_key(backend, spec, x_shape, dtype, threads)
+    algo = load().get(key)
+    if algo in candidates:
+        return algo
+    algo = measure(run, candidates)
+    store(key, algo)
+    return algo
