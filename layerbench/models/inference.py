@@ -163,7 +163,8 @@ class TilePlan:
     recompute: float = 1.0
 
 
-def _conv_workspace(spec: specs.Conv2D, shape, band_bytes: int) -> tuple[int, int]:
+def _conv_workspace(spec: specs.Conv2D, shape, band_bytes: int,
+                    winograd: bool = True) -> tuple[int, int]:
     """``(rows per band, bytes of one band's workspace)`` of a convolution on ``shape``:
     per output pixel, the padded copy of the band's input (``C``) and the im2col buffer
     (``kh kw C``), or for any algorithm but im2col the larger of that and Winograd
@@ -179,9 +180,20 @@ def _conv_workspace(spec: specs.Conv2D, shape, band_bytes: int) -> tuple[int, in
     per_row = max(1, n * w * kh * kw * c * item)
     rows = h if spec.stride != (1, 1) else min(h, max(1, band_bytes // per_row))
     per_pixel = c + kh * kw * c
-    if getattr(spec, "algo", "im2col") != "im2col":
+    if winograd and getattr(spec, "algo", "im2col") != "im2col":
         per_pixel = c + max(kh * kw * c, 4 * (c + spec.filters))
     return rows, n * rows * w * per_pixel * item
+
+
+def _may_run_winograd(layer) -> bool:
+    """Whether the layer can run a Winograd algorithm: an explicit one, or ``auto`` on a
+    backend whose kernels offer one (numpy and tensorflow run ``auto`` as im2col, so their
+    plans are not charged a workspace they never allocate)."""
+    algo = getattr(layer.spec, "algo", "im2col")
+    if algo != "auto":
+        return algo != "im2col"
+    allowed = getattr(getattr(layer, "k", None), "AUTO_ALGOS", ("im2col",))
+    return any(a != "im2col" for a in allowed)
 
 
 def _sub_shapes(net, input_shape):
@@ -211,7 +223,8 @@ def working_set(net, input_shape, band_bytes: int = BAND_BYTES, itemsize: int = 
         extra = 0
         spec = node.layer.spec
         if isinstance(spec, specs.Conv2D):
-            rows, work = _conv_workspace(spec, shapes[node.inputs[0]], band_bytes)
+            rows, work = _conv_workspace(spec, shapes[node.inputs[0]], band_bytes,
+                                         _may_run_winograd(node.layer))
             band_out = size[node.name] * rows // max(1, shapes[node.name][1])
             extra = work + band_out
         peak = max(peak, sum(live.values()) + size[node.name] + extra)
