@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -130,7 +131,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.memory_budget is not None:
             cmd += ["--memory-budget", str(args.memory_budget)]
         env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
-        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env)
+        # cwd outside any checkout: ``python -m`` puts the cwd first on sys.path, and a source
+        # tree there (no compiled extension in it) would shadow the installed package
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env,
+                             cwd=tempfile.gettempdir())
         rows += json.loads(out.stdout.strip().splitlines()[-1])
     table = pd.DataFrame(rows)
     if args.out is not None:
