@@ -1,7 +1,8 @@
 """asv benchmarks (asv 0.6.6 requires this file in benchmark_dir).
 
-Modules: ``layers`` (every layer, thesis shapes, conv presets x algorithm), ``models``
-(EDSR x2, EDSR-baseline x2, WDSR-A x4 ``predict``), ``memory`` (peak RSS), ``tracks`` (sgemm
+Modules: ``layers`` (every layer, thesis shapes, conv presets x algorithm; peer ``tf_graph``,
+the layer's ``tf.nn`` ops in graph mode, ``graph_peer``), ``models`` (EDSR x2, EDSR-baseline
+x2, WDSR-A x4 ``super_resolve``; peer ``keras``), ``memory`` (peak RSS), ``tracks`` (sgemm
 peak, conv GFLOP/s, error vs numpy_ref, Numba compile time); shared helpers in ``_common``.
 Every benchmark takes the backend and (where it matters) the thread count as parameters;
 combinations that cannot run raise ``NotImplementedError`` in ``setup`` (asv's skip) with a

@@ -20,6 +20,8 @@ import numpy as np
 TINY_ENV = "LAYERBENCH_BENCH_TINY"
 QUICK_ENV = "LAYERBENCH_BENCH_QUICK"
 BACKENDS = ("numpy", "cython", "numba", "tensorflow")
+# the layer benchmarks' peer: graph-mode TensorFlow ops (bench/graph_peer.py)
+LAYER_PEER = "tf_graph"
 SKIP_KINDS = ("unsupported", "unavailable", "threads", "budget")
 
 

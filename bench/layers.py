@@ -4,7 +4,11 @@
   cover only conv, pooling and pixel shuffle, so the other families get shapes here);
 - :class:`ThesisLayers`: the thesis' max-pool and pixel-shuffle timing shapes;
 - :class:`Conv`: the convolution presets (small, EDSR/WDSR bodies, thesis 16x512x512x3) with
-  the algorithm (im2col, Winograd) as a parameter.
+  the algorithm (im2col, Winograd) as a parameter; :class:`ConvBackward` their backward.
+
+Backends: every kernel backend and ``tf_graph``, the peer the report divides by: the layer's
+``tf.nn`` ops in graph mode (``bench/graph_peer.py``). The ``tensorflow`` backend (the same
+ops eagerly, NumPy in and out) is the tests' oracle, timed for the record.
 
 Parameters are the same in tiny mode (``LAYERBENCH_BENCH_TINY=1``); only shapes shrink.
 """
@@ -42,31 +46,52 @@ SMALL = (
 
 
 class _LayerTiming(c.Scoped):
-    """setup: build the layer on the backend with the thread count, run forward once."""
+    """setup: build the layer on the backend with the thread count, run forward once.
 
-    params_backend_threads = (c.BACKENDS, c.THREADS)
+    The backend ``tf_graph`` (:data:`bench._common.LAYER_PEER`) is the peer the report
+    divides by: the layer as graph-mode TensorFlow ops (:mod:`bench.graph_peer`), its
+    inputs converted to tensors here, outside the timing, with the ``tensorflow``
+    backend's thread pools. The ``tensorflow`` backend itself (eager, NumPy in and out) is
+    the tests' oracle, timed for the record.
+    """
+
+    params_backend_threads = ((*c.BACKENDS, c.LAYER_PEER), c.THREADS)
 
     def _build(self, spec, shape, backend, threads, training=False, backward=True):
         import backends
         from backends import specs
         from backends.errors import NotSupportedError
 
-        self.scope = c.ThreadScope(backend, threads)
+        peer = backend == c.LAYER_PEER
+        self.scope = c.ThreadScope("tensorflow" if peer else backend, threads)
         self.training = training
         self.x = c.random(shape)
         try:
-            if isinstance(spec, specs.Loss):
-                from backends.losses import LossFunction
+            if peer:
+                from .graph_peer import GraphPeer
 
-                self.loss = LossFunction(spec, backend=backend)
+                self.layer = GraphPeer(spec, shape)
+                self.x = self.layer.tensor(self.x)
+            if isinstance(spec, specs.Loss):
                 self.target = c.random(shape, seed=1)
+                if peer:
+                    self.loss, self.target = self.layer, self.layer.tensor(self.target)
+                else:
+                    from backends.losses import LossFunction
+
+                    self.loss = LossFunction(spec, backend=backend)
                 self.layer = None
                 self.forward()
                 return
-            self.layer = backends.build(spec, input_shape=shape, backend=backend)
+            if not peer:
+                self.layer = backends.build(spec, input_shape=shape, backend=backend)
             self.x2 = c.random(shape, seed=2) if spec.n_inputs == 2 else None
+            if peer and self.x2 is not None:
+                self.x2 = self.layer.tensor(self.x2)
             y = self.forward()  # compiles (Numba), starts the runtime (TF), warms caches
-            self.dy = c.random(y.shape, seed=3)
+            self.dy = c.random(tuple(y.shape), seed=3)
+            if peer:
+                self.dy = self.layer.tensor(self.dy)
             if backward:
                 self.backward()
         except NotSupportedError as err:

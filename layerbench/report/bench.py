@@ -9,8 +9,10 @@ The tidy table has one row per benchmark, parameter combination and backend: ``s
 ``algo``, ``direction`` (forward/backward/super_resolve), ``backend``, ``threads``, ``value`` and
 ``unit``. Derived columns: ``peer`` and ``ratio_to_peer`` (time over the peer's time for the
 same item, algo, direction and threads: < 1 is faster than the peer; the peer of whole models
-is ``keras``, the same model as a Keras user runs it, :data:`PEERS`; of layers TensorFlow's
-op), and for convolutions
+is ``keras``, the same model as a Keras user runs it, :data:`PEERS`; of layers ``tf_graph``,
+the layer's ``tf.nn`` ops in graph mode, :data:`LAYER_PEER`; NaN where the peer has no row,
+listed by :func:`missing_peers`), ``ratio_to_eager`` (layers: time over the ``tensorflow``
+backend's, the eager oracle), and for convolutions
 ``gflops`` (direct-convolution FLOPs ``2 N Ho Wo kh kw Cin F`` per second, twice that for
 backward) and ``peak_fraction`` (over the measured sgemm GFLOP/s at the same threads).
 Skipped and failed combinations (asv stores no number) are left out.
@@ -22,6 +24,7 @@ import argparse
 import datetime as dt
 import itertools
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +34,13 @@ import pandas as pd
 THESIS_SECONDS = {"edsr_x2@510x339": 576.92, "wdsr_a_x4@510x339": 46.35}
 ITEM_PARAMS = ("layer", "case", "model", "target")
 # The peer each suite is compared with (``ratio_to_peer``): whole models against the same
-# model in Keras as a Keras user runs it (bench/models.py); layers against TensorFlow's op.
+# model in Keras as a Keras user runs it (bench/models.py); layers against the layer's tf.nn
+# ops in graph mode (bench/graph_peer.py). The ``tensorflow`` backend (eager tf.nn ops,
+# NumPy in and out) is the tests' oracle: layer rows also get ``ratio_to_eager`` against it.
 PEERS = {"Models": "keras"}
-LAYER_PEER = "tensorflow"
+LAYER_PEER = "tf_graph"
+ORACLE = "tensorflow"
+PEER_NAMES = ("keras", LAYER_PEER)
 HEADLINE = ("thesis_conv_s1", "thesis_conv_s2", "thesis_maxpool3", "thesis_maxpool30",
             "thesis_shuffle6_b2", "edsr_body", "edsr_small")
 
@@ -83,6 +90,7 @@ def targets(t: pd.DataFrame) -> pd.DataFrame:
             rows.append({"item": item, "algo": algo, "direction": direction,
                          "backend": backend, "threads": r.threads, "target": limit,
                          "note": note, "ratio_to_peer": ratio,
+                         "ratio_to_eager": r.ratio_to_eager,
                          "met": bool(ratio <= limit) if np.isfinite(ratio) else None})
     return pd.DataFrame(rows)
 
@@ -215,20 +223,53 @@ def conv_flops(item: str, direction: str) -> float:
     return forward * (2 if direction == "backward" else 1)
 
 
+KEY = ["suite", "item", "algo", "direction", "threads"]
+
+
 def timings(table: pd.DataFrame) -> pd.DataFrame:
-    """Time rows with ``peer``, ``ratio_to_peer``, ``gflops`` and ``peak_fraction``."""
+    """Time rows with ``peer``, ``ratio_to_peer``, ``ratio_to_eager``, ``gflops`` and
+    ``peak_fraction``. A row whose peer has no row for the same key (skipped, failed, or a
+    result file from before the peer existed) gets NaN, never another backend's time:
+    :func:`missing_peers` lists them."""
     t = table[table["kind"] == "time"].copy()
     t["peer"] = t["suite"].map(PEERS).fillna(LAYER_PEER)
-    key = ["suite", "item", "algo", "direction", "threads"]
-    peer = t[t["backend"] == t["peer"]].set_index(key)["value"].rename("peer_seconds")
-    t = t.join(peer, on=key)
+    peer = t[t["backend"] == t["peer"]].set_index(KEY)["value"].rename("peer_seconds")
+    t = t.join(peer, on=KEY)
     t["ratio_to_peer"] = t["value"] / t["peer_seconds"]
+    eager = t[(t["backend"] == ORACLE) & (t["suite"] != "Models")].set_index(KEY)["value"]
+    t = t.join(eager.rename("eager_seconds"), on=KEY)
+    t["ratio_to_eager"] = t["value"] / t["eager_seconds"]
+    t = t.drop(columns=["eager_seconds"])
     t["gflops"] = [conv_flops(i, d) for i, d in zip(t["item"], t["direction"], strict=True)]
     t["gflops"] = t["gflops"] / t["value"] / 1e9
     peak = table[table["benchmark"] == "tracks.Sgemm.track_sgemm_gflops"]
     peak = peak.set_index("threads")["value"]
     t["peak_fraction"] = t["gflops"] / t["threads"].map(peak)
     return t.drop(columns=["peer_seconds"]).reset_index(drop=True)
+
+
+def missing_peers(t: pd.DataFrame) -> pd.DataFrame:
+    """The keys (suite, item, algo, direction, threads) timed by some backend but not by
+    their peer: their ``ratio_to_peer`` is NaN, and the report says so."""
+    lone = t[t["ratio_to_peer"].isna() & (t["backend"] != t["peer"])]
+    return lone.groupby([*KEY, "peer"], sort=False, dropna=False).size().reset_index()[
+        [*KEY, "peer"]]
+
+
+def missing_peer_lines(t: pd.DataFrame) -> list[str]:
+    """Markdown bullets for :func:`missing_peers` (empty when every key has its peer)."""
+    lone = missing_peers(t)
+    if lone.empty:
+        return []
+    out = [f"**No ratio for {len(lone)} case(s): the peer has no row** (skipped or failed "
+           "there, or the result file predates the peer; re-run the benchmark):", ""]
+    for (suite, peer), g in lone.groupby(["suite", "peer"], sort=False):
+        cases = sorted({"/".join(str(v) for v in (r.item, r.algo, r.direction) if v)
+                        + f"@{r.threads}t" for r in g.itertuples()})
+        shown = ", ".join(cases[:12]) + (f", ... ({len(cases)} in all)" if len(cases) > 12
+                                          else "")
+        out.append(f"- {suite}: no `{peer}` row for {shown}")
+    return out + [""]
 
 
 def _fmt_seconds(s: float) -> str:
@@ -245,8 +286,9 @@ def _cell(row) -> str:
     if row is None:
         return "skip"
     text = _fmt_seconds(row["value"])
-    if np.isfinite(row["ratio_to_peer"]) and row["backend"] != row["peer"]:
-        text += f" ({row['ratio_to_peer']:.2f}x)"
+    if row["backend"] != row["peer"]:
+        ratio = row["ratio_to_peer"]
+        text += f" ({ratio:.2f}x)" if np.isfinite(ratio) else " (no peer)"
     return text
 
 
@@ -273,7 +315,8 @@ def _gflops_cell(row) -> str:
 
 def _backend_grid(t: pd.DataFrame, backends: list[str], label_cols: list[str],
                   cell=_cell) -> list[str]:
-    """One row per ``label_cols`` key, one column per backend."""
+    """One row per ``label_cols`` key, one column per backend that has a row in ``t``."""
+    backends = [b for b in backends if b in set(t["backend"])]
     rows = []
     for key, group in t.groupby(label_cols, sort=False):
         key = key if isinstance(key, tuple) else (key,)
@@ -283,7 +326,7 @@ def _backend_grid(t: pd.DataFrame, backends: list[str], label_cols: list[str],
 
 
 def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
-    backends = [b for b in ("numpy", "cython", "numba", "tensorflow", "keras")
+    backends = [b for b in ("numpy", "cython", "numba", "tensorflow", LAYER_PEER, "keras")
                 if b in set(table["backend"])]
     lines = ["# Benchmark summary", "",
              "Generated by `python -m layerbench.report.bench` from asv's results "
@@ -293,7 +336,11 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
              "Keras functional model in one `tf.function`, batch 1, as a Keras user runs "
              "it (`layerbench/models/keras_peer.py`); the `tensorflow` backend (`tf.nn` "
              "ops layer by layer through the protocol) is the tests' oracle, listed for the "
-             "record. The peer of layers is the `tensorflow` backend's op. `skip` is a "
+             "record. The peer of layers is `tf_graph`: the layer's `tf.nn` ops in graph "
+             "mode (`tf.function` with a fixed input signature, traced once before timing, "
+             "tensors in and out; backward runs TensorFlow's registered gradient ops on the "
+             "forward's kept tensors; `bench/graph_peer.py`). `(no peer)`: the peer has no "
+             "row for that case (listed below). `skip` is a "
              "combination asv skipped or that failed. TensorFlow runs with its defaults "
              "(oneDNN on unless `TF_ENABLE_ONEDNN_OPTS=0` was set; "
              "`nox -s bench` does not set it). Thread counts are each backend's one knob "
@@ -305,6 +352,7 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
             names = sorted({b.split(".", 1)[1] for b in group["benchmark"]})
             lines.append(f"- measured at {sha}: {', '.join(names)}")
     lines.append("")
+    lines += missing_peer_lines(t)
 
     order = {n: i for i, n in enumerate(HEADLINE)}
     head = t[t["item"].isin(HEADLINE) & t["algo"].isin(["", "im2col"])].copy()
@@ -315,14 +363,28 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
 
     tg = targets(t)
     if not tg.empty:
-        lines += ["## Targets of the backend issues (time / peer time; models: / keras)", ""]
+        lines += ["## Targets of the backend issues (time / peer time: layers / tf_graph, "
+                  "models / keras)", ""]
         rows = [[r.backend, r.item, r.algo or "-", r.direction, r.threads,
                  f"<= {r.target:g}" + (f" ({r.note})" if r.note else ""),
                  f"{r.ratio_to_peer:.2f}" if np.isfinite(r.ratio_to_peer) else "no peer row",
-                 {True: "met", False: "not met", None: "?"}[r.met]]
+                 {True: "met", False: "not met", None: "?"}[r.met],
+                 f"{r.ratio_to_eager:.2f}" if np.isfinite(r.ratio_to_eager) else ""]
                 for r in tg.itertuples()]
         lines += _md_table(["backend", "case", "algo", "direction", "threads", "target",
-                            "ratio", ""], rows) + [""]
+                            "ratio", "", "vs eager tensorflow"], rows) + [""]
+
+    peer_vs_eager = t[(t["backend"] == LAYER_PEER) & np.isfinite(t["ratio_to_eager"])
+                      & t["item"].isin(HEADLINE)]
+    if not peer_vs_eager.empty:
+        lines += ["## The layer peer against the eager oracle (tf_graph time / tensorflow "
+                  "time)", ""]
+        rows = [[r.item, r.algo or "-", r.direction, r.threads, _fmt_seconds(r.value),
+                 f"{r.ratio_to_eager:.2f}"]
+                for r in peer_vs_eager.sort_values(["item", "algo", "direction",
+                                                    "threads"]).itertuples()]
+        lines += _md_table(["case", "algo", "direction", "threads", "tf_graph", "ratio"],
+                           rows) + [""]
 
     wino = t[(t["algo"] == "winograd")]
     if not wino.empty:
@@ -387,13 +449,15 @@ def build(results_dir: Path, out_dir: Path, machine: str | None = None,
         table, info = load_run(pick_run(results_dir, machine, commit), benchmarks)
         table["commit"] = info["commit"][:8]
     t = timings(table)
+    for line in missing_peer_lines(t)[2:-1]:
+        print(f"bench-report: warning: {line[2:]}", file=sys.stderr)
     tables, figures = Path(out_dir) / "tables", Path(out_dir) / "figures"
     tables.mkdir(parents=True, exist_ok=True)
     figures.mkdir(parents=True, exist_ok=True)
     written = {"md": tables / "bench_summary.md", "csv": tables / "bench_summary.csv"}
     written["md"].write_text(summary_markdown(table, t, info) + "\n")
-    tracks = table[table["kind"] != "time"].assign(ratio_to_peer=np.nan, gflops=np.nan,
-                                                   peak_fraction=np.nan)
+    tracks = table[table["kind"] != "time"].assign(ratio_to_peer=np.nan, ratio_to_eager=np.nan,
+                                                   gflops=np.nan, peak_fraction=np.nan)
     full = pd.concat([t, tracks], ignore_index=True)
     for k, v in info.items():
         if k not in full:  # keep the per-row commit of a merged report

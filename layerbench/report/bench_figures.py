@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 BACKEND_COLOURS = {"numpy": "tab:blue", "cython": "tab:orange", "numba": "tab:green",
-                   "tensorflow": "tab:red", "keras": "tab:purple"}
+                   "tensorflow": "tab:red", "tf_graph": "tab:brown", "keras": "tab:purple"}
 THREAD_FIGURES = {
     "conv_s1": "thesis_conv_s1", "conv_s2": "thesis_conv_s2",
     "maxpool3": "thesis_maxpool3", "maxpool30": "thesis_maxpool30",

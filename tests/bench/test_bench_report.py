@@ -16,6 +16,7 @@ pytest.importorskip("matplotlib")
 from layerbench.report import bench as report  # noqa: E402
 
 BACKENDS = ["'numpy'", "'cython'", "'numba'", "'tensorflow'"]
+LAYER_BACKENDS = [*BACKENDS, "'tf_graph'"]
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
            "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number", "stats_repeat",
            "samples", "profile"]
@@ -29,7 +30,7 @@ def _bench(name, param_names, params, unit="seconds", kind="time"):
 @pytest.fixture
 def results(tmp_path):
     conv = _bench("layers.Conv.time_forward", ["case", "algo", "backend", "threads"],
-                  [["'thesis_conv_s1'"], ["'im2col'", "'winograd'"], BACKENDS, ["1", "2"]])
+                  [["'thesis_conv_s1'"], ["'im2col'", "'winograd'"], LAYER_BACKENDS, ["1", "2"]])
     model = _bench("models.Models.time_super_resolve", ["model", "size", "backend", "threads"],
                    [["'edsr_x2'"], ["'510x339'"], [*BACKENDS, "'keras'"], ["1", "2"]])
     sgemm = _bench("tracks.Sgemm.track_sgemm_gflops", ["threads"], [["1", "2"]],
@@ -37,7 +38,7 @@ def results(tmp_path):
     benchmarks = {b["name"]: b for b in (conv, model, sgemm)}
     (tmp_path / "benchmarks.json").write_text(json.dumps({**benchmarks, "version": 2}))
     # conv: backend b, threads t, algo a -> (index + 1) seconds; one skipped (None)
-    conv_values = [float(i + 1) for i in range(16)]
+    conv_values = [float(i + 1) for i in range(20)]
     conv_values[5] = None
     model_values = [None, 300.0, None, 200.0, None, 400.0, None, 100.0, None, 250.0]
     run = {
@@ -64,17 +65,20 @@ def test_tidy_rows_ratios_and_gflops(results):
     assert info["cpu"] == "test cpu" and info["commit"] == "abc123"
     t = report.timings(table)
     conv = t[t["suite"] == "Conv"]
-    assert len(conv) == 15  # the None is a skipped combination, not a row
+    assert len(conv) == 19  # the None is a skipped combination, not a row
     # product order: algo, backend, threads -> index
     def idx(algo, backend, threads):
-        return (["im2col", "winograd"].index(algo) * 8
-                + ["numpy", "cython", "numba", "tensorflow"].index(backend) * 2 + threads - 1)
+        return (["im2col", "winograd"].index(algo) * 10
+                + ["numpy", "cython", "numba", "tensorflow", "tf_graph"].index(backend) * 2
+                + threads - 1)
     row = conv[(conv["algo"] == "winograd") & (conv["backend"] == "numba")
                & (conv["threads"] == 2)].iloc[0]
-    expected_ratio = conv_values[idx("winograd", "numba", 2)] / conv_values[
-        idx("winograd", "tensorflow", 2)]
-    assert row["peer"] == "tensorflow"
-    assert row["ratio_to_peer"] == pytest.approx(expected_ratio)
+    # layers: the peer is the graph-mode tf_graph, the eager oracle a second ratio
+    assert row["peer"] == "tf_graph"
+    assert row["ratio_to_peer"] == pytest.approx(
+        conv_values[idx("winograd", "numba", 2)] / conv_values[idx("winograd", "tf_graph", 2)])
+    assert row["ratio_to_eager"] == pytest.approx(
+        conv_values[idx("winograd", "numba", 2)] / conv_values[idx("winograd", "tensorflow", 2)])
     from backends.testing import PRESETS
 
     case = PRESETS["thesis_conv_s1"]
@@ -127,12 +131,12 @@ def test_newest_run_per_benchmark(results):
     first = json.loads((machine / "abc123-existing.json").read_text())
     rerun = {**first, "commit_hash": "def456", "date": first["date"] + 1,
              "results": {"layers.Conv.time_forward": [
-                 [100.0] * 16, first["results"]["layers.Conv.time_forward"][1], "0", 0, 1.0]}}
+                 [100.0] * 20, first["results"]["layers.Conv.time_forward"][1], "0", 0, 1.0]}}
     (machine / "def456-existing.json").write_text(json.dumps(rerun))
     benchmarks = json.loads((path / "benchmarks.json").read_text())
     table, info = report.load_newest(path, benchmarks)
     conv = table[table["suite"] == "Conv"]
-    assert (conv["value"] == 100.0).all() and len(conv) == 16
+    assert (conv["value"] == 100.0).all() and len(conv) == 20
     assert set(conv["commit"]) == {"def456"}
     models = table[table["suite"] == "Models"]
     assert set(models["commit"]) == {"abc123"} and sorted(models["value"]) == [
@@ -161,3 +165,46 @@ def test_machine_comes_from_each_run(results):
     _, info = report.load_newest(path, benchmarks)
     assert info["cpu"] == "old cpu, new cpu" and info["num_cpu"] == "2"
     assert info["commit"] == "abc123, def456"
+
+
+def test_missing_peer_row_is_named_not_guessed(results, capsys):
+    """A layer case whose tf_graph row is missing (skipped, failed, or an old result file
+    from when the eager backend was the peer) gets no ratio, and the report names it."""
+    path, conv_values = results
+    machine = path / "box"
+    run = json.loads((machine / "abc123-existing.json").read_text())
+    values = run["results"]["layers.Conv.time_forward"][0]
+    values[8] = None  # im2col, tf_graph, 1 thread
+    (machine / "abc123-existing.json").write_text(json.dumps(run))
+    benchmarks = json.loads((path / "benchmarks.json").read_text())
+    table, info = report.load_run(report.pick_run(path), benchmarks)
+    t = report.timings(table)
+    lone = t[(t["algo"] == "im2col") & (t["threads"] == 1) & (t["backend"] != "tf_graph")]
+    assert lone["ratio_to_peer"].isna().all()
+    assert lone["ratio_to_eager"].notna().all()  # the eager row is there
+    other = t[(t["algo"] == "im2col") & (t["threads"] == 2) & (t["backend"] == "numpy")]
+    assert other["ratio_to_peer"].notna().all()
+    missing = report.missing_peers(t)
+    assert missing[["item", "algo", "threads", "peer"]].values.tolist() == [
+        ["thesis_conv_s1", "im2col", 1, "tf_graph"]]
+    md = report.summary_markdown(table, t, info)
+    assert "Conv: no `tf_graph` row for thesis_conv_s1/im2col/forward@1t" in md
+    assert "(no peer)" in md
+    report.build(path, path / "out")
+    assert "no `tf_graph` row for thesis_conv_s1/im2col/forward@1t" in capsys.readouterr().err
+
+
+def test_models_never_take_the_layer_peer(results):
+    """Without a keras row a model has no ratio; neither tf_graph nor tensorflow stands in."""
+    path, _ = results
+    machine = path / "box"
+    run = json.loads((machine / "abc123-existing.json").read_text())
+    values = run["results"]["models.Models.time_super_resolve"][0]
+    run["results"]["models.Models.time_super_resolve"][0] = values[:9] + [None]
+    (machine / "abc123-existing.json").write_text(json.dumps(run))
+    table, _ = report.load_run(report.pick_run(path),
+                               json.loads((path / "benchmarks.json").read_text()))
+    t = report.timings(table)
+    models = t[t["suite"] == "Models"]
+    assert models["ratio_to_peer"].isna().all() and models["ratio_to_eager"].isna().all()
+    assert report.missing_peers(t)["peer"].tolist() == ["keras"]
