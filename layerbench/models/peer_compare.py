@@ -3,14 +3,19 @@ alternated in one process, repeated; the median ratio is the robust number on a 
 machine (asv's ``Models`` benchmark keeps the history).
 
 ``layerbench peer-compare [--models M ...] [--backends B ...] [--threads 1 2] [--size WxH]
-[--repeats 3] [--tile T] [--memory-budget BYTES] [--out CSV]``
+[--repeats 3] [--tile T] [--memory-budget BYTES] [--out CSV] [--md MD]``;
+``layerbench peer-compare --from CSV [--md MD]`` rebuilds the summary of a (partial) run.
 
 TensorFlow sizes its thread pools once per process, so every thread count runs in a fresh
 worker process (``--worker``). In a worker, per model and repeat the sequence is
 ``keras, b1, keras, b2, ..., keras``: each backend's time is divided by the mean of the two
 Keras runs around it. The table has one row per model, backend, thread count and repeat
-(``seconds``, ``keras_seconds``, ``ratio``, the tile plan's ``plan`` and ``recompute``);
-the printed summary is the median ratio per model, backend and threads.
+(``seconds``, ``keras_seconds``, ``ratio``, the tile plan's ``plan`` and ``recompute``,
+``load1``: the machine's 1-minute load average after the run); the printed summary is the
+median ratio per model, backend and threads. With ``--out`` every row is appended to the
+CSV as soon as it is measured, so a run stopped part-way keeps what it measured
+(``--from`` summarises it). ``--md`` writes the summary with its provenance (commit, CPU,
+load average range, command).
 """
 
 from __future__ import annotations
@@ -41,12 +46,29 @@ def _timed(fn, image) -> float:
     return time.perf_counter() - start
 
 
+def _append(path: Path | None, row: dict) -> None:
+    """One row onto the CSV at ``path`` (header first when the file is new or empty)."""
+    if path is None:
+        return
+    import csv
+
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
 def worker(args) -> list[dict]:
     """Run one thread count in this process (TensorFlow not started yet)."""
     import backends
     from layerbench import models
     from layerbench.models.keras_peer import KerasPeer
+    from layerbench.provenance import git_sha
 
+    sha = git_sha()
+    commit = f"{sha['sha'][:8]}{'+dirty' if sha['dirty'] else ''}"
     n = args.threads[0]
     KerasPeer.threads(n).__enter__()  # fixed for the life of this process
     image = _image(args.size)
@@ -73,7 +95,9 @@ def worker(args) -> list[dict]:
                              "repeat": r, "seconds": t, "keras_seconds": keras_t,
                              "ratio": t / keras_t, "plan": model.last_plan.kind,
                              "recompute": model.last_plan.recompute, "tile": str(args.tile),
-                             "memory_budget": args.memory_budget})
+                             "memory_budget": args.memory_budget,
+                             "load1": round(os.getloadavg()[0], 2), "commit": commit})
+                _append(args.out, rows[-1])
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
                 before = after
     return rows
@@ -106,7 +130,12 @@ def parse(argv):
                    help="force whole-model tiles (the old default was 256)")
     p.add_argument("--memory-budget", type=int, default=None,
                    help="super_resolve's memory_budget in bytes (default: its default)")
-    p.add_argument("--out", type=Path, default=None, help="CSV of every timed run")
+    p.add_argument("--out", type=Path, default=None,
+                   help="CSV of every timed run, appended row by row (replaced at the start)")
+    p.add_argument("--md", type=Path, default=None,
+                   help="markdown summary with provenance (commit, CPU, load average)")
+    p.add_argument("--from", dest="source", type=Path, default=None,
+                   help="summarise this CSV of an earlier (possibly partial) run; no timing")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.repeats < 1:
@@ -114,13 +143,50 @@ def parse(argv):
     return args
 
 
+def markdown(table, command: str) -> str:
+    """The summary under a provenance header (what ran, on which commit and CPU, the load
+    average range over the timed runs)."""
+    from layerbench.provenance import cpu
+
+    load = table["load1"] if "load1" in table else None
+    if load is not None and load.notna().any():
+        loads = f"{load.min():.1f}-{load.max():.1f} (1-minute load average, per timed run)"
+    else:
+        loads = "not recorded"
+    info = cpu()
+    commit = ", ".join(sorted(set(table["commit"].astype(str)))) if "commit" in table \
+        else "not recorded"
+    return "\n".join([
+        "# Backends against the Keras peer, side by side", "",
+        "Each backend's `super_resolve` and `KerasPeer.super_resolve` alternated in one "
+        "process (`layerbench/models/peer_compare.py`), one uint8 LR image, random weights "
+        "(seeded initialisation), float32, `OMP_WAIT_POLICY=passive`. Ratio: backend time "
+        "over the mean of the Keras runs before and after it; medians over the repeats "
+        "(every timed run: the CSV beside this file).", "",
+        f"- command: `{command}`", f"- commit: {commit}",
+        f"- cpu: {info.get('model')} ({info.get('usable_cpus')} usable cores)",
+        f"- load: {loads}", "",
+        summary(table), ""])
+
+
 def main(argv: list[str] | None = None) -> None:
     import pandas as pd
 
-    args = parse(sys.argv[1:] if argv is None else argv)
+    raw = sys.argv[1:] if argv is None else argv
+    args = parse(raw)
     if args.worker:
         print(json.dumps(worker(args)))
         return
+    if args.source is not None:
+        table = pd.read_csv(args.source)
+        text = summary(table)
+        if args.md is not None:
+            args.md.write_text(markdown(table, f"layerbench peer-compare {' '.join(raw)}"))
+        print(text)
+        return
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("")
     rows = []
     for n in args.threads:
         cmd = [sys.executable, "-m", "layerbench.models.peer_compare", "--worker",
@@ -130,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
             cmd += ["--tile", str(args.tile)]
         if args.memory_budget is not None:
             cmd += ["--memory-budget", str(args.memory_budget)]
+        if args.out is not None:
+            cmd += ["--out", str(args.out.resolve())]
         env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
         # cwd outside any checkout: ``python -m`` puts the cwd first on sys.path, and a source
         # tree there (no compiled extension in it) would shadow the installed package
@@ -137,9 +205,9 @@ def main(argv: list[str] | None = None) -> None:
                              cwd=tempfile.gettempdir())
         rows += json.loads(out.stdout.strip().splitlines()[-1])
     table = pd.DataFrame(rows)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(args.out, index=False)
+    if args.md is not None:
+        args.md.parent.mkdir(parents=True, exist_ok=True)
+        args.md.write_text(markdown(table, f"layerbench peer-compare {' '.join(raw)}"))
     print(summary(table))
 
 

@@ -52,12 +52,42 @@ def test_peer_compare_runs_side_by_side(km, tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "layerbench.models.peer_compare", "--models", "edsr_small_x2",
          "--backends", "numpy", "cython", "--threads", "1", "--size", "20x12", "--repeats",
-         "2", "--out", str(out)], capture_output=True, text=True, timeout=600, env=env)
+         "2", "--out", str(out), "--md", str(tmp_path / "peer.md")], capture_output=True,
+        text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     table = pd.read_csv(out)
+    assert table["load1"].notna().all() and table["commit"].notna().all()
+    md = (tmp_path / "peer.md").read_text()
+    assert "- load: " in md and "(1-minute load average" in md
+    assert "| edsr_small_x2 | 20x12 | cython | 1 | untiled (1.000) |" in md
     assert sorted(zip(table["backend"], table["repeat"], strict=True)) == [
         ("cython", 0), ("cython", 1), ("numpy", 0), ("numpy", 1)]
     assert (table["threads"] == 1).all() and (table["plan"] == "untiled").all()
     assert table["ratio"].to_numpy() == pytest.approx(
         (table["seconds"] / table["keras_seconds"]).to_numpy())
     assert "| edsr_small_x2 | 20x12 | cython | 1 | untiled (1.000) |" in run.stdout
+
+
+def test_peer_compare_keeps_rows_of_a_stopped_run(km, tmp_path):
+    """Rows reach the CSV as they are measured: a run stopped part-way (here: a CSV with
+    only its first rows) is summarised by ``--from``."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    rows = pd.DataFrame([
+        {"model": "wdsr_a_x4", "size": "510x339", "backend": b, "threads": 2, "repeat": 0,
+         "seconds": s, "keras_seconds": 10.0, "ratio": s / 10.0, "plan": "untiled",
+         "recompute": 1.0, "tile": "None", "memory_budget": None, "load1": 3.5,
+         "commit": "abc12345"} for b, s in (("cython", 9.0), ("numba", 12.0))])
+    csv = tmp_path / "partial.csv"
+    rows.to_csv(csv, index=False)
+    run = subprocess.run([sys.executable, "-m", "layerbench.models.peer_compare", "--from",
+                          str(csv), "--md", str(tmp_path / "p.md")], capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "| wdsr_a_x4 | 510x339 | numba | 2 | untiled (1.000) | 12.00 | 10.00 | 1.20 | 1 |" \
+        in run.stdout
+    md = (tmp_path / "p.md").read_text()
+    assert "abc12345" in md and "3.5-3.5" in md
