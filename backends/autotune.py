@@ -27,6 +27,11 @@ import numpy as np
 
 ENV = "LAYERBENCH_AUTOTUNE_CACHE"
 
+# Part of every key: bump it when a kernel change can change which algorithm is fastest, so
+# that choices timed on the old kernels are not reused (v2: the Cython F(4x4) transforms
+# became ~2x faster, which moved e.g. WDSR-A's 32->128 expansion off im2col).
+KERNELS_VERSION = 2
+
 # in-process copy of each cache file: {path: {key: algo}}
 _MEMORY: dict[str, dict[str, str]] = {}
 
@@ -44,7 +49,7 @@ def cache_key(backend: str, spec, x_shape, dtype, threads: int) -> str:
     """The key of one choice: everything the relative speed of the algorithms depends on."""
     (kh, kw), (sh, sw) = spec.kernel, spec.stride
     n, h, w, c = x_shape
-    return (f"{backend}|k{kh}x{kw}|s{sh}x{sw}|{spec.padding}|{n}x{h}x{w}x{c}->{spec.filters}|"
+    return (f"v{KERNELS_VERSION}|{backend}|k{kh}x{kw}|s{sh}x{sw}|{spec.padding}|{n}x{h}x{w}x{c}->{spec.filters}|"
             f"{np.dtype(dtype).name}|t{threads}")
 
 

@@ -308,9 +308,11 @@ def test_optimizer_steps_equal_numpy_ref_bitwise(cy, fn, args, kwargs, dtype):
 def tiny_blocks(cy):
     from backends.cython_omp import _conv
 
-    old = _conv.set_block_elems(200)
+    # 200-element im2col blocks, 64-row GEMM chunks (so the filter gradient sums several
+    # chunk groups) and the smallest Winograd chunks (8 / 16 tiles)
+    old = _conv.set_block_elems(200, chunk=1, winograd=1)
     yield
-    _conv.set_block_elems(old)
+    _conv.set_block_elems(old, chunk=1 << 19, winograd=1 << 20)
 
 
 @pytest.mark.parametrize("stride, pads", [((1, 1), (1, 1, 1, 1)), ((2, 3), (0, 1, 1, 1))])
@@ -332,6 +334,7 @@ def test_blocked_conv_equals_reference_and_ignores_threads(cy, tiny_blocks, stri
                    *conv.conv2d_backward(x, w, dy, stride=stride, pads=pads)]
             if stride == (1, 1):
                 out.append(conv.winograd_forward(x, w, b, pads=pads))
+                out.append(conv.winograd4_forward(x, w, b, pads=pads))
         runs.append(out)
     for other in runs[1:]:
         assert all(a.tobytes() == c.tobytes() for a, c in zip(runs[0], other, strict=True))
@@ -341,3 +344,4 @@ def test_blocked_conv_equals_reference_and_ignores_threads(cy, tiny_blocks, stri
         _assert_close(got, ref_t, "reduction", k[name], f"blocked conv {name}")
     if stride == (1, 1):
         _assert_close(runs[0][4], y_ref, "winograd", 45, "blocked winograd")
+        _assert_close(runs[0][5], y_ref, "winograd", 45, "blocked winograd4")
