@@ -312,7 +312,7 @@ def tiny_blocks(cy):
     # chunk groups) and the smallest Winograd chunks (8 / 16 tiles)
     old = _conv.set_block_elems(200, chunk=1, winograd=1)
     yield
-    _conv.set_block_elems(old, chunk=1 << 19, winograd=1 << 20)
+    _conv.set_block_elems(old, chunk=1 << 19, winograd=1 << 18)
 
 
 @pytest.mark.parametrize("stride, pads", [((1, 1), (1, 1, 1, 1)), ((2, 3), (0, 1, 1, 1))])
