@@ -49,8 +49,8 @@ def cache_key(backend: str, spec, x_shape, dtype, threads: int) -> str:
     """The key of one choice: everything the relative speed of the algorithms depends on."""
     (kh, kw), (sh, sw) = spec.kernel, spec.stride
     n, h, w, c = x_shape
-    return (f"v{KERNELS_VERSION}|{backend}|k{kh}x{kw}|s{sh}x{sw}|{spec.padding}|{n}x{h}x{w}x{c}->{spec.filters}|"
-            f"{np.dtype(dtype).name}|t{threads}")
+    return (f"v{KERNELS_VERSION}|{backend}|k{kh}x{kw}|s{sh}x{sw}|{spec.padding}|"
+            f"{n}x{h}x{w}x{c}->{spec.filters}|{np.dtype(dtype).name}|t{threads}")
 
 
 def _read(path: Path) -> dict[str, str]:

@@ -622,6 +622,31 @@ cdef extern from *:
     #endif
     #define LB_CB 64
 
+    /* o_i = sum_j B^T[i][j] d_j over channels [0, n) (pointers d0..d5, o0..o5): 1-D F(4x4)
+       input transform with shared subexpressions. */
+    #define LB_BT6(T, d, o, n)                                                              \\
+        for (ptrdiff_t c = 0; c < (n); c++) {                                               \\
+            T p = d##4[c] - 4 * d##2[c], q = d##3[c] - 4 * d##1[c];                         \\
+            T r = d##4[c] - d##2[c], s = 2 * (d##3[c] - d##1[c]);                           \\
+            o##0[c] = (4 * d##0[c] - 5 * d##2[c]) + d##4[c];                                \\
+            o##1[c] = p + q;                                                                \\
+            o##2[c] = p - q;                                                                \\
+            o##3[c] = r + s;                                                                \\
+            o##4[c] = r - s;                                                                \\
+            o##5[c] = (4 * d##1[c] - 5 * d##3[c]) + d##5[c];                                \\
+        }
+
+    /* o_i = sum_j A^T[i][j] m_j (i < 4) over channels [0, n): 1-D F(4x4) output transform. */
+    #define LB_AT6(T, m, o, n)                                                              \\
+        for (ptrdiff_t f = 0; f < (n); f++) {                                               \\
+            T p = m##1[f] + m##2[f], q = m##1[f] - m##2[f];                                 \\
+            T r = m##3[f] + m##4[f], t = m##3[f] - m##4[f];                                 \\
+            o##0[f] = (m##0[f] + p) + r;                                                    \\
+            o##1[f] = q + 2 * t;                                                            \\
+            o##2[f] = p + 4 * r;                                                            \\
+            o##3[f] = (q + 8 * t) + m##5[f];                                                \\
+        }
+
     /* V = B^T d B of one 6x6 tile, channels [0, nc): src[6 a + b] points at input pixel
        (a, b) (or zeros), v + k * vs is row k = 6 a + b of the result. B^T rows:
        [4,0,-5,0,1,0] [0,-4,-4,1,1,0] [0,4,-4,-1,1,0] [0,-2,-1,2,1,0] [0,2,-1,-2,1,0]
@@ -635,16 +660,7 @@ cdef extern from *:
             const T *restrict d4 = src[24 + b], *restrict d5 = src[30 + b];                 \\
             T *restrict e0 = e[b], *restrict e1 = e[6 + b], *restrict e2 = e[12 + b];       \\
             T *restrict e3 = e[18 + b], *restrict e4 = e[24 + b], *restrict e5 = e[30 + b]; \\
-            for (ptrdiff_t c = 0; c < nc; c++) {                                            \\
-                T p = d4[c] - 4 * d2[c], q = d3[c] - 4 * d1[c];                             \\
-                T r = d4[c] - d2[c], s = 2 * (d3[c] - d1[c]);                               \\
-                e0[c] = (4 * d0[c] - 5 * d2[c]) + d4[c];                                    \\
-                e1[c] = p + q;                                                              \\
-                e2[c] = p - q;                                                              \\
-                e3[c] = r + s;                                                              \\
-                e4[c] = r - s;                                                              \\
-                e5[c] = (4 * d1[c] - 5 * d3[c]) + d5[c];                                    \\
-            }                                                                               \\
+            LB_BT6(T, d, e, nc)                                                             \\
         }                                                                                   \\
         for (int a = 0; a < 6; a++) {  /* V = e B, row a */                                 \\
             const T *restrict d0 = e[6 * a], *restrict d1 = e[6 * a + 1];                   \\
@@ -653,16 +669,7 @@ cdef extern from *:
             T *restrict v0 = v + (6 * a) * vs, *restrict v1 = v + (6 * a + 1) * vs;         \\
             T *restrict v2 = v + (6 * a + 2) * vs, *restrict v3 = v + (6 * a + 3) * vs;     \\
             T *restrict v4 = v + (6 * a + 4) * vs, *restrict v5 = v + (6 * a + 5) * vs;     \\
-            for (ptrdiff_t c = 0; c < nc; c++) {                                            \\
-                T p = d4[c] - 4 * d2[c], q = d3[c] - 4 * d1[c];                             \\
-                T r = d4[c] - d2[c], s = 2 * (d3[c] - d1[c]);                               \\
-                v0[c] = (4 * d0[c] - 5 * d2[c]) + d4[c];                                    \\
-                v1[c] = p + q;                                                              \\
-                v2[c] = p - q;                                                              \\
-                v3[c] = r + s;                                                              \\
-                v4[c] = r - s;                                                              \\
-                v5[c] = (4 * d1[c] - 5 * d3[c]) + d5[c];                                    \\
-            }                                                                               \\
+            LB_BT6(T, d, v, nc)                                                             \\
         }                                                                                   \\
     }
 
@@ -682,14 +689,7 @@ cdef extern from *:
             const T *restrict m4 = m + (24 + a) * ms, *restrict m5 = m + (30 + a) * ms;     \\
             T *restrict s0 = s[a], *restrict s1 = s[6 + a];                                 \\
             T *restrict s2 = s[12 + a], *restrict s3 = s[18 + a];                           \\
-            for (ptrdiff_t f = 0; f < nf; f++) {                                            \\
-                T p = m1[f] + m2[f], q = m1[f] - m2[f];                                     \\
-                T r = m3[f] + m4[f], t = m3[f] - m4[f];                                     \\
-                s0[f] = (m0[f] + p) + r;                                                    \\
-                s1[f] = q + 2 * t;                                                          \\
-                s2[f] = p + 4 * r;                                                          \\
-                s3[f] = (q + 8 * t) + m5[f];                                                \\
-            }                                                                               \\
+            LB_AT6(T, m, s, nf)                                                             \\
         }                                                                                   \\
         for (int i = 0; i < 4; i++) {  /* Y = s A, row i, then the epilogue */              \\
             const T *restrict m0 = s[6 * i], *restrict m1 = s[6 * i + 1];                   \\
@@ -697,14 +697,7 @@ cdef extern from *:
             const T *restrict m4 = s[6 * i + 4], *restrict m5 = s[6 * i + 5];               \\
             T *restrict o0 = o[0], *restrict o1 = o[1], *restrict o2 = o[2];                \\
             T *restrict o3 = o[3];                                                          \\
-            for (ptrdiff_t f = 0; f < nf; f++) {                                            \\
-                T p = m1[f] + m2[f], q = m1[f] - m2[f];                                     \\
-                T r = m3[f] + m4[f], t = m3[f] - m4[f];                                     \\
-                o0[f] = (m0[f] + p) + r;                                                    \\
-                o1[f] = q + 2 * t;                                                          \\
-                o2[f] = p + 4 * r;                                                          \\
-                o3[f] = (q + 8 * t) + m5[f];                                                \\
-            }                                                                               \\
+            LB_AT6(T, m, o, nf)                                                             \\
             for (int j = 0; j < 4; j++) {                                                   \\
                 T *restrict yo = y[4 * i + j];                                              \\
                 T *restrict oj = o[j];                                                      \\
