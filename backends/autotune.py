@@ -89,16 +89,22 @@ def forget() -> None:
     _MEMORY.clear()
 
 
-def measure(run: Callable[[str], object], algos: tuple[str, ...], repeats: int = 2) -> str:
+def measure(run: Callable[[str], object], algos: tuple[str, ...], repeats: int = 3) -> str:
     """The algorithm with the smallest best-of-``repeats`` wall time of ``run(algo)`` (after
-    one untimed call each, which also compiles JIT kernels); ties go to the earlier one."""
-    best, best_t = algos[0], float("inf")
+    one untimed call each, which also compiles JIT kernels); ties go to the earlier one.
+
+    The repeats go round-robin over the algorithms (a, b, c, a, b, c, ...), so a burst of
+    load from other processes slows every candidate rather than one: timed one algorithm
+    after the other, EDSR-baseline's 64->256 convolution picked F(2x2) over F(4x4) on a
+    loaded 2-core VM and ran 3x slower than with F(4x4).
+    """
     for algo in algos:
         run(algo)
-        t = min(_timed(run, algo) for _ in range(repeats))
-        if t < best_t:
-            best, best_t = algo, t
-    return best
+    best_t = {algo: float("inf") for algo in algos}
+    for _ in range(repeats):
+        for algo in algos:
+            best_t[algo] = min(best_t[algo], _timed(run, algo))
+    return min(algos, key=lambda a: (best_t[a], algos.index(a)))
 
 
 def _timed(run, algo) -> float:
