@@ -378,3 +378,21 @@ def test_winograd4_channel_blocks_and_epilogues(cy, dtype, bias, relu, residual)
     err = np.abs(runs[0] - want)
     assert np.all(err <= rtol * (np.max(np.abs(want)) + np.abs(want))), (
         f"max |err| {err.max():.3g} over the winograd budget (rtol {rtol:.3g})")
+
+
+def test_profile_hook_times_each_phase_and_resets(cy):
+    """The phase timers (the profiling hook behind the model profiles) count only while on,
+    every phase of a Winograd call and of an im2col call, and reset when read."""
+    from backends.cython_omp import _conv, conv
+
+    rng = np.random.default_rng(3)
+    x, w = rng.uniform(-1, 1, (1, 20, 24, 8)), rng.uniform(-1, 1, (3, 3, 8, 8))
+    _conv.profile(False)
+    conv.winograd4_forward(x, w, None, pads=(1, 1, 1, 1))
+    assert set(_conv.profile(True).values()) == {0.0}
+    conv.winograd4_forward(x, w, None, pads=(1, 1, 1, 1))
+    conv.conv2d_forward(x, w, None, stride=(1, 1), pads=(1, 1, 1, 1))
+    phases = _conv.profile(False)
+    assert set(phases) == {"transform", "gemm", "output"}
+    assert all(t > 0 for t in phases.values()), phases
+    assert set(_conv.profile(False).values()) == {0.0}
