@@ -27,6 +27,11 @@ import numpy as np
 
 ENV = "LAYERBENCH_AUTOTUNE_CACHE"
 
+# Part of every key: bump it when a kernel change can change which algorithm is fastest, so
+# that choices timed on the old kernels are not reused (v2: the Cython F(4x4) transforms
+# became ~2x faster, which moved e.g. WDSR-A's 32->128 expansion off im2col).
+KERNELS_VERSION = 2
+
 # in-process copy of each cache file: {path: {key: algo}}
 _MEMORY: dict[str, dict[str, str]] = {}
 
@@ -44,8 +49,8 @@ def cache_key(backend: str, spec, x_shape, dtype, threads: int) -> str:
     """The key of one choice: everything the relative speed of the algorithms depends on."""
     (kh, kw), (sh, sw) = spec.kernel, spec.stride
     n, h, w, c = x_shape
-    return (f"{backend}|k{kh}x{kw}|s{sh}x{sw}|{spec.padding}|{n}x{h}x{w}x{c}->{spec.filters}|"
-            f"{np.dtype(dtype).name}|t{threads}")
+    return (f"v{KERNELS_VERSION}|{backend}|k{kh}x{kw}|s{sh}x{sw}|{spec.padding}|"
+            f"{n}x{h}x{w}x{c}->{spec.filters}|{np.dtype(dtype).name}|t{threads}")
 
 
 def _read(path: Path) -> dict[str, str]:
@@ -84,16 +89,22 @@ def forget() -> None:
     _MEMORY.clear()
 
 
-def measure(run: Callable[[str], object], algos: tuple[str, ...], repeats: int = 2) -> str:
+def measure(run: Callable[[str], object], algos: tuple[str, ...], repeats: int = 3) -> str:
     """The algorithm with the smallest best-of-``repeats`` wall time of ``run(algo)`` (after
-    one untimed call each, which also compiles JIT kernels); ties go to the earlier one."""
-    best, best_t = algos[0], float("inf")
+    one untimed call each, which also compiles JIT kernels); ties go to the earlier one.
+
+    The repeats go round-robin over the algorithms (a, b, c, a, b, c, ...), so a burst of
+    load from other processes slows every candidate rather than one: timed one algorithm
+    after the other, EDSR-baseline's 64->256 convolution picked F(2x2) over F(4x4) on a
+    loaded 2-core VM and ran 3x slower than with F(4x4).
+    """
     for algo in algos:
         run(algo)
-        t = min(_timed(run, algo) for _ in range(repeats))
-        if t < best_t:
-            best, best_t = algo, t
-    return best
+    best_t = {algo: float("inf") for algo in algos}
+    for _ in range(repeats):
+        for algo in algos:
+            best_t[algo] = min(best_t[algo], _timed(run, algo))
+    return min(algos, key=lambda a: (best_t[a], algos.index(a)))
 
 
 def _timed(run, algo) -> float:

@@ -29,6 +29,42 @@ cdef Py_ssize_t BLOCK_ELEMS = 1 << 23
 cdef Py_ssize_t SUM_CHUNK = 256
 # Elements of one GEMM chunk's patch matrix (per thread).
 cdef Py_ssize_t CHUNK_ELEMS = 1 << 19
+# Elements of one Winograd chunk's V + M buffers (per thread): 1 MB in float32, half a 2 MB L2,
+# so the transform's writes are still cached when the GEMMs read them. Measured F(4x4) on
+# 339x510 (C, F) = (64, 64), (32, 128), (128, 32), 1 and 2 threads (shared VM, min of 3):
+# 2^17-2^18 best or within noise of it everywhere, 2^20 (the old value) 5-45% slower at 2
+# threads, 2^21 20-60% slower.
+cdef Py_ssize_t WINOGRAD_ELEMS = 1 << 18
+
+# Phase timers (profiling hook, off by default): thread-seconds per phase, summed over threads.
+cdef enum:
+    MAX_PROF_THREADS = 64
+    N_PHASES = 3  # 0: im2col / input transform, 1: GEMMs, 2: output transform / epilogue
+cdef bint PROFILING = False
+cdef double PROF[MAX_PROF_THREADS][N_PHASES]
+
+
+cdef inline double tick(double t0, int phase) noexcept nogil:
+    """Charge the time since ``t0`` to ``phase`` of this thread; the new start time."""
+    cdef double t1 = openmp.omp_get_wtime()
+    cdef int tid = openmp.omp_get_thread_num()
+    if tid < MAX_PROF_THREADS:
+        PROF[tid][phase] += t1 - t0
+    return t1
+
+
+def profile(bint on=True):
+    """Profiling hook: the thread-seconds spent per phase since the last call (``transform``:
+    im2col or the Winograd input transform, ``gemm``, ``output``: the output transform and
+    epilogue), then reset; ``on`` switches the timers on or off for what follows."""
+    global PROFILING
+    out = {name: sum(PROF[t][k] for t in range(MAX_PROF_THREADS))
+           for k, name in enumerate(("transform", "gemm", "output"))}
+    for t in range(MAX_PROF_THREADS):
+        for k in range(N_PHASES):
+            PROF[t][k] = 0
+    PROFILING = on
+    return out
 
 
 cdef inline void gemm(char *ta, char *tb, int m, int n, int k, const real *a, int lda,
@@ -41,13 +77,16 @@ cdef inline void gemm(char *ta, char *tb, int m, int n, int k, const real *a, in
         dgemm(ta, tb, &m, &n, &k, &one, <double *>a, &lda, <double *>b, &ldb, &beta, c, &ldc)
 
 
-def set_block_elems(Py_ssize_t n, Py_ssize_t chunk=0):
+def set_block_elems(Py_ssize_t n, Py_ssize_t chunk=0, Py_ssize_t winograd=0):
     """Tuning/testing hook: scratch block size in elements (and, if > 0, the GEMM chunk
-    size); returns the previous block size. Results stay independent of the thread count."""
-    global BLOCK_ELEMS, CHUNK_ELEMS
+    size and the Winograd chunk's ``V + M`` elements); returns the previous block size.
+    Results stay independent of the thread count."""
+    global BLOCK_ELEMS, CHUNK_ELEMS, WINOGRAD_ELEMS
     old, BLOCK_ELEMS = BLOCK_ELEMS, max(n, 1)
     if chunk > 0:
         CHUNK_ELEMS = chunk
+    if winograd > 0:
+        WINOGRAD_ELEMS = winograd
     return old
 
 
@@ -233,11 +272,18 @@ cdef void conv_chunk(const real *x, const real *w, const real *b, const real *re
                      Py_ssize_t left) noexcept nogil:
     """Output pixels [m0, m1): patches into this thread's ``buf``, one GEMM, epilogue."""
     cdef Py_ssize_t K = kh * kw * C, m
+    cdef double t0 = openmp.omp_get_wtime() if PROFILING else 0
     for m in range(m0, m1):
         im2col_pixel(x, buf + (m - m0) * K, m, H, W, C, ho, wo, kh, kw, sh, sw, top, left)
+    if PROFILING:
+        t0 = tick(t0, 0)
     gemm("N", "N", <int>F, <int>(m1 - m0), <int>K, w, <int>F, buf, <int>K, 0, y + m0 * F,
          <int>F)
+    if PROFILING:
+        t0 = tick(t0, 1)
     finish_rows(y, b, res, ep, m0, m1, F)  # while the chunk is in cache
+    if PROFILING:
+        tick(t0, 2)
 
 
 def conv_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w, const real[::1] b,
@@ -280,27 +326,104 @@ def conv_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w, const r
 
 # -- backward -------------------------------------------------------------------------------
 
+cdef void filter_grad_group(const real *x, const real *dy, real *part, real *buf, Py_ssize_t g,
+                            Py_ssize_t G, Py_ssize_t nch, Py_ssize_t chunk, Py_ssize_t M,
+                            Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t F,
+                            Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t kh, Py_ssize_t kw,
+                            Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t top,
+                            Py_ssize_t left) noexcept nogil:
+    """``part = sum_{ch = g, g + G, ...} cols_ch^T dy_ch`` over the pixel chunks of group g,
+    in chunk order: each chunk's patches into this thread's ``buf`` (cache-sized), one GEMM
+    accumulating into the group's (K, F) partial."""
+    cdef Py_ssize_t K = kh * kw * C, ch = g, m, m0, m1
+    cdef real beta = 0
+    while ch < nch:
+        m0 = ch * chunk
+        m1 = min(m0 + chunk, M)
+        for m in range(m0, m1):
+            im2col_pixel(x, buf + (m - m0) * K, m, H, W, C, ho, wo, kh, kw, sh, sw, top, left)
+        gemm("N", "T", <int>F, <int>K, <int>(m1 - m0), dy + m0 * F, <int>F, buf, <int>K, beta,
+             part, <int>F)
+        beta = 1
+        ch += G
+
+
+# Groups of pixel chunks whose filter-gradient partials are summed at the end: enough for 2-8
+# threads to share, few enough that the partials (G K F) stay small. A constant, so the
+# order of every sum is fixed by the shape, never by the thread count.
+cdef Py_ssize_t GRAD_GROUPS = 8
+
+
+def conv_filter_grad(const real[:, :, :, ::1] x, const real[:, :, :, ::1] dy,
+                     real[:, :, :, ::1] dw, int sh, int sw, int top, int left):
+    """``dw[p, q, c, f] = sum_{n,i,j} xpad[n, i sh + p, j sw + q, c] dy[n, i, j, f]``:
+    fixed chunks of output pixels (patches of one chunk stay in L2), chunk ``ch`` added into
+    the partial of group ``ch mod G`` (parallel over groups), then the G partials added in
+    group order."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t kh = dw.shape[0], kw = dw.shape[1], F = dw.shape[3]
+    cdef Py_ssize_t ho = dy.shape[1], wo = dy.shape[2]
+    cdef Py_ssize_t K = kh * kw * C, M = N * ho * wo, KF = K * F
+    cdef Py_ssize_t chunk = chunk_rows(K), nch = (M + chunk - 1) // chunk
+    cdef Py_ssize_t G = min(nch, GRAD_GROUPS), g, i
+    # the same number of chunks in every group (balanced threads): shrink the chunk so that
+    # nch is a multiple of G
+    nch = (nch + G - 1) // G * G
+    chunk = (M + nch - 1) // nch
+    nch = (M + chunk - 1) // chunk
+    cdef int nthr = openmp.omp_get_max_threads()
+    dt = np.asarray(dw).dtype
+    cdef real[:, ::1] scratch = np.empty((nthr, min(chunk, M) * K), dtype=dt)
+    cdef real[:, ::1] parts = np.empty((G, KF), dtype=dt)
+    cdef real *sp = &scratch[0, 0]
+    cdef real *pp = &parts[0, 0]
+    cdef real *dwp = &dw[0, 0, 0, 0]
+    cdef real acc
+    with nogil:
+        for g in prange(G, schedule="static", num_threads=nthr):
+            filter_grad_group(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], pp + g * KF,
+                              sp + threadid() * min(chunk, M) * K, g, G, nch, chunk, M, H, W,
+                              C, F, ho, wo, kh, kw, sh, sw, top, left)
+        for i in prange(KF, schedule="static"):
+            acc = pp[i]
+            for g in range(1, G):
+                acc = acc + pp[g * KF + i]
+            dwp[i] = acc
+
+
 def conv_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
                   const real[:, :, :, ::1] dy, real[:, :, :, ::1] dx, real[:, :, :, ::1] dw,
                   real[::1] db, int sh, int sw, int top, int left):
-    """``dw = cols^T dy``, ``db = sum dy``, ``dx = col2im(dy w^T)``, block of output rows at a
-    time so that neither ``cols`` nor ``dcols`` is ever materialised whole. ``dx`` must be
-    zero on entry.
+    """``db = sum dy``, ``dw`` by :func:`conv_filter_grad`, and ``dx``: for stride 1 the
+    forward convolution of ``dy`` with the flipped, transposed kernel
+    ``w'[p, q, f, c] = w[kh-1-p, kw-1-q, c, f]`` padded ``kh-1-top`` / ``kw-1-left`` (the
+    same sums as ``col2im(dy w^T)``, run by the cache-blocked :func:`conv_forward`);
+    otherwise ``col2im(dy w^T)`` a block of output rows at a time, so that ``dcols`` is
+    never materialised whole. ``dx`` must be zero on entry.
+
+    Measured on 1x128x128x64, 3x3, 64->64 (shared 2-core AVX-512 VM): the block-of-rows
+    im2col for ``dw`` and col2im for ``dx`` moved ~33 MB buffers through memory three times;
+    this runs in L2-sized chunks.
     """
     cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
     cdef Py_ssize_t kh = w.shape[0], kw = w.shape[1], F = w.shape[3]
     cdef Py_ssize_t ho = dy.shape[1], wo = dy.shape[2]
     cdef Py_ssize_t K = kh * kw * C, R = N * ho
-    cdef Py_ssize_t rb = min(block_rows(wo * K), R)
-    cdef Py_ssize_t g0, g1, m, nt, t, n, i_lo, i_hi, r_lo, r_hi
+    cdef Py_ssize_t rb, g0, g1, t, n, i_lo, i_hi, r_lo, r_hi, nt
     dt = np.asarray(dw).dtype
-    cdef real[:, ::1] cols = np.empty((rb * wo, K), dtype=dt)
-    cdef real[:, ::1] dcols = np.empty((rb * wo, K), dtype=dt)
+    cdef real[:, ::1] dcols
     cdef Py_ssize_t[:, ::1] tasks
-    cdef real beta
-    cdef real *colp = &cols[0, 0]
-    cdef real *dcolp = &dcols[0, 0]
+    cdef real *dcolp
     column_sum(np.asarray(dy).reshape(-1, F), db)
+    conv_filter_grad(x, dy, dw, sh, sw, top, left)
+    if sh == 1 and sw == 1:
+        wt = np.ascontiguousarray(np.asarray(w)[::-1, ::-1].transpose(0, 1, 3, 2))
+        conv_forward(dy, wt, np.zeros(1, dtype=dt), False, dx, 1, 1, kh - 1 - top,
+                     kw - 1 - left)
+        return
+    rb = min(block_rows(wo * K), R)
+    dcols = np.empty((rb * wo, K), dtype=dt)
+    dcolp = &dcols[0, 0]
     for g0 in range(0, R, rb):
         g1 = min(g0 + rb, R)
         # (n, input row, first/last output row of this block) for every input row it touches
@@ -313,13 +436,7 @@ def conv_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
             rows.extend([(n, r, i_lo, i_hi) for r in range(r_lo, r_hi)])
         nt = len(rows)
         tasks = np.array(rows, dtype=np.intp).reshape(nt, 4) if nt else np.zeros((1, 4), np.intp)
-        beta = 0 if g0 == 0 else 1
         with nogil:
-            for m in prange(g0 * wo, g1 * wo, schedule="static"):
-                im2col_pixel(&x[0, 0, 0, 0], colp + (m - g0 * wo) * K, m, H, W, C, ho, wo,
-                             kh, kw, sh, sw, top, left)
-            gemm_at_b(colp, &dy[0, 0, 0, 0] + g0 * wo * F, &dw[0, 0, 0, 0], (g1 - g0) * wo,
-                      K, F, beta, max(C, 64))
             gemm_rows_bt(&dy[0, 0, 0, 0] + g0 * wo * F, &w[0, 0, 0, 0], dcolp, (g1 - g0) * wo,
                          F, K, chunk_rows(K))
             for t in prange(nt, schedule="static"):
@@ -457,53 +574,6 @@ cdef inline void winograd_output_tile(const real *mm, real *y, const real *b,
                            nf * sizeof(real))
 
 
-cdef void winograd_chunk(const real *x, const real *zeros, const real *u, const real *b,
-                         const real *res, Epilogue ep, real *y, real *vp, real *mp, Py_ssize_t t0,
-                         Py_ssize_t nb, Py_ssize_t th, Py_ssize_t tw, Py_ssize_t H,
-                         Py_ssize_t W, Py_ssize_t C, Py_ssize_t F, Py_ssize_t ho, Py_ssize_t wo,
-                         Py_ssize_t top, Py_ssize_t left) noexcept nogil:
-    """Tiles [t0, t0 + nb) in this thread's buffers: transform, 16 GEMMs, inverse transform."""
-    cdef Py_ssize_t t, k
-    for t in range(nb):
-        winograd_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
-    for k in range(16):
-        gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * nb * C, <int>C,
-             0, mp + k * nb * F, <int>F)
-    for t in range(nb):
-        winograd_output_tile(mp, y, b, res, ep, t, nb, t0 + t, th, tw, ho, wo, F)
-
-
-def winograd_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const real[::1] b,
-                     bint has_bias, real[:, :, :, ::1] y, int top, int left,
-                     bint relu=False, const real[::1] res=None, double alpha=1, double beta=1):
-    """3x3 stride-1 convolution by Winograd F(2x2, 3x3), fused per chunk of 2x2 output tiles.
-
-    Each chunk (parallel, per-thread buffers): input transform, 16 GEMMs ``M_k = V_k U_k``
-    over the channels, output transform plus the epilogue of :func:`conv_forward`. The
-    chunk size depends on C and F only.
-    """
-    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    cdef Py_ssize_t F = u.shape[2], ho = y.shape[1], wo = y.shape[2]
-    cdef Py_ssize_t th = (ho + 1) // 2, tw = (wo + 1) // 2, ntiles = N * th * tw
-    cdef Py_ssize_t T = min(max(16, min(512, (1 << 20) // (16 * (C + F)))), ntiles)
-    cdef Py_ssize_t nch = (ntiles + T - 1) // T, ch
-    cdef int nthr = openmp.omp_get_max_threads()
-    dt = np.asarray(y).dtype
-    cdef real[:, ::1] vbuf = np.empty((nthr, 16 * T * C), dtype=dt)
-    cdef real[:, ::1] mbuf = np.empty((nthr, 16 * T * F), dtype=dt)
-    cdef real[::1] zeros = np.zeros(C, dtype=dt)
-    cdef real *vp = &vbuf[0, 0]
-    cdef real *mp = &mbuf[0, 0]
-    cdef Epilogue ep = epilogue(has_bias, relu, res is not None, alpha, beta)
-    cdef const real *rp = &res[0] if res is not None else NULL
-    with nogil:
-        for ch in prange(nch, schedule="static", num_threads=nthr):
-            winograd_chunk(&x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], rp, ep,
-                           &y[0, 0, 0, 0], vp + threadid() * 16 * T * C,
-                           mp + threadid() * 16 * T * F, ch * T, min(T, ntiles - ch * T),
-                           th, tw, H, W, C, F, ho, wo, top, left)
-
-
 # -- dense ----------------------------------------------------------------------------------
 
 def dense_forward(const real[:, ::1] x, const real[:, ::1] w, const real[::1] b, bint has_bias,
@@ -533,29 +603,152 @@ def dense_backward(const real[:, ::1] x, const real[:, ::1] w, const real[:, ::1
 # float64 (``conv.winograd4_filter``), so only the input and output transforms round in the
 # working precision.
 
-cdef double BT4[6][6]
-BT4[:] = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
-          [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
-cdef double AT4[4][6]
-AT4[:] = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+# -- Winograd F(4x4, 3x3) transforms in C ---------------------------------------------------
+# The 1-D transforms written out with shared subexpressions (Lavin & Gray 2016), 13 adds and
+# 4 exact scalings per 6 inputs instead of a loop over the 6x6 coefficient tables (22
+# multiply-adds, each a pass through L1): profiled on EDSR-baseline x2 (cython, 1 thread)
+# the table loops were 4.5 of 6.7 s, the GEMMs 1.7 s. In C so that ``restrict`` tells the
+# compiler the channel loops do not alias (they vectorise), and with ``target_clones`` so
+# that the loops run 8 or 16 wide where the CPU has AVX2 / AVX-512 without a
+# ``-march=native`` build. Element-wise operations only, no FMA (``-ffp-contract=off``):
+# every clone rounds identically, so the ISA changes the speed, not the bits.
+cdef extern from *:
+    """
+    #include <stddef.h>
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+    #define LB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #else
+    #define LB_CLONES
+    #endif
+    #define LB_CB 64
+
+    /* o_i = sum_j B^T[i][j] d_j over channels [0, n) (pointers d0..d5, o0..o5): 1-D F(4x4)
+       input transform with shared subexpressions. */
+    #define LB_BT6(T, d, o, n)                                                              \\
+        for (ptrdiff_t c = 0; c < (n); c++) {                                               \\
+            T p = d##4[c] - 4 * d##2[c], q = d##3[c] - 4 * d##1[c];                         \\
+            T r = d##4[c] - d##2[c], s = 2 * (d##3[c] - d##1[c]);                           \\
+            o##0[c] = (4 * d##0[c] - 5 * d##2[c]) + d##4[c];                                \\
+            o##1[c] = p + q;                                                                \\
+            o##2[c] = p - q;                                                                \\
+            o##3[c] = r + s;                                                                \\
+            o##4[c] = r - s;                                                                \\
+            o##5[c] = (4 * d##1[c] - 5 * d##3[c]) + d##5[c];                                \\
+        }
+
+    /* o_i = sum_j A^T[i][j] m_j (i < 4) over channels [0, n): 1-D F(4x4) output transform. */
+    #define LB_AT6(T, m, o, n)                                                              \\
+        for (ptrdiff_t f = 0; f < (n); f++) {                                               \\
+            T p = m##1[f] + m##2[f], q = m##1[f] - m##2[f];                                 \\
+            T r = m##3[f] + m##4[f], t = m##3[f] - m##4[f];                                 \\
+            o##0[f] = (m##0[f] + p) + r;                                                    \\
+            o##1[f] = q + 2 * t;                                                            \\
+            o##2[f] = p + 4 * r;                                                            \\
+            o##3[f] = (q + 8 * t) + m##5[f];                                                \\
+        }
+
+    /* V = B^T d B of one 6x6 tile, channels [0, nc): src[6 a + b] points at input pixel
+       (a, b) (or zeros), v + k * vs is row k = 6 a + b of the result. B^T rows:
+       [4,0,-5,0,1,0] [0,-4,-4,1,1,0] [0,4,-4,-1,1,0] [0,-2,-1,2,1,0] [0,2,-1,-2,1,0]
+       [0,4,0,-5,0,1]. */
+    #define LB_WG4_IN(T, NAME)                                                              \\
+    LB_CLONES static void NAME(const T *const *src, T *v, ptrdiff_t vs, ptrdiff_t nc) {    \\
+        T e[36][LB_CB];                                                                     \\
+        for (int b = 0; b < 6; b++) {  /* e = B^T d, column b */                            \\
+            const T *restrict d0 = src[b], *restrict d1 = src[6 + b];                       \\
+            const T *restrict d2 = src[12 + b], *restrict d3 = src[18 + b];                 \\
+            const T *restrict d4 = src[24 + b], *restrict d5 = src[30 + b];                 \\
+            T *restrict e0 = e[b], *restrict e1 = e[6 + b], *restrict e2 = e[12 + b];       \\
+            T *restrict e3 = e[18 + b], *restrict e4 = e[24 + b], *restrict e5 = e[30 + b]; \\
+            LB_BT6(T, d, e, nc)                                                             \\
+        }                                                                                   \\
+        for (int a = 0; a < 6; a++) {  /* V = e B, row a */                                 \\
+            const T *restrict d0 = e[6 * a], *restrict d1 = e[6 * a + 1];                   \\
+            const T *restrict d2 = e[6 * a + 2], *restrict d3 = e[6 * a + 3];               \\
+            const T *restrict d4 = e[6 * a + 4], *restrict d5 = e[6 * a + 5];               \\
+            T *restrict v0 = v + (6 * a) * vs, *restrict v1 = v + (6 * a + 1) * vs;         \\
+            T *restrict v2 = v + (6 * a + 2) * vs, *restrict v3 = v + (6 * a + 3) * vs;     \\
+            T *restrict v4 = v + (6 * a + 4) * vs, *restrict v5 = v + (6 * a + 5) * vs;     \\
+            LB_BT6(T, d, v, nc)                                                             \\
+        }                                                                                   \\
+    }
+
+    /* Y = A^T M A of one tile, channels [0, nf), then the epilogue y = al relu?(y + bias)
+       + be res (each step only if its flag / pointer is set), in the order of the unfused
+       layers: m + k * ms is row k = 6 a + b of M; y[4 i + j] the output pixel (i, j) or NULL
+       (cropped), res[4 i + j] its residual. A^T rows: [1,1,1,1,1,0] [0,1,-1,2,-2,0]
+       [0,1,1,4,4,0] [0,1,-1,8,-8,1]. */
+    #define LB_WG4_OUT(T, NAME)                                                             \\
+    LB_CLONES static void NAME(const T *m, ptrdiff_t ms, T *const *y, const T *const *res,   \\
+                               const T *bias, int relu, int has_res, T al, T be,             \\
+                               ptrdiff_t nf) {                                              \\
+        T s[24][LB_CB], o[4][LB_CB];                                                        \\
+        for (int a = 0; a < 6; a++) {  /* s = A^T M, column a */                            \\
+            const T *restrict m0 = m + a * ms, *restrict m1 = m + (6 + a) * ms;             \\
+            const T *restrict m2 = m + (12 + a) * ms, *restrict m3 = m + (18 + a) * ms;     \\
+            const T *restrict m4 = m + (24 + a) * ms, *restrict m5 = m + (30 + a) * ms;     \\
+            T *restrict s0 = s[a], *restrict s1 = s[6 + a];                                 \\
+            T *restrict s2 = s[12 + a], *restrict s3 = s[18 + a];                           \\
+            LB_AT6(T, m, s, nf)                                                             \\
+        }                                                                                   \\
+        for (int i = 0; i < 4; i++) {  /* Y = s A, row i, then the epilogue */              \\
+            const T *restrict m0 = s[6 * i], *restrict m1 = s[6 * i + 1];                   \\
+            const T *restrict m2 = s[6 * i + 2], *restrict m3 = s[6 * i + 3];               \\
+            const T *restrict m4 = s[6 * i + 4], *restrict m5 = s[6 * i + 5];               \\
+            T *restrict o0 = o[0], *restrict o1 = o[1], *restrict o2 = o[2];                \\
+            T *restrict o3 = o[3];                                                          \\
+            LB_AT6(T, m, o, nf)                                                             \\
+            for (int j = 0; j < 4; j++) {                                                   \\
+                T *restrict yo = y[4 * i + j];                                              \\
+                T *restrict oj = o[j];                                                      \\
+                if (yo == NULL) continue;                                                   \\
+                if (bias != NULL && relu) {                                                 \\
+                    for (ptrdiff_t f = 0; f < nf; f++) {                                    \\
+                        T v = oj[f] + bias[f];                                              \\
+                        oj[f] = v > 0 ? v : 0;                                              \\
+                    }                                                                       \\
+                } else if (bias != NULL) {                                                  \\
+                    for (ptrdiff_t f = 0; f < nf; f++) oj[f] = oj[f] + bias[f];             \\
+                } else if (relu) {                                                          \\
+                    for (ptrdiff_t f = 0; f < nf; f++) oj[f] = oj[f] > 0 ? oj[f] : 0;       \\
+                }                                                                           \\
+                if (has_res) {                                                              \\
+                    const T *restrict rs = res[4 * i + j];                                  \\
+                    for (ptrdiff_t f = 0; f < nf; f++) yo[f] = al * oj[f] + be * rs[f];     \\
+                } else {                                                                    \\
+                    for (ptrdiff_t f = 0; f < nf; f++) yo[f] = oj[f];                       \\
+                }                                                                           \\
+            }                                                                               \\
+        }                                                                                   \\
+    }
+
+    LB_WG4_IN(float, lb_wg4_in_f)
+    LB_WG4_IN(double, lb_wg4_in_d)
+    LB_WG4_OUT(float, lb_wg4_out_f)
+    LB_WG4_OUT(double, lb_wg4_out_d)
+    """
+    void lb_wg4_in_f(const float **src, float *v, Py_ssize_t vs, Py_ssize_t nc) noexcept nogil
+    void lb_wg4_in_d(const double **src, double *v, Py_ssize_t vs, Py_ssize_t nc) noexcept nogil
+    void lb_wg4_out_f(const float *m, Py_ssize_t ms, float **y, const float **res,
+                      const float *bias, int relu, int has_res, float al, float be,
+                      Py_ssize_t nf) noexcept nogil
+    void lb_wg4_out_d(const double *m, Py_ssize_t ms, double **y, const double **res,
+                      const double *bias, int relu, int has_res, double al, double be,
+                      Py_ssize_t nf) noexcept nogil
 
 
 cdef inline void winograd4_input_tile(const real *x, const real *zeros, real *v, Py_ssize_t t,
                                       Py_ssize_t T, Py_ssize_t tile, Py_ssize_t th,
                                       Py_ssize_t tw, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
                                       Py_ssize_t top, Py_ssize_t left) noexcept nogil:
-    """``V = B^T d B`` of one 6x6 input tile, all channels: ``v[k, t, c]`` (k = 6 a + b);
-    zero coefficients are skipped outside the channel loop."""
+    """``V = B^T d B`` of one 6x6 input tile, all channels: ``v[k, t, c]`` (k = 6 a + b)."""
     cdef const real *src[36]
+    cdef const real *blk[36]
     cdef Py_ssize_t n = tile // (th * tw)
     cdef Py_ssize_t rem = tile - n * th * tw
     cdef Py_ssize_t r0 = 4 * (rem // tw) - top
     cdef Py_ssize_t c0 = 4 * (rem % tw) - left
-    cdef Py_ssize_t a, b, i, j, r, col, c, k, cs, nc
-    cdef real coef
-    cdef real d[36][CB]
-    cdef real e[36][CB]
-    cdef real o[36][CB]
+    cdef Py_ssize_t a, b, r, col, k, cs
     for a in range(6):
         r = r0 + a
         for b in range(6):
@@ -566,29 +759,12 @@ cdef inline void winograd4_input_tile(const real *x, const real *zeros, real *v,
                 src[6 * a + b] = x + ((n * H + r) * W + col) * C
     for cs in range((C + CB - 1) // CB):
         cs = cs * CB
-        nc = min(CB, C - cs)
         for k in range(36):
-            memcpy(&d[k][0], src[k] + cs, nc * sizeof(real))
-        for i in range(6):  # e = B^T d (rows), column b at a time
-            for b in range(6):
-                for c in range(nc):
-                    e[6 * i + b][c] = 0
-                for j in range(6):
-                    coef = <real>BT4[i][j]
-                    if coef != 0:
-                        for c in range(nc):
-                            e[6 * i + b][c] = e[6 * i + b][c] + coef * d[6 * j + b][c]
-        for a in range(6):  # o = e B (columns)
-            for i in range(6):
-                for c in range(nc):
-                    o[6 * a + i][c] = 0
-                for j in range(6):
-                    coef = <real>BT4[i][j]
-                    if coef != 0:
-                        for c in range(nc):
-                            o[6 * a + i][c] = o[6 * a + i][c] + coef * e[6 * a + j][c]
-        for k in range(36):
-            memcpy(v + (k * T + t) * C + cs, &o[k][0], nc * sizeof(real))
+            blk[k] = src[k] + cs
+        if real is float:
+            lb_wg4_in_f(<const float **>blk, v + t * C + cs, T * C, min(CB, C - cs))
+        else:
+            lb_wg4_in_d(<const double **>blk, v + t * C + cs, T * C, min(CB, C - cs))
 
 
 cdef inline void winograd4_output_tile(const real *mm, real *y, const real *b, const real *res,
@@ -596,67 +772,102 @@ cdef inline void winograd4_output_tile(const real *mm, real *y, const real *b, c
                                        Py_ssize_t tile, Py_ssize_t th, Py_ssize_t tw,
                                        Py_ssize_t ho, Py_ssize_t wo,
                                        Py_ssize_t F) noexcept nogil:
-    """``Y = A^T M A`` of one tile plus the epilogue, cropped to the image."""
+    """``Y = A^T M A`` of one tile plus the epilogue (as :func:`finish_rows`), cropped to the
+    image."""
     cdef Py_ssize_t n = tile // (th * tw)
     cdef Py_ssize_t rem = tile - n * th * tw
     cdef Py_ssize_t i0 = 4 * (rem // tw), j0 = 4 * (rem % tw)
-    cdef Py_ssize_t f, a, k, l, j, fs, nf, pos
-    cdef real coef, v, al = <real>ep.alpha, be = <real>ep.beta
-    cdef real m[36][CB]
-    cdef real s[24][CB]
-    cdef real out[16][CB]
+    cdef Py_ssize_t k, fs, pos
+    cdef real *dst[16]
+    cdef const real *rsd[16]
     for fs in range((F + CB - 1) // CB):
         fs = fs * CB
-        nf = min(CB, F - fs)
-        for k in range(36):
-            memcpy(&m[k][0], mm + (k * T + t) * F + fs, nf * sizeof(real))
-        for k in range(4):  # s = A^T m (rows)
-            for a in range(6):
-                for f in range(nf):
-                    s[6 * k + a][f] = 0
-                for j in range(6):
-                    coef = <real>AT4[k][j]
-                    if coef != 0:
-                        for f in range(nf):
-                            s[6 * k + a][f] = s[6 * k + a][f] + coef * m[6 * j + a][f]
-        for k in range(4):  # out = s A (columns)
-            for l in range(4):
-                for f in range(nf):
-                    out[4 * k + l][f] = 0
-                for j in range(6):
-                    coef = <real>AT4[l][j]
-                    if coef != 0:
-                        for f in range(nf):
-                            out[4 * k + l][f] = out[4 * k + l][f] + coef * s[6 * k + j][f]
         for k in range(16):
-            if i0 + k // 4 >= ho or j0 + k % 4 >= wo:
-                continue
-            pos = ((n * ho + i0 + k // 4) * wo + j0 + k % 4) * F + fs
-            for f in range(nf):
-                v = out[k][f]
-                if ep.has_bias:
-                    v = v + b[fs + f]
-                if ep.relu:
-                    v = v if v > 0 else 0
+            dst[k] = NULL
+            rsd[k] = NULL
+            if i0 + k // 4 < ho and j0 + k % 4 < wo:
+                pos = ((n * ho + i0 + k // 4) * wo + j0 + k % 4) * F + fs
+                dst[k] = y + pos
                 if ep.has_res:
-                    v = al * v + be * res[pos + f]
-                y[pos + f] = v
+                    rsd[k] = res + pos
+        if real is float:
+            lb_wg4_out_f(mm + t * F + fs, T * F, <float **>dst, <const float **>rsd,
+                         b + fs if ep.has_bias else NULL, ep.relu, ep.has_res,
+                         <float>ep.alpha, <float>ep.beta, min(CB, F - fs))
+        else:
+            lb_wg4_out_d(mm + t * F + fs, T * F, <double **>dst, <const double **>rsd,
+                         b + fs if ep.has_bias else NULL, ep.relu, ep.has_res, ep.alpha,
+                         ep.beta, min(CB, F - fs))
 
 
-cdef void winograd4_chunk(const real *x, const real *zeros, const real *u, const real *b,
-                          const real *res, Epilogue ep, real *y, real *vp, real *mp,
-                          Py_ssize_t t0, Py_ssize_t nb, Py_ssize_t th, Py_ssize_t tw,
-                          Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t F,
-                          Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t top,
-                          Py_ssize_t left) noexcept nogil:
-    cdef Py_ssize_t t, k
+# -- Winograd drivers (F(2x2, 3x3) and F(4x4, 3x3)) -----------------------------------------
+
+cdef void winograd_chunk(int m, const real *x, const real *zeros, const real *u,
+                         const real *b, const real *res, Epilogue ep, real *y, real *vp,
+                         real *mp, Py_ssize_t t0, Py_ssize_t nb, Py_ssize_t th, Py_ssize_t tw,
+                         Py_ssize_t H, Py_ssize_t W, Py_ssize_t C, Py_ssize_t F,
+                         Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t top,
+                         Py_ssize_t left) noexcept nogil:
+    """Tiles [t0, t0 + nb) of F(m x m, 3x3) in this thread's buffers: input transform,
+    ``(m + 2)^2`` GEMMs ``M_k = V_k U_k`` over the channels, output transform + epilogue."""
+    cdef Py_ssize_t t, k, t2 = (m + 2) * (m + 2)
+    cdef double c0 = openmp.omp_get_wtime() if PROFILING else 0
     for t in range(nb):
-        winograd4_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
-    for k in range(36):
+        if m == 2:
+            winograd_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
+        else:
+            winograd4_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
+    if PROFILING:
+        c0 = tick(c0, 0)
+    for k in range(t2):
         gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * nb * C, <int>C,
              0, mp + k * nb * F, <int>F)
+    if PROFILING:
+        c0 = tick(c0, 1)
     for t in range(nb):
-        winograd4_output_tile(mp, y, b, res, ep, t, nb, t0 + t, th, tw, ho, wo, F)
+        if m == 2:
+            winograd_output_tile(mp, y, b, res, ep, t, nb, t0 + t, th, tw, ho, wo, F)
+        else:
+            winograd4_output_tile(mp, y, b, res, ep, t, nb, t0 + t, th, tw, ho, wo, F)
+    if PROFILING:
+        tick(c0, 2)
+
+
+cdef winograd_run(int m, const real[:, :, :, ::1] x, const real[:, :, ::1] u,
+                  const real[::1] b, bint has_bias, real[:, :, :, ::1] y, int top, int left,
+                  bint relu, const real[::1] res, double alpha, double beta):
+    """Chunks of tiles in parallel (per-thread buffers ``V``, ``M``); the chunk size
+    depends on m, C and F only, so the same GEMMs run whatever the thread count."""
+    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
+    cdef Py_ssize_t F = u.shape[2], ho = y.shape[1], wo = y.shape[2], t2 = (m + 2) * (m + 2)
+    cdef Py_ssize_t th = (ho + m - 1) // m, tw = (wo + m - 1) // m, ntiles = N * th * tw
+    cdef Py_ssize_t lo = 16 if m == 2 else 8, hi = 512 if m == 2 else 256
+    cdef Py_ssize_t T = min(max(lo, min(hi, WINOGRAD_ELEMS // (t2 * (C + F)))), ntiles)
+    cdef Py_ssize_t nch = (ntiles + T - 1) // T, ch
+    cdef int nthr = openmp.omp_get_max_threads()
+    dt = np.asarray(y).dtype
+    cdef real[:, ::1] vbuf = np.empty((nthr, t2 * T * C), dtype=dt)
+    cdef real[:, ::1] mbuf = np.empty((nthr, t2 * T * F), dtype=dt)
+    cdef real[::1] zeros = np.zeros(C, dtype=dt)
+    cdef real *vp = &vbuf[0, 0]
+    cdef real *mp = &mbuf[0, 0]
+    cdef Epilogue ep = epilogue(has_bias, relu, res is not None, alpha, beta)
+    cdef const real *rp = &res[0] if res is not None else NULL
+    with nogil:
+        for ch in prange(nch, schedule="static", num_threads=nthr):
+            winograd_chunk(m, &x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], rp, ep,
+                           &y[0, 0, 0, 0], vp + threadid() * t2 * T * C,
+                           mp + threadid() * t2 * T * F, ch * T, min(T, ntiles - ch * T),
+                           th, tw, H, W, C, F, ho, wo, top, left)
+
+
+def winograd_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const real[::1] b,
+                     bint has_bias, real[:, :, :, ::1] y, int top, int left,
+                     bint relu=False, const real[::1] res=None, double alpha=1, double beta=1):
+    """3x3 stride-1 convolution by Winograd F(2x2, 3x3) (``u``: (16, C, F) transformed
+    filters), fused per chunk of 2x2 output tiles: input transform, 16 GEMMs, output
+    transform plus the epilogue of :func:`conv_forward`."""
+    winograd_run(2, x, u, b, has_bias, y, top, left, relu, res, alpha, beta)
 
 
 def winograd4_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const real[::1] b,
@@ -665,23 +876,4 @@ def winograd4_forward(const real[:, :, :, ::1] x, const real[:, :, ::1] u, const
                       double beta=1):
     """3x3 stride-1 convolution by Winograd F(4x4, 3x3) (``u``: (36, C, F) transformed
     filters), fused per chunk of 4x4 output tiles like :func:`winograd_forward`."""
-    cdef Py_ssize_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3]
-    cdef Py_ssize_t F = u.shape[2], ho = y.shape[1], wo = y.shape[2]
-    cdef Py_ssize_t th = (ho + 3) // 4, tw = (wo + 3) // 4, ntiles = N * th * tw
-    cdef Py_ssize_t T = min(max(8, min(256, (1 << 20) // (36 * (C + F)))), ntiles)
-    cdef Py_ssize_t nch = (ntiles + T - 1) // T, ch
-    cdef int nthr = openmp.omp_get_max_threads()
-    dt = np.asarray(y).dtype
-    cdef real[:, ::1] vbuf = np.empty((nthr, 36 * T * C), dtype=dt)
-    cdef real[:, ::1] mbuf = np.empty((nthr, 36 * T * F), dtype=dt)
-    cdef real[::1] zeros = np.zeros(C, dtype=dt)
-    cdef real *vp = &vbuf[0, 0]
-    cdef real *mp = &mbuf[0, 0]
-    cdef Epilogue ep = epilogue(has_bias, relu, res is not None, alpha, beta)
-    cdef const real *rp = &res[0] if res is not None else NULL
-    with nogil:
-        for ch in prange(nch, schedule="static", num_threads=nthr):
-            winograd4_chunk(&x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], rp, ep,
-                            &y[0, 0, 0, 0], vp + threadid() * 36 * T * C,
-                            mp + threadid() * 36 * T * F, ch * T, min(T, ntiles - ch * T),
-                            th, tw, H, W, C, F, ho, wo, top, left)
+    winograd_run(4, x, u, b, has_bias, y, top, left, relu, res, alpha, beta)

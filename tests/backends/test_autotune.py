@@ -116,8 +116,11 @@ def test_cache_location(monkeypatch, tmp_path):
     assert autotune.cache_path() == tmp_path / "x.json"
 
 
-def test_key_names_everything_the_choice_depends_on():
+def test_key_names_everything_the_choice_depends_on(monkeypatch):
     k1 = autotune.cache_key("cython", SPEC, SHAPE, np.float32, 1)
+    monkeypatch.setattr(autotune, "KERNELS_VERSION", autotune.KERNELS_VERSION + 1)
+    assert k1 != autotune.cache_key("cython", SPEC, SHAPE, np.float32, 1)  # stale timings
+    monkeypatch.undo()
     assert k1 != autotune.cache_key("cython", SPEC, SHAPE, np.float32, 2)
     assert k1 != autotune.cache_key("cython", SPEC, SHAPE, np.float64, 1)
     assert k1 != autotune.cache_key("numba", SPEC, SHAPE, np.float32, 1)
