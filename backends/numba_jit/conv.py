@@ -349,13 +349,13 @@ def _load(x, n, hh, ww, cc, ok):
     return x[n, hh, ww, cc] if ok else x.dtype.type(0)
 
 
-@kernel
+@helper
 def _winograd_input(x, v, t0, n_tiles, th, tw, top, left):
     """V[4a+b, t, c] = (B^T d B)[a, b] for the 4x4 input tile d of tile t0 + t (zero past the
     input and for t0 + t >= n_tiles)."""
     _, h, w, c = x.shape
     zero = x.dtype.type(0)
-    for t in prange(v.shape[1]):
+    for t in range(v.shape[1]):
         tile = t0 + t
         if tile >= n_tiles:
             v[:, t, :] = zero
@@ -406,11 +406,11 @@ def _finish(v, o, nn, i, j, relu, res, alpha, beta, has_res):
     return v
 
 
-@kernel
+@helper
 def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, beta, has_res):
     """y tile = A^T M A (+ bias, then the fused ReLU / residual), cropped to the output."""
     _, ho, wo, f = y.shape
-    for t in prange(min(m.shape[1], n_tiles - t0)):
+    for t in range(min(m.shape[1], n_tiles - t0)):
         tile = t0 + t
         nn = tile // (th * tw)
         rem = tile - nn * th * tw
@@ -443,21 +443,27 @@ def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, b
 
 
 @kernel
-def _winograd(x, u, b, has_bias, ho, wo, top, left, block, relu, res, alpha, beta, has_res,
-              y):
+def _winograd(x, u, b, has_bias, ho, wo, top, left, block, workers, relu, res, alpha, beta,
+              has_res, y):
+    """Worker k takes blocks of tiles k, k + workers, ...: input transform, 16 1-thread
+    GEMMs, output transform, as :func:`_forward` (one parallel region, not three fork/joins
+    per block; the block bounds, hence the bits, depend on the shapes only)."""
     n, _, _, c = x.shape
     th = (ho + 1) // 2
     tw = (wo + 1) // 2
     n_tiles = n * th * tw
     f = u.shape[2]
-    v = np.empty((16, block, c), x.dtype)
-    m = np.empty((16, block, f), x.dtype)
-    for t0 in range(0, n_tiles, block):
-        _winograd_input(x, v, t0, n_tiles, th, tw, top, left)
-        for k in prange(16):  # 16 independent 1-thread GEMMs
-            np.dot(v[k], u[k], m[k])
-        _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, beta,
-                         has_res)
+    n_blocks = (n_tiles + block - 1) // block
+    for wk in prange(workers):
+        v = np.empty((16, block, c), x.dtype)
+        m = np.empty((16, block, f), x.dtype)
+        for bi in range(wk, n_blocks, workers):
+            t0 = bi * block
+            _winograd_input(x, v, t0, n_tiles, th, tw, top, left)
+            for k in range(16):
+                np.dot(v[k], u[k], m[k])
+            _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, beta,
+                             has_res)
     return y
 
 
@@ -502,5 +508,5 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
     block = block_rows(16 * max(c, f), x.itemsize, n_tiles)
     bias = b if b is not None else np.zeros(0, x.dtype)
     y = np.empty((x.shape[0], ho, wo, f), x.dtype)  # NumPy's pages: see conv2d_forward
-    return _winograd(x, u, bias, b is not None, ho, wo, pads[0], pads[2], block, relu, res4,
-                     alpha, beta, has_res, y)
+    return _winograd(x, u, bias, b is not None, ho, wo, pads[0], pads[2], block,
+                     numba.get_num_threads(), relu, res4, alpha, beta, has_res, y)
