@@ -67,17 +67,44 @@ def _gather_cols(x, cols, r0, total, ho, wo, kh, kw, sh, sw, top, left):
             _gather_row(x, cols[t], r0 + t, ho, wo, kh, kw, sh, sw, top, left)
 
 
+@helper
+def _epilogue_rows(pr, y, r0, rows, b, has_bias, relu, res, alpha, beta, has_res):
+    """y[r0 + t] = [alpha] relu?(pr[t] + b) [+ beta res[r0 + t]] for t < rows; one pass per
+    step with the flags tested outside the loops, so each loop vectorises (per element the
+    same operations in the same order as a single fused expression). Replaced one loop with
+    three tests per element: EDSR-baseline body conv 1x339x510x64, 1 thread, see the commit."""
+    f = y.shape[1]
+    zero = y.dtype.type(0)
+    for t in range(rows):
+        src = pr[t]
+        out = y[r0 + t]
+        if has_bias:
+            for k in range(f):
+                out[k] = src[k] + b[k]
+        else:
+            for k in range(f):
+                out[k] = src[k]
+        if relu:
+            for k in range(f):
+                v = out[k]
+                out[k] = v if v > zero else zero
+        if has_res:
+            rr = res[r0 + t]
+            for k in range(f):
+                out[k] = alpha * out[k] + beta * rr[k]
+
+
 @kernel
 def _forward(x, w2, b, has_bias, ho, wo, kh, kw, sh, sw, top, left, block, workers, relu,
-             res, alpha, beta, has_res):
+             res, alpha, beta, has_res, y):
     """Worker k takes blocks k, k + workers, ...: gather, single-threaded GEMM, bias. One
     parallel region for the whole convolution (a fork/join per block costs too much on a
     busy machine); each block is computed wholly by one worker, so the bits do not depend on
-    the thread count. The caller limits BLAS to one thread around this kernel."""
+    the thread count. The caller limits BLAS to one thread around this kernel and allocates
+    ``y`` (N Ho Wo, F) with NumPy (huge pages; see :func:`conv2d_forward`)."""
     n = x.shape[0]
     kk, f = w2.shape
     total = n * ho * wo
-    y = np.empty((total, f), x.dtype)
     n_blocks = (total + block - 1) // block
     for wk in prange(workers):
         col = np.zeros((block, kk), x.dtype)
@@ -90,15 +117,7 @@ def _forward(x, w2, b, has_bias, ho, wo, kh, kw, sh, sw, top, left, block, worke
             for t in range(rows, block):  # rows past the end (stale from an earlier block)
                 col[t, :] = 0
             np.dot(col, w2, pr)
-            zero = x.dtype.type(0)
-            for t in range(rows):
-                for k in range(f):
-                    v = pr[t, k] + b[k] if has_bias else pr[t, k]
-                    if relu:
-                        v = v if v > zero else zero
-                    if has_res:
-                        v = alpha * v + beta * res[r0 + t, k]
-                    y[r0 + t, k] = v
+            _epilogue_rows(pr, y, r0, rows, b, has_bias, relu, res, alpha, beta, has_res)
     return y.reshape((n, ho, wo, f))
 
 
@@ -161,6 +180,68 @@ def _backward(x, w2, dy2, ho, wo, kh, kw, sh, sw, top, left, block):
     return dx, dw
 
 
+# Partial dW sums of the stride-1 backward: a fixed count (never the thread count), each the
+# sum of every GROUPS-th block in block order, added up in group order at the end, so the
+# bits depend on the shapes only.
+GROUPS = 8
+
+
+@kernel
+def _weight_grad(x, dy2, ho, wo, kh, kw, top, left, block, groups):
+    """``dw = cols^T dy`` over blocks of output pixels: task g gathers blocks g, g + groups,
+    ... and accumulates their 1-thread GEMMs into its own partial; partials are then summed
+    in order. One parallel region (not a fork/join per block)."""
+    n = x.shape[0]
+    f = dy2.shape[1]
+    kk = kh * kw * x.shape[3]
+    total = n * ho * wo
+    n_blocks = (total + block - 1) // block
+    parts = np.zeros((groups, kk, f), x.dtype)
+    for g in prange(groups):
+        col = np.empty((block, kk), x.dtype)
+        tmp = np.empty((kk, f), x.dtype)
+        part = parts[g]
+        for bi in range(g, n_blocks, groups):
+            r0 = bi * block
+            rows = min(block, total - r0)
+            for t in range(rows):
+                _gather_row(x, col[t], r0 + t, ho, wo, kh, kw, 1, 1, top, left)
+            np.dot(col[:rows].T, dy2[r0:r0 + rows], tmp)
+            for a in range(kk):
+                for o in range(f):
+                    part[a, o] += tmp[a, o]
+    dw = parts[0].copy()
+    for g in range(1, groups):
+        for a in prange(kk):
+            for o in range(f):
+                dw[a, o] += parts[g, a, o]
+    return dw
+
+
+def _backward_stride1(x, w, dy, pads):
+    """Stride-1 backward as two gathers, each one parallel region: ``dx`` is the forward
+    convolution of ``dy`` with the flipped, in/out-swapped kernel
+    (``dx[n,h,w,c] = sum_{p,q,f} dypad[n, h+p, w+q, f] w[kh-1-p, kw-1-q, c, f]``, pads
+    ``kh-1-top`` / ``kw-1-left``), ``dw`` is :func:`_weight_grad`. Replaced a block loop with
+    a fork/join per phase and a channel-split col2im scatter (edsr_small 128x128x64, 1 thread:
+    see the commit message for the before/after ratios to TensorFlow)."""
+    kh, kw, c, f = w.shape
+    n, h, wd, _ = x.shape
+    _, ho, wo, _ = dy.shape
+    wt = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(kh * kw * f, c)
+    block_dx = block_rows(kh * kw * f, x.itemsize, n * h * wd)
+    none = np.zeros(0, x.dtype)
+    one = x.dtype.type(1)
+    dx = _forward(dy, wt, none, False, h, wd, kh, kw, 1, 1, kh - 1 - pads[0], kw - 1 - pads[2],
+                  block_dx, numba.get_num_threads(), False, np.zeros((1, 1), x.dtype), one,
+                  one, False, np.empty((n * h * wd, c), x.dtype))
+    total = n * ho * wo
+    block = block_rows(kh * kw * c, x.itemsize, total)
+    groups = min(GROUPS, (total + block - 1) // block)
+    dw = _weight_grad(x, dy.reshape(total, f), ho, wo, kh, kw, pads[0], pads[2], block, groups)
+    return dx, dw
+
+
 def _check_conv(where, x, w, b):
     _check.array(where, "x", x, ndim=4)
     _check.array(where, "w", w, ndim=4, like=x)
@@ -197,9 +278,11 @@ def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.
     total = x.shape[0] * ho * wo
     block = block_rows(kh * kw * c, x.itemsize, total)
     bias = b if b is not None else np.zeros(0, x.dtype)
+    # NumPy allocates the output: madvise'd huge pages instead of Numba's 4 KiB pages, whose
+    # first-touch faults cost 20-30 ms per 44 MB activation (1x339x510x64) at 1 thread
     return _forward(x, w.reshape(kh * kw * c, f), bias, b is not None, ho, wo, kh, kw,
                     stride[0], stride[1], pads[0], pads[2], block, numba.get_num_threads(),
-                    *ep)
+                    *ep, np.empty((total, f), x.dtype))
 
 
 def conv2d_backward(x, w, dy, *, stride, pads):
@@ -213,8 +296,11 @@ def conv2d_backward(x, w, dy, *, stride, pads):
     ho, wo = _check.geometry("conv2d_backward", x.shape, (kh, kw), stride, pads)
     _check.array("conv2d_backward", "dy", dy, ndim=4, like=x, shape=(x.shape[0], ho, wo, f))
     total = x.shape[0] * ho * wo
-    block = block_rows(kh * kw * c, x.itemsize, total)
     dy2 = dy.reshape(total, f)
+    if tuple(stride) == (1, 1):
+        dx, dw = _backward_stride1(x, w, dy, pads)
+        return dx, dw.reshape(kh, kw, c, f), _column_sums(dy2)
+    block = block_rows(kh * kw * c, x.itemsize, total)
     dx, dw = _backward(x, w.reshape(kh * kw * c, f), dy2, ho, wo, kh, kw, stride[0],
                        stride[1], pads[0], pads[2], block)
     return dx, dw.reshape(kh, kw, c, f), _column_sums(dy2)
@@ -263,13 +349,13 @@ def _load(x, n, hh, ww, cc, ok):
     return x[n, hh, ww, cc] if ok else x.dtype.type(0)
 
 
-@kernel
+@helper
 def _winograd_input(x, v, t0, n_tiles, th, tw, top, left):
     """V[4a+b, t, c] = (B^T d B)[a, b] for the 4x4 input tile d of tile t0 + t (zero past the
     input and for t0 + t >= n_tiles)."""
     _, h, w, c = x.shape
     zero = x.dtype.type(0)
-    for t in prange(v.shape[1]):
+    for t in range(v.shape[1]):
         tile = t0 + t
         if tile >= n_tiles:
             v[:, t, :] = zero
@@ -320,11 +406,11 @@ def _finish(v, o, nn, i, j, relu, res, alpha, beta, has_res):
     return v
 
 
-@kernel
+@helper
 def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, beta, has_res):
     """y tile = A^T M A (+ bias, then the fused ReLU / residual), cropped to the output."""
     _, ho, wo, f = y.shape
-    for t in prange(min(m.shape[1], n_tiles - t0)):
+    for t in range(min(m.shape[1], n_tiles - t0)):
         tile = t0 + t
         nn = tile // (th * tw)
         rem = tile - nn * th * tw
@@ -357,21 +443,27 @@ def _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, b
 
 
 @kernel
-def _winograd(x, u, b, has_bias, ho, wo, top, left, block, relu, res, alpha, beta, has_res):
+def _winograd(x, u, b, has_bias, ho, wo, top, left, block, workers, relu, res, alpha, beta,
+              has_res, y):
+    """Worker k takes blocks of tiles k, k + workers, ...: input transform, 16 1-thread
+    GEMMs, output transform, as :func:`_forward` (one parallel region, not three fork/joins
+    per block; the block bounds, hence the bits, depend on the shapes only)."""
     n, _, _, c = x.shape
-    f = u.shape[2]
     th = (ho + 1) // 2
     tw = (wo + 1) // 2
     n_tiles = n * th * tw
-    y = np.empty((n, ho, wo, f), x.dtype)
-    v = np.empty((16, block, c), x.dtype)
-    m = np.empty((16, block, f), x.dtype)
-    for t0 in range(0, n_tiles, block):
-        _winograd_input(x, v, t0, n_tiles, th, tw, top, left)
-        for k in prange(16):  # 16 independent 1-thread GEMMs
-            np.dot(v[k], u[k], m[k])
-        _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, beta,
-                         has_res)
+    f = u.shape[2]
+    n_blocks = (n_tiles + block - 1) // block
+    for wk in prange(workers):
+        v = np.empty((16, block, c), x.dtype)
+        m = np.empty((16, block, f), x.dtype)
+        for bi in range(wk, n_blocks, workers):
+            t0 = bi * block
+            _winograd_input(x, v, t0, n_tiles, th, tw, top, left)
+            for k in range(16):
+                np.dot(v[k], u[k], m[k])
+            _winograd_output(m, y, b, has_bias, t0, n_tiles, th, tw, relu, res, alpha, beta,
+                             has_res)
     return y
 
 
@@ -415,5 +507,6 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
     n_tiles = x.shape[0] * ((ho + 1) // 2) * ((wo + 1) // 2)
     block = block_rows(16 * max(c, f), x.itemsize, n_tiles)
     bias = b if b is not None else np.zeros(0, x.dtype)
-    return _winograd(x, u, bias, b is not None, ho, wo, pads[0], pads[2], block, relu, res4,
-                     alpha, beta, has_res)
+    y = np.empty((x.shape[0], ho, wo, f), x.dtype)  # NumPy's pages: see conv2d_forward
+    return _winograd(x, u, bias, b is not None, ho, wo, pads[0], pads[2], block,
+                     numba.get_num_threads(), relu, res4, alpha, beta, has_res, y)

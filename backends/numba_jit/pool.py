@@ -9,6 +9,7 @@ rows, so each sum is taken in one fixed order.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from . import _check
@@ -97,25 +98,71 @@ def _arg_rows(arg, h, w, c):
 
 
 @kernel
-def _max_backward(dy, arg, lo, hi, h, w):
-    """dx[arg[o]] += dy[o]; task = one dx row, gathering from the dy rows that point into it,
-    in output order (the order of ``np.add.at`` in the reference)."""
+def _max_backward_images(dy, arg, h, w):
+    """dx[arg[o]] += dy[o]; task = one image, scattering its dy in output order (the order of
+    ``np.add.at`` in the reference) in one pass over ``dy`` and ``arg``; an index outside its
+    own image is skipped and flagged (``ok`` False), so no task writes another's cells.
+
+    Each dx cell sums the same terms in the same (output) order as :func:`_max_backward_bands`,
+    so the two are bitwise equal and the choice between them may depend on the thread count.
+    """
+    n, ho, wo, c = dy.shape
+    size = h * w * c
+    per = ho * wo * c
+    dx = np.zeros(n * size, dy.dtype)
+    bad = np.zeros(n, np.bool_)
+    d1 = dy.reshape(-1)
+    a1 = arg.reshape(-1)
+    for nn in prange(n):
+        base = nn * size
+        o0 = nn * per
+        for t in range(per):
+            k = a1[o0 + t] - base
+            if k < 0 or k >= size:
+                bad[nn] = True
+            else:
+                dx[base + k] += d1[o0 + t]
+    return dx.reshape((n, h, w, c)), not bad.any()
+
+
+# dx rows per task of the banded scatter (one image or fewer than the threads): each task
+# rescans the dy rows that straddle its band edges, so bands are tall; fixed, not derived
+# from the thread count.
+BAND_ROWS = 32
+
+
+@kernel
+def _max_backward_bands(dy, arg, lo, hi, h, w):
+    """dx[arg[o]] += dy[o]; task = a band of ``BAND_ROWS`` dx rows of one image, gathering
+    from the dy rows that point into it, in output order. A dy row wholly inside the band is
+    scattered without a per-element test."""
     n, ho, wo, c = dy.shape
     dx = np.zeros(n * h * w * c, dy.dtype)
     row_len = w * c
-    for row in prange(n * h):
-        nn = row // h
-        r = row - nn * h
-        lo_idx = row * row_len
-        hi_idx = lo_idx + row_len
+    bands = (h + BAND_ROWS - 1) // BAND_ROWS
+    d1 = dy.reshape(-1)
+    a1 = arg.reshape(-1)
+    run = wo * c
+    for task in prange(n * bands):
+        nn = task // bands
+        r0 = (task - nn * bands) * BAND_ROWS
+        r1 = min(h, r0 + BAND_ROWS)
+        lo_idx = (nn * h + r0) * row_len
+        hi_idx = (nn * h + r1) * row_len
         for i in range(ho):
-            if lo[nn * ho + i] > r or hi[nn * ho + i] < r:
+            lr = lo[nn * ho + i]
+            hr = hi[nn * ho + i]
+            if lr >= r1 or hr < r0:
                 continue
-            for j in range(wo):
-                for cc in range(c):
-                    k = arg[nn, i, j, cc]
+            o0 = (nn * ho + i) * run
+            if lr >= r0 and hr < r1:
+                for t in range(run):
+                    dx[a1[o0 + t]] += d1[o0 + t]
+            else:
+                for t in range(run):
+                    k = a1[o0 + t]
                     if k >= lo_idx and k < hi_idx:
-                        dx[k] += dy[nn, i, j, cc]
+                        dx[k] += d1[o0 + t]
     return dx.reshape((n, h, w, c))
 
 
@@ -197,8 +244,10 @@ def maxpool_forward(x, *, size, stride, pads):
 def maxpool_backward(dy, argmax, *, x_shape):
     """``dx[argmax[o]] += dy[o]`` for every output ``o``.
 
-    Needs no window geometry: a first pass finds which dx rows each dy row points into (and
-    rejects indices outside their image with :class:`ShapeError`).
+    Needs no window geometry. With at least as many images as threads, one task per image
+    scatters in output order; otherwise a first pass finds which dx rows each dy row points
+    into and tasks own bands of dx rows. Both sum every cell in output order (bitwise equal)
+    and reject indices outside their image with :class:`ShapeError`.
     """
     _check.array("maxpool_backward", "dy", dy, ndim=4)
     _check.index("maxpool_backward", "argmax", argmax, shape=dy.shape)
@@ -206,12 +255,18 @@ def maxpool_backward(dy, argmax, *, x_shape):
     if n != dy.shape[0] or c != dy.shape[3]:
         raise _check.ShapeError(_check.expected("numba.maxpool_backward.dy.shape",
                                                 f"batch {n} and {c} channels", dy.shape))
-    lo, hi, ok = _arg_rows(argmax, h, w, c)
+    if n >= numba.get_num_threads():
+        # one task per image: a single pass, no index ranges to find first (16x512x512x3,
+        # 3x3 window, 1 thread: 4 passes over the int64 arg-max became 1)
+        dx, ok = _max_backward_images(dy, argmax, h, w)
+    else:
+        lo, hi, ok = _arg_rows(argmax, h, w, c)
+        dx = _max_backward_bands(dy, argmax, lo, hi, h, w) if ok else None
     if not ok:
         raise _check.ShapeError(_check.expected(
             "numba.maxpool_backward.argmax", "flat indices into x of the same image and channel",
             "out-of-range indices"))
-    return _max_backward(dy, argmax, lo, hi, h, w)
+    return dx
 
 
 def avgpool_forward(x, *, size, stride, pads):

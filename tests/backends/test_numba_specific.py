@@ -217,3 +217,63 @@ def test_quick_equality_with_reference(nb, call):
         scale = float(np.max(np.abs(r))) if r.size else 0.0
         np.testing.assert_allclose(o, r, rtol=rtol, atol=rtol * scale,
                                    err_msg=f"numba {module}.{fn} vs numpy_ref (float64)")
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_maxpool_backward_paths_are_bitwise_equal(nb, n):
+    """One task per image and tasks over dx row bands sum each cell in output order, so the
+    two paths (chosen by batch vs thread count) give the same bits, ties and overlaps
+    included; both equal ``np.add.at`` (the reference's scatter) exactly."""
+    from backends.numba_jit import pool
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, 70, 9, 2)).astype(np.float32)
+    x[:, 10:14, :, :] = 1.0  # ties: many outputs point at the same cell
+    _, arg = pool.maxpool_forward(x, size=(3, 3), stride=(1, 1), pads=(1, 1, 1, 1))
+    dy = rng.standard_normal(arg.shape).astype(np.float32)
+    by_image, ok = pool._max_backward_images(dy, arg, 70, 9)
+    lo, hi, ok2 = pool._arg_rows(arg, 70, 9, 2)
+    by_band = pool._max_backward_bands(dy, arg, lo, hi, 70, 9)
+    ref = np.zeros(x.size, np.float32)
+    np.add.at(ref, arg.reshape(-1), dy.reshape(-1))
+    assert ok and ok2
+    assert np.array_equal(by_image, by_band)
+    assert np.array_equal(by_image.reshape(-1), ref)
+
+
+def test_maxpool_backward_rejects_index_of_another_image(nb):
+    from backends.numba_jit import pool
+
+    x = np.random.default_rng(6).standard_normal((2, 6, 6, 1)).astype(np.float32)
+    _, arg = pool.maxpool_forward(x, size=(2, 2), stride=(2, 2), pads=(0, 0, 0, 0))
+    arg[1, 0, 0, 0] = 0  # a cell of image 0
+    with pytest.raises(ShapeError, match="argmax"):
+        pool.maxpool_backward(np.ones_like(arg, np.float32), arg, x_shape=x.shape)
+
+
+@pytest.mark.parametrize("pads", [(1, 1, 1, 1), (0, 0, 0, 0), (2, 0, 1, 2)])
+def test_conv_backward_stride1_path_matches_reference_and_threads(nb, pads):
+    """The stride-1 backward (dx as a forward convolution with the flipped kernel, dW from a
+    fixed number of partial sums), asymmetric pads included: within the reduction budget of
+    the float64 reference, and bitwise equal at 1 and 2 threads."""
+    import numba
+
+    from backends.numba_jit import conv
+    from backends.numpy_ref import conv as ref_conv
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 40, 13, 5)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 5, 6)).astype(np.float32)
+    ho, wo = 40 + pads[0] + pads[1] - 2, 13 + pads[2] + pads[3] - 2
+    dy = rng.standard_normal((2, ho, wo, 6)).astype(np.float32)
+    ref = ref_conv.conv2d_backward(x.astype(np.float64), w.astype(np.float64),
+                                   dy.astype(np.float64), stride=(1, 1), pads=pads)
+    runs = []
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        with nb.threads(threads):
+            runs.append(conv.conv2d_backward(x, w, dy, stride=(1, 1), pads=pads))
+    for a, b in zip(*runs, strict=True):
+        assert np.array_equal(a, b)
+    for got, want, k in zip(runs[0], ref, (3 * 3 * 6, 2 * ho * wo, 2 * ho * wo), strict=True):
+        rtol = tolerance("reduction", np.float32, k)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max())
