@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from layerbench import metrics
 from layerbench.data import degrade, mri
+from layerbench.models.trainset_mri import check_split
 from layerbench.schema import Config, SliceConfig
 
 from . import protocol
@@ -95,6 +96,17 @@ def _modulo(cfg: Config) -> int:
     return math.lcm(*cfg.experiment.scales)
 
 
+def training_kind(training: dict | None) -> str:
+    """What a model's weights header says it was trained on: ``photo`` (the shipped photo
+    models), ``mri_finetune`` / ``mri_scratch`` (:mod:`layerbench.models.trainset_mri`,
+    started from a photo model's weights or not), ``untrained`` (seeded random weights)."""
+    if not training:
+        return "untrained"
+    if training.get("data", {}).get("kind") == "mri":
+        return "mri_finetune" if training.get("init") else "mri_scratch"
+    return "photo"
+
+
 def _mask_of(img: np.ndarray, channel: str) -> np.ndarray:
     if img.ndim == 2:
         return metrics.brain_mask(img)
@@ -146,6 +158,10 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     vol = _volume(d.kind, d.root, task.subject, task.weight, d.intensity.rule, d.intensity.low,
                   d.intensity.high, c.intensity)
     slices = slice_indices(cfg, vol.data.shape[d.axis], c.slices, vol.data, v.slice_config())
+    for m in models:  # a model trained on MRI is scored only on slices it did not train on
+        if m.scale == task.scale:
+            check_split(m.label, m.training, kind=d.kind, source=vol.source,
+                        subject=task.subject, weight=task.weight, axis=d.axis, slices=slices)
     # the scored slice nearest to each configured example (a variant's own grid, e.g. the
     # thesis' every 20th non-blank slice, need not hold the example slices themselves)
     example_slices = {min(slices, key=lambda s: (abs(s - x), s)) for x in e.examples} if (
@@ -217,6 +233,7 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
                 rows.append({
                     **fixed, "slice": i, "angle": float(angle), "method": label, "kind": kind,
                     "model_preset": m.preset if m else None,
+                    "model_training": training_kind(m.training) if m else "none",
                     "model_weights": m.weights if m else None,
                     "weights_sha256": m.weights_sha256 if m else None,
                     **r, "seconds": seconds, "height": hr.shape[0], "width": hr.shape[1],

@@ -178,6 +178,11 @@ def build_report(runs: str | os.PathLike = "results/runs", out: str | os.PathLik
         if not ablation.empty:
             written += _save_table(ablation, tdir, "mri_convention_ablation")
             fig(figures.convention_ablation(ablation), "mri_convention_ablation")
+        trained = tables.mri_trained_models(mri)
+        if not trained.empty:
+            written += _save_table(trained, tdir, "mri_trained_models")
+            fig(figures.mri_gain_vs_slice(mri[mri["variant"] == "clean"]),
+                "mri_gain_vs_slice")
         for variant in [v for v in tables.PROTOCOL_VARIANTS if v in set(mri["variant"])]:
             _mri_figures(mri[mri["variant"] == variant], variant, runs, fig)
     log.info("report: %d files under %s", len(written), out)

@@ -243,3 +243,39 @@ def backend_agreement(table: pd.DataFrame) -> pd.DataFrame:
                      "max_abs_dpsnr": float((j.psnr - j.psnr_ref).abs().max()),
                      "max_abs_dssim": float((j.ssim - j.ssim_ref).abs().max())})
     return pd.DataFrame(rows)
+
+
+# the columns of "photo vs fine-tuned vs scratch", in order (experiments.mri.training_kind)
+TRAINING_KINDS = ("photo", "mri_finetune", "mri_scratch")
+
+
+def mri_trained_models(mri: pd.DataFrame) -> pd.DataFrame:
+    """Photo vs MRI fine-tuned vs MRI from-scratch models against bicubic, per protocol
+    variant (:data:`PROTOCOL_VARIANTS`), scale and weighting: means over slices and angles of
+    the whole-image PSNR/SSIM (channel ``all``) and the gain over ``bicubic`` on the same
+    slices and angles (under the thesis protocol its unrotated per-slice bicubic). Every
+    scored slice is held out from the MRI models' training (the experiment refuses others)."""
+    mri = with_protocol(mri)
+    t = mri[mri["variant"].isin(PROTOCOL_VARIANTS) & (mri["channel"] == "all")]
+    if "model_training" not in t or not t["model_training"].isin(TRAINING_KINDS[1:]).any():
+        return pd.DataFrame()
+    order = {v: i for i, v in enumerate(PROTOCOL_VARIANTS)}
+    rows = []
+    for (_, variant, weight, scale), g in t.assign(_o=t["variant"].map(order)).groupby(
+            ["_o", "variant", "weight", "scale"], sort=True):
+        bic = g[g["method"] == "bicubic"].set_index(["subject", "slice", "angle"])
+        for kind in TRAINING_KINDS:
+            for method, sr in g[g["model_training"] == kind].groupby("method", sort=True):
+                sr = sr.set_index(["subject", "slice", "angle"])
+                b = bic.loc[sr.index]
+                rows.append({
+                    "variant": variant, "scale": scale, "weight": weight, "training": kind,
+                    "method": method,
+                    "preset": sr["model_preset"].iloc[0], "slices": sr.index.get_level_values(
+                        "slice").nunique(), "rows": len(sr),
+                    "psnr": sr["psnr"].mean(), "bicubic_psnr": b["psnr"].mean(),
+                    "gain_db": (sr["psnr"] - b["psnr"]).mean(),
+                    "ssim": sr["ssim"].mean(), "bicubic_ssim": b["ssim"].mean(),
+                    "ssim_gain": (sr["ssim"] - b["ssim"]).mean(),
+                })
+    return pd.DataFrame(rows).round(4)
