@@ -122,6 +122,9 @@ class SRModelConfig:
     weights: str = "pretrained"  # shipped weights, or "random" (seeded, untrained: smoke tests)
     overrides: dict[str, Any] = field(default_factory=dict)
     tile: int | None = 128
+    # MRI: the protocol variant labels this model is scored in (null: every variant), to keep
+    # the main job's time when a model is only needed in some tables
+    variants: list[str] | None = None
 
 
 @dataclass

@@ -158,10 +158,6 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     vol = _volume(d.kind, d.root, task.subject, task.weight, d.intensity.rule, d.intensity.low,
                   d.intensity.high, c.intensity)
     slices = slice_indices(cfg, vol.data.shape[d.axis], c.slices, vol.data, v.slice_config())
-    for m in models:  # a model trained on MRI is scored only on slices it did not train on
-        if m.scale == task.scale:
-            check_split(m.label, m.training, kind=d.kind, source=vol.source,
-                        subject=task.subject, weight=task.weight, axis=d.axis, slices=slices)
     # the scored slice nearest to each configured example (a variant's own grid, e.g. the
     # thesis' every 20th non-blank slice, need not hold the example slices themselves)
     example_slices = {min(slices, key=lambda s: (abs(s - x), s)) for x in e.examples} if (
@@ -171,7 +167,12 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     if back:
         methods += [(f"{b}_rotback", "baseline", baseline(b, task.scale), None)
                     for b in e.baselines]
-    methods += [(m.label, "sr", m, m) for m in models if m.scale == task.scale]
+    models = [m for m in models if m.scale == task.scale and (
+        getattr(m, "variants", None) is None or v.label in m.variants)]
+    methods += [(m.label, "sr", m, m) for m in models]
+    for m in models:  # a model trained on MRI is scored only on slices it did not train on
+        check_split(m.label, getattr(m, "training", None), kind=d.kind, source=vol.source,
+                    subject=task.subject, weight=task.weight, axis=d.axis, slices=slices)
     example_angles = {v.angles[0], float(e.example_angle)} & set(v.angles)
     rot = {"interpolation": e.rotation.interpolation, "border": e.rotation.border}
     fixed = {
