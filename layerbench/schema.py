@@ -122,9 +122,11 @@ class SRModelConfig:
     weights: str = "pretrained"  # shipped weights, or "random" (seeded, untrained: smoke tests)
     overrides: dict[str, Any] = field(default_factory=dict)
     tile: int | None = 128
-    # MRI: the protocol variant labels this model is scored in (null: every variant), to keep
-    # the main job's time when a model is only needed in some tables
+    # MRI: the protocol variant labels this model is scored in and the angles it is scored at
+    # (null: every variant / every angle of the variant), to keep the main job's time when a
+    # model is only needed in some tables
     variants: list[str] | None = None
+    angles: list[float] | None = None
 
 
 @dataclass
@@ -221,6 +223,10 @@ def _check_model_scales(e: ExperimentConfig) -> None:
         return
     for i, m in enumerate(e.models):
         _choice(f"experiment.models[{i}].preset", m.preset, tuple(PRESETS))
+        for j, a in enumerate(m.angles or []):
+            if not 0 <= a < 360:
+                raise ConfigError(expected(f"experiment.models[{i}].angles[{j}]",
+                                           "degrees in [0, 360)", a))
     have = {int(m.overrides.get("scale", PRESETS[m.preset].get("scale"))) for m in e.models}
     for i, s in enumerate(e.scales):
         if s not in have:

@@ -30,6 +30,7 @@ class SRMethod:
     tile: int | None = 128
     training: dict | None = field(default=None, repr=False)  # the weights header's summary
     variants: list[str] | None = None  # MRI protocol variants it runs in (None: all)
+    angles: list[float] | None = None  # MRI angles it is scored at (None: all)
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:
         """uint8 LR in, uint8 HR out (clipped and rounded by ``super_resolve``); a float LR
@@ -72,7 +73,8 @@ def load_model(i: int, m: SRModelConfig, *, backend: str, dtype: str, seed: int)
         model = models.preset(m.preset, backend=backend, dtype=dtype, seed=seed, **overrides)
         digest, training = "random:" + _params_hash(model), None
     return SRMethod(m.label, m.preset, int(model.scale), m.weights, digest, model, m.tile,
-                    training, None if m.variants is None else list(m.variants))
+                    training, None if m.variants is None else list(m.variants),
+                    None if m.angles is None else [float(a) for a in m.angles])
 
 
 def baseline(name: str, scale: int):

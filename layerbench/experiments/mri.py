@@ -211,6 +211,8 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
         if keep:
             examples[f"{tag}_hr"], examples[f"{tag}_lr"] = hr, lr
         for label, kind, fn, m in methods:
+            if getattr(m, "angles", None) is not None and float(angle) not in m.angles:
+                continue  # a model scored at some angles only (experiment.models[*].angles)
             once = back and kind == "baseline" and not label.endswith("_rotback")
             if once and angle != v.angles[0] and label in unrotated:
                 out, seconds, scores = unrotated[label]  # identical at every angle

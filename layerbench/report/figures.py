@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .tables import common_grid
+
 CHANNEL_COLOURS = {"R": "tab:red", "G": "tab:green", "B": "tab:blue", "all": "black"}
 BICUBIC_COLOUR = "goldenrod"
 
@@ -482,7 +484,8 @@ TRAINING_STYLES = {"photo": ("tab:gray", "--"), "mri_finetune": ("tab:blue", "-"
 
 def mri_gain_vs_slice(mri: pd.DataFrame) -> Figure:
     """PSNR gain over bicubic per slice of every SR model (channel ``all``, mean over angles
-    of ``psnr_model - psnr_bicubic`` on the same slice and angle): one panel per weighting
+    of ``psnr_model - psnr_bicubic`` on the same slice and angle, on the angles every model
+    was scored at: ``tables.common_grid``): one panel per weighting
     (rows) and scale (columns); photo models dashed grey, MRI models coloured."""
     t = mri[mri["channel"] == "all"]
     weights, scales = sorted(t["weight"].unique()), sorted(t["scale"].unique())
@@ -491,7 +494,7 @@ def mri_gain_vs_slice(mri: pd.DataFrame) -> Figure:
     for r, weight in enumerate(weights):
         for c, scale in enumerate(scales):
             ax = axes[r, c]
-            g = t[(t["weight"] == weight) & (t["scale"] == scale)]
+            g = common_grid(t[(t["weight"] == weight) & (t["scale"] == scale)])
             bic = g[g["method"] == "bicubic"].set_index(["subject", "slice", "angle"])["psnr"]
             for method, sr in g[g["kind"] == "sr"].groupby("method", sort=True):
                 kind = sr["model_training"].iloc[0] if "model_training" in sr else "photo"
@@ -505,5 +508,7 @@ def mri_gain_vs_slice(mri: pd.DataFrame) -> Figure:
             ax.set_xlabel("slice")
             ax.set_ylabel("PSNR gain over bicubic (dB)")
             ax.legend(fontsize=7)
-    fig.suptitle("Gain over bicubic per slice (held-out axial slices, mean over angles)")
+    n = t.loc[t["kind"] == "sr", "angle"].nunique()
+    fig.suptitle("Gain over bicubic per slice (held-out axial slices, mean over the angles "
+                 f"all models share, up to {n})")
     return fig

@@ -249,11 +249,28 @@ def backend_agreement(table: pd.DataFrame) -> pd.DataFrame:
 TRAINING_KINDS = ("photo", "mri_finetune", "mri_scratch")
 
 
+def common_grid(g: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the (subject, slice, angle) points every SR model of ``g`` was scored at (a
+    model may run at some angles only: ``experiment.models[*].angles``), so that models and
+    bicubic are compared on one grid."""
+    keys = ["subject", "slice", "angle"]
+    sr = g[g["kind"] == "sr"]
+    if sr.empty:
+        return g
+    points = None
+    for _, m in sr.groupby("method"):
+        p = set(map(tuple, m[keys].to_numpy().tolist()))
+        points = p if points is None else points & p
+    keep = [tuple(r) in points for r in g[keys].to_numpy().tolist()]
+    return g[keep]
+
+
 def mri_trained_models(mri: pd.DataFrame) -> pd.DataFrame:
     """Photo vs MRI fine-tuned vs MRI from-scratch models against bicubic, per protocol
     variant (:data:`PROTOCOL_VARIANTS`), scale and weighting: means over slices and angles of
     the whole-image PSNR/SSIM (channel ``all``) and the gain over ``bicubic`` on the same
-    slices and angles (under the thesis protocol its unrotated per-slice bicubic). Every
+    slices and angles (under the thesis protocol its unrotated per-slice bicubic), on the grid
+    every model of the group was scored at (:func:`common_grid`). Every
     scored slice is held out from the MRI models' training (the experiment refuses others)."""
     mri = with_protocol(mri)
     t = mri[mri["variant"].isin(PROTOCOL_VARIANTS) & (mri["channel"] == "all")]
@@ -263,6 +280,7 @@ def mri_trained_models(mri: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (_, variant, weight, scale), g in t.assign(_o=t["variant"].map(order)).groupby(
             ["_o", "variant", "weight", "scale"], sort=True):
+        g = common_grid(g)
         bic = g[g["method"] == "bicubic"].set_index(["subject", "slice", "angle"])
         for kind in TRAINING_KINDS:
             for method, sr in g[g["model_training"] == kind].groupby("method", sort=True):
@@ -272,7 +290,8 @@ def mri_trained_models(mri: pd.DataFrame) -> pd.DataFrame:
                     "variant": variant, "scale": scale, "weight": weight, "training": kind,
                     "method": method,
                     "preset": sr["model_preset"].iloc[0], "slices": sr.index.get_level_values(
-                        "slice").nunique(), "rows": len(sr),
+                        "slice").nunique(), "angles": sr.index.get_level_values(
+                        "angle").nunique(), "rows": len(sr),
                     "psnr": sr["psnr"].mean(), "bicubic_psnr": b["psnr"].mean(),
                     "gain_db": (sr["psnr"] - b["psnr"]).mean(),
                     "ssim": sr["ssim"].mean(), "bicubic_ssim": b["ssim"].mean(),

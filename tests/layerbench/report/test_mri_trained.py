@@ -42,7 +42,7 @@ def test_the_table_has_one_row_per_model_with_its_gain_over_bicubic():
     assert clean.loc["mri_scratch", "gain_db"] == pytest.approx(2.0)
     assert clean.loc["photo", "ssim_gain"] == pytest.approx(0.0025)
     assert clean.loc["photo", "bicubic_psnr"] == pytest.approx(30.0 + 3.0 + 0.09)
-    assert (t["slices"] == 3).all() and (t["rows"] == 6).all()
+    assert (t["slices"] == 3).all() and (t["rows"] == 6).all() and (t["angles"] == 2).all()
 
 
 def test_no_mri_model_no_table():
@@ -63,3 +63,13 @@ def test_training_kind_reads_the_weights_header():
     assert training_kind({"data": {"kind": "mri"}, "init": "edsr_small_x2 (sha256 ab)"}) == (
         "mri_finetune")
     assert training_kind({"data": {"kind": "mri"}, "init": None}) == "mri_scratch"
+
+
+def test_models_scored_at_fewer_angles_are_compared_on_the_shared_grid():
+    t = _table()
+    drop = (t["method"] == "EDSR_MRI") & (t["angle"] == 18.0)
+    out = tables.mri_trained_models(t[~drop])
+    clean = out[(out["variant"] == "clean") & (out["weight"] == "T1")].set_index("training")
+    assert (clean["angles"] == 1).all() and (clean["rows"] == 3).all()
+    assert clean.loc["photo", "bicubic_psnr"] == pytest.approx(30.0 + 3.0)  # angle 0 only
+    assert clean.loc["mri_finetune", "gain_db"] == pytest.approx(3.0)
