@@ -508,7 +508,7 @@ def mri_gain_vs_slice(mri: pd.DataFrame) -> Figure:
             ax.set_xlabel("slice")
             ax.set_ylabel("PSNR gain over bicubic (dB)")
             ax.legend(fontsize=7)
-    n = t.loc[t["kind"] == "sr", "angle"].nunique()
-    fig.suptitle("Gain over bicubic per slice (held-out axial slices, mean over the angles "
-                 f"all models share, up to {n})")
+    n = common_grid(t).loc[lambda d: d["kind"] == "sr", "angle"].nunique()
+    fig.suptitle("Gain over bicubic per slice (held-out axial slices)\n"
+                 f"mean over the angles all models share ({n})", fontsize=10)
     return fig
