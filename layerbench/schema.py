@@ -155,6 +155,7 @@ class OutputConfig:
     root: str = "results/runs"
     force: bool = False
     progress: bool = True
+    workers: int = 1  # processes computing shards (each with backend.threads threads)
 
 
 @dataclass
@@ -163,6 +164,7 @@ class ReportConfig:
     out: str = "results"
     formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
     dpi: int = 110
+    workers: int = 1  # processes saving figures
 
 
 @dataclass
@@ -282,6 +284,8 @@ def validate(cfg: DictConfig | Config) -> Config:
     b, d, e = c.backend, c.dataset, c.experiment
     _choice("backend.name", b.name, BACKENDS)
     _positive("backend.threads", b.threads)
+    _positive("output.workers", c.output.workers)
+    _positive("report.workers", c.report.workers)
     _choice("backend.dtype", b.dtype, DTYPES)
     _choice("experiment.name", e.name, EXPERIMENTS)
     _choice("dataset.kind", d.kind, DATASET_KINDS)

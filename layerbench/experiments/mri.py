@@ -186,10 +186,11 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     rows, examples = [], {}
     grid = [(i, a) for i in slices for a in v.angles]
     unrotated: dict[str, tuple[np.ndarray, float]] = {}
-    hr0, at = None, None
+    hr0, at, mask0 = None, None, None
     for i, angle in tqdm(grid, desc=task.key, leave=False, disable=not cfg.output.progress):
         if at != i:  # one slice, every angle
             hr0, at = mri.get_slice(vol.data, i, d.axis, _modulo(cfg)), i
+            mask0 = metrics.brain_mask(hr0) if e.mask and back and hr0.any() else None
         if not hr0.any():  # a blank slice: PSNR is infinite, SSIM undefined; scored nowhere
             if angle == v.angles[0]:
                 log.warning("%s slice %d is blank: skipped", task.key, i)
@@ -203,7 +204,8 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
             hr = degrade.rotate(hr0, angle, **rot)
             lr = degrade.blur_resize(hr, task.scale, order=c.order, ksize=e.degrade.ksize,
                                      sigma=e.degrade.sigma)
-        hr_mask = metrics.brain_mask(hr) if e.mask else None
+        # the thesis scores against the unrotated HR: one mask per slice
+        hr_mask = mask0 if back else metrics.brain_mask(hr) if e.mask else None
         keep = i in example_slices and angle in example_angles
         tag = f"s{i:03d}_a{int(angle):03d}"
         if i in example_slices and back:

@@ -26,7 +26,8 @@ def _table() -> pd.DataFrame:
             p = 30.0 + s / 10 + a / 100 + gain + (0.5 if w == "T2" else 0.0)
             rows.append({"experiment": "mri", "backend": "numpy", "subject": "mni152",
                          "protocol": "clean" if variant != "thesis" else "thesis",
-                         "variant": variant, "weight": w, "scale": 2, "slice": s, "angle": a,
+                         "variant": variant, "weight": w, "synthetic": w == "T2", "scale": 2,
+                         "slice": s, "angle": a,
                          "method": m, "kind": kind, "channel": ch, "psnr": p,
                          "ssim": 0.8 + gain / 100, "model_training": training,
                          "model_preset": None if kind == "baseline" else m.lower()})
@@ -73,3 +74,10 @@ def test_models_scored_at_fewer_angles_are_compared_on_the_shared_grid():
     assert (clean["angles"] == 1).all() and (clean["rows"] == 3).all()
     assert clean.loc["photo", "bicubic_psnr"] == pytest.approx(30.0 + 3.0)  # angle 0 only
     assert clean.loc["mri_finetune", "gain_db"] == pytest.approx(3.0)
+
+
+def test_the_thesis_comparison_tables_leave_the_mri_models_out():
+    t = _table()
+    vs = tables.mri_vs_thesis(t)
+    assert set(vs["method"]) == {"bicubic", "EDSR"}
+    assert set(tables.mri_means(t)["method"]) == set(METHODS)  # the means keep every method
