@@ -29,20 +29,16 @@ PRESETS: dict[str, dict] = {
                       "res_scale": 1.0},
     "wdsr_a_small_x4": {"arch": "wdsr_a", "scale": 4, "n_resblocks": 6, "n_feats": 24,
                         "expansion": 4, "res_scale": 1.0},
-    # the same architectures trained on brain MRI slices (weights/README.md, "MRI")
-    "edsr_mri_x2": {"arch": "edsr", "scale": 2, "n_resblocks": 6, "n_feats": 32,
-                    "res_scale": 1.0},
-    "wdsr_a_mri_x4": {"arch": "wdsr_a", "scale": 4, "n_resblocks": 6, "n_feats": 24,
-                      "expansion": 4, "res_scale": 1.0},
-    # the runs not shipped as the above (same steps, the other start): for the comparison
-    "edsr_mri_x2_scratch": {"arch": "edsr", "scale": 2, "n_resblocks": 6, "n_feats": 32,
-                            "res_scale": 1.0},
-    "wdsr_a_mri_x4_scratch": {"arch": "wdsr_a", "scale": 4, "n_resblocks": 6, "n_feats": 24,
-                              "expansion": 4, "res_scale": 1.0},
     "bicubic_x2": {"arch": "bicubic", "scale": 2},
     "bicubic_x3": {"arch": "bicubic", "scale": 3},
     "bicubic_x4": {"arch": "bicubic", "scale": 4},
 }
+# the same architectures trained on brain MRI slices (weights/README.md, "MRI"): the shipped
+# fine-tuned ones and, for the comparison, the runs from scratch with the same steps
+for _name, _base in (("edsr_mri_x2", "edsr_small_x2"), ("wdsr_a_mri_x4", "wdsr_a_small_x4"),
+                     ("edsr_mri_x2_scratch", "edsr_small_x2"),
+                     ("wdsr_a_mri_x4_scratch", "wdsr_a_small_x4")):
+    PRESETS[_name] = dict(PRESETS[_base])
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 
