@@ -106,15 +106,38 @@ def score_channels(reference: np.ndarray, test: np.ndarray, *, data_range: float
     else:
         names = CHANNELS if tst.shape[2] == 3 else tuple(map(str, range(tst.shape[2])))
     rows = []
+    maps = _ssim_maps(ref, tst, sr, len(names))
     for c, name in enumerate((*names, "all")):
         r = ref[..., c] if name != "all" else ref
         t = tst[..., c] if name != "all" else tst
-        row = {"channel": name, "psnr": psnr(r, t, data_range=data_range),
-               "ssim": ssim(r, t, data_range=sr)}
+        mssim, smap = maps[c]
+        row = {"channel": name, "psnr": psnr(r, t, data_range=data_range), "ssim": mssim}
         if m is not None:
-            row.update(masked_scores(r, t, m, data_range=data_range, ssim_range=sr))
+            row.update(_masked(r, t, m, data_range=data_range, smap=smap))
         rows.append(row)
     return rows
+
+
+def _ssim_maps(ref: np.ndarray, tst: np.ndarray, ssim_range: float, channels: int
+               ) -> list[tuple[float, np.ndarray]]:
+    """``(mean SSIM, SSIM map)`` per channel and, last, for the whole image.
+
+    One scikit-image call per channel (``full=True``) serves the channel's SSIM, its masked
+    SSIM and the whole image's: ``channel_axis=-1`` is scikit-image's loop over the same
+    per-channel calls, storing the means in an array of the map's dtype and averaging them,
+    which is repeated here bit for bit (it halved the scoring time of the MRI main job,
+    where every SR output was scored channel by channel, then again as a whole, each twice
+    with the mask).
+    """
+    if channels == 0:  # grey: the image is its only channel
+        mssim, smap = structural_similarity(ref, tst, data_range=ssim_range,
+                                            win_size=SSIM_WINDOW, full=True)
+        return [(float(mssim), smap)]
+    per = [structural_similarity(ref[..., c], tst[..., c], data_range=ssim_range,
+                                 win_size=SSIM_WINDOW, full=True) for c in range(channels)]
+    dtype = per[0][1].dtype
+    whole = float(np.array([m for m, _ in per], dtype=dtype).mean())
+    return [(float(m), s) for m, s in per] + [(whole, np.stack([s for _, s in per], axis=2))]
 
 
 def masked_scores(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *,
@@ -128,15 +151,23 @@ def masked_scores(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *,
     """
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
+        return _masked(reference, test, mask, data_range=data_range, smap=None)
+    axis = -1 if reference.ndim == 3 else None
+    sr = data_range if ssim_range is None else ssim_range
+    _, smap = structural_similarity(reference, test, data_range=sr, channel_axis=axis,
+                                    win_size=SSIM_WINDOW, full=True)
+    return _masked(reference, test, mask, data_range=data_range, smap=smap)
+
+
+def _masked(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *, data_range: float,
+            smap: np.ndarray | None) -> dict[str, float]:
+    """:func:`masked_scores` from the SSIM map ``smap`` of ``reference`` and ``test``."""
+    if not mask.any():
         return {"psnr_masked": float("nan"), "ssim_masked": float("nan")}
     r = reference.astype(np.float64)[mask]
     t = test.astype(np.float64)[mask]
     mse = float(np.mean((r - t) ** 2))
     p = float("inf") if mse == 0 else float(10 * np.log10(data_range**2 / mse))
-    axis = -1 if reference.ndim == 3 else None
-    sr = data_range if ssim_range is None else ssim_range
-    _, smap = structural_similarity(reference, test, data_range=sr, channel_axis=axis,
-                                    win_size=SSIM_WINDOW, full=True)
     if smap.ndim == 3:
         smap = smap.mean(axis=2)
     return {"psnr_masked": p, "ssim_masked": float(smap[mask].mean())}

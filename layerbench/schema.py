@@ -122,6 +122,11 @@ class SRModelConfig:
     weights: str = "pretrained"  # shipped weights, or "random" (seeded, untrained: smoke tests)
     overrides: dict[str, Any] = field(default_factory=dict)
     tile: int | None = 128
+    # MRI: the protocol variant labels this model is scored in and the angles it is scored at
+    # (null: every variant / every angle of the variant), to keep the main job's time when a
+    # model is only needed in some tables
+    variants: list[str] | None = None
+    angles: list[float] | None = None
 
 
 @dataclass
@@ -150,6 +155,7 @@ class OutputConfig:
     root: str = "results/runs"
     force: bool = False
     progress: bool = True
+    workers: int = 1  # processes computing shards (each with backend.threads threads)
 
 
 @dataclass
@@ -158,6 +164,7 @@ class ReportConfig:
     out: str = "results"
     formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
     dpi: int = 110
+    workers: int = 1  # processes saving figures
 
 
 @dataclass
@@ -218,6 +225,10 @@ def _check_model_scales(e: ExperimentConfig) -> None:
         return
     for i, m in enumerate(e.models):
         _choice(f"experiment.models[{i}].preset", m.preset, tuple(PRESETS))
+        for j, a in enumerate(m.angles or []):
+            if not 0 <= a < 360:
+                raise ConfigError(expected(f"experiment.models[{i}].angles[{j}]",
+                                           "degrees in [0, 360)", a))
     have = {int(m.overrides.get("scale", PRESETS[m.preset].get("scale"))) for m in e.models}
     for i, s in enumerate(e.scales):
         if s not in have:
@@ -273,6 +284,8 @@ def validate(cfg: DictConfig | Config) -> Config:
     b, d, e = c.backend, c.dataset, c.experiment
     _choice("backend.name", b.name, BACKENDS)
     _positive("backend.threads", b.threads)
+    _positive("output.workers", c.output.workers)
+    _positive("report.workers", c.report.workers)
     _choice("backend.dtype", b.dtype, DTYPES)
     _choice("experiment.name", e.name, EXPERIMENTS)
     _choice("dataset.kind", d.kind, DATASET_KINDS)

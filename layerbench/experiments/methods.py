@@ -28,6 +28,9 @@ class SRMethod:
     weights_sha256: str
     model: Any = field(repr=False)
     tile: int | None = 128
+    training: dict | None = field(default=None, repr=False)  # the weights header's summary
+    variants: list[str] | None = None  # MRI protocol variants it runs in (None: all)
+    angles: list[float] | None = None  # MRI angles it is scored at (None: all)
 
     def __call__(self, lr: np.ndarray) -> np.ndarray:
         """uint8 LR in, uint8 HR out (clipped and rounded by ``super_resolve``); a float LR
@@ -49,6 +52,7 @@ def _params_hash(model) -> str:
 def load_model(i: int, m: SRModelConfig, *, backend: str, dtype: str, seed: int) -> SRMethod:
     """Build ``experiment.models[i]`` on ``backend``; pretrained weights must ship."""
     from layerbench import models
+    from layerbench.models import weights_npz
 
     key = f"experiment.models[{i}]"
     if m.preset not in models.PRESETS:
@@ -64,10 +68,13 @@ def load_model(i: int, m: SRModelConfig, *, backend: str, dtype: str, seed: int)
         model = models.pretrained(m.preset, backend=backend, dtype=dtype, **overrides)
         path = models.presets.WEIGHTS_DIR / f"{m.preset}.npz"
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        training = weights_npz.read_header(path).get("training")
     else:
         model = models.preset(m.preset, backend=backend, dtype=dtype, seed=seed, **overrides)
-        digest = "random:" + _params_hash(model)
-    return SRMethod(m.label, m.preset, int(model.scale), m.weights, digest, model, m.tile)
+        digest, training = "random:" + _params_hash(model), None
+    return SRMethod(m.label, m.preset, int(model.scale), m.weights, digest, model, m.tile,
+                    training, None if m.variants is None else list(m.variants),
+                    None if m.angles is None else [float(a) for a in m.angles])
 
 
 def baseline(name: str, scale: int):

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from layerbench import metrics
 from layerbench.data import degrade, mri
+from layerbench.models.trainset_mri import check_split
 from layerbench.schema import Config, SliceConfig
 
 from . import protocol
@@ -93,6 +94,17 @@ def slice_indices(cfg: Config, depth: int, rule: str = "range",
 
 def _modulo(cfg: Config) -> int:
     return math.lcm(*cfg.experiment.scales)
+
+
+def training_kind(training: dict | None) -> str:
+    """What a model's weights header says it was trained on: ``photo`` (the shipped photo
+    models), ``mri_finetune`` / ``mri_scratch`` (:mod:`layerbench.models.trainset_mri`,
+    started from a photo model's weights or not), ``untrained`` (seeded random weights)."""
+    if not training:
+        return "untrained"
+    if training.get("data", {}).get("kind") == "mri":
+        return "mri_finetune" if training.get("init") else "mri_scratch"
+    return "photo"
 
 
 def _mask_of(img: np.ndarray, channel: str) -> np.ndarray:
@@ -155,7 +167,12 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     if back:
         methods += [(f"{b}_rotback", "baseline", baseline(b, task.scale), None)
                     for b in e.baselines]
-    methods += [(m.label, "sr", m, m) for m in models if m.scale == task.scale]
+    models = [m for m in models if m.scale == task.scale and (
+        getattr(m, "variants", None) is None or v.label in m.variants)]
+    methods += [(m.label, "sr", m, m) for m in models]
+    for m in models:  # a model trained on MRI is scored only on slices it did not train on
+        check_split(m.label, getattr(m, "training", None), kind=d.kind, source=vol.source,
+                    subject=task.subject, weight=task.weight, axis=d.axis, slices=slices)
     example_angles = {v.angles[0], float(e.example_angle)} & set(v.angles)
     rot = {"interpolation": e.rotation.interpolation, "border": e.rotation.border}
     fixed = {
@@ -169,10 +186,11 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     rows, examples = [], {}
     grid = [(i, a) for i in slices for a in v.angles]
     unrotated: dict[str, tuple[np.ndarray, float]] = {}
-    hr0, at = None, None
+    hr0, at, mask0 = None, None, None
     for i, angle in tqdm(grid, desc=task.key, leave=False, disable=not cfg.output.progress):
         if at != i:  # one slice, every angle
             hr0, at = mri.get_slice(vol.data, i, d.axis, _modulo(cfg)), i
+            mask0 = metrics.brain_mask(hr0) if e.mask and back and hr0.any() else None
         if not hr0.any():  # a blank slice: PSNR is infinite, SSIM undefined; scored nowhere
             if angle == v.angles[0]:
                 log.warning("%s slice %d is blank: skipped", task.key, i)
@@ -186,7 +204,8 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
             hr = degrade.rotate(hr0, angle, **rot)
             lr = degrade.blur_resize(hr, task.scale, order=c.order, ksize=e.degrade.ksize,
                                      sigma=e.degrade.sigma)
-        hr_mask = metrics.brain_mask(hr) if e.mask else None
+        # the thesis scores against the unrotated HR: one mask per slice
+        hr_mask = mask0 if back else metrics.brain_mask(hr) if e.mask else None
         keep = i in example_slices and angle in example_angles
         tag = f"s{i:03d}_a{int(angle):03d}"
         if i in example_slices and back:
@@ -194,6 +213,8 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
         if keep:
             examples[f"{tag}_hr"], examples[f"{tag}_lr"] = hr, lr
         for label, kind, fn, m in methods:
+            if getattr(m, "angles", None) is not None and float(angle) not in m.angles:
+                continue  # a model scored at some angles only (experiment.models[*].angles)
             once = back and kind == "baseline" and not label.endswith("_rotback")
             if once and angle != v.angles[0] and label in unrotated:
                 out, seconds, scores = unrotated[label]  # identical at every angle
@@ -217,6 +238,7 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
                 rows.append({
                     **fixed, "slice": i, "angle": float(angle), "method": label, "kind": kind,
                     "model_preset": m.preset if m else None,
+                    "model_training": training_kind(m.training) if m else "none",
                     "model_weights": m.weights if m else None,
                     "weights_sha256": m.weights_sha256 if m else None,
                     **r, "seconds": seconds, "height": hr.shape[0], "width": hr.shape[1],

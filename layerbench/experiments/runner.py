@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
+import multiprocessing
 import time
 from pathlib import Path
 from typing import Any
@@ -50,7 +52,6 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
     and this run waits for it (or takes it over if that run dies), so two runs on one output
     root compute each shard once and both return every row.
     """
-    module = EXPERIMENTS[cfg.experiment.name]
     shards = plan_shards(cfg)
     stale = remove_stale_temporaries(shard_dir(cfg))
     remove_stale_locks(shard_dir(cfg))
@@ -65,17 +66,58 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
     log.info("%s on %s: %d shards, %d finished, %d to run%s", cfg.experiment.name,
              cfg.backend.name, len(shards), len(shards) - len(todo), len(todo),
              f" (removed {stale} stale temporary files)" if stale else "")
-    if todo:
-        backend = backends.get_backend(cfg.backend.name)
-        with backend.threads(cfg.backend.threads):
-            models = [load_model(i, m, backend=cfg.backend.name, dtype=cfg.backend.dtype,
-                                 seed=cfg.seed) for i, m in enumerate(cfg.experiment.models)]
-            context = {"info": backend.info(), "config": dataclasses.asdict(cfg)}
-            _run_locked(cfg, module, todo, models, context)
+    workers = min(cfg.output.workers, len(todo))
+    if workers > 1:
+        _run_workers(cfg, todo, workers)
+    elif todo:
+        _run_here(cfg, todo)
     tables = [s.read_table() for _, s in shards if s.done()]
     result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     print(summary(result))
     return result
+
+
+def _run_here(cfg: Config, todo: list[tuple[Any, Shard]]) -> None:
+    """Compute ``todo`` in this process (models loaded once, ``backend.threads`` threads)."""
+    module = EXPERIMENTS[cfg.experiment.name]
+    backend = backends.get_backend(cfg.backend.name)
+    with backend.threads(cfg.backend.threads):
+        models = [load_model(i, m, backend=cfg.backend.name, dtype=cfg.backend.dtype,
+                             seed=cfg.seed) for i, m in enumerate(cfg.experiment.models)]
+        context = {"info": backend.info(), "config": dataclasses.asdict(cfg)}
+        _run_locked(cfg, module, todo, models, context)
+
+
+def _worker(cfg: Config, keys: list[str]) -> None:
+    """One of ``output.workers`` processes: every shard named in ``keys``, in plan order."""
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+    wanted = set(keys)
+    _run_here(cfg, [(t, s) for t, s in plan_shards(cfg) if s.key in wanted])
+
+
+def _run_workers(cfg: Config, todo: list[tuple[Any, Shard]], workers: int) -> None:
+    """Compute ``todo`` in ``workers`` fresh processes (spawned: no OpenMP or BLAS state is
+    inherited), each loading the models and running ``backend.threads`` threads.
+
+    Every worker walks the whole list; the shard locks (one owner per shard, as for two
+    runs on one output root) split it dynamically, so a worker takes the next free shard
+    whenever it finishes one. A shard's rows do not depend on the process that computes it.
+    Under ``output.force`` the finished shards are cleaned here first, so that no worker
+    recomputes a shard the other one has just written.
+    """
+    if cfg.output.force:
+        for _, shard in todo:
+            if shard.try_lock():
+                shard.clean()
+                shard.unlock()
+        cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, force=False))
+    cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, progress=False))
+    log.info("%d workers x %d thread(s)", workers, cfg.backend.threads)
+    keys = [shard.key for _, shard in todo]
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        for f in [pool.submit(_worker, cfg, keys) for _ in range(workers)]:
+            f.result()
 
 
 POLL_SECONDS = 0.2  # how often a run looks at shards another run is computing
@@ -96,8 +138,10 @@ def _run_locked(cfg, module, todo, models, context) -> None:
                 continue
             if not shard.try_lock():
                 if shard.key not in waiting_logged:
-                    log.info("shard %s is being computed by %s; waiting for it", shard.name,
-                             shard.lock_owner())
+                    # expected between the workers of one run: not worth a line each
+                    say = log.debug if cfg.output.workers > 1 else log.info
+                    say("shard %s is being computed by %s; waiting for it", shard.name,
+                        shard.lock_owner())
                     waiting_logged.add(shard.key)
                 left.append((task, shard))
                 continue

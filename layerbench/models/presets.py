@@ -33,6 +33,12 @@ PRESETS: dict[str, dict] = {
     "bicubic_x3": {"arch": "bicubic", "scale": 3},
     "bicubic_x4": {"arch": "bicubic", "scale": 4},
 }
+# the same architectures trained on brain MRI slices (weights/README.md, "MRI"): the shipped
+# fine-tuned ones and, for the comparison, the runs from scratch with the same steps
+for _name, _base in (("edsr_mri_x2", "edsr_small_x2"), ("wdsr_a_mri_x4", "wdsr_a_small_x4"),
+                     ("edsr_mri_x2_scratch", "edsr_small_x2"),
+                     ("wdsr_a_mri_x4_scratch", "wdsr_a_small_x4")):
+    PRESETS[_name] = dict(PRESETS[_base])
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 

@@ -6,11 +6,12 @@ After every epoch (``epoch_steps`` steps): validation PSNR on held-out images an
 checkpoint; a rerun with the same ``out_dir`` resumes from it and gives the same weights as
 an uninterrupted run. The final weights go to ``{out_dir}/{model.name}.npz``.
 
-    layerbench train model=edsr_small_x2 backend=numpy steps=3000
+    layerbench train model=edsr_small_x2 backend=cython backend.threads=1 steps=3000
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -21,6 +22,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from backends import Adam, LossFunction, specs
+from backends.errors import expected
+from layerbench.data.degrade import upscale
 
 from . import checkpoint
 from .bicubic import bicubic
@@ -41,7 +44,8 @@ def psnr(a: np.ndarray, b: np.ndarray, shave: int) -> float:
 def model_from_config(cfg: TrainConfig):
     m = {k: v for k, v in asdict(cfg.model).items() if v is not None}
     name, arch = m.pop("name"), m.pop("arch")
-    model = build(arch, backend=cfg.backend, dtype=np.dtype(cfg.dtype), seed=cfg.seed, **m)
+    b = cfg.backend
+    model = build(arch, backend=b.name, dtype=np.dtype(b.dtype), seed=cfg.seed, **m)
     model.name = name
     return model
 
@@ -63,15 +67,57 @@ def validate(model, vals) -> float:
                           for _, lr, hr in vals]))
 
 
+def _init_weights(model, init: str) -> str:
+    """Load the starting weights of a fine-tuning run: a shipped preset's or a file's."""
+    from .presets import WEIGHTS_DIR, pretrained_names
+
+    path = WEIGHTS_DIR / f"{init}.npz" if init in pretrained_names() else Path(init)
+    if not path.is_file():
+        raise ValueError(expected("init", f"one of {pretrained_names()} or a .npz path", init))
+    model.load_weights(path)
+    return f"{init} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]})"
+
+
+def _data(cfg: TrainConfig, scale: int):
+    """The sampler, the validation set, the bicubic validation PSNR and the data summary."""
+    d = cfg.data
+    summary = {"kind": d.kind, "patch": d.patch, "batch": d.batch}
+    if d.kind == "photo":
+        sampler = PatchSampler(d.train, scale, d.patch, d.batch, cfg.seed)
+        vals = validation_set(d.val, scale, d.val_crop)
+        summary.update(train=list(d.train), val=list(d.val))
+        return sampler, vals, validate(bicubic(scale), vals), summary
+    if d.kind != "mri":
+        raise ValueError(expected("data.kind", "'photo' or 'mri'", d.kind))
+    from . import trainset_mri
+
+    sampler = trainset_mri.MRIPatchSampler(cfg.dataset, d, scale, cfg.seed)
+    if d.val_axis in d.train_axes:
+        raise ValueError(expected("data.val_axis", f"an axis not in data.train_axes "
+                                  f"{list(d.train_axes)}", d.val_axis))
+    vals = [(f"{s[0]}/{s[1]}/axis{s[2]}/{s[3]}", trainset_mri.rgb(s[6]), trainset_mri.rgb(s[5]))
+            for s in trainset_mri.slices_of(cfg.dataset, d, scale, [d.val_axis],
+                                            only=d.val_slices)]
+    bic = float(np.mean([psnr(trainset_mri.rgb(upscale(lr[..., 0], scale, "bicubic")), hr,
+                              scale) for _, lr, hr in vals]))
+    ds = cfg.dataset
+    summary.update(
+        dataset={"kind": ds.kind, "root": ds.root, "weights": list(ds.weights),
+                 "intensity": asdict(ds.intensity)},
+        degrade=asdict(d.degrade), train_axes=list(d.train_axes), min_fg=d.min_fg,
+        augment="rot90 x hflip", channels="grey replicated to RGB",
+        val=[v[0] for v in vals], val_baseline="cv2 INTER_CUBIC (the experiment's bicubic)")
+    return sampler, vals, bic, summary
+
+
 def train(cfg: TrainConfig) -> dict:
     """Run (or resume) training as configured; return the run summary."""
     model = model_from_config(cfg)
+    init = _init_weights(model, cfg.init) if cfg.init else None
     o = cfg.optim
     adam = Adam(lr=o.lr, beta1=o.beta1, beta2=o.beta2, epsilon=o.epsilon)
-    loss = LossFunction(specs.Loss(kind="mae"), backend=cfg.backend, dtype=model.dtype)
-    sampler = PatchSampler(cfg.data.train, model.scale, cfg.data.patch, cfg.data.batch, cfg.seed)
-    vals = validation_set(cfg.data.val, model.scale, cfg.data.val_crop)
-    bicubic_psnr = validate(bicubic(model.scale), vals)
+    loss = LossFunction(specs.Loss(kind="mae"), backend=cfg.backend.name, dtype=model.dtype)
+    sampler, vals, bicubic_psnr, data_summary = _data(cfg, model.scale)
     log.info("validation PSNR of bicubic: %.3f dB", bicubic_psnr)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,7 +127,7 @@ def train(cfg: TrainConfig) -> dict:
         header = checkpoint.load(ckpt, model, adam)
         step, history, elapsed = header["step"], header["history"], header["elapsed"]
         log.info("resumed from %s at step %d", ckpt, step)
-    with model.backend.threads(cfg.threads):
+    with model.backend.threads(cfg.backend.threads):
         bar = _progress(cfg, step)
         t0 = time.perf_counter() - elapsed
         losses = []
@@ -108,12 +154,14 @@ def train(cfg: TrainConfig) -> dict:
                                 meta={"history": history, "elapsed": row["elapsed_s"]})
         bar.close()
     summary = {
-        "model": model.name, "backend": cfg.backend, "dtype": cfg.dtype, "threads": cfg.threads,
+        "model": model.name, "backend": cfg.backend.name, "dtype": cfg.backend.dtype,
+        "threads": cfg.backend.threads,
         "steps": step, "seed": cfg.seed, "wall_time_s": history[-1]["elapsed_s"] if history else 0,
-        "data": {"train": list(cfg.data.train), "val": list(cfg.data.val),
-                 "patch": cfg.data.patch, "batch": cfg.data.batch},
-        "val_bicubic_psnr": bicubic_psnr, "history": history,
+        "data": data_summary, "init": init,
+        "optim": asdict(o), "val_bicubic_psnr": bicubic_psnr, "history": history,
     }
+    if hasattr(sampler, "record"):
+        summary["split"] = sampler.record()
     model.save_weights(out / f"{model.name}.npz", training=summary)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     return summary

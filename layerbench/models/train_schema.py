@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
 
+from layerbench.schema import BackendConfig, DatasetConfig, DegradeConfig
+
 from .trainset import TRAINING, VALIDATION
 
 
@@ -25,11 +27,18 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
+    kind: str = "photo"  # photo: scikit-image images | mri: slices of `dataset` (trainset_mri)
     train: list[str] = field(default_factory=lambda: list(TRAINING))
     val: list[str] = field(default_factory=lambda: list(VALIDATION))
     patch: int = 32  # LR patch side
     batch: int = 16
     val_crop: int = 192  # HR centre crop used for the per-epoch validation PSNR
+    # mri only: the MRI experiment's degradation, the training / validation slices
+    degrade: DegradeConfig = field(default_factory=DegradeConfig)
+    train_axes: list[int] = field(default_factory=lambda: [0, 1])
+    val_axis: int = 2
+    val_slices: list[int] = field(default_factory=lambda: [45, 85, 125])
+    min_fg: float = 0.5  # least non-zero fraction of an HR patch (20 draws, then any)
 
 
 @dataclass
@@ -46,10 +55,11 @@ class OptimConfig:
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)  # data.kind=mri only
+    init: str | None = None  # start from a shipped preset's weights (fine-tuning) or a .npz
     optim: OptimConfig = field(default_factory=OptimConfig)
-    backend: str = "numpy"
-    dtype: str = "float32"
-    threads: int = 1
+    # conf/backend: name, threads, dtype (`backend=cython backend.threads=1`)
+    backend: BackendConfig = field(default_factory=BackendConfig)
     seed: int = 0
     steps: int = 1000
     epoch_steps: int = 100  # validation and checkpoint after every epoch of this many steps

@@ -30,7 +30,8 @@ class ReportCallback(Callback):
         from .build import build_report
 
         r = config.report
-        paths = build_report(r.runs, r.out, formats=list(r.formats), dpi=int(r.dpi))
+        paths = build_report(r.runs, r.out, formats=list(r.formats), dpi=int(r.dpi),
+                             workers=int(r.get("workers", 1)))
         print(f"report: wrote {len(paths)} files under {r.out}")
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .tables import common_grid
+
 CHANNEL_COLOURS = {"R": "tab:red", "G": "tab:green", "B": "tab:blue", "all": "black"}
 BICUBIC_COLOUR = "goldenrod"
 
@@ -473,4 +475,40 @@ def div2k_sr_vs_bicubic(div2k: pd.DataFrame) -> Figure:
     ax.tick_params(axis="x", rotation=45)
     ax.legend()
     ax.set_title("SR vs bicubic per image")
+    return fig
+
+
+TRAINING_STYLES = {"photo": ("tab:gray", "--"), "mri_finetune": ("tab:blue", "-"),
+                   "mri_scratch": ("tab:orange", "-")}
+
+
+def mri_gain_vs_slice(mri: pd.DataFrame) -> Figure:
+    """PSNR gain over bicubic per slice of every SR model (channel ``all``, mean over angles
+    of ``psnr_model - psnr_bicubic`` on the same slice and angle, on the angles every model
+    was scored at: ``tables.common_grid``): one panel per weighting
+    (rows) and scale (columns); photo models dashed grey, MRI models coloured."""
+    t = mri[mri["channel"] == "all"]
+    weights, scales = sorted(t["weight"].unique()), sorted(t["scale"].unique())
+    fig = Figure(figsize=(5.5 * len(scales), 3.2 * len(weights)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(weights), len(scales), squeeze=False))
+    for r, weight in enumerate(weights):
+        for c, scale in enumerate(scales):
+            ax = axes[r, c]
+            g = common_grid(t[(t["weight"] == weight) & (t["scale"] == scale)])
+            bic = g[g["method"] == "bicubic"].set_index(["subject", "slice", "angle"])["psnr"]
+            for method, sr in g[g["kind"] == "sr"].groupby("method", sort=True):
+                kind = sr["model_training"].iloc[0] if "model_training" in sr else "photo"
+                colour, ls = TRAINING_STYLES.get(kind, ("black", ":"))
+                s = sr.set_index(["subject", "slice", "angle"])["psnr"]
+                gain = (s - bic.loc[s.index]).groupby(level="slice").mean()
+                ax.plot(gain.index, gain.values, color=colour, ls=ls, marker="o", ms=3,
+                        label=f"{method} ({kind}), mean {gain.mean():+.2f} dB")
+            ax.axhline(0.0, color="goldenrod", lw=1)
+            ax.set_title(f"{weight} x{scale}")
+            ax.set_xlabel("slice")
+            ax.set_ylabel("PSNR gain over bicubic (dB)")
+            ax.legend(fontsize=7)
+    n = common_grid(t).loc[lambda d: d["kind"] == "sr", "angle"].nunique()
+    fig.suptitle("Gain over bicubic per slice (held-out axial slices)\n"
+                 f"mean over the angles all models share ({n})", fontsize=10)
     return fig

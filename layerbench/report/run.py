@@ -17,7 +17,9 @@ def main(cfg: DictConfig) -> None:
     for i, f in enumerate(c.formats):
         if f not in ("png", "pdf", "svg"):
             raise schema.ConfigError(schema.expected(f"formats[{i}]", "png, pdf or svg", f))
-    paths = build_report(c.runs, c.out, formats=c.formats, dpi=c.dpi)
+    if c.workers < 1:
+        raise schema.ConfigError(schema.expected("workers", "an integer >= 1", c.workers))
+    paths = build_report(c.runs, c.out, formats=c.formats, dpi=c.dpi, workers=c.workers)
     print(f"report: wrote {len(paths)} files under {c.out}")
 
 

@@ -111,6 +111,15 @@ def div2k_sr_gain(div2k: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).round(4)
 
 
+def without_mri_trained(mri: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the thesis' comparison: baselines and the photo models, without the models
+    trained on MRI (they run on fewer angles and have their own table,
+    :func:`mri_trained_models`)."""
+    if "model_training" not in mri:
+        return mri
+    return mri[~mri["model_training"].isin(("mri_finetune", "mri_scratch"))]
+
+
 def mri_means(mri: pd.DataFrame) -> pd.DataFrame:
     """Means over subjects, slices and angles per protocol variant, weighting, scale, method
     and channel (post-BET columns empty for protocols that do not score them)."""
@@ -136,7 +145,7 @@ def _channel_range(g: pd.DataFrame, col: str, digits: int) -> str:
 def mri_vs_thesis(mri: pd.DataFrame) -> pd.DataFrame:
     """Our means per protocol (channel range for SR, whole image for baselines) beside the
     thesis' case01015 T1 numbers."""
-    m = mri_means(mri)
+    m = mri_means(without_mri_trained(mri))
     m = m[m["variant"].isin(PROTOCOL_VARIANTS)]
     rows = []
     for (v, w, s, meth), g in m.groupby(["variant", "weight", "scale", "method"], sort=False):
@@ -181,7 +190,7 @@ def mri_convention_ablation(mri: pd.DataFrame, *, weight: str = "T1") -> pd.Data
     thesis' per-slice bicubic (unrotated, steps 3-6). ``d_*``: change from the step named in
     ``from_step``.
     """
-    mri = with_protocol(mri)
+    mri = with_protocol(without_mri_trained(mri))
     t = mri[(mri["weight"] == weight) & (mri["channel"] == "all")]
     pairs = None
     for variant in {a[2] for a in ABLATION if a[4] == "common"}:
@@ -243,3 +252,145 @@ def backend_agreement(table: pd.DataFrame) -> pd.DataFrame:
                      "max_abs_dpsnr": float((j.psnr - j.psnr_ref).abs().max()),
                      "max_abs_dssim": float((j.ssim - j.ssim_ref).abs().max())})
     return pd.DataFrame(rows)
+
+
+# the columns of "photo vs fine-tuned vs scratch", in order (experiments.mri.training_kind)
+TRAINING_KINDS = ("photo", "mri_finetune", "mri_scratch")
+
+
+def common_grid(g: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the (subject, slice, angle) points every SR model of ``g`` was scored at (a
+    model may run at some angles only: ``experiment.models[*].angles``), so that models and
+    bicubic are compared on one grid."""
+    keys = ["subject", "slice", "angle"]
+    sr = g[g["kind"] == "sr"]
+    if sr.empty:
+        return g
+    points = None
+    for _, m in sr.groupby("method"):
+        p = set(map(tuple, m[keys].to_numpy().tolist()))
+        points = p if points is None else points & p
+    keep = [tuple(r) in points for r in g[keys].to_numpy().tolist()]
+    return g[keep]
+
+
+def mri_trained_models(mri: pd.DataFrame) -> pd.DataFrame:
+    """Photo vs MRI fine-tuned vs MRI from-scratch models against bicubic, per protocol
+    variant (:data:`PROTOCOL_VARIANTS`), scale and weighting: means over slices and angles of
+    the whole-image PSNR/SSIM (channel ``all``) and the gain over ``bicubic`` on the same
+    slices and angles (under the thesis protocol its unrotated per-slice bicubic), on the grid
+    every model of the group was scored at (:func:`common_grid`). Every
+    scored slice is held out from the MRI models' training (the experiment refuses others)."""
+    mri = with_protocol(mri)
+    t = mri[mri["variant"].isin(PROTOCOL_VARIANTS) & (mri["channel"] == "all")]
+    if "model_training" not in t or not t["model_training"].isin(TRAINING_KINDS[1:]).any():
+        return pd.DataFrame()
+    order = {v: i for i, v in enumerate(PROTOCOL_VARIANTS)}
+    rows = []
+    for (_, variant, weight, scale), g in t.assign(_o=t["variant"].map(order)).groupby(
+            ["_o", "variant", "weight", "scale"], sort=True):
+        g = common_grid(g)
+        bic = g[g["method"] == "bicubic"].set_index(["subject", "slice", "angle"])
+        for kind in TRAINING_KINDS:
+            for method, sr in g[g["model_training"] == kind].groupby("method", sort=True):
+                sr = sr.set_index(["subject", "slice", "angle"])
+                b = bic.loc[sr.index]
+                rows.append({
+                    "variant": variant, "scale": scale, "weight": weight, "training": kind,
+                    "method": method,
+                    "preset": sr["model_preset"].iloc[0], "slices": sr.index.get_level_values(
+                        "slice").nunique(), "angles": sr.index.get_level_values(
+                        "angle").nunique(), "rows": len(sr),
+                    "psnr": sr["psnr"].mean(), "bicubic_psnr": b["psnr"].mean(),
+                    "gain_db": (sr["psnr"] - b["psnr"]).mean(),
+                    "ssim": sr["ssim"].mean(), "bicubic_ssim": b["ssim"].mean(),
+                    "ssim_gain": (sr["ssim"] - b["ssim"]).mean(),
+                })
+    return pd.DataFrame(rows).round(4)
+
+
+# -- the README's MRI tables, rendered from the committed tables ------------------------------
+# (tests/layerbench/report/test_readme_mri.py checks that README.md holds them verbatim)
+README_VARIANTS = {"clean": "clean", "thesis": "thesis, resize then blur",
+                   "thesis_blur_first": "thesis, blur then resize"}
+README_STEPS = {0: "clean", 1: "+ float pipeline, per-slice min-max, ranges 1",
+                2: "+ SSIM range 2", 3: "+ LR rotated, output rotated back",
+                5: "order: blur, then resize (from 4)", 6: "+ post-BET masking (from 4)"}
+
+
+def _md(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
+
+
+def _pair(psnr: float, ssim: float) -> str:
+    return f"{psnr:.2f} / {ssim:.3f}"
+
+
+def readme_mri_vs_thesis(vs: pd.DataFrame, weight: str = "T1") -> str:
+    """Bicubic and SR per protocol and scale beside the thesis' own numbers (README table,
+    from ``mri_vs_thesis.csv``)."""
+    t = vs[vs["weight"] == weight]
+    rows = []
+    for scale in sorted(t["scale"].unique()):
+        s = t[t["scale"] == scale]
+        for variant, label in README_VARIANTS.items():
+            v = s[s["variant"] == variant].set_index("method")
+            if v.empty or "bicubic" not in v.index:
+                continue
+            bic = v.loc["bicubic"]
+            cell = _pair(bic.psnr, bic.ssim)
+            if "bicubic_rotback" in v.index:
+                r = v.loc["bicubic_rotback"]
+                cell += f" (rotate/back {_pair(r.psnr, r.ssim)})"
+            sr = [f"{m} {g.psnr_channels} / {g.ssim_channels}" for m, g in v.iterrows()
+                  if isinstance(g.psnr_channels, str) and g.psnr_channels]
+            rows.append([label, f"x{scale}", cell, ", ".join(sr)])
+        th = s[(s["variant"] == "clean") & s["thesis_psnr"].astype(str).ne("")
+               & s["thesis_psnr"].notna()].set_index("method")
+        if "bicubic" in th.index:
+            sr = [f"{m} {str(g.thesis_psnr).split()[0]} / {str(g.thesis_ssim).split()[0]}"
+                  for m, g in th.iterrows() if m != "bicubic"]
+            rows.append([f"**the thesis** (patient case01015 {weight})", f"x{scale}",
+                         f"{th.loc['bicubic'].thesis_psnr} / {th.loc['bicubic'].thesis_ssim}",
+                         ", ".join(sr)])
+    return _md(["protocol", "scale", "bicubic", "SR (range over its 3 output channels)"], rows)
+
+
+def readme_ablation(ab: pd.DataFrame, *, delta: bool = False) -> str:
+    """The convention ablation as the README shows it (from ``mri_convention_ablation.csv``):
+    PSNR / SSIM after each step (``delta``: the change from the step it starts from).
+    Bicubic on the SR's rotation path first, the thesis' unrotated bicubic in parentheses."""
+    p = "d_" if delta else ""
+    fmt = "{:+.2f} / {:+.3f}" if delta else "{:.2f} / {:.3f}"
+    scales = sorted(ab["scale"].unique())
+    header = ["step", "change"]
+    for s in scales:
+        m = ab.loc[ab["scale"] == s, "sr_method"].iloc[0]
+        header += [f"x{s} bicubic", f"x{s} {m}"]
+    rows = []
+    for step in sorted(ab["step"].unique()):
+        if delta and step == 0:
+            continue
+        g = ab[ab["step"] == step].set_index("scale")
+        first = g.iloc[0]
+        label = README_STEPS.get(step) or (
+            f"+ thesis grid ({first.slices} slices x {first.angles} angles) = **thesis**")
+        row = [str(step), label]
+        for s in scales:
+            if s not in g.index:
+                row += ["", ""]
+                continue
+            r = g.loc[s]
+            bic = fmt.format(r[f"{p}bicubic_psnr"], r[f"{p}bicubic_ssim"])
+            if not delta and pd.notna(r["bicubic_unrot_psnr"]):
+                bic += f" (unrotated {_pair(r.bicubic_unrot_psnr, r.bicubic_unrot_ssim)})"
+            prev = ab[(ab["step"] == r["from_step"]) & (ab["scale"] == s)]
+            if delta and pd.notna(r["bicubic_unrot_psnr"]) and not prev.empty and pd.notna(
+                    prev["bicubic_unrot_psnr"].iloc[0]):
+                d = fmt.format(r["bicubic_unrot_psnr"] - prev["bicubic_unrot_psnr"].iloc[0],
+                               r["bicubic_unrot_ssim"] - prev["bicubic_unrot_ssim"].iloc[0])
+                bic += f" (unrotated {d})"
+            row += [bic, fmt.format(r[f"{p}sr_psnr"], r[f"{p}sr_ssim"])]
+        rows.append(row)
+    return _md(header, rows)

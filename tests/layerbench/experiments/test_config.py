@@ -106,6 +106,8 @@ def test_values_of_the_wrong_type_are_rejected_by_name(override, key):
 @pytest.mark.parametrize("overrides, key", [
     (["backend.name=torch"], "backend.name"),
     (["backend.threads=0"], "backend.threads"),
+    (["output.workers=0"], "output.workers"),
+    (["report.workers=0"], "report.workers"),
     (["experiment.scales=[5]"], r"experiment.scales\[0\]"),
     (["experiment.baselines=[cubic]"], r"experiment.baselines\[0\]"),
     (["experiment=mri", "experiment.angles=[0,360]"], r"experiment.angles\[1\]"),

@@ -99,3 +99,28 @@ def test_sr_gain_separates_images_the_shipped_weights_saw():
     assert not per_image.loc["astronaut", "held_out"] and per_image.loc["chelsea", "held_out"]
     # a real DIV2K tree never trained the shipped weights
     assert (~tables.trained_on(div.assign(source="div2k:valid"))).all()
+
+
+def test_two_workers_write_the_same_rows_and_the_same_report_bytes(run, tmp_path):
+    # output.workers=2: the shards in two spawned processes (split by the shard locks);
+    # report workers=2: the figures saved in two processes. Same rows, same bytes.
+    import dataclasses
+    import hashlib
+
+    cfg, table, tmp = run
+    two = dataclasses.replace(cfg, output=dataclasses.replace(
+        cfg.output, root=str(tmp_path / "runs"), workers=2))
+    rows = run_experiment(two)
+    cols = ["image", "scale", "method", "channel", "psnr", "ssim", "psnr_y", "ssim_y"]
+    cols = [c for c in cols if c in table]
+    pd.testing.assert_frame_equal(rows[cols], table[cols])
+    assert all(s.done() for _, s in plan_shards(two))
+
+    def digests(out):
+        return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(out.rglob("*")) if p.is_file()}
+
+    one = build_report(tmp_path / "runs", tmp_path / "one", formats=("png", "pdf"))
+    par = build_report(tmp_path / "runs", tmp_path / "two", formats=("png", "pdf"), workers=2)
+    assert sorted(p.name for p in one) == sorted(p.name for p in par)
+    assert digests(tmp_path / "one") == digests(tmp_path / "two")
