@@ -4,6 +4,11 @@ Inputs are validated by ``backends/cython_omp/conv.py`` / ``dense.py``; these fu
 shapes, dtypes and layout. Row-major products are handed to column-major BLAS as their
 transposes: ``C = A B`` (row-major) is ``C^T = B^T A^T`` (column-major), so no copies.
 
+Chunks of the convolutions go to threads dynamically: each chunk computes its own outputs
+(or its own fixed partial) in its thread's scratch, so which thread runs it changes no bit,
+and a thread descheduled by another process does not hold up a static share of the work
+(the 2-core VM this was tuned on is shared).
+
 Determinism: a multi-threaded OpenBLAS call does not give the bits of a single-threaded one
 (measured: float64 conv and float32 dense differ between 1 and 2 BLAS threads). So BLAS runs
 single-threaded (``backends.cython_omp.set_threads``) and the parallelism is ours: ``prange``
@@ -317,7 +322,7 @@ def conv_forward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w, const r
     scratch = np.empty((nthr, min(chunk, M) * K), dtype=np.asarray(y).dtype)
     sp = &scratch[0, 0]
     with nogil:
-        for ch in prange(nch, schedule="static", num_threads=nthr):
+        for ch in prange(nch, schedule="dynamic", num_threads=nthr):
             conv_chunk(&x[0, 0, 0, 0], &w[0, 0, 0, 0], &b[0], rp, ep, &y[0, 0, 0, 0],
                        sp + threadid() * min(chunk, M) * K, ch * chunk,
                        min(ch * chunk + chunk, M), H, W, C, F, ho, wo, kh, kw, sh, sw, top,
@@ -380,7 +385,7 @@ def conv_filter_grad(const real[:, :, :, ::1] x, const real[:, :, :, ::1] dy,
     cdef real *dwp = &dw[0, 0, 0, 0]
     cdef real acc
     with nogil:
-        for g in prange(G, schedule="static", num_threads=nthr):
+        for g in prange(G, schedule="dynamic", num_threads=nthr):
             filter_grad_group(&x[0, 0, 0, 0], &dy[0, 0, 0, 0], pp + g * KF,
                               sp + threadid() * min(chunk, M) * K, g, G, nch, chunk, M, H, W,
                               C, F, ho, wo, kh, kw, sh, sw, top, left)
@@ -854,7 +859,7 @@ cdef winograd_run(int m, const real[:, :, :, ::1] x, const real[:, :, ::1] u,
     cdef Epilogue ep = epilogue(has_bias, relu, res is not None, alpha, beta)
     cdef const real *rp = &res[0] if res is not None else NULL
     with nogil:
-        for ch in prange(nch, schedule="static", num_threads=nthr):
+        for ch in prange(nch, schedule="dynamic", num_threads=nthr):
             winograd_chunk(m, &x[0, 0, 0, 0], &zeros[0], &u[0, 0, 0], &b[0], rp, ep,
                            &y[0, 0, 0, 0], vp + threadid() * t2 * T * C,
                            mp + threadid() * t2 * T * F, ch * T, min(T, ntiles - ch * T),
