@@ -6,6 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+import backends
 from backends.errors import ShapeError
 from layerbench import models
 from layerbench.models import inference
@@ -126,11 +127,16 @@ def test_untiled_when_it_fits():
     assert plan.working_set <= inference.MEMORY_BUDGET
 
 
-def test_edsr_x2_plan_on_the_thesis_image():
+@pytest.mark.parametrize("backend", ["numpy", "cython", "numba"])
+def test_edsr_x2_plan_on_the_thesis_image(backend):
     """EDSR x2 on 510x339 does not fit the default budget untiled (1024-channel upsampler
     activation and its shuffle): the plan runs the body untiled and only the upsampler
-    onwards in tiles, recomputing < 0.2% (no weights are touched: planning only)."""
-    model = models.preset("edsr_x2")
+    onwards in tiles, recomputing < 0.2% (planning only). On the compiled backends, whose
+    convolutions run whole with bounded per-thread buffers, charging them a band's im2col
+    and Winograd workspace made this plan whole-model tiles at 1.53x the arithmetic."""
+    if backend not in backends.available_backends():
+        pytest.skip(f"backend {backend!r} is not installed here")
+    model = models.preset("edsr_x2", backend=backend)
     assert inference.working_set(model.net, (1, 339, 510, 3)) > inference.MEMORY_BUDGET
     plan = model.tiling_plan((1, 339, 510, 3))
     assert plan.kind == "split" and plan.cut == "body_conv"  # fused: conv + global skip
