@@ -17,6 +17,10 @@ What it does, for every ``results/asv/<machine>/<commit>-<env>.json``:
 - the machine becomes :func:`machine_name` of the file's own ``cpu`` and ``num_cpu``
   parameters (``intel-xeon-processor-2cpu``), so results of two CPUs filed under one name
   (``vm``) are split; its ``machine.json`` is written from those parameters;
+- ``os`` keeps the kernel's version without its build suffix (``Linux 6.18.44-fc-v857`` ->
+  ``Linux 6.18.44``) and ``ram`` is rounded to whole GiB: both are series keys too, and this
+  VM reports another build suffix and a few hundred kB more or less RAM after a reboot, which
+  left a new run alone in its own graph, off the machine's line;
 - the file moves to ``<machine>/<commit[:8]>-<env>.json`` (asv's naming); when two files land
   on one name (one commit timed from two venvs), their benchmarks are merged, the later run
   winning per benchmark;
@@ -78,6 +82,9 @@ def normalise(data: dict) -> dict:
     version = python_version(str(data.get("python") or params.get("python", "")))
     params["python"] = version
     params["machine"] = machine_name(params["cpu"], params["num_cpu"])
+    params["os"] = re.sub(r"^(\S+ [0-9.]+)\S*$", r"\1", str(params.get("os", "")))
+    if str(params.get("ram", "")).isdigit():
+        params["ram"] = str(round(int(params["ram"]) / 2**30) * 2**30)
     out["params"], out["python"] = params, version
     out["env_name"] = f"{env_type(data['env_name'])}-py{version}"
     return out
