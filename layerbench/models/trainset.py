@@ -47,6 +47,14 @@ def pair(name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
     return downscale(hr, scale), hr
 
 
+def augment(rng: np.random.Generator, a: np.ndarray, b: np.ndarray):
+    """The same random 90-degree rotation and horizontal flip of an LR patch ``a`` and its HR
+    patch ``b`` (two draws from ``rng``: rotation, then flip)."""
+    k, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
+    a, b = np.rot90(a, k), np.rot90(b, k)
+    return (a[:, ::-1], b[:, ::-1]) if flip else (a, b)
+
+
 class PatchSampler:
     """Random aligned LR/HR patches with flips and 90-degree rotations.
 
@@ -81,11 +89,8 @@ class PatchSampler:
             lr, hr = self.pairs[rng.choice(len(self.pairs), p=self.weights)]
             i = int(rng.integers(0, lr.shape[0] - p + 1))
             j = int(rng.integers(0, lr.shape[1] - p + 1))
-            a, b = lr[i : i + p, j : j + p], hr[i * s : (i + p) * s, j * s : (j + p) * s]
-            k, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
-            a, b = np.rot90(a, k), np.rot90(b, k)
-            if flip:
-                a, b = a[:, ::-1], b[:, ::-1]
+            a, b = augment(rng, lr[i : i + p, j : j + p],
+                           hr[i * s : (i + p) * s, j * s : (j + p) * s])
             lrs.append(a)
             hrs.append(b)
         return np.stack(lrs).astype(np.float64), np.stack(hrs).astype(np.float64)

@@ -25,6 +25,7 @@ import numpy as np
 
 from backends.errors import expected
 from layerbench.data import degrade, mri
+from layerbench.models.trainset import augment
 
 MAX_DRAWS = 20
 
@@ -103,11 +104,7 @@ class MRIPatchSampler:
                 b = hr_img[i * s : (i + p) * s, j * s : (j + p) * s]
                 if np.count_nonzero(b) >= self.min_fg * b.size:
                     break
-            a = lr_img[i : i + p, j : j + p]
-            k, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
-            a, b = np.rot90(a, k), np.rot90(b, k)
-            if flip:
-                a, b = a[:, ::-1], b[:, ::-1]
+            a, b = augment(rng, lr_img[i : i + p, j : j + p], b)
             lrs.append(rgb(a))
             hrs.append(rgb(b))
         return np.stack(lrs).astype(np.float64), np.stack(hrs).astype(np.float64)
