@@ -23,6 +23,7 @@ BACKEND_PACKAGES: dict[str, str] = {
     "cython": "backends.cython_omp",
     "numba": "backends.numba_jit",
     "tensorflow": "backends.tf_oracle",
+    "jax": "backends.jax_xla",
 }
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
