@@ -69,12 +69,26 @@ def maxpool_backward(dy, argmax, *, x_shape):
     return call(_maxpool_backward, dy, argmax, x_shape=tuple(int(s) for s in x_shape))
 
 
+def _in_bounds(length, k, s, before, out):
+    """Cells of each window inside ``[0, length)`` along one axis (windows start at
+    ``i s - before``)."""
+    start = np.arange(out) * s - before
+    return np.minimum(start + k, length) - np.maximum(start, 0)
+
+
+def _counts(x_shape, size, stride, pads, ho, wo, dtype):
+    """In-bounds cells per window, (1, Ho, Wo, 1): a function of the static shapes only, so
+    it is computed on the host while tracing (exact small integers) and enters the program
+    as a constant; XLA would otherwise constant-fold a window sum of ones, slowly."""
+    rows = _in_bounds(x_shape[1], size[0], stride[0], pads[0], ho)
+    cols = _in_bounds(x_shape[2], size[1], stride[1], pads[2], wo)
+    return np.outer(rows, cols).astype(dtype)[None, :, :, None]
+
+
 def _avgpool(x, size, stride, pads):
-    win = _window(size, stride, pads)
     zero = np.zeros((), x.dtype)  # a concrete 0: jax then uses its differentiable window sum
-    sums = lax.reduce_window(x, zero, lax.add, **win)
-    ones = jnp.ones((1, x.shape[1], x.shape[2], 1), x.dtype)
-    return sums / lax.reduce_window(ones, zero, lax.add, **win)
+    sums = lax.reduce_window(x, zero, lax.add, **_window(size, stride, pads))
+    return sums / _counts(x.shape, size, stride, pads, sums.shape[1], sums.shape[2], x.dtype)
 
 
 @jit(static=("size", "stride", "pads"))
