@@ -47,7 +47,7 @@ settings.load_profile(os.environ.get("LAYERBENCH_HYPOTHESIS_PROFILE")
                       or ("ci" if IN_CI else "default"))
 
 BACKEND_MARKS = {"tensorflow": pytest.mark.tf, "cython": pytest.mark.cython,
-                 "numba": pytest.mark.numba}
+                 "numba": pytest.mark.numba, "jax": pytest.mark.jax}
 DTYPES = (np.float32, np.float64)
 
 

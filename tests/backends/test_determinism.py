@@ -17,6 +17,16 @@ from backends.registry import get_backend
 from backends.testing import CASES, PRESETS, run_case
 
 EXCLUDE_BACKENDS = ("tensorflow",)
+# Backends whose bits depend on the thread count, with the measurement that showed it. Their
+# reruns at one count are compared bitwise in their own test file.
+THREAD_DEPENDENT = {
+    "jax": "XLA's results depend on its thread count: measured (jax 0.10.2, 2 cores, the "
+           "cases below in processes started at 1 and at 2 threads) tiny_thesis_conv_s1 "
+           "float32 dx and the bias gradient of a 1x128x128x64 3x3 conv (float32 and "
+           "float64) differ in the last bits (XLA splits those reductions by thread); runs at "
+           "one count are identical (tests/backends/test_jax_specific.py). Its pool is also "
+           "fixed per process, so 1 and 2 threads cannot both run here.",
+}
 # algo="auto" is left out: it may pick another algorithm for another thread count by design
 # (the choice is keyed by thread count); each algorithm it can pick is a case here itself.
 DET_CASES = [*(c for c in CASES if getattr(c.spec, "algo", "") != "auto"),
@@ -40,6 +50,8 @@ def _assert_bitwise(a: dict, b: dict, what: str, case) -> None:
 
 @pytest.mark.parametrize("case", DET_CASES, ids=[c.name for c in DET_CASES])
 def test_threads_and_reruns_are_bitwise_identical(case, backend, dtype):
+    if backend in THREAD_DEPENDENT:
+        pytest.skip(THREAD_DEPENDENT[backend])
     try:
         one = _run(case, backend, dtype, 1)
     except NotSupportedError as err:
