@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import specs
+from .backend import Kernels
 from .errors import NonFiniteError, StateError
 from .layers.base import check_array
 from .registry import check_dtype, get_backend
@@ -24,7 +25,7 @@ class LossFunction:
         self.spec = spec
         self.dtype = check_dtype(dtype)
         self.backend = get_backend(backend)
-        self.k = self.backend.kernels("loss")
+        self.k = Kernels(self.backend, "loss", ("loss_forward", "loss_backward"))
         self._cache = None
 
     def forward(self, y: np.ndarray, target: np.ndarray) -> float:

@@ -1,103 +1,109 @@
-"""Backend registry: names -> backends, imported lazily; ``build`` makes a layer.
+"""Backend registry: the backend table, names -> backends imported lazily; ``build`` makes
+a layer.
 
-A backend package exposes ``BACKEND``, a :class:`KernelBackend`. Importing ``backends``
-imports no backend: TensorFlow, Numba and the compiled extension load on first use.
+:data:`BACKEND_TABLE` has one line per backend; everything that lists backends (the schema's
+choices, the asv parameters, the report's columns and figure colours, the pytest markers and
+parameters, ``layerbench peer-compare``'s defaults) reads it, so adding a backend is its
+package plus one line here. A backend package exposes ``BACKEND``, a
+:class:`~backends.backend.KernelBackend`. Importing ``backends`` imports no backend:
+TensorFlow, Numba and the compiled extension load on first use.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import ModuleType
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import specs as _specs
-from .errors import BackendUnavailableError, DTypeError, NotSupportedError, expected
-from .protocol import KERNEL_MODULES
+from .backend import KernelBackend  # re-exported: backend packages used to import it here
+from .errors import BackendUnavailableError, DTypeError, expected
 
-BACKEND_PACKAGES: dict[str, str] = {
-    "numpy": "backends.numpy_ref",
-    "cython": "backends.cython_omp",
-    "numba": "backends.numba_jit",
-    "tensorflow": "backends.tf_oracle",
-    "jax": "backends.jax_xla",
-}
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """One row of :data:`BACKEND_TABLE`: everything outside a backend's package that names it.
+
+    Attributes
+    ----------
+    name : str
+        Registry name: the schema's choice, the asv parameter, the results' ``backend`` column.
+    package : str
+        Dotted package exposing ``BACKEND`` (a :class:`KernelBackend`).
+    extra : str or None
+        The ``pyproject.toml`` extra that installs its dependencies (None: the base install
+        has them; ``tests/backends/test_backend_table.py`` checks that the extras exist).
+    label, colour : str
+        Legend label and matplotlib colour in the benchmark figures.
+    marker : str or None
+        pytest marker of the tests that run it (None: it always imports, no marker).
+    role : {"reference", "kernels", "oracle"}
+        ``reference``: numpy_ref, whose signatures every backend keeps and whose float64 run
+        is the desired side of every comparison; ``oracle``: TensorFlow, the second oracle,
+        not timed as a peer by ``layerbench peer-compare``; ``kernels``: every other backend.
+    """
+
+    name: str
+    package: str
+    extra: str | None
+    label: str
+    colour: str
+    marker: str | None
+    role: str = "kernels"
+
+
+# One line per backend. The order is that of every listing (schema choices, asv parameters,
+# report columns, figure legends, test parameters): a new backend goes last, so that the
+# existing tables keep their bytes.
+BACKEND_TABLE: tuple[BackendEntry, ...] = (
+    BackendEntry("numpy", "backends.numpy_ref", None, "numpy", "tab:blue", None, "reference"),
+    BackendEntry("cython", "backends.cython_omp", None, "cython", "tab:orange", "cython"),
+    BackendEntry("numba", "backends.numba_jit", "numba", "numba", "tab:green", "numba"),
+    BackendEntry("tensorflow", "backends.tf_oracle", "tf", "tensorflow", "tab:red", "tf",
+                 "oracle"),
+    BackendEntry("jax", "backends.jax_xla", "jax", "jax", "tab:pink", "jax"),
+)
+
+
+@dataclass(frozen=True)
+class PeerEntry:
+    """A timing peer that is not a backend (no kernels, not in the registry): its name in the
+    benchmark tables, its label and colour in the figures."""
+
+    name: str
+    label: str
+    colour: str
+
+
+# Listed after the backends: ``tf_graph`` (the layers' peer, graph-mode TensorFlow ops,
+# bench/graph_peer.py) and ``keras`` (the models' peer, layerbench/models/keras_peer.py).
+PEER_TABLE: tuple[PeerEntry, ...] = (
+    PeerEntry("tf_graph", "tf_graph", "tab:brown"),
+    PeerEntry("keras", "keras", "tab:purple"),
+)
+
+BACKEND_PACKAGES: dict[str, str] = {row.name: row.package for row in BACKEND_TABLE}
+BACKEND_NAMES: tuple[str, ...] = tuple(BACKEND_PACKAGES)
+REFERENCE: str = next(row.name for row in BACKEND_TABLE if row.role == "reference")
+ORACLE: str = next(row.name for row in BACKEND_TABLE if row.role == "oracle")
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-class KernelBackend:
-    """A backend: kernel modules named as in :data:`KERNEL_MODULES`, one thread knob.
+def display_order() -> tuple[str, ...]:
+    """Backends, then peers, in table order (the benchmark report's columns)."""
+    return (*BACKEND_NAMES, *(p.name for p in PEER_TABLE))
 
-    Parameters
-    ----------
-    name : str
-        Registry name (``"numpy"``, ``"cython"``, ...).
-    package : str
-        Dotted package holding the kernel modules.
-    set_threads, get_threads : callable
-        Set / read the number of threads every kernel of this backend uses.
-    info : callable, optional
-        Extra provenance (library versions, OpenMP state, ...).
-    """
 
-    def __init__(
-        self,
-        name: str,
-        package: str,
-        set_threads: Callable[[int], None],
-        get_threads: Callable[[], int],
-        info: Callable[[], dict[str, Any]] | None = None,
-    ) -> None:
-        self.name = name
-        self.package = package
-        self._set_threads = set_threads
-        self._get_threads = get_threads
-        self._info = info or dict
-        self._modules: dict[str, ModuleType] = {}
+def colours() -> dict[str, str]:
+    """Figure colour of every backend and peer, in :func:`display_order`."""
+    return {row.name: row.colour for row in (*BACKEND_TABLE, *PEER_TABLE)}
 
-    def kernels(self, module: str) -> ModuleType:
-        """The kernel module ``module`` (e.g. ``"conv"``) of this backend."""
-        if module not in KERNEL_MODULES:
-            raise ValueError(expected("module", f"one of {KERNEL_MODULES}", module))
-        if module not in self._modules:
-            self._modules[module] = importlib.import_module(f"{self.package}.{module}")
-        return self._modules[module]
 
-    def kernel(self, module: str, function: str) -> Callable[..., Any]:
-        """One kernel function; a missing one raises :class:`NotSupportedError`."""
-        fn = getattr(self.kernels(module), function, None)
-        if fn is None:
-            raise NotSupportedError(f"backend {self.name!r} has no kernel {module}.{function}")
-        return fn
-
-    @contextmanager
-    def threads(self, n: int) -> Iterator[None]:
-        """Run the enclosed block with ``n`` threads in every kernel of this backend."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(expected("threads", "an integer >= 1", n))
-        old = self._get_threads()
-        self._set_threads(n)
-        try:
-            yield
-        finally:
-            self._restore_threads(old)
-
-    def _restore_threads(self, n: int) -> None:
-        """Set the count back after a :meth:`threads` block (overridable)."""
-        self._set_threads(n)
-
-    def num_threads(self) -> int:
-        return self._get_threads()
-
-    def info(self) -> dict[str, Any]:
-        """Provenance: name, threads and whatever the backend adds."""
-        return {"backend": self.name, "threads": self._get_threads(), **self._info()}
-
-    def __repr__(self) -> str:
-        return f"KernelBackend({self.name!r})"
+def labels() -> dict[str, str]:
+    """Figure legend label of every backend and peer, in :func:`display_order`."""
+    return {row.name: row.label for row in (*BACKEND_TABLE, *PEER_TABLE)}
 
 
 def get_backend(name: str) -> KernelBackend:

@@ -17,9 +17,11 @@ import os
 
 import numpy as np
 
+from backends.registry import BACKEND_NAMES
+
 TINY_ENV = "LAYERBENCH_BENCH_TINY"
 QUICK_ENV = "LAYERBENCH_BENCH_QUICK"
-BACKENDS = ("numpy", "cython", "numba", "tensorflow")
+BACKENDS = BACKEND_NAMES  # the registry's table (importing it loads no backend)
 # the layer benchmarks' peer: graph-mode TensorFlow ops (bench/graph_peer.py)
 LAYER_PEER = "tf_graph"
 SKIP_KINDS = ("unsupported", "unavailable", "threads", "budget")

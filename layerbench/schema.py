@@ -20,12 +20,13 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from backends.errors import LayerbenchError, expected
+from backends.registry import BACKEND_NAMES
 
 __all__ = ["Config", "ConfigError", "expected", "register", "validate"]
 
 EXPERIMENTS = ("div2k", "mri")
 DATASET_KINDS = ("skimage", "div2k", "mni152", "mri_dir")
-BACKENDS = ("numpy", "cython", "numba", "tensorflow")
+BACKENDS = BACKEND_NAMES  # the registry's table
 DTYPES = ("float32", "float64")
 BASELINES = ("nearest", "bilinear", "bicubic", "lanczos")
 DEGRADE_ORDERS = ("resize_then_blur", "blur_then_resize")

@@ -1,7 +1,8 @@
 """Shared fixtures: the ``backend`` parameter, dtypes, cached reference runs, Hypothesis.
 
-``backend`` runs a test once per registry backend (numpy, cython, numba, tensorflow). A
-backend that cannot be imported is skipped with the import error as the reason, except when
+``backend`` runs a test once per backend of the registry's table (``BACKEND_TABLE``: numpy,
+cython, numba, tensorflow), marked with the table's pytest marker. A backend that cannot be
+imported is skipped with the import error as the reason, except when
 the ``CI`` environment variable is set: there it is a test failure (CI must test every
 backend). A test module can leave backends out with ``EXCLUDE_BACKENDS = (...)``, and should
 say why next to it.
@@ -28,7 +29,7 @@ import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from backends.errors import BackendUnavailableError  # noqa: E402
-from backends.registry import BACKEND_PACKAGES, get_backend  # noqa: E402
+from backends.registry import BACKEND_PACKAGES, BACKEND_TABLE, get_backend  # noqa: E402
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -46,9 +47,16 @@ settings.register_profile("fuzz", max_examples=2000, derandomize=False, **_COMMO
 settings.load_profile(os.environ.get("LAYERBENCH_HYPOTHESIS_PROFILE")
                       or ("ci" if IN_CI else "default"))
 
-BACKEND_MARKS = {"tensorflow": pytest.mark.tf, "cython": pytest.mark.cython,
-                 "numba": pytest.mark.numba, "jax": pytest.mark.jax}
+BACKEND_MARKS = {row.name: getattr(pytest.mark, row.marker)
+                 for row in BACKEND_TABLE if row.marker}
 DTYPES = (np.float32, np.float64)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for row in BACKEND_TABLE:  # `-m "not tf"` etc. deselects a backend's tests
+        if row.marker:
+            config.addinivalue_line("markers", f"{row.marker}: needs the {row.name} backend "
+                                    f"({row.package})")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -19,7 +19,7 @@ except ImportError as err:  # the registry reports this as BackendUnavailableErr
     ) from err
 
 from .._threads import info_of, scipy_blas, threads_of
-from ..registry import KernelBackend
+from ..backend import KernelBackend
 
 _BLAS = scipy_blas()  # after _conv loaded SciPy's BLAS, which our GEMMs call
 

@@ -11,10 +11,11 @@ SGD / Momentum / Adam steps (``optim``: every layer with parameters takes one in
 equality tests' one-step checks and in training, so without them no convolution or dense
 case could be compared).
 
-Not implemented (listed in each module's ``UNSUPPORTED``; ``KernelBackend.kernel()`` raises
+Not implemented (absent modules and functions; ``KernelBackend.kernel()`` raises
 :class:`~backends.errors.NotSupportedError`, which tests, the cross-check and the benchmarks
 report as a skip): Winograd F(2x2, 3x3) and F(4x4, 3x3) (``conv.winograd*``), batch
-normalisation (``norm``), losses (``loss``), nearest upsampling (``upsample``). So BatchNorm,
+normalisation (no ``norm`` module), losses (no ``loss``), nearest upsampling (no
+``upsample``). So BatchNorm,
 Upsample, Loss and ``algo="winograd"``/``"winograd4"`` layers cannot be built on it, and a
 model using them (none of EDSR / WDSR does) neither.
 
@@ -54,8 +55,8 @@ default, one per CPU).
 
 from __future__ import annotations
 
+from ..backend import KernelBackend
 from ..errors import NotSupportedError
-from ..registry import KernelBackend
 from ._xla import THREADS_ENV, get_threads, info, set_threads, threads_from_env
 
 

@@ -7,7 +7,7 @@ follows ``pads`` (TensorFlow's "same" rule is computed by the spec, never by XLA
 reduced-precision passes.
 
 Winograd is not implemented here (XLA has no Winograd entry point on the CPU): the
-``winograd*`` kernels are :data:`UNSUPPORTED`, and a layer with ``algo="winograd"`` raises
+``winograd*`` kernels are absent, so a layer with ``algo="winograd"`` or ``"winograd4"`` raises
 :class:`~backends.errors.NotSupportedError` when it is built.
 """
 
@@ -18,7 +18,6 @@ from jax import lax
 from ._xla import call, const, jax, jit, jnp
 
 __all__ = ["conv2d_forward", "conv2d_backward"]
-UNSUPPORTED = ("winograd4_filter", "winograd4_forward", "winograd_filter", "winograd_forward")
 
 # ``algo="auto"`` chooses among these: XLA's own convolution only.
 AUTO_ALGOS = ("im2col",)

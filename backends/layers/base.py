@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..backend import KernelBackend, Kernels
 from ..errors import (
     DTypeError,
     LayoutError,
@@ -15,7 +16,6 @@ from ..errors import (
     WeightsError,
     expected,
 )
-from ..registry import KernelBackend
 
 
 def check_array(
@@ -46,12 +46,17 @@ def check_array(
 class BaseLayer:
     """Common behaviour: parameters, gradients, input checks, optimizer updates.
 
-    Subclasses set ``kernel_module`` and implement ``_forward`` / ``_backward``.
+    Subclasses set ``kernel_module`` and ``kernel_names`` (every function of that module
+    their forward and backward call: looked up at build through
+    :meth:`~backends.backend.KernelBackend.kernel`, so a partial backend raises
+    :class:`~backends.errors.NotSupportedError` there) and implement ``_forward`` /
+    ``_backward``.
     Spatial size and batch may differ from the nominal ``input_shape`` (a model runs on
     tiles of any size); the channel count may not.
     """
 
     kernel_module = ""
+    kernel_names: tuple[str, ...] = ()
 
     def __init__(self, spec, input_shape, dtype: np.dtype, backend: KernelBackend, *, seed=0):
         self.spec = spec
@@ -59,7 +64,9 @@ class BaseLayer:
         self.output_shape = spec.output_shape(self.input_shape)
         self.dtype = np.dtype(dtype)
         self.backend = backend
-        self.k = backend.kernels(self.kernel_module) if self.kernel_module else None
+        self.k = (Kernels(backend, self.kernel_module, self.kernel_names)
+                  if self.kernel_module else None)
+        self._optim: Kernels | None = None  # looked up at the first update (training only)
         self._params = self._init_params(np.random.default_rng(seed))
         self._grads: dict[str, np.ndarray] | None = None
         self._cache: tuple | None = None
@@ -149,9 +156,10 @@ class BaseLayer:
         if not self._params:
             return
         grads = self.grads()
-        optim_kernels = self.backend.kernels("optim")
+        if self._optim is None:
+            self._optim = Kernels(self.backend, "optim")
         for name, param in self._params.items():
-            optimizer.step((id(self), name), param, grads[name], optim_kernels)
+            optimizer.step((id(self), name), param, grads[name], self._optim)
 
     def clear(self) -> None:
         """Drop what forward kept for backward (inference frees memory this way)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..backend import Kernels
 from ..errors import ShapeError, expected
 from .base import BaseLayer, Layer, check_array
 
@@ -12,10 +13,12 @@ class _ConvCore:
     version, and the backward of the convolution itself."""
 
     kernel_module = "conv"
+    kernel_names = ("conv2d_forward", "conv2d_backward")
 
     def _conv_setup(self):
         if self.spec.algo in ("winograd", "winograd4"):  # a partial backend says so at build
             self.backend.kernel("conv", f"{self.spec.algo}_forward")
+            self.backend.kernel("conv", f"{self.spec.algo}_filter")
         self._version = 0  # bumped whenever the weights may change
         self._u = None  # (version, Winograd-transformed filters)
         self._algos = {}  # x.shape -> concrete algorithm
@@ -49,7 +52,7 @@ class _ConvCore:
 
             spec = self.spec
             if spec.algo == "auto":
-                allowed = getattr(self.k, "AUTO_ALGOS", ("im2col",))
+                allowed = getattr(self.backend.kernels("conv"), "AUTO_ALGOS", ("im2col",))
                 candidates = tuple(a for a in spec.algos() if a in allowed) or ("im2col",)
             else:
                 candidates = (spec.algo,)
@@ -95,6 +98,8 @@ class Conv2DLayer(_ConvCore, Layer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._conv_setup()
+        relu = ("activation_backward",) if self.spec.activation == "relu" else ()
+        self._activation = Kernels(self.backend, "activation", relu)
 
     def _forward(self, x, training):
         y = self._run(self.algo_for(x), x)
@@ -103,7 +108,7 @@ class Conv2DLayer(_ConvCore, Layer):
     def _backward(self, dy, x_shape, cache):
         x, y = cache
         if y is not None:  # relu'(pre) = (pre > 0) = (y > 0): the output decides
-            dy = self.backend.kernels("activation").activation_backward(y, dy, kind="relu")
+            dy = self._activation.activation_backward(y, dy, kind="relu")
         return self._conv_backward(dy, x)
 
 
@@ -118,6 +123,7 @@ class Conv2DAddLayer(_ConvCore, BaseLayer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._conv_setup()
+        self._shortcut = Kernels(self.backend, "shortcut", ("shortcut_backward",))
 
     def forward(self, a, b, *, training: bool = False):
         """``y = alpha (conv(a) + bias) + beta b`` (the merge-layer protocol: inputs a, b)."""
@@ -131,7 +137,7 @@ class Conv2DAddLayer(_ConvCore, BaseLayer):
     def backward(self, dy):
         x, y_shape = self._take_cache()
         self._check_dy(dy, y_shape)
-        d_conv, d_skip = self.backend.kernels("shortcut").shortcut_backward(
+        d_conv, d_skip = self._shortcut.shortcut_backward(
             dy, alpha=self.spec.alpha, beta=self.spec.beta)
         dx, self._grads = self._conv_backward(d_conv, x)
         return dx, d_skip
@@ -145,6 +151,7 @@ class ConnectedLayer(Layer):
     """
 
     kernel_module = "dense"
+    kernel_names = ("dense_forward", "dense_backward")
 
     def _check_x(self, x, name="x"):
         super()._check_x(x, name)

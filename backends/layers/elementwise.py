@@ -12,6 +12,7 @@ class ActivationLayer(Layer):
     """
 
     kernel_module = "activation"
+    kernel_names = ("activation_forward", "activation_backward")
 
     def _forward(self, x, training):
         return self.k.activation_forward(x, kind=self.spec.kind), x
@@ -27,6 +28,7 @@ class ShortcutLayer(BaseLayer):
     """
 
     kernel_module = "shortcut"
+    kernel_names = ("shortcut_forward", "shortcut_backward")
 
     def forward(self, a, b, *, training: bool = False):
         self._check_x(a, "a")

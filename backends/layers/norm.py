@@ -19,6 +19,7 @@ class BatchNormLayer(Layer):
     """
 
     kernel_module = "norm"
+    kernel_names = ("batchnorm_statistics", "batchnorm_forward", "batchnorm_backward")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

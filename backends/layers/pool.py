@@ -13,6 +13,7 @@ class MaxPool2DLayer(Layer):
     """
 
     kernel_module = "pool"
+    kernel_names = ("maxpool_forward", "maxpool_backward")
 
     def _forward(self, x, training):
         _, _, pads = self.spec.geometry(x.shape)
@@ -33,6 +34,7 @@ class AvgPool2DLayer(Layer):
     """
 
     kernel_module = "pool"
+    kernel_names = ("avgpool_forward", "avgpool_backward")
 
     def _forward(self, x, training):
         _, _, pads = self.spec.geometry(x.shape)

@@ -14,6 +14,7 @@ class PixelShuffleLayer(Layer):
     """
 
     kernel_module = "shuffle"
+    kernel_names = ("pixel_shuffle", "pixel_unshuffle")
 
     def _forward(self, x, training):
         self.spec.output_shape(x.shape)  # channel count must divide by r^2
@@ -30,6 +31,7 @@ class UpsampleLayer(Layer):
     """
 
     kernel_module = "upsample"
+    kernel_names = ("upsample_forward", "upsample_backward")
 
     def _forward(self, x, training):
         return self.k.upsample_forward(x, scale=self.spec.scale), None

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numba
 
 from .._threads import blas_info, info_of, scipy_blas, set_blas_threads
+from ..backend import KernelBackend
 from ..errors import expected
-from ..registry import KernelBackend
 from ._warmup import warmup
 
 __all__ = ["BACKEND", "warmup"]

@@ -7,7 +7,7 @@ threads.
 import numpy as np
 
 from .._threads import blas_info, get_blas_threads, set_blas_threads
-from ..registry import KernelBackend
+from ..backend import KernelBackend
 
 BACKEND = KernelBackend(
     name="numpy",

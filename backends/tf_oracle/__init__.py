@@ -25,8 +25,8 @@ from typing import Any  # noqa: E402
 
 import tensorflow as tf  # noqa: E402
 
+from ..backend import KernelBackend  # noqa: E402
 from ..errors import NotSupportedError, expected  # noqa: E402
-from ..registry import KernelBackend  # noqa: E402
 
 THREADS_ENV = "LAYERBENCH_TF_THREADS"
 

@@ -31,8 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
+from backends.registry import BACKEND_TABLE
+
 DEFAULT_MODELS = ("edsr_baseline_x2", "wdsr_a_x4")
-DEFAULT_BACKENDS = ("numpy", "cython", "numba")
+DEFAULT_BACKENDS = tuple(row.name for row in BACKEND_TABLE if row.role != "oracle")
 
 
 def _image(size: str) -> np.ndarray:

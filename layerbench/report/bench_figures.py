@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-BACKEND_COLOURS = {"numpy": "tab:blue", "cython": "tab:orange", "numba": "tab:green",
-                   "tensorflow": "tab:red", "tf_graph": "tab:brown", "keras": "tab:purple"}
+from backends.registry import colours, labels
+
+BACKEND_COLOURS = colours()  # backends and peers in the registry's order
+BACKEND_LABELS = labels()
 THREAD_FIGURES = {
     "conv_s1": "thesis_conv_s1", "conv_s2": "thesis_conv_s2",
     "maxpool3": "thesis_maxpool3", "maxpool30": "thesis_maxpool30",
@@ -37,7 +39,7 @@ def time_vs_threads(t: pd.DataFrame, item: str) -> Figure:
         d = rows[rows["direction"] == direction]
         for backend in [b for b in BACKEND_COLOURS if b in set(d["backend"])]:
             g = d[d["backend"] == backend].sort_values("threads")
-            ax.plot(g["threads"], g["value"], "o-", label=backend,
+            ax.plot(g["threads"], g["value"], "o-", label=BACKEND_LABELS[backend],
                     color=BACKEND_COLOURS.get(backend))
         ax.set_title(direction)
         ax.set_xlabel("threads")
@@ -63,7 +65,7 @@ def model_times(t: pd.DataFrame, thesis: dict[str, float]) -> Figure:
     x = np.arange(len(items))
     for k, backend in enumerate(backends):
         b = m[m["backend"] == backend].set_index("item").reindex(items)
-        ax.bar(x + k * width, b["value"], width, label=f"{backend}",
+        ax.bar(x + k * width, b["value"], width, label=BACKEND_LABELS[backend],
                color=BACKEND_COLOURS[backend])
     th = [thesis.get(i, np.nan) for i in items]
     ax.bar(x + len(backends) * width, th, width, label="thesis", color="grey", hatch="//")

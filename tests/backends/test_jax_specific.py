@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import backends
+from backends import specs
 from backends.errors import NotSupportedError
 from backends.testing import CASES, PRESETS, run_case, tolerance
 
@@ -49,7 +50,19 @@ MISSING = {
 def test_missing_kernels_raise_not_supported(jx, module, function):
     with pytest.raises(NotSupportedError, match=rf"'jax' has no kernel {module}\.{function}"):
         jx.kernel(module, function)
-    assert function in jx.kernels(module).UNSUPPORTED
+
+
+@pytest.mark.parametrize("module", ["norm", "loss", "upsample"])
+def test_missing_modules_raise_not_supported(jx, module):
+    with pytest.raises(NotSupportedError, match=rf"'jax' has no kernel module {module}"):
+        jx.kernels(module)
+
+
+@pytest.mark.parametrize("spec", [specs.BatchNorm(), specs.Upsample(scale=2),
+                                  specs.Conv2D(filters=2, algo="winograd")], ids=str)
+def test_layers_needing_missing_kernels_fail_at_build(jx, spec):
+    with pytest.raises(NotSupportedError, match="'jax' has no kernel"):
+        backends.build(spec, input_shape=(1, 4, 4, 2), backend="jax")
 
 
 def test_x64_is_on_and_float64_stays_float64(jx):

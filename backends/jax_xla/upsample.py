@@ -1,8 +1,0 @@
-"""Nearest upsampling: not implemented by the JAX backend (see the package docstring).
-
-The module exists so that every backend has the same module names; it lists what it lacks
-in ``UNSUPPORTED``, and ``KernelBackend.kernel()`` raises ``NotSupportedError`` for those.
-"""
-
-__all__: list[str] = []
-UNSUPPORTED = ("upsample_forward", "upsample_backward")
