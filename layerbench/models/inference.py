@@ -34,10 +34,17 @@ def _conv_reach(spec: specs.Conv2D) -> tuple[int, int]:
     return 0, kh - 1
 
 
+def _kernel_module(layer):
+    """The layer's kernel module itself (``layer.k`` is a ``Kernels`` lookup that raises
+    ``NotSupportedError`` for names that are not kernels, such as the flags read here)."""
+    name = getattr(layer, "kernel_module", "")
+    return layer.backend.kernels(name) if name else None
+
+
 def _bounded(layer) -> bool:
     """Whether the layer's kernels bound their own workspace (``conv.BOUNDED_WORKSPACE``:
     fixed-size per-thread buffers, whatever H x W), so the layer runs whole."""
-    return bool(getattr(getattr(layer, "k", None), "BOUNDED_WORKSPACE", False))
+    return bool(getattr(_kernel_module(layer), "BOUNDED_WORKSPACE", False))
 
 
 def conv_in_bands(layer, x: np.ndarray, band_bytes: int = BAND_BYTES,
@@ -197,7 +204,7 @@ def _may_run_winograd(layer) -> bool:
     algo = getattr(layer.spec, "algo", "im2col")
     if algo != "auto":
         return algo != "im2col"
-    allowed = getattr(getattr(layer, "k", None), "AUTO_ALGOS", ("im2col",))
+    allowed = getattr(_kernel_module(layer), "AUTO_ALGOS", ("im2col",))
     return any(a != "im2col" for a in allowed)
 
 
