@@ -55,23 +55,10 @@ default, one per CPU).
 
 from __future__ import annotations
 
-from ..backend import KernelBackend
-from ..errors import NotSupportedError
+from .._threads import OneShotBackend
 from ._xla import THREADS_ENV, get_threads, info, set_threads, threads_from_env
 
-
-class JaxBackend(KernelBackend):
-    """A :class:`KernelBackend` whose thread count freezes when XLA starts."""
-
-    def _restore_threads(self, n: int) -> None:
-        """See the module docstring for the one-shot rule."""
-        try:
-            self._set_threads(n)
-        except NotSupportedError:
-            pass  # the block started the runtime: its count is now fixed for this process
-
-
-BACKEND = JaxBackend(
+BACKEND = OneShotBackend(
     name="jax",
     package=__name__,
     set_threads=set_threads,
@@ -81,4 +68,4 @@ BACKEND = JaxBackend(
 
 threads_from_env()
 
-__all__ = ["BACKEND", "THREADS_ENV", "JaxBackend"]
+__all__ = ["BACKEND", "THREADS_ENV"]

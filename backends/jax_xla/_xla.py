@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _threads
 from ..errors import NotSupportedError, expected
 
 __all__ = ["THREADS_ENV", "call", "const", "cores", "get_threads", "info", "jax", "jit", "jnp",
@@ -122,16 +123,7 @@ def _thread_ids() -> set[int]:
 
 def threads_from_env() -> None:
     """``LAYERBENCH_JAX_THREADS=n`` (read once, at import): ``set_threads(n)``."""
-    raw = os.environ.get(THREADS_ENV)
-    if raw is None or raw == "":
-        return
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(expected(THREADS_ENV, "an integer >= 1", raw))
-    set_threads(n)
+    _threads.threads_from_env(THREADS_ENV, set_threads)
 
 
 def jit(fn=None, *, static: tuple[str, ...] = ()):

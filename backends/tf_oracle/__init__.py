@@ -25,7 +25,7 @@ from typing import Any  # noqa: E402
 
 import tensorflow as tf  # noqa: E402
 
-from ..backend import KernelBackend  # noqa: E402
+from .._threads import OneShotBackend, threads_from_env  # noqa: E402
 from ..errors import NotSupportedError, expected  # noqa: E402
 
 THREADS_ENV = "LAYERBENCH_TF_THREADS"
@@ -99,28 +99,11 @@ def _runtime_started() -> bool | None:
         return None
 
 
-class TFBackend(KernelBackend):
-    """A :class:`KernelBackend` whose thread count freezes when TensorFlow starts."""
-
-    def _restore_threads(self, n: int) -> None:
-        """See the module docstring for the one-shot rule."""
-        try:
-            self._set_threads(n)
-        except NotSupportedError:
-            pass  # the block started the runtime: its count is now fixed for this process
+TFBackend = OneShotBackend  # the name this module had for it
 
 
 def _threads_from_env() -> None:
-    raw = os.environ.get(THREADS_ENV)
-    if raw is None or raw == "":
-        return
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ValueError(expected(THREADS_ENV, "an integer >= 1", raw))
-    set_threads(n)
+    threads_from_env(THREADS_ENV, set_threads)
 
 
 BACKEND = TFBackend(
