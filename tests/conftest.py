@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from backends.errors import BackendUnavailableError  # noqa: E402
+from backends.errors import BackendUnavailableError, NotSupportedError  # noqa: E402
 from backends.registry import BACKEND_PACKAGES, BACKEND_TABLE, get_backend  # noqa: E402
 
 IN_CI = bool(os.environ.get("CI"))
@@ -68,6 +68,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             [pytest.param(n, id=n, marks=[BACKEND_MARKS[n]] if n in BACKEND_MARKS else [])
              for n in names],
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """A test run once per backend that hits a kernel its backend lacks (a partial backend's
+    ``NotSupportedError`` naming that backend) is a skip with the error as the reason."""
+    try:
+        return (yield)
+    except NotSupportedError as err:
+        params = getattr(getattr(pyfuncitem, "callspec", None), "params", {})
+        name = params.get("backend_name")
+        if name is None or f"backend {name!r} has no kernel" not in str(err):
+            raise
+        pytest.skip(f"{name} does not support this: {err}")
 
 
 def require_backend(name: str):
