@@ -123,7 +123,8 @@ class KernelBackend:
 
 class Kernels:
     """The functions of one kernel module of ``backend``, each looked up through
-    :meth:`KernelBackend.kernel` on first use (then kept as an attribute).
+    :meth:`KernelBackend.kernel` on first use (then kept as an attribute); upper-case names
+    are the module's constants (``AUTO_ALGOS``), an ``AttributeError`` when absent.
 
     ``require`` names the functions to look up now: a layer lists every kernel its forward
     and backward call, so a backend that lacks one fails at build with
@@ -137,9 +138,14 @@ class Kernels:
         for name in require:
             getattr(self, name)
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # copy/pickle probes, not kernels
             raise AttributeError(name)
+        if name.isupper():  # a module constant (AUTO_ALGOS, BOUNDED_WORKSPACE): may be absent
+            try:
+                return getattr(self._backend.kernels(self._module), name)
+            except NotSupportedError as err:
+                raise AttributeError(name) from err
         fn = self._backend.kernel(self._module, name)
         setattr(self, name, fn)
         return fn

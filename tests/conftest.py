@@ -29,7 +29,13 @@ import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from backends.errors import BackendUnavailableError, NotSupportedError  # noqa: E402
-from backends.registry import BACKEND_PACKAGES, BACKEND_TABLE, get_backend  # noqa: E402
+from backends.registry import (  # noqa: E402
+    BACKEND_PACKAGES,
+    BACKEND_TABLE,
+    ORACLE,
+    REFERENCE,
+    get_backend,
+)
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -119,7 +125,7 @@ def results():
 
     def get(case, backend, dtype):
         key = (case.name, backend, np.dtype(dtype).name)
-        if backend not in ("numpy", "tensorflow"):
+        if backend not in (REFERENCE, ORACLE):
             return run_case(case, backend, dtype)
         if key not in cache:
             require_backend(backend)

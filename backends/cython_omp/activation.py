@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as ck
 from .. import activations as A
-from . import _checks as ck
 from . import _elementwise as _ew
 
 __all__ = ["activation_forward", "activation_backward"]
@@ -36,7 +36,7 @@ def activation_backward(x, dy, *, kind):
     fn = "activation_backward"
     code = _kind(fn, kind)
     x = ck.array(fn, "x", x, ndim=getattr(x, "ndim", -1))
-    dy = ck.array(fn, "dy", dy, ndim=x.ndim, dtype=x.dtype, shape=x.shape)
+    dy = ck.array(fn, "dy", dy, ndim=x.ndim, like=x.dtype, shape=x.shape)
     dx = np.empty_like(x)
     _ew.activation_backward(x.reshape(-1), dy.reshape(-1), dx.reshape(-1), code)
     return dx

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as ck
 from .. import winograd as _wg
 from ..errors import ShapeError, expected
-from . import _checks as ck
 from . import _conv
 
 __all__ = ["conv2d_forward", "conv2d_backward", "winograd4_filter", "winograd4_forward",
@@ -27,10 +27,8 @@ BOUNDED_WORKSPACE = True
 
 def _check(fn, x, w, stride, pads):
     x = ck.array(fn, "x", x, ndim=4)
-    w = ck.array(fn, "w", w, ndim=4, dtype=x.dtype, shape=(None, None, x.shape[3], None))
-    stride = ck.pair(fn, "stride", stride, minimum=1)
-    pads = ck.pads4(fn, pads)
-    ho, wo = ck.out_size(fn, x.shape[1], x.shape[2], w.shape[:2], stride, pads)
+    w = ck.array(fn, "w", w, ndim=4, like=x.dtype, shape=(None, None, x.shape[3], None))
+    stride, pads, (ho, wo) = ck.window(fn, x.shape[1:3], w.shape[:2], stride, pads)
     return x, w, stride, pads, ho, wo
 
 
@@ -45,7 +43,7 @@ def _epilogue(fn, y_shape, dtype, relu, residual, alpha, beta):
         raise TypeError(expected(f"{fn}.relu", "a bool", relu))
     if residual is None:
         return {"relu": relu}
-    residual = ck.array(fn, "residual", residual, ndim=4, dtype=dtype, shape=y_shape)
+    residual = ck.array(fn, "residual", residual, ndim=4, like=dtype, shape=y_shape)
     return {"relu": relu, "res": residual.reshape(-1), "alpha": ck.number(fn, "alpha", alpha),
             "beta": ck.number(fn, "beta", beta)}
 
@@ -74,7 +72,7 @@ def conv2d_backward(x, w, dy, *, stride, pads):
     """
     fn = "conv2d_backward"
     x, w, stride, pads, ho, wo = _check(fn, x, w, stride, pads)
-    dy = ck.array(fn, "dy", dy, ndim=4, dtype=x.dtype,
+    dy = ck.array(fn, "dy", dy, ndim=4, like=x.dtype,
                   shape=(x.shape[0], ho, wo, w.shape[3]))
     dx = np.zeros_like(x)
     dw = np.empty_like(w)
@@ -106,7 +104,7 @@ def _winograd_run(fn, m, transform, x, w, b, pads, u, relu, residual, alpha, bet
     if u is None:
         u = transform(w)
     else:
-        u = ck.array(fn, "u", u, ndim=3, dtype=x.dtype, shape=(t2, w.shape[2], w.shape[3]))
+        u = ck.array(fn, "u", u, ndim=3, like=x.dtype, shape=(t2, w.shape[2], w.shape[3]))
     y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
     ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
     getattr(_conv, fn)(x, u, bias, has_bias, y, pads[0], pads[2], **ep)  # after the checks

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks as ck
+from .. import _validate as ck
 from . import _conv
 
 __all__ = ["dense_forward", "dense_backward"]
@@ -13,7 +13,7 @@ __all__ = ["dense_forward", "dense_backward"]
 
 def _check(fn, x, w):
     x = ck.array(fn, "x", x, ndim=2)
-    w = ck.array(fn, "w", w, ndim=2, dtype=x.dtype, shape=(x.shape[1], None))
+    w = ck.array(fn, "w", w, ndim=2, like=x.dtype, shape=(x.shape[1], None))
     return x, w
 
 
@@ -31,7 +31,7 @@ def dense_backward(x, w, dy):
     """Return ``(dx, dw, db) = (dy w^T, x^T dy, sum_n dy)``."""
     fn = "dense_backward"
     x, w = _check(fn, x, w)
-    dy = ck.array(fn, "dy", dy, ndim=2, dtype=x.dtype, shape=(x.shape[0], w.shape[1]))
+    dy = ck.array(fn, "dy", dy, ndim=2, like=x.dtype, shape=(x.shape[0], w.shape[1]))
     dx, dw = np.empty_like(x), np.empty_like(w)
     db = np.empty(w.shape[1], dtype=x.dtype)
     _conv.dense_backward(x, w, dy, dx, dw, db)

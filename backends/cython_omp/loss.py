@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks as ck
+from .. import _validate as ck
 from . import _elementwise as _ew
 
 __all__ = ["loss_forward", "loss_backward"]
@@ -22,7 +22,7 @@ _KINDS = {"mse": 0, "mae": 1, "smooth_l1": 2}
 def _check(fn, y, t, kind, delta):
     code = _KINDS[ck.choice(fn, "kind", kind, tuple(_KINDS))]
     y = ck.array(fn, "y", y, ndim=getattr(y, "ndim", -1))
-    t = ck.array(fn, "t", t, ndim=y.ndim, dtype=y.dtype, shape=y.shape)
+    t = ck.array(fn, "t", t, ndim=y.ndim, like=y.dtype, shape=y.shape)
     d = ck.number(fn, "delta", delta)
     return y.reshape(-1), t.reshape(-1), code, float(y.dtype.type(d))
 

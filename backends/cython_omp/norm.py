@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks as ck
+from .. import _validate as ck
 from . import _norm
 
 __all__ = ["batchnorm_statistics", "batchnorm_forward", "batchnorm_backward"]
 
 
 def _vectors(fn, dtype, c, **named):
-    return [ck.array(fn, k, v, ndim=1, dtype=dtype, shape=(c,)) for k, v in named.items()]
+    return [ck.array(fn, k, v, ndim=1, like=dtype, shape=(c,)) for k, v in named.items()]
 
 
 def batchnorm_statistics(x):
@@ -57,7 +57,7 @@ def batchnorm_backward(x, dy, gamma, mean, var, *, epsilon, training):
     """
     fn = "batchnorm_backward"
     x = ck.array(fn, "x", x, ndim=4)
-    dy = ck.array(fn, "dy", dy, ndim=4, dtype=x.dtype, shape=x.shape)
+    dy = ck.array(fn, "dy", dy, ndim=4, like=x.dtype, shape=x.shape)
     c = x.shape[3]
     gamma, mean, var = _vectors(fn, x.dtype, c, gamma=gamma, mean=mean, var=var)
     eps = ck.number(fn, "epsilon", epsilon)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks as ck
+from .. import _validate as ck
 from . import _elementwise as _ew
 
 __all__ = ["sgd_step", "momentum_step", "adam_step"]
@@ -21,7 +21,7 @@ def _flat(fn, p, **slots):
     p = ck.array(fn, "p", p, ndim=getattr(p, "ndim", -1), writable=True)
     out = [p.reshape(-1)]
     for name, a in slots.items():
-        a = ck.array(fn, name, a, ndim=p.ndim, dtype=p.dtype, shape=p.shape,
+        a = ck.array(fn, name, a, ndim=p.ndim, like=p.dtype, shape=p.shape,
                      writable=name != "g")
         out.append(a.reshape(-1))
     return out
@@ -44,7 +44,7 @@ def momentum_step(p, g, v, *, lr, momentum, nesterov):
 def adam_step(p, g, m, v, *, lr, beta1, beta2, epsilon, step):
     fn = "adam_step"
     p1, g1, m1, v1 = _flat(fn, p, g=g, m=m, v=v)
-    step = ck.positive_int(fn, "step", step)
+    step = ck.integer(fn, "step", step)
     t = p.dtype.type
     b1, b2 = t(ck.number(fn, "beta1", beta1)), t(ck.number(fn, "beta2", beta2))
     alpha = t(ck.number(fn, "lr", lr)) * np.sqrt(1 - b2**step) / (1 - b1**step)

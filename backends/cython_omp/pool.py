@@ -10,28 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DTypeError, LayoutError, ShapeError, expected
-from . import _checks as ck
+from .. import _validate as ck
+from ..errors import ShapeError, expected
 from . import _pool
 
 __all__ = ["maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward"]
 
 
 def _geometry(fn, shape, size, stride, pads):
-    size = ck.pair(fn, "size", size, minimum=1)
-    stride = ck.pair(fn, "stride", stride, minimum=1)
-    pads = ck.pads4(fn, pads, below=size)
-    ho, wo = ck.out_size(fn, shape[1], shape[2], size, stride, pads)
+    size = ck.integers(fn, "size", size, 2)
+    stride, pads, (ho, wo) = ck.window(fn, shape[1:3], size, stride, pads, below=size)
     return size, stride, pads, ho, wo
-
-
-def _x_shape(fn, x_shape):
-    ok = isinstance(x_shape, tuple | list) and len(x_shape) == 4 and all(
-        isinstance(s, int | np.integer) and not isinstance(s, bool) and s >= 1 for s in x_shape
-    )
-    if not ok:
-        raise ShapeError(expected(f"{fn}.x_shape", "4 positive ints (N, H, W, C)", x_shape))
-    return tuple(int(s) for s in x_shape)
 
 
 def maxpool_forward(x, *, size, stride, pads):
@@ -55,14 +44,8 @@ def maxpool_backward(dy, argmax, *, x_shape):
     """
     fn = "maxpool_backward"
     dy = ck.array(fn, "dy", dy, ndim=4)
-    x_shape = _x_shape(fn, x_shape)
-    if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int64:
-        raise DTypeError(expected(f"{fn}.argmax", "an int64 numpy.ndarray",
-                                     getattr(argmax, "dtype", type(argmax).__name__)))
-    if argmax.shape != dy.shape:
-        raise ShapeError(expected(f"{fn}.argmax.shape", str(dy.shape), argmax.shape))
-    if not argmax.flags.c_contiguous:
-        raise LayoutError(expected(f"{fn}.argmax", "a C-contiguous array", argmax.strides))
+    x_shape = ck.nhwc(fn, "x_shape", x_shape)
+    argmax = ck.index(fn, "argmax", argmax, shape=dy.shape)
     if x_shape[0] != dy.shape[0]:
         raise ShapeError(expected(f"{fn}.x_shape[0]", dy.shape[0], x_shape[0]))
     dx = np.zeros(x_shape, dtype=dy.dtype)
@@ -87,7 +70,7 @@ def avgpool_backward(dy, *, x_shape, size, stride, pads):
     """Each in-bounds cell of a window receives ``dy / count`` of that window."""
     fn = "avgpool_backward"
     dy = ck.array(fn, "dy", dy, ndim=4)
-    x_shape = _x_shape(fn, x_shape)
+    x_shape = ck.nhwc(fn, "x_shape", x_shape)
     size, stride, pads, ho, wo = _geometry(fn, x_shape, size, stride, pads)
     want = (x_shape[0], ho, wo, x_shape[3])
     if dy.shape != want:

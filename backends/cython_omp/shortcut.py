@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks as ck
+from .. import _validate as ck
 from . import _elementwise as _ew
 
 __all__ = ["shortcut_forward", "shortcut_backward"]
@@ -14,7 +14,7 @@ def shortcut_forward(a, b, *, alpha, beta):
     """``y = alpha a + beta b`` (alpha, beta rounded to the array type first)."""
     fn = "shortcut_forward"
     a = ck.array(fn, "a", a, ndim=getattr(a, "ndim", -1))
-    b = ck.array(fn, "b", b, ndim=a.ndim, dtype=a.dtype, shape=a.shape)
+    b = ck.array(fn, "b", b, ndim=a.ndim, like=a.dtype, shape=a.shape)
     al, be = ck.number(fn, "alpha", alpha), ck.number(fn, "beta", beta)
     y = np.empty_like(a)
     _ew.scaled_sum(a.reshape(-1), b.reshape(-1), y.reshape(-1), al, be)

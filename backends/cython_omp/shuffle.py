@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as ck
 from ..errors import ShapeError, expected
-from . import _checks as ck
 from . import _shuffle
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
@@ -23,7 +23,7 @@ def pixel_shuffle(x, *, scale, order):
     """(N, H, W, C r^2) -> (N, H r, W r, C)."""
     fn = "pixel_shuffle"
     x = ck.array(fn, "x", x, ndim=4)
-    r = ck.positive_int(fn, "scale", scale)
+    r = ck.integer(fn, "scale", scale)
     ck.choice(fn, "order", order, ORDERS)
     n, h, w, cr = x.shape
     if cr % (r * r):
@@ -37,7 +37,7 @@ def pixel_unshuffle(y, *, scale, order):
     """Inverse of :func:`pixel_shuffle`: (N, H r, W r, C) -> (N, H, W, C r^2)."""
     fn = "pixel_unshuffle"
     y = ck.array(fn, "y", y, ndim=4)
-    r = ck.positive_int(fn, "scale", scale)
+    r = ck.integer(fn, "scale", scale)
     ck.choice(fn, "order", order, ORDERS)
     n, hr, wr, c = y.shape
     if hr % r or wr % r:

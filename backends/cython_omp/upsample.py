@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as ck
 from ..errors import ShapeError, expected
-from . import _checks as ck
 from . import _elementwise as _ew
 
 __all__ = ["upsample_forward", "upsample_backward"]
@@ -15,7 +15,7 @@ def upsample_forward(x, *, scale):
     """``y[n, h r + i, w r + j, c] = x[n, h, w, c]``."""
     fn = "upsample_forward"
     x = ck.array(fn, "x", x, ndim=4)
-    r = ck.positive_int(fn, "scale", scale)
+    r = ck.integer(fn, "scale", scale)
     n, h, w, c = x.shape
     y = np.empty((n, h * r, w * r, c), dtype=x.dtype)
     _ew.upsample_forward(x, y, r)
@@ -26,7 +26,7 @@ def upsample_backward(dy, *, scale):
     """``dx[n, h, w, c] = sum_{i, j < r} dy[n, h r + i, w r + j, c]``."""
     fn = "upsample_backward"
     dy = ck.array(fn, "dy", dy, ndim=4)
-    r = ck.positive_int(fn, "scale", scale)
+    r = ck.integer(fn, "scale", scale)
     n, hr, wr, c = dy.shape
     if hr % r or wr % r:
         raise ShapeError(expected(f"{fn}.dy spatial size", f"multiples of scale = {r}", (hr, wr)))

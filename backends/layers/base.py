@@ -6,41 +6,20 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import _validate
 from ..backend import KernelBackend, Kernels
-from ..errors import (
-    DTypeError,
-    LayoutError,
-    NonFiniteError,
-    ShapeError,
-    StateError,
-    WeightsError,
-    expected,
-)
+from ..errors import NonFiniteError, StateError, WeightsError, expected
 
 
 def check_array(
     owner: str, name: str, a: object, dtype: np.dtype, *, ndim: int = 4,
     channels: int | None = None, shape: tuple[int, ...] | None = None,
 ) -> np.ndarray:
-    """Validate an input array before any kernel sees it; return it unchanged."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(expected(f"{owner}.{name}", "a numpy.ndarray", type(a).__name__))
-    if a.ndim != ndim:
-        raise ShapeError(expected(f"{owner}.{name}.ndim", f"{ndim} (NHWC)", a.ndim))
-    if a.dtype != dtype:
-        raise DTypeError(expected(f"{owner}.{name}.dtype", str(dtype), str(a.dtype)))
-    if shape is not None and a.shape != tuple(shape):
-        raise ShapeError(expected(f"{owner}.{name}.shape", str(tuple(shape)), a.shape))
-    if channels is not None and a.shape[-1] != channels:
-        raise ShapeError(expected(f"{owner}.{name} channels (last axis)", channels, a.shape[-1]))
-    if 0 in a.shape:
-        raise ShapeError(expected(f"{owner}.{name}.shape", "no empty axis", a.shape))
-    if not a.flags.c_contiguous:
-        raise LayoutError(
-            expected(f"{owner}.{name}", "a C-contiguous array (np.ascontiguousarray)",
-                     f"strides {a.strides}")
-        )
-    return a
+    """Validate an input array of a layer (exactly its dtype, rank ``ndim``, optional
+    ``shape`` / ``channels``, non-empty, C-contiguous) before any kernel sees it; return it
+    unchanged. The checks are :func:`backends._validate.array`'s, shared with the kernels."""
+    return _validate.array(owner, name, a, ndim=ndim, rank_note=" (NHWC)", dtype=dtype,
+                           shape=shape, channels=channels)
 
 
 class BaseLayer:

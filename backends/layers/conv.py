@@ -52,7 +52,7 @@ class _ConvCore:
 
             spec = self.spec
             if spec.algo == "auto":
-                allowed = getattr(self.backend.kernels("conv"), "AUTO_ALGOS", ("im2col",))
+                allowed = getattr(self.k, "AUTO_ALGOS", ("im2col",))
                 candidates = tuple(a for a in spec.algos() if a in allowed) or ("im2col",)
             else:
                 candidates = (spec.algo,)

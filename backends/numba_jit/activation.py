@@ -11,9 +11,11 @@ import math
 
 import numpy as np
 
+from .. import _validate
 from .. import activations as A
-from . import _check
 from ._jit import helper, kernel, prange
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["activation_forward", "activation_backward"]
 
@@ -161,6 +163,6 @@ def activation_backward(x, dy, *, kind):
     ``kink_rule``)."""
     code = _kind("activation_backward", kind)
     _check.array("activation_backward", "x", x)
-    _check.array("activation_backward", "dy", dy, like=x, shape=x.shape)
+    _check.array("activation_backward", "dy", dy, like=x.dtype, shape=x.shape)
     consts = np.array(_VALUES, dtype=x.dtype)
     return _backward(x.reshape(-1), dy.reshape(-1), code, consts).reshape(x.shape)

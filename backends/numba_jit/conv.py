@@ -16,17 +16,19 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from . import _check
+from .. import _validate
+from ..errors import ShapeError, expected
 from ._gemm import matmul_rows, matmul_tn_add
 from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_forward"]
 
 # ``algo="auto"`` times these per shape (``backends.autotune``).
 AUTO_ALGOS = ("im2col", "winograd")
-# Kernels of numpy_ref this backend does not have (a layer asking for one raises
-# NotSupportedError at build): F(4x4, 3x3) is Cython-only for now.
-UNSUPPORTED = ("winograd4_filter", "winograd4_forward")
+# numpy_ref's winograd4_filter / winograd4_forward are missing on purpose: F(4x4, 3x3) is
+# Cython-only for now (a layer asking for it raises NotSupportedError at build).
 # The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
 # (a function of the shape's channels, not of H x W), so a model need not cut the input into
 # row bands to bound memory (``layerbench.models.inference.conv_in_bands``).
@@ -244,24 +246,24 @@ def _backward_stride1(x, w, dy, pads):
 
 def _check_conv(where, x, w, b):
     _check.array(where, "x", x, ndim=4)
-    _check.array(where, "w", w, ndim=4, like=x)
+    _check.array(where, "w", w, ndim=4, like=x.dtype)
     if w.shape[2] != x.shape[3]:
-        raise _check.ShapeError(_check.expected(f"numba.{where}.w.shape[2]",
+        raise ShapeError(expected(f"numba.{where}.w.shape[2]",
                                                 f"x channels {x.shape[3]}", w.shape[2]))
     if b is not None:
-        _check.array(where, "b", b, ndim=1, like=x, shape=(w.shape[3],))
+        _check.array(where, "b", b, ndim=1, like=x.dtype, shape=(w.shape[3],))
 
 
 def _epilogue(where, x, y_shape, relu, residual, alpha, beta):
     """Arguments of the fused output pass: (relu, residual 2-D, alpha, beta, has_res)."""
     if not isinstance(relu, bool):
-        raise TypeError(_check.expected(f"numba.{where}.relu", "a bool", relu))
+        raise TypeError(expected(f"numba.{where}.relu", "a bool", relu))
     t = x.dtype.type
     if residual is None:
         return relu, np.zeros((1, 1), x.dtype), t(1), t(1), False
-    _check.array(where, "residual", residual, ndim=4, like=x, shape=y_shape)
-    return (relu, residual.reshape(-1, y_shape[3]), t(_check.real(where, "alpha", alpha)),
-            t(_check.real(where, "beta", beta)), True)
+    _check.array(where, "residual", residual, ndim=4, like=x.dtype, shape=y_shape)
+    return (relu, residual.reshape(-1, y_shape[3]), t(_check.number(where, "alpha", alpha)),
+            t(_check.number(where, "beta", beta)), True)
 
 
 def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.0, beta=1.0):
@@ -273,7 +275,7 @@ def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.
     """
     _check_conv("conv2d_forward", x, w, b)
     kh, kw, c, f = w.shape
-    ho, wo = _check.geometry("conv2d_forward", x.shape, (kh, kw), stride, pads)
+    ho, wo = _check.window("conv2d_forward", x.shape[1:3], (kh, kw), stride, pads)[2]
     ep = _epilogue("conv2d_forward", x, (x.shape[0], ho, wo, f), relu, residual, alpha, beta)
     total = x.shape[0] * ho * wo
     block = block_rows(kh * kw * c, x.itemsize, total)
@@ -293,8 +295,8 @@ def conv2d_backward(x, w, dy, *, stride, pads):
     """
     _check_conv("conv2d_backward", x, w, None)
     kh, kw, c, f = w.shape
-    ho, wo = _check.geometry("conv2d_backward", x.shape, (kh, kw), stride, pads)
-    _check.array("conv2d_backward", "dy", dy, ndim=4, like=x, shape=(x.shape[0], ho, wo, f))
+    ho, wo = _check.window("conv2d_backward", x.shape[1:3], (kh, kw), stride, pads)[2]
+    _check.array("conv2d_backward", "dy", dy, ndim=4, like=x.dtype, shape=(x.shape[0], ho, wo, f))
     total = x.shape[0] * ho * wo
     dy2 = dy.reshape(total, f)
     if tuple(stride) == (1, 1):
@@ -469,7 +471,7 @@ def _winograd(x, u, b, has_bias, ho, wo, top, left, block, workers, relu, res, a
 
 def _check_3x3(where, w):
     if w.shape[:2] != (3, 3):
-        raise _check.ShapeError(_check.expected(f"numba.{where}.w.shape[:2]",
+        raise ShapeError(expected(f"numba.{where}.w.shape[:2]",
                                                 "(3, 3) for Winograd F(2x2,3x3)", w.shape[:2]))
 
 
@@ -494,12 +496,12 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
     """
     _check_conv("winograd_forward", x, w, b)
     _check_3x3("winograd_forward", w)
-    ho, wo = _check.geometry("winograd_forward", x.shape, (3, 3), (1, 1), pads)
+    ho, wo = _check.window("winograd_forward", x.shape[1:3], (3, 3), (1, 1), pads)[2]
     c, f = w.shape[2], w.shape[3]
     if u is None:
         u = _winograd_filter(w)
     else:
-        _check.array("winograd_forward", "u", u, ndim=3, like=x, shape=(16, c, f))
+        _check.array("winograd_forward", "u", u, ndim=3, like=x.dtype, shape=(16, c, f))
     relu, res, alpha, beta, has_res = _epilogue("winograd_forward", x,
                                                 (x.shape[0], ho, wo, f), relu, residual,
                                                 alpha, beta)

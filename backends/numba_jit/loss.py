@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _check
+from .. import _validate
 from ._jit import kernel, prange, serial_kernel
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["loss_forward", "loss_backward"]
 
@@ -57,9 +59,9 @@ def _backward(y, t, kind, delta):
 
 def _args(where, y, t, kind, delta):
     _check.array(where, "y", y)
-    _check.array(where, "t", t, like=y, shape=y.shape)
+    _check.array(where, "t", t, like=y.dtype, shape=y.shape)
     code = KINDS.index(_check.choice(where, "kind", kind, KINDS))
-    return y.reshape(-1), t.reshape(-1), code, y.dtype.type(_check.real(where, "delta", delta))
+    return y.reshape(-1), t.reshape(-1), code, y.dtype.type(_check.number(where, "delta", delta))
 
 
 def loss_forward(y, t, *, kind, delta):

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _check
+from .. import _validate
+from ..errors import SpecError, expected
 from ._jit import CHANNEL_BLOCK, helper, kernel, prange
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["batchnorm_statistics", "batchnorm_forward", "batchnorm_backward"]
 
@@ -89,13 +92,13 @@ def _backward(x2, dy2, gamma, mean, var, eps, training):
 
 def _channel_vectors(where, x, **vectors):
     for name, v in vectors.items():
-        _check.array(where, name, v, ndim=1, like=x, shape=(x.shape[3],))
+        _check.array(where, name, v, ndim=1, like=x.dtype, shape=(x.shape[3],))
 
 
 def _eps(where, x, epsilon):
-    eps = _check.real(where, "epsilon", epsilon)
+    eps = _check.number(where, "epsilon", epsilon)
     if eps <= 0:
-        raise _check.SpecError(_check.expected(f"numba.{where}.epsilon", "> 0", epsilon))
+        raise SpecError(expected(f"numba.{where}.epsilon", "> 0", epsilon))
     return x.dtype.type(eps)
 
 
@@ -125,7 +128,7 @@ def batchnorm_backward(x, dy, gamma, mean, var, *, epsilon, training):
     """
     where = "batchnorm_backward"
     _check.array(where, "x", x, ndim=4)
-    _check.array(where, "dy", dy, like=x, shape=x.shape)
+    _check.array(where, "dy", dy, like=x.dtype, shape=x.shape)
     _channel_vectors(where, x, gamma=gamma, mean=mean, var=var)
     c = x.shape[3]
     dx, dgamma, dbeta = _backward(x.reshape(-1, c), dy.reshape(-1, c), gamma, mean, var,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _check
+from .. import _validate
 from ._jit import kernel, prange
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["sgd_step", "momentum_step", "adam_step"]
 
@@ -46,13 +48,10 @@ def _adam(p, g, m, v, alpha, one_b1, one_b2, eps):
 
 
 def _arrays(where, p, **others):
-    _check.array(where, "p", p)
-    if not p.flags.writeable:
-        raise _check.LayoutError(_check.expected(f"numba.{where}.p", "a writeable array",
-                                                 "read-only"))
+    _check.array(where, "p", p, writable=True)
     flat = [p.reshape(-1)]
     for name, a in others.items():
-        _check.array(where, name, a, like=p, shape=p.shape)
+        _check.array(where, name, a, like=p.dtype, shape=p.shape, writable=name != "g")
         flat.append(a.reshape(-1))
     return flat
 
@@ -60,15 +59,15 @@ def _arrays(where, p, **others):
 def sgd_step(p, g, *, lr):
     """``p -= lr g`` in place."""
     pf, gf = _arrays("sgd_step", p, g=g)
-    _sgd(pf, gf, p.dtype.type(_check.real("sgd_step", "lr", lr)))
+    _sgd(pf, gf, p.dtype.type(_check.number("sgd_step", "lr", lr)))
 
 
 def momentum_step(p, g, v, *, lr, momentum, nesterov):
     """``v = momentum v - lr g``; ``p += v`` or, Nesterov, ``p += momentum v - lr g``."""
     pf, gf, vf = _arrays("momentum_step", p, g=g, v=v)
     t = p.dtype.type
-    _momentum(pf, gf, vf, t(_check.real("momentum_step", "lr", lr)),
-              t(_check.real("momentum_step", "momentum", momentum)), bool(nesterov))
+    _momentum(pf, gf, vf, t(_check.number("momentum_step", "lr", lr)),
+              t(_check.number("momentum_step", "momentum", momentum)), bool(nesterov))
 
 
 def adam_step(p, g, m, v, *, lr, beta1, beta2, epsilon, step):
@@ -78,6 +77,6 @@ def adam_step(p, g, m, v, *, lr, beta1, beta2, epsilon, step):
     pf, gf, mf, vf = _arrays(where, p, g=g, m=m, v=v)
     t = p.dtype.type
     step = _check.integer(where, "step", step)
-    b1, b2 = t(_check.real(where, "beta1", beta1)), t(_check.real(where, "beta2", beta2))
-    alpha = t(_check.real(where, "lr", lr)) * np.sqrt(1 - b2**step) / (1 - b1**step)
-    _adam(pf, gf, mf, vf, t(alpha), 1 - b1, 1 - b2, t(_check.real(where, "epsilon", epsilon)))
+    b1, b2 = t(_check.number(where, "beta1", beta1)), t(_check.number(where, "beta2", beta2))
+    alpha = t(_check.number(where, "lr", lr)) * np.sqrt(1 - b2**step) / (1 - b1**step)
+    _adam(pf, gf, mf, vf, t(alpha), 1 - b1, 1 - b2, t(_check.number(where, "epsilon", epsilon)))

@@ -12,8 +12,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from . import _check
+from .. import _validate
+from ..errors import ShapeError, expected
 from ._jit import kernel, prange
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward"]
 
@@ -217,18 +220,14 @@ def _avg_backward(dy, n, h, w, c, kh, kw, sh, sw, top, left):
 
 
 def _geometry(where, x_shape, size, stride, pads):
-    size = _check.ints(where, "size", size, 2)
-    ho, wo = _check.geometry(where, x_shape, size, stride, pads)
-    if pads[0] >= size[0] or pads[1] >= size[0] or pads[2] >= size[1] or pads[3] >= size[1]:
-        # a window made of padding only has no maximum and no count
-        raise _check.SpecError(_check.expected(f"numba.{where}.pads", f"each < size {size}",
-                                               pads))
+    size = _check.integers(where, "size", size, 2)
+    # pads below the window size: a window made of padding only has no maximum and no count
+    ho, wo = _check.window(where, x_shape[1:3], size, stride, pads, below=size)[2]
     return size, ho, wo
 
 
 def _x_shape(where, x_shape):
-    shape = _check.ints(where, "x_shape", x_shape, 4)
-    return shape
+    return _check.nhwc(where, "x_shape", x_shape)
 
 
 def maxpool_forward(x, *, size, stride, pads):
@@ -253,7 +252,7 @@ def maxpool_backward(dy, argmax, *, x_shape):
     _check.index("maxpool_backward", "argmax", argmax, shape=dy.shape)
     n, h, w, c = _x_shape("maxpool_backward", x_shape)
     if n != dy.shape[0] or c != dy.shape[3]:
-        raise _check.ShapeError(_check.expected("numba.maxpool_backward.dy.shape",
+        raise ShapeError(expected("numba.maxpool_backward.dy.shape",
                                                 f"batch {n} and {c} channels", dy.shape))
     if n >= numba.get_num_threads():
         # one task per image: a single pass, no index ranges to find first (16x512x512x3,
@@ -263,7 +262,7 @@ def maxpool_backward(dy, argmax, *, x_shape):
         lo, hi, ok = _arg_rows(argmax, h, w, c)
         dx = _max_backward_bands(dy, argmax, lo, hi, h, w) if ok else None
     if not ok:
-        raise _check.ShapeError(_check.expected(
+        raise ShapeError(expected(
             "numba.maxpool_backward.argmax", "flat indices into x of the same image and channel",
             "out-of-range indices"))
     return dx
@@ -285,7 +284,7 @@ def avgpool_backward(dy, *, x_shape, size, stride, pads):
     n, h, w, c = _x_shape("avgpool_backward", x_shape)
     size, ho, wo = _geometry("avgpool_backward", (n, h, w, c), size, stride, pads)
     if dy.shape != (n, ho, wo, c):
-        raise _check.ShapeError(_check.expected("numba.avgpool_backward.dy.shape",
+        raise ShapeError(expected("numba.avgpool_backward.dy.shape",
                                                 (n, ho, wo, c), dy.shape))
     return _avg_backward(dy, n, h, w, c, size[0], size[1], stride[0], stride[1], pads[0],
                          pads[2])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _check
+from .. import _validate
 from ._jit import kernel, prange
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["shortcut_forward", "shortcut_backward"]
 
@@ -31,10 +33,10 @@ def _scale2(dy, alpha, beta):
 def shortcut_forward(a, b, *, alpha, beta):
     """``y = alpha a + beta b``."""
     _check.array("shortcut_forward", "a", a)
-    _check.array("shortcut_forward", "b", b, like=a, shape=a.shape)
+    _check.array("shortcut_forward", "b", b, like=a.dtype, shape=a.shape)
     t = a.dtype.type
-    alpha = t(_check.real("shortcut_forward", "alpha", alpha))
-    beta = t(_check.real("shortcut_forward", "beta", beta))
+    alpha = t(_check.number("shortcut_forward", "alpha", alpha))
+    beta = t(_check.number("shortcut_forward", "beta", beta))
     return _scale_add(a.reshape(-1), b.reshape(-1), alpha, beta).reshape(a.shape)
 
 
@@ -42,8 +44,8 @@ def shortcut_backward(dy, *, alpha, beta):
     """Return ``(da, db) = (alpha dy, beta dy)``."""
     _check.array("shortcut_backward", "dy", dy)
     t = dy.dtype.type
-    alpha = t(_check.real("shortcut_backward", "alpha", alpha))
-    beta = t(_check.real("shortcut_backward", "beta", beta))
+    alpha = t(_check.number("shortcut_backward", "alpha", alpha))
+    beta = t(_check.number("shortcut_backward", "beta", beta))
     da, db = _scale2(dy.reshape(-1), alpha, beta)
     return da.reshape(dy.shape), db.reshape(dy.shape)
 

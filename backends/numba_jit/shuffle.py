@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _check
+from .. import _validate
+from ..errors import ShapeError, expected
 from ._jit import kernel, prange
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
@@ -100,7 +103,7 @@ def pixel_shuffle(x, *, scale, order):
     r = _check.integer("pixel_shuffle", "scale", scale)
     _check.choice("pixel_shuffle", "order", order, ("dcr", "crd"))
     if x.shape[3] % (r * r):
-        raise _check.ShapeError(_check.expected("numba.pixel_shuffle.x.shape[3]",
+        raise ShapeError(expected("numba.pixel_shuffle.x.shape[3]",
                                                 f"a multiple of scale^2 = {r * r}", x.shape[3]))
     if order == "crd":
         return _shuffle_crd(x, r)
@@ -117,7 +120,7 @@ def pixel_unshuffle(y, *, scale, order):
     r = _check.integer("pixel_unshuffle", "scale", scale)
     _check.choice("pixel_unshuffle", "order", order, ("dcr", "crd"))
     if y.shape[1] % r or y.shape[2] % r:
-        raise _check.ShapeError(_check.expected("numba.pixel_unshuffle.y.shape[1:3]",
+        raise ShapeError(expected("numba.pixel_unshuffle.y.shape[1:3]",
                                                 f"multiples of scale {r}", y.shape[1:3]))
     if order == "crd":
         return _unshuffle_crd(y, r)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _check
+from .. import _validate
+from ..errors import ShapeError, expected
 from ._jit import kernel, prange
+
+_check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
 __all__ = ["upsample_forward", "upsample_backward"]
 
@@ -52,6 +55,6 @@ def upsample_backward(dy, *, scale):
     _check.array("upsample_backward", "dy", dy, ndim=4)
     r = _check.integer("upsample_backward", "scale", scale)
     if dy.shape[1] % r or dy.shape[2] % r:
-        raise _check.ShapeError(_check.expected("numba.upsample_backward.dy.shape[1:3]",
+        raise ShapeError(expected("numba.upsample_backward.dy.shape[1:3]",
                                                 f"multiples of scale {r}", dy.shape[1:3]))
     return _backward(dy, r)

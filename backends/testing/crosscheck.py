@@ -25,14 +25,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import NotSupportedError
-from ..registry import available_backends, get_backend
+from ..registry import ORACLE, REFERENCE, available_backends, get_backend
 from .catalogue import CASES, Case
 from .compare import ROW_FIELDS, compare_results
 from .harness import run_case
 
 __all__ = ["crosscheck", "summarize", "write_csv", "write_markdown"]
 
-ORACLES = ("numpy", "tensorflow")
+ORACLES = (REFERENCE, ORACLE)  # ("numpy", "tensorflow"): the registry's roles
 
 
 def _row(case: Case, backend: str, dtype, against: str, status: str, detail: str) -> dict:
@@ -95,19 +95,19 @@ def crosscheck(
     bad = set(against) - set(ORACLES)
     if bad:
         raise ValueError(f"against: expected a subset of {ORACLES}, received {sorted(bad)}")
-    oracles = [o for o in against if o == "numpy" or o in available_backends()]
+    oracles = [o for o in against if o == REFERENCE or o in available_backends()]
     dts = [np.dtype(d) for d in dtypes]
     rows: list[dict[str, Any]] = []
     for case in (progress(list(cases)) if progress else cases):
         cache: dict = {}
         for oracle in oracles:
             for name in names:
-                if name == oracle and (oracle == "tensorflow"):
+                if name == oracle == ORACLE:
                     continue
                 for dt in dts:
-                    if oracle == "numpy" and name == "numpy" and dt == np.float64:
+                    if oracle == name == REFERENCE and dt == np.float64:
                         continue  # the reference against itself proves nothing
-                    desired_dt = np.float64 if oracle == "numpy" else dt
+                    desired_dt = np.float64 if oracle == REFERENCE else dt
                     desired = _run(case, oracle, desired_dt, cache)
                     actual = _run(case, name, dt, cache)
                     rows.extend(_pair_rows(case, name, dt, oracle, actual, desired))

@@ -161,3 +161,14 @@ def test_test_suite_skips_with_the_reason(package_dir):
     assert "12 passed, 2 skipped" in out, out
     reason = f"partial does not support {UNSUPPORTED}: {AVG_MISSING}"
     assert re.search(rf"SKIPPED \[2\] tests/backends/test_equality.py:\d+: {reason}\n", out), out
+
+
+def test_module_constants_are_attributes_not_kernels(partial):
+    from backends.backend import Kernels
+
+    pool = Kernels(backends.get_backend(partial), "pool")
+    assert getattr(pool, "AUTO_ALGOS", "absent") == "absent"  # constants may be absent
+    conv = Kernels(backends.get_backend(partial), "conv")  # no module at all
+    assert getattr(conv, "BOUNDED_WORKSPACE", False) is False
+    with pytest.raises(NotSupportedError, match="has no kernel conv.conv2d_forward"):
+        conv.conv2d_forward  # noqa: B018
