@@ -82,7 +82,7 @@ def receptive_radius(net) -> int:
     nodes (an upper bound on any path), each measured in input pixels at the resolution
     ``s`` the node runs at (the product of the ``scale`` of the nodes before it: pixel
     shuffles and upsampling raise it, strides lower it), exact in fractions.
-    ``net``: a :class:`backends.Network` or anything with its ``nodes`` (an inference view).
+    ``net``: a :class:`backends.Network` (or any object with its ``nodes``).
 
     Raises
     ------
