@@ -4,12 +4,25 @@ A spec is data. It knows its hyper-parameters, the shapes of its parameters and 
 shape for a given NHWC input shape; it knows nothing about arrays or backends.
 Padding follows TensorFlow: ``"same"`` gives ``ceil(n / stride)`` outputs and puts the odd
 extra row/column of padding at the bottom/right; ``"valid"`` pads nothing.
+
+A spec also *states the facts* the rest of the project computes from (issue 17): how many
+terms are summed into each element of each tensor (:meth:`Stated.reduction_length`, read by
+the tolerance tiers of ``backends/testing/tolerances.py``), how much arithmetic it does
+(:meth:`Stated.flops`, read by the benchmark GFLOP/s) and how far it reaches in space
+(:meth:`LayerSpec.reach`, read by the receptive radius and tile overlap of
+``layerbench/models/graph.py``). A spec class that does not state one of them raises
+``NotImplementedError`` naming the class when asked, so a new layer cannot silently fall into
+the element-wise tolerance tier or get too small a tile overlap.
+
+Tensor names are the harness's: ``y`` (output; a loss's value), ``dx`` (``da``/``db`` for two
+inputs), ``grad/<param>`` and ``state/<buffer>``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import ClassVar, Literal
 
 from .activations import ACTIVATIONS
@@ -74,12 +87,153 @@ def window_geometry(
     return (size - kernel) // stride + 1, 0, 0
 
 
+DIRECTIONS = ("forward", "backward")
+
+
+def _not_stated(obj: object, fact: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{type(obj).__name__} does not state its {fact}: every spec class must implement it "
+        f"(see backends/specs.py, 'How to add a layer' in the README)")
+
+
+def _check_direction(owner: str, direction: str) -> None:
+    if direction not in DIRECTIONS:
+        raise ValueError(expected(f"{owner}.flops direction", f"one of {DIRECTIONS}",
+                                  direction))
+
+
+def _unknown_tensor(obj: object, tensor: str, known: str) -> ValueError:
+    return ValueError(expected(f"{type(obj).__name__} tensor", known, tensor))
+
+
+def _unsummed(obj: object, tensor: str, names: tuple[str, ...] = ("y", "dx")) -> int:
+    """Reduction length 1 of the tensors ``names`` of a layer that sums nothing."""
+    if tensor in names:
+        return 1
+    raise _unknown_tensor(obj, tensor, ", ".join(names))
+
+
+def _per_element(obj: object, input_shape: NHWC, direction: str, forward: int,
+                 backward: int) -> int:
+    """FLOPs of ``forward`` / ``backward`` operations per input element."""
+    _check_direction(type(obj).__name__, direction)
+    return (forward if direction == "forward" else backward) * math.prod(input_shape)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far one layer reaches in space, at inference.
+
+    Attributes
+    ----------
+    radius : int or None
+        Half-width, in pixels of the layer's (first) input, of the window one output pixel
+        reads: ``max(kernel) // 2`` for convolution and pooling windows, 0 for pixel-wise and
+        data-movement layers, ``None`` when every output reads the whole input (dense).
+    scale : Fraction
+        Output pixels per input pixel along height and width: ``r`` for a pixel shuffle or an
+        upsample by ``r``, ``1 / stride`` for a strided window, 1 otherwise.
+    same_grid : bool
+        Output pixel ``(i, j)`` covers input pixel ``(i, j) / scale`` and the border does not
+        shrink (stride-1 ``"same"`` windows, pixel-wise layers, shuffles, upsampling): a tile
+        with a margin of the receptive radius computes its core exactly, with no border
+        bookkeeping.
+    """
+
+    radius: int | None
+    scale: Fraction = Fraction(1)
+    same_grid: bool = True
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
-class LayerSpec:
-    """Base of every spec. ``layer_type`` names the layer family; ``n_inputs`` is 1 or 2."""
+class Stated:
+    """Facts every spec (layer or loss) states; the base raises ``NotImplementedError``.
+
+    Class attributes (data, read instead of ``isinstance`` chains):
+
+    ``is_loss``
+        a loss (prediction and target in, a scalar out; run by ``LossFunction``).
+    ``moves_data``
+        the tensors it does not sum (reduction length 1) are copies of input values, exact on
+        every backend (pixel shuffle, upsample, max pooling).
+    ``gemm_like``
+        its arithmetic is multiply-adds a GEMM-shaped kernel does, so its FLOP rate is
+        comparable to the measured sgemm peak (convolution, dense).
+    ``input_data``
+        how a comparison's test inputs are drawn so that it is well-conditioned
+        (``backends/testing/data.py``): ``"uniform"`` U(-1, 1); ``"distinct"`` pairwise
+        distinct values (no ties for a max); ``"away_from_kinks"`` at least ``KINK_MARGIN``
+        from every point of :attr:`kinks`; ``"channel_spread"`` per-channel offsets and
+        spreads (batch statistics far from zero variance).
+    """
 
     layer_type: ClassVar[str] = "layer"
+    is_loss: ClassVar[bool] = False
+    moves_data: ClassVar[bool] = False
+    gemm_like: ClassVar[bool] = False
+    input_data: ClassVar[str] = "uniform"
+
+    @property
+    def kinks(self) -> tuple[float, ...]:
+        """Points where the element-wise function of the layer is not differentiable."""
+        return ()
+
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """Number of terms summed into one element of ``tensor`` (1: computed element-wise).
+
+        Rounding errors of a sum of ``K`` terms random-walk, so the tolerance of a tensor
+        grows as ``sqrt(K)`` (``backends/testing/tolerances.py``). ``training`` is the mode of
+        the forward pass (batch statistics).
+        """
+        raise _not_stated(self, "reduction length per tensor (reduction_length)")
+
+    def arithmetic(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> str:
+        """How the elements of ``tensor`` are computed, which picks its tolerance tier.
+
+        ``"sum"`` (reduction length > 1), ``"copy"`` (length 1 and :attr:`moves_data`: input
+        values moved, no rounding), ``"formula"`` (length 1, one formula per element) or
+        ``"transform"`` (a Winograd-transformed sum, see :class:`Conv2D`).
+        """
+        k = self.reduction_length(input_shape, tensor, training=training)
+        if k > 1:
+            return "sum"
+        return "copy" if self.moves_data else "formula"
+
+    def cancelling(self, tensor: str, *, training: bool = False) -> str | None:
+        """Name of the formula whose terms can cancel far below their own size in
+        ``tensor`` (its tolerance then scales with the terms, not the result:
+        ``backends/testing/tolerances.py`` ``term_scale``), ``None`` where nothing cancels."""
+        return None
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """Floating-point operations of one ``direction`` pass (``"forward"`` or
+        ``"backward"``) on ``input_shape`` (a multiply-add counts 2; each class states its
+        formula in its docstring). ``training`` is the forward mode (batch statistics)."""
+        raise _not_stated(self, "FLOPs for an input shape (flops)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LayerSpec(Stated):
+    """Base of every layer spec. ``layer_type`` names the layer family; ``n_inputs`` is 1 or 2.
+
+    Besides :class:`Stated`'s: ``has_weights`` (a ``weights`` kernel and an optional
+    ``bias``, what Keras and PyTorch weight files store per layer) and ``has_workspace``
+    (its kernels allocate a workspace proportional to the output, im2col columns or
+    Winograd tiles, so inference runs it in row bands: ``layerbench.models.inference``).
+    """
+
     n_inputs: ClassVar[int] = 1
+    has_weights: ClassVar[bool] = False
+    has_workspace: ClassVar[bool] = False
+
+    def reach(self) -> Reach:
+        """How far one output pixel reaches into the input (:class:`Reach`)."""
+        raise _not_stated(self, "spatial reach (reach)")
+
+    def state_shapes(self, input_shape: NHWC) -> dict[str, tuple[int, ...]]:
+        """Shapes of the non-trainable buffers (running statistics), ``{}`` for most."""
+        return {}
 
     def output_shape(self, input_shape: NHWC) -> NHWC:
         """NHWC shape of the output for an NHWC input shape (identity by default)."""
@@ -110,6 +264,18 @@ class _Windowed(LayerSpec):
         wo, left, right = window_geometry(name, w, kw, sw, padding, "width")
         return ho, wo, (top, bottom, left, right)
 
+    def reach(self) -> Reach:
+        """``radius = max(kernel) // 2``, ``scale = 1 / max(stride)`` (the coarser axis, so
+        the radius of what follows is not underestimated), same grid for stride-1 "same"."""
+        (kh, kw), (sh, sw), padding = self._window()
+        return Reach(max(kh, kw) // 2, Fraction(1, max(sh, sw)),
+                     padding == "same" and (sh, sw) == (1, 1))
+
+    def _overlap(self) -> int:
+        """Windows that cover one input pixel: ``ceil(kh / sh) ceil(kw / sw)``."""
+        (kh, kw), (sh, sw), _ = self._window()
+        return -(-kh // sh) * -(-kw // sw)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Conv2D(_Windowed):
@@ -124,6 +290,9 @@ class Conv2D(_Windowed):
     """
 
     layer_type: ClassVar[str] = "conv2d"
+    gemm_like: ClassVar[bool] = True
+    has_weights: ClassVar[bool] = True
+    has_workspace: ClassVar[bool] = True
     filters: int
     kernel: tuple[int, int] | int = (3, 3)
     stride: tuple[int, int] | int = (1, 1)
@@ -179,6 +348,46 @@ class Conv2D(_Windowed):
             shapes["bias"] = (self.filters,)
         return shapes
 
+    def _dx_length(self) -> int:
+        """``dx`` sums the overlapping windows through every filter: ``ceil(kh/sh)
+        ceil(kw/sw) F``."""
+        return self._overlap() * self.filters
+
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """``y``: ``kh kw C`` products; ``dx``: ``ceil(kh/sh) ceil(kw/sw) F``;
+        ``grad/weights`` and ``grad/bias``: ``N Ho Wo`` (batch and positions)."""
+        kh, kw = self.kernel
+        if tensor == "y":
+            return kh * kw * input_shape[3]
+        if tensor == "dx":
+            return self._dx_length()
+        return self._grad_length(input_shape, tensor, "y, dx, grad/<param>")
+
+    def _grad_length(self, input_shape: NHWC, tensor: str, known: str) -> int:
+        if tensor.startswith("grad/") and tensor[5:] in self.param_shapes(input_shape):
+            ho, wo, _ = self.geometry(input_shape)
+            return input_shape[0] * ho * wo
+        raise _unknown_tensor(self, tensor, known)
+
+    def arithmetic(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> str:
+        """``"transform"`` for ``y`` wherever Winograd F(2x2,3x3) / F(4x4,3x3) may compute it
+        (also ``algo="auto"`` when one of them is a choice); otherwise as :class:`Stated`."""
+        if tensor == "y" and {"winograd", "winograd4"} & set(self.algos()):
+            return "transform"
+        return Stated.arithmetic(self, input_shape, tensor, training=training)
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """Direct convolution: ``2 N Ho Wo kh kw C F`` forward (bias, fused activation and
+        residual sum are ``1 / (kh kw C)`` of it and not counted; Winograd is charged the
+        same, an effective rate); backward twice that (``dx`` and ``grad/weights``)."""
+        _check_direction(type(self).__name__, direction)
+        n, _, _, c = input_shape
+        ho, wo, _ = self.geometry(input_shape)
+        kh, kw = self.kernel
+        forward = 2 * n * ho * wo * kh * kw * c * self.filters
+        return forward * (2 if direction == "backward" else 1)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Conv2DAdd(Conv2D):
@@ -206,6 +415,17 @@ class Conv2DAdd(Conv2D):
     def input_shapes(self, first: NHWC) -> tuple[NHWC, ...]:
         return (first, self.output_shape(first))
 
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """As :class:`Conv2D`, with ``da`` the convolution's ``dx`` and ``db = beta dy``
+        element-wise (1)."""
+        if tensor == "da":
+            return self._dx_length()
+        if tensor == "db":
+            return 1
+        if tensor == "y":
+            return Conv2D.reduction_length(self, input_shape, tensor, training=training)
+        return self._grad_length(input_shape, tensor, "y, da, db, grad/<param>")
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Pool(_Windowed):
@@ -227,19 +447,58 @@ class _Pool(_Windowed):
         ho, wo, _ = self.geometry(input_shape)
         return (input_shape[0], ho, wo, input_shape[3])
 
+    def _y_length(self) -> int:
+        raise NotImplementedError
+
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """``y``: see the class; ``dx``: the windows covering one input pixel,
+        ``ceil(kh/sh) ceil(kw/sw)``."""
+        if tensor == "y":
+            return self._y_length()
+        if tensor == "dx":
+            return self._overlap()
+        raise _unknown_tensor(self, tensor, "y, dx")
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """``N Ho Wo C kh kw``: one comparison (max) or addition (average) per window cell;
+        backward counted the same (the average spreads ``dy`` over the window, the max
+        routes it to the window's maximum)."""
+        _check_direction(type(self).__name__, direction)
+        n, _, _, c = input_shape
+        ho, wo, _ = self.geometry(input_shape)
+        kh, kw = self.size
+        return n * ho * wo * c * kh * kw
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MaxPool2D(_Pool):
-    """Max pooling; padded cells never win. ``stride`` defaults to ``size``."""
+    """Max pooling; padded cells never win. ``stride`` defaults to ``size``.
+
+    ``y`` selects one input value (reduction length 1, a copy); test inputs are distinct so
+    that the maximum of a window is unique.
+    """
 
     layer_type: ClassVar[str] = "maxpool2d"
+    moves_data: ClassVar[bool] = True
+    input_data: ClassVar[str] = "distinct"
+
+    def _y_length(self) -> int:
+        return 1
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AvgPool2D(_Pool):
-    """Average pooling over the cells inside the input (padding is not counted, as in TF)."""
+    """Average pooling over the cells inside the input (padding is not counted, as in TF).
+
+    ``y`` sums ``kh kw`` cells.
+    """
 
     layer_type: ClassVar[str] = "avgpool2d"
+
+    def _y_length(self) -> int:
+        kh, kw = self.size
+        return kh * kw
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -255,6 +514,18 @@ class Shortcut(LayerSpec):
         _finite_number("Shortcut", "alpha", self.alpha)
         _finite_number("Shortcut", "beta", self.beta)
 
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """Every tensor (``y``, ``da = alpha dy``, ``db = beta dy``) is element-wise: 1."""
+        return _unsummed(self, tensor, ("y", "da", "db"))
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """Per output element 3 forward (two products, one sum), 2 backward."""
+        return _per_element(self, input_shape, direction, 3, 2)
+
+    def reach(self) -> Reach:
+        return Reach(0)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PixelShuffle(LayerSpec):
@@ -265,6 +536,7 @@ class PixelShuffle(LayerSpec):
     """
 
     layer_type: ClassVar[str] = "pixelshuffle"
+    moves_data: ClassVar[bool] = True
     scale: int
     order: Literal["dcr", "crd"] = "dcr"
 
@@ -281,6 +553,19 @@ class PixelShuffle(LayerSpec):
             )
         return (n, h * self.scale, w * self.scale, c // r2)
 
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """A permutation both ways: 1 (``y`` and ``dx`` are copies)."""
+        return _unsummed(self, tensor)
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """0: data movement only."""
+        return _per_element(self, input_shape, direction, 0, 0)
+
+    def reach(self) -> Reach:
+        """Radius 0, resolution times ``scale``."""
+        return Reach(0, Fraction(self.scale))
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BatchNorm(LayerSpec):
@@ -291,6 +576,7 @@ class BatchNorm(LayerSpec):
     """
 
     layer_type: ClassVar[str] = "batchnorm"
+    input_data: ClassVar[str] = "channel_spread"
     epsilon: float = 1e-3
     momentum: float = 0.99
 
@@ -306,16 +592,73 @@ class BatchNorm(LayerSpec):
         c = input_shape[3]
         return {"gamma": (c,), "beta": (c,)}
 
+    def state_shapes(self, input_shape: NHWC) -> dict[str, tuple[int, ...]]:
+        """The running statistics inference normalises with."""
+        c = input_shape[3]
+        return {"moving_mean": (c,), "moving_variance": (c,)}
+
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """``N H W`` (the per-channel statistics and the parameter gradients sum over batch
+        and positions), except ``y`` and ``dx`` in inference: 1 (one formula per element
+        with the running statistics)."""
+        known = {"y", "dx", *(f"grad/{p}" for p in self.param_shapes(input_shape)),
+                 *(f"state/{b}" for b in self.state_shapes(input_shape))}
+        if tensor not in known:
+            raise _unknown_tensor(self, tensor, f"one of {sorted(known)}")
+        if tensor in ("y", "dx") and not training:
+            return 1
+        n, h, w, _ = input_shape
+        return n * h * w
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """Per element, forward: training 8 (mean 1; biased variance 3: subtract, square,
+        add; normalise and scale 4: subtract, two products, add), inference 4; backward:
+        training 9 (``xhat`` 2, the two sums 3, ``dy - mean(dy) - xhat mean(dy xhat)`` 3, the
+        scale ``gamma / s`` 1), inference 1 (``dy gamma / s``)."""
+        return _per_element(self, input_shape, direction, *((8, 9) if training else (4, 1)))
+
+    def cancelling(self, tensor: str, *, training: bool = False) -> str | None:
+        """``"batch_statistics"`` for ``dx``, ``grad/gamma`` and ``grad/beta`` in training:
+        ``dx = (gamma / s)(dy - mean(dy) - xhat mean(dy xhat))`` is a difference of terms
+        that can cancel to ~1e-5 of their size (derivation: ``tolerances.term_scale``)."""
+        if training and tensor in ("dx", "grad/gamma", "grad/beta"):
+            return "batch_statistics"
+        return None
+
+    def reach(self) -> Reach:
+        """Pixel-wise in inference (running statistics): radius 0."""
+        return Reach(0)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Activation(LayerSpec):
     """Element-wise activation; ``kind`` names one of the 17 entries of ``ACTIVATIONS``."""
 
     layer_type: ClassVar[str] = "activation"
+    input_data: ClassVar[str] = "away_from_kinks"
     kind: str = "relu"
 
     def __post_init__(self) -> None:
         _choice("Activation", "kind", self.kind, tuple(ACTIVATIONS))
+
+    @property
+    def kinks(self) -> tuple[float, ...]:
+        """The kinks of ``ACTIVATIONS[kind]`` (test inputs stay ``KINK_MARGIN`` away)."""
+        return tuple(ACTIVATIONS[self.kind].kinks)
+
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """One formula per element both ways: 1."""
+        return _unsummed(self, tensor)
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """Per element 1 forward (a function evaluation counts as one operation, whatever
+        libm spends on it), 2 backward (the derivative and its product with ``dy``)."""
+        return _per_element(self, input_shape, direction, 1, 2)
+
+    def reach(self) -> Reach:
+        return Reach(0)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -323,6 +666,8 @@ class Connected(LayerSpec):
     """Dense layer on the flattened (H*W*C) input; output shape (N, 1, 1, units)."""
 
     layer_type: ClassVar[str] = "connected"
+    gemm_like: ClassVar[bool] = True
+    has_weights: ClassVar[bool] = True
     units: int
     use_bias: bool = True
 
@@ -342,12 +687,35 @@ class Connected(LayerSpec):
             shapes["bias"] = (self.units,)
         return shapes
 
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """``y``: ``H W C`` products; ``dx``: ``units``; ``grad/<param>``: ``N``."""
+        n, h, w, c = input_shape
+        if tensor == "y":
+            return h * w * c
+        if tensor == "dx":
+            return self.units
+        if tensor.startswith("grad/") and tensor[5:] in self.param_shapes(input_shape):
+            return n
+        raise _unknown_tensor(self, tensor, "y, dx, grad/<param>")
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """``2 N (H W C) units`` forward, twice that backward (``dx`` and ``grad/weights``)."""
+        _check_direction("Connected", direction)
+        forward = 2 * math.prod(input_shape) * self.units
+        return forward * (2 if direction == "backward" else 1)
+
+    def reach(self) -> Reach:
+        """Every output reads the whole input: radius ``None``, not tileable."""
+        return Reach(None, Fraction(1), same_grid=False)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Upsample(LayerSpec):
     """Nearest-neighbour upsampling by an integer ``scale`` along height and width."""
 
     layer_type: ClassVar[str] = "upsample"
+    moves_data: ClassVar[bool] = True
     scale: int
 
     def __post_init__(self) -> None:
@@ -357,11 +725,35 @@ class Upsample(LayerSpec):
         n, h, w, c = check_input_shape("Upsample", input_shape)
         return (n, h * self.scale, w * self.scale, c)
 
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """``y``: 1 (a copy); ``dx``: ``scale**2`` (the gradient sums the copies)."""
+        if tensor == "y":
+            return 1
+        if tensor == "dx":
+            return self.scale**2
+        raise _unknown_tensor(self, tensor, "y, dx")
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """Forward 0 (copies); backward ``N H W C (scale**2 - 1)`` additions."""
+        _check_direction("Upsample", direction)
+        return 0 if direction == "forward" else math.prod(input_shape) * (self.scale**2 - 1)
+
+    def reach(self) -> Reach:
+        """Radius 0, resolution times ``scale``."""
+        return Reach(0, Fraction(self.scale))
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Loss:
-    """A loss, averaged over every element: ``mse``, ``mae`` or ``smooth_l1`` (Huber, ``delta``)."""
+class Loss(Stated):
+    """A loss, averaged over every element: ``mse``, ``mae`` or ``smooth_l1`` (Huber, ``delta``).
 
+    Not a layer (no :class:`LayerSpec`): ``LossFunction`` runs it on a prediction of
+    ``input_shape`` and a target; its output is a scalar.
+    """
+
+    layer_type: ClassVar[str] = "loss"
+    is_loss: ClassVar[bool] = True
     kind: Literal["mse", "mae", "smooth_l1"] = "mse"
     delta: float = 1.0
 
@@ -370,6 +762,31 @@ class Loss:
         _finite_number("Loss", "delta", self.delta)
         if self.delta <= 0:
             raise SpecError(expected("Loss.delta", "a number > 0", self.delta))
+
+    @property
+    def kinks(self) -> tuple[float, ...]:
+        """Points of the error ``x - target`` test data stay away from: 0 (``|e|`` of mae,
+        Huber's sign; mse shares it, harmless) and Huber's switch at ``-delta``, ``delta``."""
+        return (0.0,) if self.kind != "smooth_l1" else (0.0, -self.delta, self.delta)
+
+    def output_shape(self, input_shape: NHWC) -> tuple[()]:
+        """A scalar: ``()``."""
+        check_input_shape("Loss", input_shape)
+        return ()
+
+    def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
+        """``y`` (the mean) sums ``N H W C`` terms; ``dx`` is element-wise: 1."""
+        if tensor == "y":
+            return math.prod(input_shape)
+        if tensor == "dx":
+            return 1
+        raise _unknown_tensor(self, tensor, "y, dx")
+
+    def flops(self, input_shape: NHWC, direction: str = "forward", *,
+              training: bool = False) -> int:
+        """Per element 3 forward (the difference, the element's loss, its share of the sum),
+        2 backward (the difference and the derivative's scaling)."""
+        return _per_element(self, input_shape, direction, 3, 2)
 
 
 ALL_SPECS: tuple[type[LayerSpec], ...] = (
