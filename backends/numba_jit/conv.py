@@ -29,7 +29,7 @@ AUTO_ALGOS = ("im2col", "winograd")
 UNSUPPORTED = ("winograd4_filter", "winograd4_forward")
 # The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
 # (a function of the shape's channels, not of H x W), so a model need not cut the input into
-# row bands to bound memory (``layerbench.models.inference.conv_in_bands``).
+# row bands to bound memory (``backends.bands.forward_in_bands``).
 BOUNDED_WORKSPACE = True
 
 
