@@ -11,6 +11,7 @@ from backends import Adam, LossFunction, specs
 from backends.testing.tolerances import TF_FACTOR, tolerance
 from layerbench import models
 from layerbench.models import train as train_mod
+from layerbench.models import train_schema
 from layerbench.models.graph import reduction_length
 
 # Keras rounds its hyper-parameters through float32 even for float64 variables (see
@@ -95,6 +96,22 @@ def config(tmp_path, **overrides):
             f"out_dir={tmp_path}", *[f"{k}={v}" for k, v in overrides.items()],
         ])
     return train_mod.to_schema(cfg)
+
+
+def test_model_group_is_derived_from_the_presets():
+    """``model=<name>`` composes PRESETS[name] for every trainable preset (the group has no
+    files of its own); bicubic, with nothing to train, is not a choice."""
+    from dataclasses import asdict
+
+    names = sorted(n for n, p in models.PRESETS.items() if p["arch"] != "bicubic")
+    assert sorted(train_schema.model_group()) == names
+    with initialize_config_dir(version_base="1.3", config_dir=os.path.abspath(CONF)):
+        for name in names:
+            m = train_mod.to_schema(compose("train", overrides=[f"model={name}"])).model
+            assert {k: v for k, v in asdict(m).items() if v is not None} == {
+                "name": name, **models.PRESETS[name]}, name
+        with pytest.raises(Exception, match="bicubic_x2"):
+            compose("train", overrides=["model=bicubic_x2"])
 
 
 def test_schema_rejects_unknown_keys(tmp_path):
