@@ -119,7 +119,6 @@ def build_like(model) -> keras.Model:
     Keras model's convolution layers in creation order: both builders create them in the
     same order (head, blocks, body / main, upsampler / skip, tail).
     """
-    from backends import specs
     from backends.errors import ShapeError, SpecError, expected
 
     cfg = dict(model.config)
@@ -133,7 +132,7 @@ def build_like(model) -> keras.Model:
                       res_scale=cfg.get("res_scale", 1.0), dtype=dtype)
     else:
         raise SpecError(expected("model.arch", "'edsr', 'wdsr_a' or 'wdsr_b'", model.arch))
-    ours = [n.name for n in model.net.nodes.values() if isinstance(n.layer.spec, specs.Conv2D)]
+    ours = [n.name for n in model.net.nodes.values() if n.layer.spec.has_weights]
     theirs = [layer for layer in kmodel.layers if isinstance(layer, layers.Conv2D)]
     if len(ours) != len(theirs):
         raise ShapeError(expected("convolution layers of the Keras twin", len(ours),

@@ -20,7 +20,6 @@ import re
 
 import numpy as np
 
-from backends import specs
 from backends.errors import WeightsError, expected
 
 from .weights_common import check_params
@@ -96,7 +95,7 @@ def fold(weights: dict[str, np.ndarray], layer: str) -> tuple[np.ndarray, np.nda
 
 def read(path, model) -> dict[str, np.ndarray]:
     """Parameters of ``model`` from a Keras ``.h5`` file."""
-    convs = [n.name for n in model.net.nodes.values() if isinstance(n.layer.spec, specs.Conv2D)]
+    convs = [n.name for n in model.net.nodes.values() if n.layer.spec.has_weights]
     layers = [(name, w) for name, w in read_layers(path)
               if any(k in w for k in ("kernel", "v"))]
     assigned: dict[str, tuple[str, dict]] = {}
