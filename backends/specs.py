@@ -106,6 +106,20 @@ def _unknown_tensor(obj: object, tensor: str, known: str) -> ValueError:
     return ValueError(expected(f"{type(obj).__name__} tensor", known, tensor))
 
 
+def _unsummed(obj: object, tensor: str, names: tuple[str, ...] = ("y", "dx")) -> int:
+    """Reduction length 1 of the tensors ``names`` of a layer that sums nothing."""
+    if tensor in names:
+        return 1
+    raise _unknown_tensor(obj, tensor, ", ".join(names))
+
+
+def _per_element(obj: object, input_shape: NHWC, direction: str, forward: int,
+                 backward: int) -> int:
+    """FLOPs of ``forward`` / ``backward`` operations per input element."""
+    _check_direction(type(obj).__name__, direction)
+    return (forward if direction == "forward" else backward) * math.prod(input_shape)
+
+
 @dataclass(frozen=True)
 class Reach:
     """How far one layer reaches in space, at inference.
@@ -502,15 +516,12 @@ class Shortcut(LayerSpec):
 
     def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
         """Every tensor (``y``, ``da = alpha dy``, ``db = beta dy``) is element-wise: 1."""
-        if tensor in ("y", "da", "db"):
-            return 1
-        raise _unknown_tensor(self, tensor, "y, da, db")
+        return _unsummed(self, tensor, ("y", "da", "db"))
 
     def flops(self, input_shape: NHWC, direction: str = "forward", *,
               training: bool = False) -> int:
         """Per output element 3 forward (two products, one sum), 2 backward."""
-        _check_direction("Shortcut", direction)
-        return (3 if direction == "forward" else 2) * math.prod(input_shape)
+        return _per_element(self, input_shape, direction, 3, 2)
 
     def reach(self) -> Reach:
         return Reach(0)
@@ -544,15 +555,12 @@ class PixelShuffle(LayerSpec):
 
     def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
         """A permutation both ways: 1 (``y`` and ``dx`` are copies)."""
-        if tensor in ("y", "dx"):
-            return 1
-        raise _unknown_tensor(self, tensor, "y, dx")
+        return _unsummed(self, tensor)
 
     def flops(self, input_shape: NHWC, direction: str = "forward", *,
               training: bool = False) -> int:
         """0: data movement only."""
-        _check_direction("PixelShuffle", direction)
-        return 0
+        return _per_element(self, input_shape, direction, 0, 0)
 
     def reach(self) -> Reach:
         """Radius 0, resolution times ``scale``."""
@@ -608,10 +616,7 @@ class BatchNorm(LayerSpec):
         add; normalise and scale 4: subtract, two products, add), inference 4; backward:
         training 9 (``xhat`` 2, the two sums 3, ``dy - mean(dy) - xhat mean(dy xhat)`` 3, the
         scale ``gamma / s`` 1), inference 1 (``dy gamma / s``)."""
-        _check_direction("BatchNorm", direction)
-        per = {("forward", True): 8, ("forward", False): 4,
-               ("backward", True): 9, ("backward", False): 1}[direction, bool(training)]
-        return per * math.prod(input_shape)
+        return _per_element(self, input_shape, direction, *((8, 9) if training else (4, 1)))
 
     def cancelling(self, tensor: str, *, training: bool = False) -> str | None:
         """``"batch_statistics"`` for ``dx``, ``grad/gamma`` and ``grad/beta`` in training:
@@ -644,16 +649,13 @@ class Activation(LayerSpec):
 
     def reduction_length(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> int:
         """One formula per element both ways: 1."""
-        if tensor in ("y", "dx"):
-            return 1
-        raise _unknown_tensor(self, tensor, "y, dx")
+        return _unsummed(self, tensor)
 
     def flops(self, input_shape: NHWC, direction: str = "forward", *,
               training: bool = False) -> int:
         """Per element 1 forward (a function evaluation counts as one operation, whatever
         libm spends on it), 2 backward (the derivative and its product with ``dy``)."""
-        _check_direction("Activation", direction)
-        return (1 if direction == "forward" else 2) * math.prod(input_shape)
+        return _per_element(self, input_shape, direction, 1, 2)
 
     def reach(self) -> Reach:
         return Reach(0)
@@ -784,8 +786,7 @@ class Loss(Stated):
               training: bool = False) -> int:
         """Per element 3 forward (the difference, the element's loss, its share of the sum),
         2 backward (the difference and the derivative's scaling)."""
-        _check_direction("Loss", direction)
-        return (3 if direction == "forward" else 2) * math.prod(input_shape)
+        return _per_element(self, input_shape, direction, 3, 2)
 
 
 ALL_SPECS: tuple[type[LayerSpec], ...] = (

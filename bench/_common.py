@@ -123,15 +123,10 @@ def random(shape, dtype=np.float32, seed: int = 0) -> np.ndarray:
 
 
 def conv_flops(spec, input_shape) -> int:
-    """Multiply-adds x 2 of a direct convolution forward: ``2 N Ho Wo kh kw Cin F``.
-
-    The same count is charged to Winograd (effective GFLOP/s), and backward does twice the
-    forward work (dx and dW).
-    """
-    n, _, _, cin = input_shape
-    ho, wo, _ = spec.geometry(input_shape)
-    kh, kw = spec.kernel
-    return 2 * n * ho * wo * kh * kw * cin * spec.filters
+    """FLOPs of the forward of ``spec`` on ``input_shape``, as the spec states them
+    (:meth:`backends.specs.Stated.flops`; a convolution: ``2 N Ho Wo kh kw Cin F``, the
+    same count charged to Winograd, an effective GFLOP/s)."""
+    return spec.flops(input_shape, "forward")
 
 
 def nbytes(shape, itemsize: int = 4) -> int:

@@ -59,7 +59,6 @@ class _LayerTiming(c.Scoped):
 
     def _build(self, spec, shape, backend, threads, training=False, backward=True):
         import backends
-        from backends import specs
         from backends.errors import NotSupportedError
 
         peer = backend == c.LAYER_PEER
@@ -72,7 +71,7 @@ class _LayerTiming(c.Scoped):
 
                 self.layer = GraphPeer(spec, shape)
                 self.x = self.layer.tensor(self.x)
-            if isinstance(spec, specs.Loss):
+            if spec.is_loss:
                 self.target = c.random(shape, seed=1)
                 if peer:
                     self.loss, self.target = self.layer, self.layer.tensor(self.target)
@@ -192,7 +191,7 @@ class Conv(_LayerTiming):
         case = c.preset(name)
         spec = case.spec
         if algo == "winograd":
-            if spec.kernel != (3, 3) or spec.stride != (1, 1):
+            if not spec.winograd_eligible():
                 c.skip("unsupported", f"Winograd F(2x2,3x3) needs a 3x3 stride-1 kernel; "
                        f"{name} has kernel {spec.kernel} stride {spec.stride}")
             spec = dataclasses.replace(spec, algo="winograd")

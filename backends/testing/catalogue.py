@@ -10,6 +10,7 @@ Names are stable ids (``pytest -k conv3x3_s2``); never rename one, add a new one
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -50,17 +51,17 @@ class Case:
     @property
     def layer(self) -> str:
         """Layer family (``conv2d``, ``maxpool2d``, ..., ``loss``): the report's first column."""
-        return "loss" if isinstance(self.spec, specs.Loss) else self.spec.layer_type
+        return self.spec.layer_type
 
     @property
     def output_shape(self) -> tuple[int, ...]:
-        if isinstance(self.spec, specs.Loss):
-            return ()
+        """The output's shape, ``()`` for a loss (a scalar)."""
         return self.spec.output_shape(self.input_shape)
 
     @property
     def is_merge(self) -> bool:
-        return not isinstance(self.spec, specs.Loss) and self.spec.n_inputs == 2
+        """Two inputs (``x``, ``x2``); a loss's target is not one."""
+        return not self.spec.is_loss and self.spec.n_inputs == 2
 
     def nbytes(self, itemsize: int = 4) -> int:
         """Bytes of the input plus the output, a guide to whether a preset fits in memory."""
@@ -234,21 +235,20 @@ def _presets() -> dict[str, Case]:
                                    (2, 512, 512, 108),
                                    note="thesis_shuffle6 with batch 2 instead of 16 (memory)"),
     }
-    # tiny_*: same layer, same hyper-parameters, a CI-smoke-sized input.
+    # tiny_*: same layer, same hyper-parameters, a CI-smoke-sized input (and 1/8 of the
+    # filters where there are more than 16: the second entry, None for the others).
     tiny_shapes = {
-        "edsr_body": (1, 12, 10, 16), "edsr_small": (1, 16, 16, 8),
-        "wdsr_expand": (1, 9, 8, 4), "wdsr_reduce": (1, 9, 8, 24),
-        "thesis_conv_s1": (2, 16, 16, 3), "thesis_conv_s2": (2, 16, 16, 3),
-        "thesis_maxpool3": (2, 16, 16, 3), "thesis_maxpool30": (2, 64, 64, 3),
-        "thesis_shuffle6": (2, 8, 8, 108), "thesis_shuffle6_b2": (2, 8, 8, 108),
+        "edsr_body": ((1, 12, 10, 16), 32), "edsr_small": ((1, 16, 16, 8), 8),
+        "wdsr_expand": ((1, 9, 8, 4), 24), "wdsr_reduce": ((1, 9, 8, 24), 4),
+        "thesis_conv_s1": ((2, 16, 16, 3), 12), "thesis_conv_s2": ((2, 16, 16, 3), 12),
+        "thesis_maxpool3": ((2, 16, 16, 3), None), "thesis_maxpool30": ((2, 64, 64, 3), None),
+        "thesis_shuffle6": ((2, 8, 8, 108), None), "thesis_shuffle6_b2": ((2, 8, 8, 108), None),
     }
     tiny = {}
     for name, case in full.items():
-        spec = case.spec
-        if isinstance(spec, specs.Conv2D) and spec.filters > 16:
-            spec = specs.Conv2D(filters=spec.filters // 8, kernel=spec.kernel,
-                                stride=spec.stride, padding=spec.padding)
-        tiny[f"tiny_{name}"] = Case(f"tiny_{name}", spec, tiny_shapes[name],
+        shape, filters = tiny_shapes[name]
+        spec = case.spec if filters is None else dataclasses.replace(case.spec, filters=filters)
+        tiny[f"tiny_{name}"] = Case(f"tiny_{name}", spec, shape,
                                     note=f"CI-sized version of {name}")
     return {**full, **tiny}
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import specs
-from ..activations import ACTIVATIONS, KINK_MARGIN
+from ..activations import KINK_MARGIN
+from ..errors import expected
 from ..registry import check_dtype
 
 __all__ = ["make_inputs", "away_from", "distinct"]
@@ -55,46 +55,61 @@ def _uniform(rng, shape, lo=-1.0, hi=1.0):
     return rng.uniform(lo, hi, size=shape)
 
 
+# (low, high) of the uniform draw of a parameter or buffer by name (default: U(-0.5, 0.5))
+_RANGES = {
+    "weights": (-1.0, 1.0),
+    "gamma": (0.5, 1.5),  # away from 0 so that dx does not vanish
+    "moving_variance": (0.5, 1.5),  # a variance, away from 0
+}
+
+
 def _params(case, rng) -> dict[str, np.ndarray]:
+    """Trainable parameters, then the buffers (running statistics used in inference)."""
     spec = case.spec
-    out = {}
-    for name, shape in spec.param_shapes(case.input_shape).items():
-        if name == "weights":
-            out[name] = _uniform(rng, shape)
-        elif name == "gamma":  # away from 0 so that dx does not vanish
-            out[name] = _uniform(rng, shape, 0.5, 1.5)
-        else:
-            out[name] = _uniform(rng, shape, -0.5, 0.5)
-    if isinstance(spec, specs.BatchNorm):  # running statistics used in inference
-        c = case.input_shape[3]
-        out["moving_mean"] = _uniform(rng, (c,), -0.5, 0.5)
-        out["moving_variance"] = _uniform(rng, (c,), 0.5, 1.5)
-    return out
+    shapes = {**spec.param_shapes(case.input_shape), **spec.state_shapes(case.input_shape)}
+    return {name: _uniform(rng, shape, *_RANGES.get(name, (-0.5, 0.5)))
+            for name, shape in shapes.items()}
 
 
-def _x(case, rng) -> np.ndarray:
-    spec, shape = case.spec, case.input_shape
-    if isinstance(spec, specs.MaxPool2D):
-        return distinct(rng, shape)
-    if isinstance(spec, specs.Activation):
-        kinks = ACTIVATIONS[spec.kind].kinks
-        bound = max([3.0, *(abs(k) + 2.0 for k in kinks)])  # plse needs both sides of +-4
-        return away_from(_uniform(rng, shape, -bound, bound), kinks, KINK_MARGIN)
-    if isinstance(spec, specs.BatchNorm):
-        # per-channel offsets and spreads of different sizes, variance far from 0
-        c = shape[3]
-        mean = _uniform(rng, (c,), -1.0, 1.0)
-        spread = _uniform(rng, (c,), 0.5, 2.0)
-        return mean + spread * _uniform(rng, shape)
+def _x_distinct(spec, rng, shape) -> np.ndarray:
+    return distinct(rng, shape)
+
+
+def _x_away_from_kinks(spec, rng, shape) -> np.ndarray:
+    kinks = spec.kinks
+    bound = max([3.0, *(abs(k) + 2.0 for k in kinks)])  # plse needs both sides of +-4
+    return away_from(_uniform(rng, shape, -bound, bound), kinks, KINK_MARGIN)
+
+
+def _x_channel_spread(spec, rng, shape) -> np.ndarray:
+    # per-channel offsets and spreads of different sizes, variance far from 0
+    c = shape[3]
+    mean = _uniform(rng, (c,), -1.0, 1.0)
+    spread = _uniform(rng, (c,), 0.5, 2.0)
+    return mean + spread * _uniform(rng, shape)
+
+
+def _x_uniform(spec, rng, shape) -> np.ndarray:
     return _uniform(rng, shape)
 
 
-def _target(case, rng, x) -> np.ndarray:
+# ``spec.input_data`` (backends.specs.Stated) -> how the input is drawn
+_X = {"uniform": _x_uniform, "distinct": _x_distinct, "away_from_kinks": _x_away_from_kinks,
+      "channel_spread": _x_channel_spread}
+
+
+def _x(case, rng) -> np.ndarray:
     spec = case.spec
+    if spec.input_data not in _X:
+        raise ValueError(expected(f"{type(spec).__name__}.input_data", f"one of {tuple(_X)}",
+                                  spec.input_data))
+    return _X[spec.input_data](spec, rng, case.input_shape)
+
+
+def _target(case, rng, x) -> np.ndarray:
     e = _uniform(rng, x.shape, -2.0, 2.0)
     # |e| has a kink at 0 (mae, Huber's sign), Huber switches branch at +-delta
-    kinks = [0.0] if spec.kind != "smooth_l1" else [0.0, -spec.delta, spec.delta]
-    e = away_from(e, kinks, KINK_MARGIN)
+    e = away_from(e, case.spec.kinks, KINK_MARGIN)
     # round x - e to float32 and keep e = x - t exact-ish: the branch is decided on x - t
     return x - e
 
@@ -114,7 +129,7 @@ def make_inputs(case, dtype: Any, seed: int = 0) -> dict[str, Any]:
     rng = np.random.default_rng([seed, *case.name.encode()])
     x = _f32(_x(case, rng), dt)
     out: dict[str, Any] = {"x": x}
-    if isinstance(case.spec, specs.Loss):
+    if case.spec.is_loss:
         t = _target(case, rng, x.astype(np.float64))
         out["target"] = _f32(t, dt)
         return out

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import specs
 from ..losses import LossFunction
 from ..optim import SGD, Adam, Momentum
 from ..registry import build, check_dtype
@@ -110,7 +109,7 @@ def run_case(
     """
     dt = check_dtype(dtype)
     inputs = make_inputs(case, dt, seed)
-    if isinstance(case.spec, specs.Loss):
+    if case.spec.is_loss:
         return _run_loss(case, backend, dt, inputs)
     layer = build(case.spec, input_shape=case.input_shape, backend=backend, dtype=dt)
     layer.load_params(inputs["params"])

@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import specs
 from .data import make_inputs
 
 __all__ = [
@@ -119,66 +118,39 @@ def tolerance(tier: str, dtype: Any, k: int = 1) -> float:
     return rtol * WINOGRAD_FACTOR if tier == "winograd" else rtol
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+_OPTIMIZERS = ("sgd", "momentum", "adam")
+# what the spec says about a tensor's arithmetic (backends.specs.Stated.arithmetic) -> tier
+_TIER_OF_ARITHMETIC = {"copy": "exact", "formula": "elementwise", "sum": "reduction",
+                       "transform": "winograd"}
+
+
+def _spec_tensor(tensor: str) -> str:
+    """The spec's name of a harness tensor: ``<optimizer>/<param>`` is judged by the length
+    of its gradient ``grad/<param>``."""
+    head, _, param = tensor.partition("/")
+    return f"grad/{param}" if head in _OPTIMIZERS else tensor
 
 
 def reduction_length(case, tensor: str) -> int:
-    """Number of terms summed into one element of ``tensor`` (1 for element-wise tensors).
+    """Number of terms summed into one element of ``tensor`` (1 for element-wise tensors),
+    as the case's spec states it (:meth:`backends.specs.Stated.reduction_length`).
 
     ``tensor`` is a harness name: ``y``, ``dx``, ``da``/``db``, ``grad/<param>``,
     ``state/<buffer>``, or ``<optimizer>/<param>`` (the gradient's length).
     """
-    spec, (n, h, w, c) = case.spec, case.input_shape
-    param = tensor.split("/", 1)[1] if "/" in tensor else None
-    if isinstance(spec, specs.Loss):
-        return n * h * w * c if tensor == "y" else 1
-    if isinstance(spec, specs.Conv2DAdd) and tensor in ("da", "db"):
-        # fused residual: da is the convolution's dx, db = beta dy is element-wise
-        return reduction_length(case, "dx") if tensor == "da" else 1
-    if isinstance(spec, specs.Conv2D):
-        kh, kw = spec.kernel
-        sh, sw = spec.stride
-        ho, wo, _ = spec.geometry(case.input_shape)
-        if tensor == "y":
-            return kh * kw * c
-        if tensor == "dx":  # overlapping windows through every filter
-            return _ceil_div(kh, sh) * _ceil_div(kw, sw) * spec.filters
-        return n * ho * wo  # weight and bias gradients sum over batch and positions
-    if isinstance(spec, specs.Connected):
-        if tensor == "y":
-            return h * w * c
-        return spec.units if tensor == "dx" else n
-    if isinstance(spec, specs.AvgPool2D | specs.MaxPool2D):
-        (kh, kw), (sh, sw) = spec.size, spec.stride
-        if tensor == "y":
-            return 1 if isinstance(spec, specs.MaxPool2D) else kh * kw
-        return _ceil_div(kh, sh) * _ceil_div(kw, sw)
-    if isinstance(spec, specs.Upsample):
-        return spec.scale**2 if tensor == "dx" else 1
-    if isinstance(spec, specs.BatchNorm):
-        if tensor == "y" and not case.training and param is None:
-            return 1
-        if tensor == "dx" and not case.training:
-            return 1
-        return n * h * w
-    return 1
+    return case.spec.reduction_length(case.input_shape, _spec_tensor(tensor),
+                                      training=case.training)
 
 
 def tier_of(case, tensor: str) -> str:
-    """The tier a tensor of a case is judged by."""
-    spec = case.spec
-    head = tensor.split("/", 1)[0]
-    if head in ("sgd", "momentum", "adam"):
+    """The tier a tensor of a case is judged by: ``optimizer`` for a parameter after a step,
+    otherwise the tier of the arithmetic its spec states
+    (:meth:`backends.specs.Stated.arithmetic`: copy -> exact, formula -> elementwise,
+    sum -> reduction, Winograd transform -> winograd)."""
+    if tensor.split("/", 1)[0] in _OPTIMIZERS:
         return "optimizer"
-    if isinstance(spec, specs.PixelShuffle):
-        return "exact"
-    if isinstance(spec, specs.Upsample | specs.MaxPool2D):
-        return "exact" if reduction_length(case, tensor) == 1 else "reduction"
-    if (isinstance(spec, specs.Conv2D) and {"winograd", "winograd4"} & set(spec.algos())
-            and tensor == "y"):
-        return "winograd"  # F(2x2), F(4x4), and algo="auto" where one of them is a choice
-    return "reduction" if reduction_length(case, tensor) > 1 else "elementwise"
+    kind = case.spec.arithmetic(case.input_shape, tensor, training=case.training)
+    return _TIER_OF_ARITHMETIC[kind]
 
 
 def budget(
@@ -221,9 +193,10 @@ def budget(
 def term_scale(case, tensor: str, seed: int = 0) -> float:
     """Size of the terms that make up ``tensor`` where they can cancel (0 elsewhere).
 
-    The comparison's ``scale`` is ``max(max|desired|, term_scale)``. Only batch-norm training
-    needs it so far. Per channel, with ``m = n h w`` values, ``s = sqrt(var + epsilon)`` and
-    ``xhat = (x - mean) / s``::
+    The comparison's ``scale`` is ``max(max|desired|, term_scale)``. The spec names the
+    formula that cancels (:meth:`backends.specs.Stated.cancelling`); only batch-norm training
+    (``"batch_statistics"``) does so far. Per channel, with ``m = n h w`` values,
+    ``s = sqrt(var + epsilon)`` and ``xhat = (x - mean) / s``::
 
         dx_i = (gamma / s) (dy_i - mean(dy) - xhat_i mean(dy xhat))
 
@@ -245,11 +218,13 @@ def term_scale(case, tensor: str, seed: int = 0) -> float:
     The numbers come from :func:`~backends.testing.data.make_inputs` in float64 with ``seed``
     (the same data both compared sides ran on).
     """
+    kind = case.spec.cancelling(tensor, training=case.training)
+    return 0.0 if kind is None else _TERM_SCALES[kind](case, tensor, seed)
+
+
+def _batch_statistics_term_scale(case, tensor: str, seed: int) -> float:
+    """:func:`term_scale` of batch-norm training (``dx``, ``grad/gamma``, ``grad/beta``)."""
     spec = case.spec
-    if not isinstance(spec, specs.BatchNorm) or not case.training:
-        return 0.0
-    if tensor not in ("dx", "grad/gamma", "grad/beta"):
-        return 0.0
     inputs = make_inputs(case, np.float64, seed)
     c = case.input_shape[3]
     x, dy = inputs["x"].reshape(-1, c), inputs["dy"].reshape(-1, c)
@@ -264,3 +239,7 @@ def term_scale(case, tensor: str, seed: int = 0) -> float:
     t = (gamma / s * np.max(np.abs(dy), axis=0) * (1 + np.max(xhat**2, axis=0))
          * (1 + np.max(np.abs(x), axis=0) / s))
     return float(np.max(t))
+
+
+# the formula a spec names in ``cancelling`` -> its term scale
+_TERM_SCALES = {"batch_statistics": _batch_statistics_term_scale}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 
 from backends import Network, specs
+from backends.errors import expected
 
 # DIV2K RGB mean in [0, 1] (EDSR, WDSR): the models subtract it (times 255) from the input.
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
@@ -70,23 +74,33 @@ def new_network(channels: int, backend, dtype, seed: int) -> Network:
     return Network((1, 16, 16, channels), backend=backend, dtype=np.dtype(dtype), seed=seed)
 
 
-def receptive_radius(net: Network) -> int:
+def receptive_radius(net) -> int:
     """Half-width, in input pixels, of the region that can influence one output pixel.
 
-    Summed over every convolution (an upper bound on any path), each measured in input
-    pixels at the resolution the convolution runs at (pixel shuffles raise the resolution).
+    ``sum_nodes radius / s``: every node's reach (:meth:`backends.specs.LayerSpec.reach`:
+    ``max(kernel) // 2`` for a convolution or pooling window, 0 pixel-wise) summed over all
+    nodes (an upper bound on any path), each measured in input pixels at the resolution
+    ``s`` the node runs at (the product of the ``scale`` of the nodes before it: pixel
+    shuffles and upsampling raise it, strides lower it), exact in fractions.
+    ``net``: a :class:`backends.Network` (or any object with its ``nodes``).
+
+    Raises
+    ------
+    ValueError
+        A node reads its whole input (a dense layer): the radius is unbounded.
     """
-    scale = {"input": 1}
-    radius = 0.0
+    scale = {"input": Fraction(1)}
+    radius = Fraction(0)
     for node in net.nodes.values():
         s = max(scale[i] for i in node.inputs)
-        spec = node.layer.spec
-        if isinstance(spec, specs.Conv2D):
-            radius += max(spec.kernel) // 2 / s
-        if isinstance(spec, specs.PixelShuffle | specs.Upsample):
-            s *= spec.scale
-        scale[node.name] = s
-    return int(np.ceil(radius))
+        reach = node.layer.spec.reach()
+        if reach.radius is None:
+            raise ValueError(expected(f"node {node.name!r} of the network",
+                                      "a layer with a bounded spatial reach",
+                                      type(node.layer.spec).__name__))
+        radius += Fraction(reach.radius) / s
+        scale[node.name] = s * reach.scale
+    return math.ceil(radius)
 
 
 def init_like_torch(net: Network, seed: int) -> None:
@@ -107,12 +121,13 @@ def init_like_torch(net: Network, seed: int) -> None:
 
 
 def reduction_length(net: Network) -> int:
-    """Products summed by every convolution of ``net`` (per output element, all layers).
+    """Terms summed into one output element by every reduction of ``net``: ``sum K`` over the
+    nodes whose output is a sum (``K = spec.reduction_length(input, "y") > 1``, e.g.
+    ``kh kw C`` per convolution; element-wise nodes add nothing).
 
     Rounding errors of chained sums random-walk, so comparisons of whole models use the
     reduction tier of ``backends/testing/tolerances.py`` with this K.
     """
-    return int(sum(
-        n.layer.spec.kernel[0] * n.layer.spec.kernel[1] * n.layer.input_shape[3]
-        for n in net.nodes.values() if isinstance(n.layer.spec, specs.Conv2D)
-    ))
+    lengths = (n.layer.spec.reduction_length(n.layer.input_shape, "y")
+               for n in net.nodes.values())
+    return int(sum(k for k in lengths if k > 1))

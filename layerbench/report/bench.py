@@ -210,17 +210,17 @@ def load_newest(results_dir: Path, benchmarks: dict, machine: str | None = None
 
 
 def conv_flops(item: str, direction: str) -> float:
-    """FLOPs of a conv preset (``backends.testing.PRESETS``); NaN for anything else."""
+    """FLOPs of a GEMM-like preset (``backends.testing.PRESETS``, a spec whose
+    ``gemm_like`` is set: the convolutions) as its spec states them
+    (:meth:`backends.specs.Stated.flops`); NaN for anything else, whose FLOP rate the sgemm
+    peak does not bound."""
     from backends.testing import PRESETS
 
     case = PRESETS.get(item)
-    if case is None or type(case.spec).__name__ != "Conv2D":
+    if case is None or not case.spec.gemm_like:
         return np.nan
-    n, _, _, cin = case.input_shape
-    ho, wo, _ = case.spec.geometry(case.input_shape)
-    kh, kw = case.spec.kernel
-    forward = 2.0 * n * ho * wo * kh * kw * cin * case.spec.filters
-    return forward * (2 if direction == "backward" else 1)
+    which = "backward" if direction == "backward" else "forward"
+    return float(case.spec.flops(case.input_shape, which))
 
 
 KEY = ["suite", "item", "algo", "direction", "threads"]
