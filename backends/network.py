@@ -3,6 +3,12 @@
 Nodes are added in topological order; each names its inputs (``"input"`` is the network
 input). ``forward`` runs the nodes in order, ``backward`` runs them in reverse and adds the
 gradients of nodes with several consumers. Parameters are addressed as ``"node/param"``.
+
+``Network`` is the one graph executor: inference at bounded memory runs through it too
+(``predict(x, band_bytes=...)``: intermediates freed after their last use, convolutions in
+row bands, :mod:`backends.bands`), and :meth:`Network.split` cuts it into two networks that
+share its layers, so a planner (``layerbench.models.inference``) can run a head whole and
+the rest in tiles.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import specs as _specs
+from .bands import forward_in_bands
 from .errors import NonFiniteError, ShapeError, StateError, WeightsError, expected
 from .layers.base import check_array
 from .registry import build, check_dtype, get_backend
@@ -86,19 +93,31 @@ class Network:
     def output_shape(self):
         return self._shapes[self.output]
 
-    # -- running ----------------------------------------------------------------------------
-    def forward(self, x: np.ndarray, *, training: bool = False, keep: bool = True) -> np.ndarray:
+    # -- running ---------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, *, training: bool = False, keep: bool = True,
+                band_bytes: int | None = None) -> np.ndarray:
         """Run every node. ``keep=False`` frees each layer's backward cache and each
-        intermediate as soon as its last consumer ran (inference at bounded memory)."""
+        intermediate as soon as its last consumer ran (inference at bounded memory).
+
+        ``band_bytes`` (inference only, with ``keep=False``): every layer whose spec
+        ``has_workspace`` runs on row bands of its input whose workspace is at most that
+        many bytes (:func:`backends.bands.forward_in_bands`; same result).
+        """
         check_array("Network", "x", x, self.dtype, channels=self.input_shape[3])
+        if band_bytes is not None and (keep or training):
+            raise ValueError(expected("band_bytes", "None unless keep=False and training=False "
+                                      "(a banded layer keeps no whole-input cache)", band_bytes))
         last_use = {}
         for node in self.nodes.values():
             for i in node.inputs:
                 last_use[i] = node.name
         values = {INPUT: x}
         for node in self.nodes.values():
-            values[node.name] = node.layer.forward(*(values[i] for i in node.inputs),
-                                                   training=training)
+            args = [values[i] for i in node.inputs]
+            if band_bytes is not None and node.layer.spec.has_workspace:
+                values[node.name] = forward_in_bands(node.layer, args[0], band_bytes, *args[1:])
+            else:
+                values[node.name] = node.layer.forward(*args, training=training)
             if not keep:
                 node.layer.clear()
                 for i in node.inputs:
@@ -107,9 +126,47 @@ class Network:
         self._ran = keep
         return values[self.output]
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Inference: ``forward(x, training=False, keep=False)``."""
-        return self.forward(x, training=False, keep=False)
+    def predict(self, x: np.ndarray, *, band_bytes: int | None = None) -> np.ndarray:
+        """Inference: ``forward(x, training=False, keep=False, band_bytes=band_bytes)``."""
+        return self.forward(x, training=False, keep=False, band_bytes=band_bytes)
+
+    # -- segments ---------------------------------------------------------------------------
+    def crossing(self, name: str) -> set[str]:
+        """Values (``"input"`` or node names) produced up to and including node ``name``
+        that nodes after it read."""
+        names = list(self.nodes)
+        if name not in self.nodes:
+            raise ValueError(expected("node", f"one of {names}", name))
+        k = names.index(name) + 1
+        produced = {INPUT, *names[:k]}
+        return {i for n in names[k:] for i in self.nodes[n].inputs if i in produced}
+
+    def split(self, cut: str) -> tuple[Network, Network]:
+        """The nodes up to and including ``cut`` and the nodes after it, as two networks
+        sharing this network's layers; the second reads ``cut``'s output as its input.
+
+        Raises ``ValueError`` unless ``cut``'s output is the only value the later nodes read
+        from the earlier ones (:meth:`crossing`) and some node follows it.
+        """
+        crossing = self.crossing(cut)
+        if crossing != {cut}:
+            raise ValueError(expected("cut", "a node whose output is the only value read "
+                                      "after it", f"{cut!r} (read after it: "
+                                      f"{sorted(crossing)})"))
+        names = list(self.nodes)
+        k = names.index(cut) + 1
+        head = self._segment({n: self.nodes[n] for n in names[:k]}, self.input_shape, cut)
+        tail = {n: Node(n, self.nodes[n].layer,
+                        tuple(INPUT if i == cut else i for i in self.nodes[n].inputs))
+                for n in names[k:]}
+        return head, self._segment(tail, self._shapes[cut], self.output)
+
+    def _segment(self, nodes: dict[str, Node], input_shape, output: str) -> Network:
+        net = object.__new__(Network)
+        net.input_shape, net.backend, net.dtype = tuple(input_shape), self.backend, self.dtype
+        net.seed, net.nodes, net.output = self.seed, nodes, output
+        net._shapes = {INPUT: net.input_shape, **{n: self._shapes[n] for n in nodes}}
+        return net
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """Back-propagate ``dy`` (gradient at the output); return dL/dx of the input."""

@@ -21,10 +21,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "crosscheck": ("layerbench.crosscheck", "cross-check every backend against numpy_ref and TF"),
     "reproduce": ("layerbench.experiments.run", "run a thesis experiment (DIV2K, MRI)"),
     "report": ("layerbench.report.run", "turn run tables into results/tables and figures"),
-    "train": ("layerbench.models.train", "train a model through the Layer protocol"),
+    "train": ("layerbench.training.train", "train a model through the Layer protocol"),
     "bench-report": ("layerbench.report.bench", "asv results -> bench_summary table and figures"),
     "verify": ("layerbench.experiments.verify", "check every shard of a results tree [root]"),
     "peer-compare": ("layerbench.models.peer_compare", "backends vs the Keras peer, side by side"),
+    "measure": ("layerbench.models.measure", "forward time / peak memory of a model [time|rss]"),
+    "evaluate": ("layerbench.training.evaluate", "score shipped models against bicubic"),
+    "train-report": ("layerbench.training.train_report", "validation curves of training runs"),
 }
 
 USER_ERROR_STATUS = 2

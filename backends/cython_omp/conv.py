@@ -21,7 +21,7 @@ __all__ = ["conv2d_forward", "conv2d_backward", "winograd4_filter", "winograd4_f
 AUTO_ALGOS = ("im2col", "winograd", "winograd4")
 # The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
 # (a function of the shape's channels, not of H x W), so a model need not cut the input into
-# row bands to bound memory (``layerbench.models.inference.conv_in_bands``).
+# row bands to bound memory (``backends.bands.forward_in_bands``).
 BOUNDED_WORKSPACE = True
 
 

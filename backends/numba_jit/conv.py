@@ -31,7 +31,7 @@ AUTO_ALGOS = ("im2col", "winograd")
 # Cython-only for now (a layer asking for it raises NotSupportedError at build).
 # The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
 # (a function of the shape's channels, not of H x W), so a model need not cut the input into
-# row bands to bound memory (``layerbench.models.inference.conv_in_bands``).
+# row bands to bound memory (``backends.bands.forward_in_bands``).
 BOUNDED_WORKSPACE = True
 
 

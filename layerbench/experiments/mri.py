@@ -39,8 +39,8 @@ from tqdm.auto import tqdm
 
 from layerbench import metrics
 from layerbench.data import degrade, mri
-from layerbench.models.trainset_mri import check_split
 from layerbench.schema import Config, SliceConfig
+from layerbench.training.trainset_mri import check_split
 
 from . import protocol
 from .methods import baseline, to_rgb
@@ -98,7 +98,7 @@ def _modulo(cfg: Config) -> int:
 
 def training_kind(training: dict | None) -> str:
     """What a model's weights header says it was trained on: ``photo`` (the shipped photo
-    models), ``mri_finetune`` / ``mri_scratch`` (:mod:`layerbench.models.trainset_mri`,
+    models), ``mri_finetune`` / ``mri_scratch`` (:mod:`layerbench.training.trainset_mri`,
     started from a photo model's weights or not), ``untrained`` (seeded random weights)."""
     if not training:
         return "untrained"

@@ -1,6 +1,8 @@
-"""Memory-bounded inference: convolutions in row bands, the model in overlapping tiles.
+"""Memory-bounded inference, planned: how :class:`backends.Network` runs one image.
 
-Both are exact rearrangements of the same arithmetic:
+Execution is :meth:`backends.Network.predict` (row bands, :mod:`backends.bands`) and
+:meth:`backends.Network.split`; this module plans it. Both are exact rearrangements of the
+same arithmetic:
 
 * a convolution's output rows ``[a, b)`` depend only on input rows ``[a - top, b + bottom)``
   (``top``/``bottom`` the kernel's reach), so running a band with that halo and keeping its
@@ -19,94 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backends import specs
-
-# default working-set budget of one convolution band (its im2col buffer), in bytes
-BAND_BYTES = 64 * 2**20
-
-
-def _conv_reach(spec: specs.Conv2D) -> tuple[int, int]:
-    """Rows above and below an output row that the kernel reads (stride 1)."""
-    kh = spec.kernel[0]
-    if spec.padding == "same":
-        top = (kh - 1) // 2
-        return top, kh - 1 - top
-    return 0, kh - 1
-
-
-def _kernel_module(layer):
-    """The layer's kernel module itself (``layer.k`` is a ``Kernels`` lookup that raises
-    ``NotSupportedError`` for names that are not kernels, such as the flags read here)."""
-    name = getattr(layer, "kernel_module", "")
-    return layer.backend.kernels(name) if name else None
-
-
-def _bounded(layer) -> bool:
-    """Whether the layer's kernels bound their own workspace (``conv.BOUNDED_WORKSPACE``:
-    fixed-size per-thread buffers, whatever H x W), so the layer runs whole."""
-    return bool(getattr(_kernel_module(layer), "BOUNDED_WORKSPACE", False))
-
-
-def conv_in_bands(layer, x: np.ndarray, band_bytes: int = BAND_BYTES,
-                  skip: np.ndarray | None = None) -> np.ndarray:
-    """Run a stride-1 convolution layer on row bands of ``x``; same result as ``forward``.
-    Layers whose backend kernels bound their own workspace run whole.
-
-    ``skip`` is the second input of a fused residual convolution (``Conv2DAdd``): it has the
-    output's shape, so each band takes its output rows of it.
-    """
-    spec = layer.spec
-    n, h, w, c = x.shape
-    kh, kw = spec.kernel
-    extra = () if skip is None else (skip,)
-    rows = max(1, band_bytes // max(1, n * w * kh * kw * c * x.dtype.itemsize))
-    # kernels with a bounded workspace (conv.BOUNDED_WORKSPACE) need no bands: the bands'
-    # halo copies and output copies cost 15-25% of EDSR-baseline x2 on cython (profiled)
-    if spec.stride != (1, 1) or rows >= h or _bounded(layer):
-        return layer.forward(x, *extra)
-    top, bottom = _conv_reach(spec)
-    h_out = h if spec.padding == "same" else h - kh + 1
-    out = None
-    for a in range(0, h_out, rows):
-        b = min(a + rows, h_out)
-        band_skip = () if skip is None else (np.ascontiguousarray(skip[:, a:b]),)
-        if spec.padding == "same":
-            lo, hi = max(0, a - top), min(h, b + bottom)
-            xb = np.ascontiguousarray(x[:, lo:hi])
-            if skip is not None:  # the band's output rows are [a - lo, a - lo + b - a)
-                full = np.zeros(layer.spec.output_shape(xb.shape), x.dtype)
-                full[:, a - lo : a - lo + (b - a)] = band_skip[0]
-                band_skip = (full,)
-            band = layer.forward(xb, *band_skip)
-            band = band[:, a - lo : a - lo + (b - a)]
-        else:
-            band = layer.forward(np.ascontiguousarray(x[:, a : b + kh - 1]), *band_skip)
-        layer.clear()
-        if out is None:
-            out = np.empty((n, h_out) + band.shape[2:], dtype=band.dtype)
-        out[:, a:b] = band
-    return out
-
-
-def forward_banded(net, x: np.ndarray, band_bytes: int = BAND_BYTES) -> np.ndarray:
-    """Inference through ``net`` (a :class:`backends.Network`) with banded convolutions,
-    freeing every intermediate after its last use."""
-    last_use: dict[str, str] = {}
-    for node in net.nodes.values():
-        for i in node.inputs:
-            last_use[i] = node.name
-    values = {"input": x}
-    for node in net.nodes.values():
-        args = [values[i] for i in node.inputs]
-        if isinstance(node.layer.spec, specs.Conv2D):
-            values[node.name] = conv_in_bands(node.layer, args[0], band_bytes, *args[1:])
-        else:
-            values[node.name] = node.layer.forward(*args)
-        node.layer.clear()
-        for i in node.inputs:
-            if last_use[i] == node.name and i != net.output:
-                values.pop(i, None)
-    return values[net.output]
+from backends.bands import BAND_BYTES, band_rows, bounded
 
 
 def tiles(size: int, core: int) -> list[tuple[int, int]]:
@@ -175,22 +90,21 @@ class TilePlan:
     recompute: float = 1.0
 
 
-def _conv_workspace(spec: specs.Conv2D, shape, band_bytes: int,
+def _conv_workspace(spec, shape, band_bytes: int,
                     winograd: bool = True) -> tuple[int, int]:
     """``(rows per band, bytes of one band's workspace)`` of a convolution on ``shape``:
     per output pixel, the padded copy of the band's input (``C``) and the im2col buffer
     (``kh kw C``), or for any algorithm but im2col the larger of that and Winograd
     F(2x2,3x3)'s transformed input and output (16/4 per pixel each, ``4 (C + F)``: for a
     head convolution, 3 -> 256 channels in one band, that is 38x the im2col buffer, so it
-    is not charged where it cannot occur); rows as :func:`conv_in_bands` sizes its bands
-    from the im2col bytes. Checked against ``tracemalloc`` on the numpy backend
+    is not charged where it cannot occur); rows as :func:`backends.bands.forward_in_bands`
+    sizes its bands from the im2col bytes. Checked against ``tracemalloc`` on the numpy backend
     (``tests/layerbench/models/test_tiling.py``): without the padded copy the estimate
     fell 7-9% short of the measured peak."""
     n, h, w, c = shape
     kh, kw = spec.kernel
     item = 4
-    per_row = max(1, n * w * kh * kw * c * item)
-    rows = h if spec.stride != (1, 1) else min(h, max(1, band_bytes // per_row))
+    rows = h if spec.stride != (1, 1) else min(h, band_rows(spec, shape, band_bytes, item))
     per_pixel = c + kh * kw * c
     if winograd and getattr(spec, "algo", "im2col") != "im2col":
         per_pixel = c + max(kh * kw * c, 4 * (c + spec.filters))
@@ -204,7 +118,7 @@ def _may_run_winograd(layer) -> bool:
     algo = getattr(layer.spec, "algo", "im2col")
     if algo != "auto":
         return algo != "im2col"
-    allowed = getattr(_kernel_module(layer), "AUTO_ALGOS", ("im2col",))
+    allowed = getattr(getattr(layer, "k", None), "AUTO_ALGOS", ("im2col",))
     return any(a != "im2col" for a in allowed)
 
 
@@ -216,7 +130,8 @@ def _sub_shapes(net, input_shape):
 
 
 def working_set(net, input_shape, band_bytes: int = BAND_BYTES, itemsize: int = 4) -> int:
-    """Estimated peak bytes of :func:`forward_banded` on ``input_shape`` (NHWC).
+    """Estimated peak bytes of ``net.predict(x, band_bytes=band_bytes)`` on ``input_shape``
+    (NHWC).
 
     Walks the nodes in order keeping the live activations (each freed after its last use,
     the input and the output kept); at each node the peak is the live set, the node's
@@ -234,13 +149,13 @@ def working_set(net, input_shape, band_bytes: int = BAND_BYTES, itemsize: int = 
     for node in net.nodes.values():
         extra = 0
         spec = node.layer.spec
-        if isinstance(spec, specs.Conv2D):
+        if spec.has_workspace:
             rows, work = _conv_workspace(spec, shapes[node.inputs[0]], band_bytes,
                                          _may_run_winograd(node.layer))
             band_out = size[node.name] * rows // max(1, shapes[node.name][1])
             extra = work + band_out
-            if _bounded(node.layer):
-                # runs whole (conv_in_bands) into its output, already counted, with
+            if bounded(node.layer):
+                # runs whole (forward_in_bands) into its output, already counted, with
                 # per-thread chunk buffers of a few MB (bounded by a band): charging it a
                 # band's im2col/Winograd workspace and output made EDSR x2 on 510x339
                 # whole-model tiles at 1.53x the arithmetic instead of a 1.001x split
@@ -254,61 +169,23 @@ def working_set(net, input_shape, band_bytes: int = BAND_BYTES, itemsize: int = 
 
 
 def _flops(net, input_shape) -> dict[str, float]:
-    """Multiply-adds of every convolution node on ``input_shape`` (others: 0)."""
+    """Arithmetic of every GEMM-like node (``spec.gemm_like``: the convolutions) on
+    ``input_shape``, ``spec.flops``; others 0 (a pass over memory, not arithmetic a tile
+    recomputes in any measurable amount). Only ratios of these are used."""
     shapes = _sub_shapes(net, input_shape)
-    out = {}
-    for node in net.nodes.values():
-        spec = node.layer.spec
-        if isinstance(spec, specs.Conv2D):
-            _, ho, wo, f = shapes[node.name]
-            out[node.name] = float(ho * wo * spec.kernel[0] * spec.kernel[1]
-                                   * shapes[node.inputs[0]][3] * f)
-        else:
-            out[node.name] = 0.0
-    return out
-
-
-@dataclass
-class _View:
-    """A contiguous run of a network's nodes, fed by one value renamed ``"input"``: what
-    :func:`forward_banded`, :func:`working_set` and ``graph.receptive_radius`` walk."""
-
-    nodes: dict
-    output: str
-
-
-def split(net, cut: str) -> tuple[_View, _View]:
-    """The nodes up to ``cut`` and the nodes after it, the latter reading ``cut`` as
-    ``"input"`` (valid only for a cut that is the one value crossing, see :func:`cuts`)."""
-    from backends.network import Node
-
-    names = list(net.nodes)
-    k = names.index(cut) + 1
-    head = {n: net.nodes[n] for n in names[:k]}
-    tail = {}
-    for n in names[k:]:
-        node = net.nodes[n]
-        inputs = tuple("input" if i == cut else i for i in node.inputs)
-        tail[n] = Node(node.name, node.layer, inputs)
-    return _View(head, cut), _View(tail, net.output)
+    return {node.name: float(node.layer.spec.flops(shapes[node.inputs[0]]))
+            if node.layer.spec.gemm_like else 0.0 for node in net.nodes.values()}
 
 
 def cuts(net) -> list[str]:
-    """Nodes after which exactly one value (that node's output) is read by later nodes, and
-    after which every convolution is stride-1 ``same`` (so the rest can be tiled with a
-    margin and no border shrink)."""
+    """Nodes after which exactly one value (that node's output) is read by later nodes
+    (:meth:`backends.Network.crossing`), and after which every node keeps the grid
+    (``spec.reach().same_grid``: stride-1 ``same`` convolutions, pixel-wise layers,
+    shuffles), so the rest can be tiled with a margin and no border shrink."""
     names = list(net.nodes)
-    out = []
-    for k, name in enumerate(names[:-1]):
-        produced = {"input", *names[: k + 1]}
-        crossing = {i for n in names[k + 1 :] for i in net.nodes[n].inputs if i in produced}
-        rest = [net.nodes[n].layer.spec for n in names[k + 1 :]]
-        if crossing == {name} and all(
-            s.padding == "same" and s.stride == (1, 1)
-            for s in rest if isinstance(s, specs.Conv2D)
-        ):
-            out.append(name)
-    return out
+    return [name for k, name in enumerate(names[:-1])
+            if net.crossing(name) == {name}
+            and all(net.nodes[n].layer.spec.reach().same_grid for n in names[k + 1 :])]
 
 
 def _best_grid(ws, h: int, w: int, overlap: int, budget: int):
@@ -381,7 +258,7 @@ def plan(net, input_shape, *, radius: int, shrink: int = 0, budget: int = MEMORY
         candidates.append(TilePlan("tiled", (grid[0], grid[1]), radius, None, grid[3], grid[2]))
     shapes = _sub_shapes(net, input_shape) if shrink == 0 else {}
     for cut in cuts(net) if shrink == 0 else []:
-        head, tail = split(net, cut)
+        head, tail = net.split(cut)
         head_ws = working_set(head, input_shape, band_bytes)
         if head_ws > budget:
             continue

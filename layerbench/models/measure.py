@@ -1,7 +1,7 @@
 """Forward time and peak memory of the models on a thesis-sized input (510 x 339 LR).
 
-    python -m layerbench.models.measure time wdsr_a_x4 --backends numpy,cython,numba,tensorflow
-    python -m layerbench.models.measure rss edsr_x2 --backend tensorflow --tile none
+    layerbench measure time wdsr_a_x4 --backends numpy,cython,numba,tensorflow
+    layerbench measure rss edsr_x2 --backend tensorflow --tile none
 
 ``time`` runs every backend in one process, interleaved, and reports the median of
 ``--repeats`` forwards (after one warm-up); weights are the same (deterministic
@@ -17,6 +17,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -67,9 +68,12 @@ def _rss_child(name: str, backend: str, tile: str) -> None:
 
 def peak_rss(name: str, backend: str, tile: str) -> dict:
     """Peak RSS (MiB) of one ``super_resolve`` in a fresh process."""
-    cmd = [sys.executable, "-m", "layerbench.models.measure", "_rss", name, "--backend",
+    cmd = [sys.executable, "-m", "layerbench.cli", "measure", "_rss", name, "--backend",
            backend, "--tile", str(tile)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    # cwd outside any checkout: ``python -m`` puts the cwd first on sys.path, and a source
+    # tree there (no compiled extension in it) would shadow the installed package
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
+                         cwd=tempfile.gettempdir())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -93,6 +97,3 @@ def main(argv=None) -> None:
     else:
         _rss_child(args.model, args.backend, args.tile)
 
-
-if __name__ == "__main__":
-    main()

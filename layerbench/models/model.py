@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -158,22 +159,19 @@ class SRModel:
                                 memory_budget=memory_budget, band_bytes=band_bytes)
         self.last_plan = plan
         xn = self.normalise(x)
-
-        def run(net):
-            return lambda part: inference.forward_banded(net, part, band_bytes)
-
         if plan.kind == "untiled":
-            y = run(self.net)(xn)
+            y = self.net.predict(xn, band_bytes=band_bytes)
         elif plan.kind == "tiled":
-            y = inference.run_tiled(run(self.net), xn, scale=self.scale, shrink=self.pad,
-                                    tile=plan.tile, overlap=plan.overlap, out_channels=3)
-        else:
-            head, tail = inference.split(self.net, plan.cut)
-            mid = run(head)(xn)
-            del xn
-            y = inference.run_tiled(run(tail), mid, scale=self.scale * x.shape[1] //
-                                    mid.shape[1], shrink=0, tile=plan.tile,
+            y = inference.run_tiled(partial(self.net.predict, band_bytes=band_bytes), xn,
+                                    scale=self.scale, shrink=self.pad, tile=plan.tile,
                                     overlap=plan.overlap, out_channels=3)
+        else:
+            head, tail = self.net.split(plan.cut)
+            mid = head.predict(xn, band_bytes=band_bytes)
+            del xn
+            y = inference.run_tiled(partial(tail.predict, band_bytes=band_bytes), mid,
+                                    scale=self.scale * x.shape[1] // mid.shape[1], shrink=0,
+                                    tile=plan.tile, overlap=plan.overlap, out_channels=3)
         return self.denormalise(y)
 
     def super_resolve(self, image: np.ndarray, *, tile: int | None = None,

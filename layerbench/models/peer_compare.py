@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         args.out.write_text("")
     rows = []
     for n in args.threads:
-        cmd = [sys.executable, "-m", "layerbench.models.peer_compare", "--worker",
+        cmd = [sys.executable, "-m", "layerbench.cli", "peer-compare", "--worker",
                "--threads", str(n), "--models", *args.models, "--backends", *args.backends,
                "--size", args.size, "--repeats", str(args.repeats)]
         if args.tile is not None:
@@ -212,6 +212,3 @@ def main(argv: list[str] | None = None) -> None:
         args.md.write_text(markdown(table, f"layerbench peer-compare {' '.join(raw)}"))
     print(summary(table))
 
-
-if __name__ == "__main__":
-    main()

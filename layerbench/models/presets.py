@@ -1,4 +1,15 @@
-"""Named model configurations (thesis models and the small models the package ships)."""
+"""Named model configurations (thesis models and the small models the package ships).
+
+:data:`PRESETS` is the one source of model presets. The training command's Hydra ``model``
+group (``layerbench train model=edsr_x2``) is derived from it: ``train_schema.register``
+stores one structured node per trainable preset in Hydra's ConfigStore, where the
+composition finds it exactly as it found ``conf/model/<name>.yaml`` (same defaults-list
+entry, same ``model.n_feats=...`` overrides, the same composed config). The other way round,
+reading the presets from YAML files, would make this library (``models.preset``, the
+experiments' ``preset:`` names, the schema's check of them) depend on the application's
+config directory and a YAML reader at import, and would give every preset without a file
+(bicubic, the MRI ``*_scratch`` runs) a second, different home.
+"""
 
 from __future__ import annotations
 

@@ -120,9 +120,11 @@ def crd_to_dcr(n_channels: int, scale: int) -> np.ndarray:
 
 
 def edsr_key_map(model) -> dict[str, tuple[str, int]]:
-    """EDSR-PyTorch module prefix -> (our node, shuffle factor after it or 0)."""
-    from .edsr import upsampler_steps
+    """EDSR-PyTorch module prefix -> (our node, shuffle factor after it or 0).
 
+    The upsampler steps are read from the model's own graph (``up{k}_conv`` followed by
+    ``up{k}_shuffle``), not from the EDSR builder: the builder's module imports the model
+    class, which reads weights with this module."""
     if model.arch != "edsr":
         raise WeightsError(expected("model for a .pt file", "an EDSR model", model.arch))
     n = model.config["n_resblocks"]
@@ -130,8 +132,10 @@ def edsr_key_map(model) -> dict[str, tuple[str, int]]:
     for i in range(n):
         keys[f"body.{i}.body.0"] = (f"body{i}_conv1", 0)
         keys[f"body.{i}.body.2"] = (f"body{i}_conv2", 0)
-    for k, s in enumerate(upsampler_steps(model.scale)):
-        keys[f"tail.0.{2 * k}"] = (f"up{k}_conv", s)
+    nodes, k = model.net.nodes, 0
+    while f"up{k}_conv" in nodes:
+        keys[f"tail.0.{2 * k}"] = (f"up{k}_conv", nodes[f"up{k}_shuffle"].layer.spec.scale)
+        k += 1
     return keys
 
 

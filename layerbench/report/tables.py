@@ -70,9 +70,9 @@ def div2k_interpolation(div2k: pd.DataFrame) -> pd.DataFrame:
 
 def trained_on(div2k: pd.DataFrame) -> pd.Series:
     """True for the rows of images that the shipped weights were trained on: embedded
-    scikit-image photographs listed in ``layerbench.models.trainset.TRAINING``. SR scores on
+    scikit-image photographs listed in ``layerbench.training.trainset.TRAINING``. SR scores on
     them are not held-out results."""
-    from layerbench.models.trainset import TRAINING
+    from layerbench.training.trainset import TRAINING
 
     embedded = div2k["source"].astype(str).str.startswith("skimage:")
     return embedded & div2k["image"].isin(TRAINING)

@@ -209,6 +209,40 @@ def test_predict_equals_forward(dtype):
         net.backward(np.ones_like(y))  # predict kept nothing for backward
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_banded_predict_equals_predict(dtype):
+    """One-row bands (band_bytes=1) rearrange the convolutions' GEMMs, not their sums: the
+    reduction tier of the path (a GEMM's row count may change its blocking)."""
+    x, params, _ = _data(dtype)
+    net = residual_net(dtype)
+    net.load_params(params)
+    _assert_close(net.predict(x, band_bytes=1), net.predict(x), tensor="y", dtype=dtype,
+                  against="numpy (whole)")
+    with pytest.raises(ValueError, match="band_bytes"):
+        net.forward(x, band_bytes=1)  # keep=True: backward would see the last band only
+
+
+def test_split_halves_compose_bitwise():
+    """The two networks of a split share the layers: head then tail is the same calls."""
+    x, params, _ = _data(np.float32)
+    net = residual_net(np.float32)
+    net.load_params(params)
+    head, tail = net.split("res")
+    assert list(head.nodes) == ["head", "relu", "body1", "body2", "res"]
+    assert list(tail.nodes) == ["shuffle", "tail"] and tail.nodes["shuffle"].inputs == ("input",)
+    assert tail.input_shape == (2, 6, 5, FEATS) and tail.output_shape == net.output_shape
+    assert tail.nodes["tail"].layer is net.nodes["tail"].layer
+    np.testing.assert_array_equal(tail.predict(head.predict(x)), net.predict(x))
+
+
+@pytest.mark.parametrize("cut", ["body1", "tail"])
+def test_split_needs_one_crossing_value(cut):
+    """After body1 the head's output is still read (the residual sum); after tail nothing."""
+    net = residual_net(np.float32)
+    with pytest.raises(ValueError, match=f"cut.*{cut}"):
+        net.split(cut)
+
+
 def test_update_moves_every_parameter():
     x, params, dy = _data(np.float32)
     net = residual_net(np.float32)

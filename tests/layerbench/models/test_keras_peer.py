@@ -50,7 +50,7 @@ def test_peer_compare_runs_side_by_side(km, tmp_path):
     out = tmp_path / "peer.csv"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     run = subprocess.run(
-        [sys.executable, "-m", "layerbench.models.peer_compare", "--models", "edsr_small_x2",
+        [sys.executable, "-m", "layerbench.cli", "peer-compare", "--models", "edsr_small_x2",
          "--backends", "numpy", "cython", "--threads", "1", "--size", "20x12", "--repeats",
          "2", "--out", str(out), "--md", str(tmp_path / "peer.md")], capture_output=True,
         text=True, timeout=600, env=env)
@@ -83,7 +83,7 @@ def test_peer_compare_keeps_rows_of_a_stopped_run(km, tmp_path):
          "commit": "abc12345"} for b, s in (("cython", 9.0), ("numba", 12.0))])
     csv = tmp_path / "partial.csv"
     rows.to_csv(csv, index=False)
-    run = subprocess.run([sys.executable, "-m", "layerbench.models.peer_compare", "--from",
+    run = subprocess.run([sys.executable, "-m", "layerbench.cli", "peer-compare", "--from",
                           str(csv), "--md", str(tmp_path / "p.md")], capture_output=True,
                          text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from layerbench import models
-from layerbench.models import trainset
-from layerbench.models.evaluate import scores
 from layerbench.models.presets import WEIGHTS_DIR
 from layerbench.models.weights_npz import read_header
+from layerbench.training import trainset
+from layerbench.training.evaluate import scores
 
 NAMES = models.pretrained_names()
 # trained on brain MRI slices (trainset_mri): scored on a held-out MRI slice, not a photograph
@@ -46,7 +46,7 @@ def test_mri_models_beat_bicubic_and_the_photo_model_on_a_held_out_slice(name):
     """Axial slice 90 of the embedded T1 (the MRI models trained on sagittal and coronal
     slices only), degraded as the MRI experiment's clean protocol at angle 0."""
     from layerbench.data import degrade, mri
-    from layerbench.models.trainset_mri import check_split, rgb
+    from layerbench.training.trainset_mri import check_split, rgb
 
     model = models.pretrained(name)
     s = model.scale

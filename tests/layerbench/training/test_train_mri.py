@@ -9,8 +9,8 @@ from hydra import compose, initialize_config_dir
 from layerbench import models
 from layerbench.confdir import CONFIG_PATH as CONF
 from layerbench.data import degrade, mri
-from layerbench.models import train as train_mod
-from layerbench.models import trainset_mri
+from layerbench.training import train as train_mod
+from layerbench.training import trainset_mri
 
 from .test_train import assert_step_close, one_step
 

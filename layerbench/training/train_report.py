@@ -1,7 +1,7 @@
 """Model-card material from training runs: validation curves (figure) and a history table.
 
-    python -m layerbench.models.train_report OUT.png RUN_DIR [RUN_DIR ...]
-    python -m layerbench.models.train_report --control MODEL [MODEL ...]
+    layerbench train-report OUT.png RUN_DIR [RUN_DIR ...]
+    layerbench train-report --control MODEL [MODEL ...]
 
 The first reads ``RUN_DIR/summary.json`` (written by ``layerbench train``), writes the figure
 and prints a markdown table of the validation PSNR every ``every`` steps beside the run's
@@ -64,9 +64,9 @@ def degradation_control(names, photos=None) -> str:
     import numpy as np
 
     from layerbench.data import degrade
+    from layerbench.models.presets import pretrained
 
     from .evaluate import scores
-    from .presets import pretrained
     from .trainset import VALIDATION, load_image
     from .trainset_mri import rgb
 
@@ -88,6 +88,9 @@ def degradation_control(names, photos=None) -> str:
 
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if len(argv) < 2:
+        print(__doc__.split("\n\n")[1], file=sys.stderr)
+        raise SystemExit(2)
     if argv[0] == "--control":
         print(degradation_control(argv[1:]))
         return
@@ -96,6 +99,3 @@ def main(argv=None) -> None:
     validation_curves(runs).savefig(out, dpi=90, metadata={"Software": None})
     print(history_table(runs))
 
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,8 @@
 """Training data from the natural images bundled with scikit-image (no download).
 
 High-resolution images are cropped to a multiple of the scale; the low-resolution image is
-their antialiased bicubic downscaling (:func:`.bicubic.downscale`), rounded to uint8. Grey
-images are replicated to RGB. Patches are drawn per step from a generator seeded with
+their antialiased bicubic downscaling (:func:`layerbench.models.bicubic.downscale`), rounded
+to uint8. Grey images are replicated to RGB. Patches are drawn per step from a generator seeded with
 ``(seed, step)``, so a resumed run sees exactly the batches an uninterrupted run sees.
 """
 
@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from backends.errors import expected
-
-from .bicubic import downscale
+from layerbench.models.bicubic import downscale
 
 # Held out for validation and the model card: never used for training.
 VALIDATION = ("chelsea", "coffee", "rocket")

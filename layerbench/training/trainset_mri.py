@@ -25,7 +25,8 @@ import numpy as np
 
 from backends.errors import expected
 from layerbench.data import degrade, mri
-from layerbench.models.trainset import augment
+
+from .trainset import augment
 
 MAX_DRAWS = 20
 
@@ -70,7 +71,7 @@ class MRIPatchSampler:
     ----------
     dataset : layerbench.schema.DatasetConfig
         Volumes (``mni152`` embedded or ``mri_dir``) and their intensity rule.
-    data : layerbench.models.train_schema.DataConfig
+    data : layerbench.training.train_schema.DataConfig
         ``patch`` (LR side), ``batch``, ``degrade``, ``train_axes``, ``min_fg``.
     scale, seed : int
     """

@@ -1,4 +1,10 @@
-"""Structured schema of ``conf/train.yaml``: unknown keys and wrong types are rejected."""
+"""Structured schema of ``conf/train.yaml``: unknown keys and wrong types are rejected.
+
+The ``model`` config group (``layerbench train model=edsr_small_x2``) is not a directory of
+YAML files: :func:`register` stores one :class:`ModelConfig` per trainable preset of
+:data:`layerbench.models.presets.PRESETS` in Hydra's ConfigStore (see that module's
+docstring for why the presets are the source).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
 
+from layerbench.models.presets import PRESETS
 from layerbench.schema import BackendConfig, DatasetConfig, DegradeConfig
 
 from .trainset import TRAINING, VALIDATION
@@ -13,7 +20,7 @@ from .trainset import TRAINING, VALIDATION
 
 @dataclass
 class ModelConfig:
-    """One model of the ``conf/model`` group (fields unused by ``arch`` stay ``None``)."""
+    """One model of the ``model`` group (fields unused by ``arch`` stay ``None``)."""
 
     name: str = "edsr_small_x2"
     arch: str = "edsr"
@@ -68,5 +75,15 @@ class TrainConfig:
     progress: bool = True
 
 
+def model_group() -> dict[str, ModelConfig]:
+    """The ``model`` config group: every preset with parameters to train (not bicubic)."""
+    return {name: ModelConfig(name=name, **p) for name, p in PRESETS.items()
+            if p["arch"] != "bicubic"}
+
+
 def register() -> None:
-    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+    """Store the schema (``train_schema``) and the ``model`` group in Hydra's ConfigStore."""
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    for name, node in model_group().items():
+        store.store(group="model", name=name, node=node)

@@ -24,10 +24,10 @@ from omegaconf import DictConfig, OmegaConf
 from backends import Adam, LossFunction, specs
 from backends.errors import expected
 from layerbench.data.degrade import upscale
+from layerbench.models.bicubic import bicubic
+from layerbench.models.presets import build
 
 from . import checkpoint
-from .bicubic import bicubic
-from .presets import build
 from .train_schema import TrainConfig, register
 from .trainset import PatchSampler, pair
 
@@ -69,7 +69,7 @@ def validate(model, vals) -> float:
 
 def _init_weights(model, init: str) -> str:
     """Load the starting weights of a fine-tuning run: a shipped preset's or a file's."""
-    from .presets import WEIGHTS_DIR, pretrained_names
+    from layerbench.models.presets import WEIGHTS_DIR, pretrained_names
 
     path = WEIGHTS_DIR / f"{init}.npz" if init in pretrained_names() else Path(init)
     if not path.is_file():

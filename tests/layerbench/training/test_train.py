@@ -10,8 +10,9 @@ from hydra import compose, initialize_config_dir
 from backends import Adam, LossFunction, specs
 from backends.testing.tolerances import TF_FACTOR, tolerance
 from layerbench import models
-from layerbench.models import train as train_mod
 from layerbench.models.graph import reduction_length
+from layerbench.training import train as train_mod
+from layerbench.training import train_schema
 
 # Keras rounds its hyper-parameters through float32 even for float64 variables (see
 # tests/backends/test_optim.py), so the steps use values float32 holds exactly.
@@ -63,9 +64,11 @@ def test_one_step_same_on_every_backend(backend):
                       "tensorflow" if backend == "tensorflow" else "numpy")
 
 
-def test_one_step_matches_keras(km, tmp_path):
-    import tensorflow as tf
+def test_one_step_matches_keras(tmp_path):
+    tf = pytest.importorskip("tensorflow", reason="TensorFlow/Keras is the oracle of this test")
     from keras import optimizers
+
+    from layerbench.models import keras_peer as km
 
     lr_img, hr_img = batch()
     kmodel = km.edsr(2, 1, 4, 1.0, dtype="float64")
@@ -95,6 +98,22 @@ def config(tmp_path, **overrides):
             f"out_dir={tmp_path}", *[f"{k}={v}" for k, v in overrides.items()],
         ])
     return train_mod.to_schema(cfg)
+
+
+def test_model_group_is_derived_from_the_presets():
+    """``model=<name>`` composes PRESETS[name] for every trainable preset (the group has no
+    files of its own); bicubic, with nothing to train, is not a choice."""
+    from dataclasses import asdict
+
+    names = sorted(n for n, p in models.PRESETS.items() if p["arch"] != "bicubic")
+    assert sorted(train_schema.model_group()) == names
+    with initialize_config_dir(version_base="1.3", config_dir=os.path.abspath(CONF)):
+        for name in names:
+            m = train_mod.to_schema(compose("train", overrides=[f"model={name}"])).model
+            assert {k: v for k, v in asdict(m).items() if v is not None} == {
+                "name": name, **models.PRESETS[name]}, name
+        with pytest.raises(Exception, match="bicubic_x2"):
+            compose("train", overrides=["model=bicubic_x2"])
 
 
 def test_schema_rejects_unknown_keys(tmp_path):

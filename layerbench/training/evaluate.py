@@ -3,7 +3,7 @@
 PSNR and SSIM on RGB uint8 images, ``scale`` border pixels shaved (as EDSR's evaluation);
 SSIM is scikit-image's ``structural_similarity(data_range=255, channel_axis=-1)``.
 
-    python -m layerbench.models.evaluate edsr_small_x2 wdsr_a_small_x4 [--backend numpy]
+    layerbench evaluate edsr_small_x2 wdsr_a_small_x4 [--backend numpy]
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import argparse
 
 import numpy as np
 
-from .bicubic import bicubic
-from .presets import preset, pretrained
+from layerbench.models.bicubic import bicubic
+from layerbench.models.presets import preset, pretrained
+
 from .trainset import VALIDATION, pair
 
 
@@ -69,6 +70,3 @@ def main(argv=None) -> None:
             model = pretrained(name, backend=args.backend)
         print(markdown(name, evaluate(model)))
 
-
-if __name__ == "__main__":
-    main()
