@@ -22,9 +22,11 @@ def results_path(*parts: str) -> str:
     return "/".join([RESULTS, *(p for p in parts if p)])
 
 
+# the folders under a results root (``<out>/tables`` of ``layerbench report --out``, too)
+TABLES_DIR, FIGURES_DIR = "tables", "figures"
 RUNS = results_path("runs")
-TABLES = results_path("tables")
-FIGURES = results_path("figures")
+TABLES = results_path(TABLES_DIR)
+FIGURES = results_path(FIGURES_DIR)
 ASV = results_path("asv")
 
 OmegaConf.register_new_resolver("results", results_path, replace=True)

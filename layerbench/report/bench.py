@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from layerbench import markdown
+from layerbench.confdir import FIGURES_DIR, TABLES_DIR
 
 # The thesis' "average time on a 510x339 image" (slides; C++/OpenMP, hardware unstated)
 THESIS_SECONDS = {"edsr_x2@510x339": 576.92, "wdsr_a_x4@510x339": 46.35}
@@ -447,7 +448,7 @@ def build(results_dir: Path, out_dir: Path, machine: str | None = None,
     t = timings(table)
     for line in missing_peer_lines(t)[2:-1]:
         print(f"bench-report: warning: {line[2:]}", file=sys.stderr)
-    tables, figures = Path(out_dir) / "tables", Path(out_dir) / "figures"
+    tables, figures = Path(out_dir) / TABLES_DIR, Path(out_dir) / FIGURES_DIR
     tables.mkdir(parents=True, exist_ok=True)
     figures.mkdir(parents=True, exist_ok=True)
     written = {"md": tables / "bench_summary.md", "csv": tables / "bench_summary.csv"}

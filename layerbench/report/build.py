@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from layerbench import markdown
-from layerbench.confdir import RESULTS, RUNS
+from layerbench.confdir import FIGURES_DIR, RESULTS, RUNS, TABLES_DIR
 from layerbench.data.errors import DataError
 from layerbench.experiments import store
 from layerbench.experiments.store import Shard
@@ -136,7 +136,7 @@ def _build(runs, out, formats, dpi: int, part: int, parts: int) -> list[Path]:
     """The tables (``part`` 0 only) and every ``parts``-th figure from ``part`` on."""
     runs, out = Path(runs), Path(out)
     table, shards = load_runs(runs)
-    tdir, fdir = out / "tables", out / "figures"
+    tdir, fdir = out / TABLES_DIR, out / FIGURES_DIR
     written: list[Path] = []
     count = itertools.count()
 
