@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backends.errors import expected
+
 DATA_SUFFIXES = (".parquet", ".csv", ".npz")
 SIDECAR = ".json"
 LOCK = ".lock"
@@ -186,7 +188,15 @@ class Shard:
         if not p.is_file():
             return Examples()
         with np.load(p, allow_pickle=False) as f:
-            return Examples.from_arrays({k: f[k] for k in f.files})
+            arrays = {k: f[k] for k in f.files}
+        if "index_name" not in arrays:
+            from layerbench.data.errors import DataError
+
+            raise DataError(expected(str(p), "examples with their index (index_name, "
+                                     "index_slice, index_angle)", sorted(arrays)[:4])
+                            + " (written by an older layerbench: recompute the shard with "
+                            "output.force=true)")
+        return Examples.from_arrays(arrays)
 
     # -- locking ---------------------------------------------------------------------------
     def lock_owner(self) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hydra import compose, initialize_config_dir
 
 from layerbench import schema
@@ -36,6 +37,16 @@ def test_fractional_angles_are_distinct_examples_through_a_shard(tmp_path):
     np.testing.assert_array_equal(ex.at()["crop"], np.arange(3))
     assert label(40, 22.5) == "s040_a22.5" and label(40, 22.0) == "s040_a022"
     assert label(90, 0.0) == "s090_a000" and label(90, 18.0) == "s090_a018"  # names as before
+
+
+def test_examples_of_the_old_store_are_named_not_misread(tmp_path):
+    from layerbench.data.errors import DataError
+
+    shard = store.Shard(tmp_path, "mri_part", "abc")
+    shard.write(pd.DataFrame({"x": [1]}), {"git": "test"})
+    np.savez_compressed(shard.path(".npz"), s090_a018_hr=np.zeros((2, 2)))
+    with pytest.raises(DataError, match=r"mri_part\.abc\.npz.*older layerbench"):
+        shard.read_examples()
 
 
 def test_a_run_at_22_5_degrees_gets_its_own_panels_with_its_own_scores(tmp_path):
