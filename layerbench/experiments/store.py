@@ -371,6 +371,10 @@ class Examples:
     def __len__(self) -> int:
         return len(self._images)
 
+    def items(self):
+        """``((slice, angle, name), image)`` pairs, in the order they were added."""
+        return self._images.items()
+
     def at(self, slice: int | None = None, angle: float | None = None) -> dict[str, np.ndarray]:
         """``{name: image}`` of one slice and angle (none: the images without either), in
         the order they were added."""
