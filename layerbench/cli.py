@@ -1,29 +1,72 @@
-"""``layerbench [--debug] <command> [hydra overrides]``: a thin dispatcher to the entry points.
+"""``layerbench [--debug] <command> [arguments]``: every entry point of the project.
 
-Each command lives in its own module with its own ``@hydra.main`` function and its own
-top-level config in ``conf/``; this file only maps names to them, imported lazily.
+The command table :data:`COMMANDS` (one line per command) names, for each command, either a
+module whose ``main()`` parses the rest of the command line itself (a ``@hydra.main`` entry
+point with its own top-level config in ``conf/``: overrides, ``--help``, ``-m``), or a
+function of this file that declares the command's arguments on an ``argparse`` parser and
+returns what runs with them. Either way ``layerbench <command> --help`` describes the
+command. Modules are imported lazily, when their command runs.
 
 Errors of the user's making (a config key or value, a data or weights file: every
 ``LayerbenchError``, ``FileNotFoundError``, Hydra's and OmegaConf's config errors) print one
-line, ``layerbench <command>: error: <message>``, and exit with status 2. ``--debug`` (or
-``LAYERBENCH_DEBUG=1``) shows the full traceback instead. Any other exception is a bug and
-keeps its traceback.
+line, ``layerbench <command>: error: <message>``, and exit with status 2 (as ``argparse``
+does for a bad argument). ``--debug`` (or ``LAYERBENCH_DEBUG=1``) shows the full traceback
+instead. Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
-COMMANDS: dict[str, tuple[str, str]] = {
+from layerbench.confdir import ASV, RESULTS, RUNS
+
+Run = Callable[[argparse.Namespace], None]
+
+
+def _bench_report(p: argparse.ArgumentParser) -> Run:
+    p.add_argument("--results", type=Path, default=Path(ASV), help="asv's results directory")
+    p.add_argument("--out", type=Path, default=Path(RESULTS),
+                   help="writes <out>/tables/bench_summary.{md,csv} and <out>/figures/bench_*")
+    p.add_argument("--machine", default=None, help="asv machine name (default: any)")
+    p.add_argument("--commit", default=None,
+                   help="one run's commit hash prefix (default: every benchmark from the newest "
+                        "run that measured it)")
+
+    def run(a: argparse.Namespace) -> None:
+        from layerbench.report.bench import build
+
+        for path in build(a.results, a.out, a.machine, a.commit).values():
+            print(path)
+    return run
+
+
+def _verify(p: argparse.ArgumentParser) -> Run:
+    p.add_argument("root", nargs="?", type=Path, default=Path(RUNS),
+                   help=f"a results tree of `layerbench reproduce` (default: {RUNS})")
+
+    def run(a: argparse.Namespace) -> None:
+        from layerbench.experiments.verify import verify
+
+        raise SystemExit(verify(a.root))
+    return run
+
+
+# name -> (target, one-line description). A target is a module whose ``main()`` parses the
+# command line itself (a ``@hydra.main`` entry point), or a function above that declares the
+# command's arguments on an argparse parser and returns what runs with them.
+COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] = {
     "crosscheck": ("layerbench.crosscheck", "cross-check every backend against numpy_ref and TF"),
     "reproduce": ("layerbench.experiments.run", "run a thesis experiment (DIV2K, MRI)"),
     "report": ("layerbench.report.run", "turn run tables into results/tables and figures"),
     "train": ("layerbench.training.train", "train a model through the Layer protocol"),
-    "bench-report": ("layerbench.report.bench", "asv results -> bench_summary table and figures"),
-    "verify": ("layerbench.experiments.verify", "check every shard of a results tree [root]"),
+    "bench-report": (_bench_report, "asv results -> bench_summary table and figures"),
+    "verify": (_verify, "check every shard of a results tree [root]"),
     "peer-compare": ("layerbench.models.peer_compare", "backends vs the Keras peer, side by side"),
     "measure": ("layerbench.models.measure", "forward time / peak memory of a model [time|rss]"),
     "evaluate": ("layerbench.training.evaluate", "score shipped models against bicubic"),
@@ -96,11 +139,25 @@ def _without_hydra_job_banner():
 
 
 def _usage() -> str:
-    lines = ["usage: layerbench [--debug] <command> [hydra overrides ...]", "", "commands:"]
+    lines = ["usage: layerbench [--debug] <command> [arguments ...]", "", "commands:"]
     lines += [f"  {name:12} {doc}" for name, (_, doc) in COMMANDS.items()]
-    lines += ["", "Each command takes Hydra overrides, e.g. `layerbench crosscheck --help`.",
+    lines += ["", "`layerbench <command> --help` describes a command (Hydra's help for those "
+              "taking overrides).",
               "--debug (or LAYERBENCH_DEBUG=1): full tracebacks instead of one-line errors."]
     return "\n".join(lines)
+
+
+def _entry(name: str, argv: list[str]) -> Callable[[], None]:
+    """What runs command ``name`` with its arguments ``argv``."""
+    target, doc = COMMANDS[name]
+    if callable(target):
+        parser = argparse.ArgumentParser(prog=f"layerbench {name}", description=doc)
+        run = target(parser)
+        args = parser.parse_args(argv)
+        return lambda: run(args)
+    module = importlib.import_module(target)
+    sys.argv = [f"layerbench {name}", *argv]  # Hydra parses sys.argv
+    return module.main
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,14 +178,13 @@ def main(argv: list[str] | None = None) -> None:
         # Hydra prints its own (stripped) traceback and exits 1 unless this is set; then the
         # exception reaches us and becomes one line.
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
-    module = importlib.import_module(COMMANDS[name][0])
-    sys.argv = [f"layerbench {name}", *argv[1:]]  # Hydra parses sys.argv
+    entry = _entry(name, argv[1:])
     try:
         if debug:
-            module.main()
+            entry()
         else:
             with _without_hydra_job_banner():
-                module.main()
+                entry()
     except Exception as err:
         if debug or not is_user_error(err):
             raise

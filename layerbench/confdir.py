@@ -1,10 +1,35 @@
-"""Where the Hydra configs live: the installed package ``layerbench.conf``, or ``conf/`` of a
-source checkout run without installing (``PYTHONPATH=.``)."""
+"""Where the Hydra configs live (the installed package ``layerbench.conf``, or ``conf/`` of a
+source checkout run without installing, ``PYTHONPATH=.``) and where results go.
+
+The results root is defined here once (:data:`RESULTS`, relative to the working directory);
+every default path derives from it: :data:`RUNS` (shards, Hydra's run directories),
+:data:`TABLES`, :data:`FIGURES`, :data:`ASV`. The configs in ``conf/`` interpolate it through
+the ``results`` resolver: ``${results:runs}`` is ``results/runs``, ``${results:}`` the root.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+
+from omegaconf import OmegaConf
+
+RESULTS = "results"
+
+
+def results_path(*parts: str) -> str:
+    """``RESULTS/part/...`` (the root itself without parts)."""
+    return "/".join([RESULTS, *(p for p in parts if p)])
+
+
+# the folders under a results root (``<out>/tables`` of ``layerbench report --out``, too)
+TABLES_DIR, FIGURES_DIR = "tables", "figures"
+RUNS = results_path("runs")
+TABLES = results_path(TABLES_DIR)
+FIGURES = results_path(FIGURES_DIR)
+ASV = results_path("asv")
+
+OmegaConf.register_new_resolver("results", results_path, replace=True)
 
 
 def conf_dir() -> Path:

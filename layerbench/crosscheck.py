@@ -1,7 +1,9 @@
 """``layerbench crosscheck``: cross-check every backend, write ``crosscheck.{csv,md}``.
 
 All the work is in :mod:`backends.testing.crosscheck`; this module adds the config, a
-progress bar, the summary and the exit status (non-zero when any row fails or errors).
+progress bar, the markdown report (through :mod:`layerbench.markdown`, the one table writer:
+``backends`` never imports ``layerbench``, so the library returns rows and the application
+writes them up), the summary and the exit status (non-zero when any row fails or errors).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from layerbench.confdir import CONFIG_PATH
+from layerbench import markdown
+from layerbench.confdir import CONFIG_PATH, TABLES
 
 
 @dataclass
@@ -27,7 +30,7 @@ class CrosscheckConfig:
     against: list[str] = field(default_factory=lambda: ["numpy", "tensorflow"])
     cases: list[str] | None = None
     seed: int = 0
-    output_dir: str = "results/tables"
+    output_dir: str = TABLES
     progress: bool = True
 
 
@@ -81,8 +84,48 @@ def run(cfg: DictConfig) -> tuple[list[dict], dict[str, Path]]:
                      backend_info={n: get_backend(n).info() for n in names})
     out = Path(cfg.output_dir)
     paths = {"csv": cc.write_csv(rows, out / "crosscheck.csv"),
-             "md": cc.write_markdown(rows, out / "crosscheck.md", header)}
+             "md": write_markdown(rows, out / "crosscheck.md", header)}
     return rows, paths
+
+
+def write_markdown(rows, path, header: dict | None = None) -> Path:
+    """Provenance, a pass/fail summary per backend, per layer, and every non-passing row."""
+    from backends.testing.crosscheck import atomic_write, summarize
+
+    lines = ["# Cross-check of the backends", ""]
+    lines += ["Budgets: `backends/testing/tolerances.py`; `usage` = max over tensors of "
+              "max|err| / atol. Oracle `numpy` = numpy_ref float64; oracle `tensorflow` = "
+              "TensorFlow in the same dtype.", ""]
+    if header:
+        lines += ["## Provenance", ""] + [f"- {k}: `{v}`" for k, v in header.items()] + [""]
+    lines += ["## Summary", ""]
+    lines += markdown.table(
+        ["backend", "dtype", "oracle", "rows", "pass", "fail", "skip", "error"],
+        [[b, dt, o, sum(c.values()), c["pass"], c["fail"], c["skip"], c["error"]]
+         for (b, dt, o), c in summarize(rows).items()])
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        groups.setdefault((r["layer"], r["backend"], r["dtype"], r["against"]), []).append(r)
+    per_layer = []
+    for (layer, b, dt, o), rs in sorted(groups.items()):
+        usage = [r["max_abs_err"] / r["atol"] for r in rs
+                 if r["status"] == "pass" and r["atol"] and r["atol"] > 0]
+        worst = f"{max(usage):.3g}" if usage else "exact"
+        npass = sum(r["status"] == "pass" for r in rs)
+        per_layer.append([layer, b, dt, o, len(rs), npass, worst])
+    lines += ["", "## Per layer", ""]
+    lines += markdown.table(["layer", "backend", "dtype", "oracle", "rows", "pass",
+                             "worst usage"], per_layer)
+    bad = [r for r in rows if r["status"] != "pass"]
+    lines += ["", f"## Rows that did not pass ({len(bad)})", ""]
+    if bad:
+        lines += markdown.table(
+            ["case", "backend", "dtype", "oracle", "tensor", "status", "detail"],
+            [[r["case"], r["backend"], r["dtype"], r["against"], r["tensor"], r["status"],
+              markdown.escape(r["detail"])] for r in bad])
+    else:
+        lines.append("None.")
+    return atomic_write(Path(path), lambda fh: fh.write("\n".join(lines) + "\n"))
 
 
 def summary_lines(rows) -> list[str]:

@@ -21,8 +21,10 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from backends.errors import LayerbenchError, expected
 from backends.registry import BACKEND_NAMES
+from layerbench.confdir import RESULTS, RUNS
 
-__all__ = ["Config", "ConfigError", "expected", "register", "validate"]
+__all__ = ["Config", "ConfigError", "expected", "register", "report_of", "validate",
+           "validate_report"]
 
 EXPERIMENTS = ("div2k", "mri")
 DATASET_KINDS = ("skimage", "div2k", "mni152", "mri_dir")
@@ -39,6 +41,7 @@ PROTOCOLS = ("clean", "thesis")  # MRI scoring protocols (layerbench/experiments
 INTENSITIES = ("uint8", "float")
 ROTATION_PROTOCOLS = ("reference", "back")
 SLICE_RULES = ("range", "nonblank")
+REPORT_FORMATS = ("png", "pdf", "svg")
 
 
 class ConfigError(LayerbenchError, ValueError):
@@ -153,7 +156,7 @@ class ExperimentConfig:
 
 @dataclass
 class OutputConfig:
-    root: str = "results/runs"
+    root: str = RUNS
     force: bool = False
     progress: bool = True
     workers: int = 1  # processes computing shards (each with backend.threads threads)
@@ -161,8 +164,8 @@ class OutputConfig:
 
 @dataclass
 class ReportConfig:
-    runs: str = "results/runs"
-    out: str = "results"
+    runs: str = RUNS
+    out: str = RESULTS
     formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
     dpi: int = 110
     workers: int = 1  # processes saving figures
@@ -286,7 +289,7 @@ def validate(cfg: DictConfig | Config) -> Config:
     _choice("backend.name", b.name, BACKENDS)
     _positive("backend.threads", b.threads)
     _positive("output.workers", c.output.workers)
-    _positive("report.workers", c.report.workers)
+    validate_report(c.report, "report.")
     _choice("backend.dtype", b.dtype, DTYPES)
     _choice("experiment.name", e.name, EXPERIMENTS)
     _choice("dataset.kind", d.kind, DATASET_KINDS)
@@ -349,6 +352,27 @@ def validate(cfg: DictConfig | Config) -> Config:
         if m.tile is not None:
             _positive(f"experiment.models[{i}].tile", m.tile)
     _validate_protocols(e, d)
-    for i, f in enumerate(c.report.formats):
-        _choice(f"report.formats[{i}]", f, ("png", "pdf", "svg"))
     return c
+
+
+def validate_report(r: ReportConfig, prefix: str = "") -> ReportConfig:
+    """Check the report's settings (``prefix``: where they sit, ``report.`` in a run's
+    config, nothing in ``conf/report.yaml``)."""
+    _positive(f"{prefix}workers", r.workers)
+    _positive(f"{prefix}dpi", r.dpi)
+    for i, f in enumerate(r.formats):
+        _choice(f"{prefix}formats[{i}]", f, REPORT_FORMATS)
+    return r
+
+
+def report_of(cfg: DictConfig) -> ReportConfig:
+    """The ``report`` node of a run's composed config, resolved and checked by
+    :func:`validate` (unknown keys, types, ranges).
+
+    Only that node is taken, on the schema's defaults for the rest: a multirun's base config
+    (what Hydra passes to ``on_multirun_end``) leaves out the swept overrides, so its other
+    nodes need not form a valid run (``-m experiment=mri dataset=mri_dir,mni152``).
+    """
+    _unknown_keys(cfg.report, ReportConfig, "report.")
+    report = OmegaConf.to_container(cfg.report, resolve=True)
+    return validate(OmegaConf.merge(OmegaConf.structured(Config), {"report": report})).report

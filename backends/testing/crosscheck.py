@@ -9,6 +9,8 @@ verdict (:data:`~backends.testing.compare.ROW_FIELDS`). Two oracles:
                 backend but TensorFlow).
 
 Writing uses only the ``csv`` module; files are replaced atomically (temp file, then rename).
+The markdown report of the rows is the application's (``layerbench crosscheck``), which owns
+the project's one markdown table writer.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .catalogue import CASES, Case
 from .compare import ROW_FIELDS, compare_results
 from .harness import run_case
 
-__all__ = ["crosscheck", "summarize", "write_csv", "write_markdown"]
+__all__ = ["atomic_write", "crosscheck", "summarize", "write_csv"]
 
 ORACLES = (REFERENCE, ORACLE)  # ("numpy", "tensorflow"): the registry's roles
 
@@ -122,7 +124,8 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], Coun
     return dict(sorted(out.items()))
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Any], None]) -> Path:
+    """Call ``write(fh)`` on a temporary text file beside ``path``, then rename it there."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -143,50 +146,4 @@ def write_csv(rows: Sequence[dict[str, Any]], path: str | os.PathLike) -> Path:
         w = csv.DictWriter(fh, fieldnames=ROW_FIELDS, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    return _atomic_write(Path(path), write)
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return str(v).replace("|", "\\|")
-
-
-def write_markdown(rows: Sequence[dict[str, Any]], path: str | os.PathLike,
-                   header: dict[str, Any] | None = None) -> Path:
-    """Provenance, a pass/fail summary per backend, per layer, and every non-passing row."""
-    lines = ["# Cross-check of the backends", ""]
-    lines += ["Budgets: `backends/testing/tolerances.py`; `usage` = max over tensors of "
-              "max|err| / atol. Oracle `numpy` = numpy_ref float64; oracle `tensorflow` = "
-              "TensorFlow in the same dtype.", ""]
-    if header:
-        lines += ["## Provenance", ""] + [f"- {k}: `{v}`" for k, v in header.items()] + [""]
-    lines += ["## Summary", "", "| backend | dtype | oracle | rows | pass | fail | skip | error |",
-              "|---|---|---|---|---|---|---|---|"]
-    for (b, dt, o), c in summarize(rows).items():
-        lines.append(f"| {b} | {dt} | {o} | {sum(c.values())} | {c['pass']} | {c['fail']} | "
-                     f"{c['skip']} | {c['error']} |")
-    groups: dict[tuple, list] = {}
-    for r in rows:
-        groups.setdefault((r["layer"], r["backend"], r["dtype"], r["against"]), []).append(r)
-    lines += ["", "## Per layer", "", "| layer | backend | dtype | oracle | rows | pass | "
-              "worst usage |", "|---|---|---|---|---|---|---|"]
-    for (layer, b, dt, o), rs in sorted(groups.items()):
-        usage = [r["max_abs_err"] / r["atol"] for r in rs
-                 if r["status"] == "pass" and r["atol"] and r["atol"] > 0]
-        worst = f"{max(usage):.3g}" if usage else "exact"
-        npass = sum(r["status"] == "pass" for r in rs)
-        lines.append(f"| {layer} | {b} | {dt} | {o} | {len(rs)} | {npass} | {worst} |")
-    bad = [r for r in rows if r["status"] != "pass"]
-    lines += ["", f"## Rows that did not pass ({len(bad)})", ""]
-    if bad:
-        lines += ["| case | backend | dtype | oracle | tensor | status | detail |",
-                  "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['case']} | {r['backend']} | {r['dtype']} | {r['against']} | "
-                  f"{r['tensor']} | {r['status']} | {_fmt(r['detail'])} |" for r in bad]
-    else:
-        lines.append("None.")
-
-    def write(fh):
-        fh.write("\n".join(lines) + "\n")
-    return _atomic_write(Path(path), write)
+    return atomic_write(Path(path), write)

@@ -151,7 +151,8 @@ def _score(hr: np.ndarray, out: np.ndarray, hr_mask: np.ndarray | None,
 
 
 def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict]:
-    """Rows for one variant/subject/weighting/scale and the example images kept for figures."""
+    """Rows for one variant/subject/weighting/scale and the example images kept for figures
+    (``{(slice, angle, name): image}``, stored by :class:`~.store.Examples`)."""
     e, d = cfg.experiment, cfg.dataset
     v = task.variant or protocol.variants(e)[0]
     c = v.conventions
@@ -207,11 +208,11 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
         # the thesis scores against the unrotated HR: one mask per slice
         hr_mask = mask0 if back else metrics.brain_mask(hr) if e.mask else None
         keep = i in example_slices and angle in example_angles
-        tag = f"s{i:03d}_a{int(angle):03d}"
+        pos = (i, float(angle))  # examples are keyed by (slice, angle, name): data
         if i in example_slices and back:
-            examples[f"{tag}_lr"] = lr  # the LR input at every angle (thesis fig.)
+            examples[(*pos, "lr")] = lr  # the LR input at every angle (thesis fig.)
         if keep:
-            examples[f"{tag}_hr"], examples[f"{tag}_lr"] = hr, lr
+            examples[(*pos, "hr")], examples[(*pos, "lr")] = hr, lr
         for label, kind, fn, m in methods:
             if getattr(m, "angles", None) is not None and float(angle) not in m.angles:
                 continue  # a model scored at some angles only (experiment.models[*].angles)
@@ -233,7 +234,7 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
                 if once:
                     unrotated[label] = (out, seconds, scores)
             if keep:
-                examples[f"{tag}_{label}"] = out
+                examples[(*pos, label)] = out
             for r in scores:
                 rows.append({
                     **fixed, "slice": i, "angle": float(angle), "method": label, "kind": kind,

@@ -1,7 +1,8 @@
 """Shard files: atomic writes, verification, per-shard locks, resume, listing.
 
 A shard ``<root>/<experiment>/<backend>/<key>.<hash>`` is made of ``.parquet`` (the tidy table),
-``.csv`` (the same rows), optionally ``.npz`` (example images for the panels) and ``.json``
+``.csv`` (the same rows), optionally ``.npz`` (example images for the panels, with their name,
+slice and angle as data: :class:`Examples`) and ``.json``
 (the sidecar: provenance plus, under ``"files"``, each file's size in bytes, SHA-256 and row
 count). Every file is written to a temporary name in the same directory, fsynced and renamed;
 the sidecar is written last. A shard is finished only when its sidecar parses and every file
@@ -9,6 +10,10 @@ it lists exists with that size, checksum and row count (:meth:`Shard.verify`); a
 (a killed write, a truncated or garbled file, a file edited by hand) is reported by name and
 the shard is recomputed. A killed run leaves at worst stray ``*.tmp*`` files and a stale lock,
 which the next run removes.
+
+This module is the one reader of run files: the runner's resume, ``layerbench verify`` and the
+report (:func:`load_runs`) all read shards through :meth:`Shard.verify`, so a broken shard is
+never reported on.
 
 Locks: a run computes a shard only while it holds ``<shard>.lock`` (created with
 ``O_CREAT | O_EXCL``; it records the owner's pid, host and start time). A lock is stale, and
@@ -25,12 +30,14 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from backends.errors import expected
 
 DATA_SUFFIXES = (".parquet", ".csv", ".npz")
 SIDECAR = ".json"
@@ -156,10 +163,14 @@ class Shard:
                 p.unlink(missing_ok=True)
 
     def write(self, table: pd.DataFrame, provenance: dict[str, Any],
-              examples: dict[str, np.ndarray] | None = None) -> None:
-        """Write examples, CSV, parquet, then the sidecar describing them, each atomically."""
+              examples: Examples | Mapping | None = None) -> None:
+        """Write examples, CSV, parquet, then the sidecar describing them, each atomically.
+
+        ``examples``: an :class:`Examples`, or a mapping it is made from (keys: a name, or a
+        ``(slice, angle, name)`` tuple)."""
         if examples:
-            _atomic(self.path(".npz"), lambda t: _savez(t, examples), ".npz")
+            arrays = Examples(examples).arrays()
+            _atomic(self.path(".npz"), lambda t: _savez(t, arrays), ".npz")
         _atomic(self.path(".csv"), lambda t: table.to_csv(t, index=False), ".csv")
         _atomic(self.path(".parquet"), lambda t: table.to_parquet(t, index=False), ".parquet")
         files = {e: describe(self.path(e)) for e in DATA_SUFFIXES if self.path(e).is_file()}
@@ -170,6 +181,22 @@ class Shard:
 
     def read_table(self) -> pd.DataFrame:
         return pd.read_parquet(self.path(".parquet"))
+
+    def read_examples(self) -> Examples:
+        """The shard's example images (empty when it kept none)."""
+        p = self.path(".npz")
+        if not p.is_file():
+            return Examples()
+        with np.load(p, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        if "index_name" not in arrays:
+            from layerbench.data.errors import DataError
+
+            raise DataError(expected(str(p), "examples with their index (index_name, "
+                                     "index_slice, index_angle)", sorted(arrays)[:4])
+                            + " (written by an older layerbench: recompute the shard with "
+                            "output.force=true)")
+        return Examples.from_arrays(arrays)
 
     # -- locking ---------------------------------------------------------------------------
     def lock_owner(self) -> dict[str, Any] | None:
@@ -298,18 +325,86 @@ def finished_shards(root: str | os.PathLike) -> list[Shard]:
     return [s for s in map(Shard.from_base, shard_bases(root)) if s.done()]
 
 
+def load_runs(root: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, Shard]]:
+    """Every finished (verified) shard table under ``root``, concatenated, and the shards.
+
+    Each row gets ``_file`` (its shard's path under ``root``, which names the shard: the
+    same key and hash may exist under two backends) and ``_mtime`` (its table's file time,
+    newest wins when runs overlap); the shards come keyed by that ``_file``.
+    """
+    tables, shards = [], {}
+    for s in finished_shards(root):
+        name = s.base.relative_to(root).as_posix()
+        t = s.read_table()
+        t["_mtime"] = s.path(".parquet").stat().st_mtime
+        t["_file"] = name
+        tables.append(t)
+        shards[name] = s
+    return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()), shards
+
+
 def load_tables(root: str | os.PathLike) -> pd.DataFrame:
     """Concatenate every finished (verified) shard table under ``root``."""
     tables = [s.read_table() for s in finished_shards(root)]
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
 
-def load_examples(root: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
-    """``{shard file stem: {name: array}}`` for every finished shard with examples."""
-    out = {}
-    for s in finished_shards(root):
-        p = s.path(".npz")
-        if p.is_file():
-            with np.load(p) as f:
-                out[p.stem] = {k: f[k] for k in f.files}
-    return out
+class Examples:
+    """Example images of a shard, each with its name and, for MRI, its slice and angle.
+
+    Built from a mapping whose keys are ``(slice, angle, name)`` tuples (``slice`` an int,
+    ``angle`` a float in degrees) or plain names (no slice or angle: DIV2K's crops). A key
+    assigned again keeps its place. Stored in the ``.npz`` as arrays ``image0 ...`` plus the
+    index columns ``index_name``, ``index_slice`` (-1: none) and ``index_angle`` (NaN: none),
+    so no reader parses a name to find a slice or an angle.
+    """
+
+    def __init__(self, images: Examples | Mapping | None = None):
+        self._images: dict[tuple[int | None, float | None, str], np.ndarray] = {}
+        items = images._images.items() if isinstance(images, Examples) else (
+            (images or {}).items())
+        for key, image in items:
+            sl, angle, name = key if isinstance(key, tuple) else (None, None, key)
+            self._images[(None if sl is None else int(sl),
+                           None if angle is None else float(angle), str(name))] = image
+
+    def __len__(self) -> int:
+        return len(self._images)
+
+    def items(self):
+        """``((slice, angle, name), image)`` pairs, in the order they were added."""
+        return self._images.items()
+
+    def at(self, slice: int | None = None, angle: float | None = None) -> dict[str, np.ndarray]:
+        """``{name: image}`` of one slice and angle (none: the images without either), in
+        the order they were added."""
+        return {n: img for (s, a, n), img in self._images.items() if s == slice and a == angle}
+
+    def positions(self, name: str) -> list[tuple[int, float]]:
+        """Sorted ``(slice, angle)`` pairs that have an image called ``name``."""
+        return sorted((s, a) for s, a, n in self._images if n == name and s is not None)
+
+    def by_angle(self, name: str, slice: int) -> dict[float, np.ndarray]:
+        """``{angle: image}`` of ``name`` on one slice, by increasing angle."""
+        found = {a: img for (s, a, n), img in self._images.items()
+                 if n == name and s == slice and a is not None}
+        return dict(sorted(found.items()))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The ``.npz`` contents (see the class docstring)."""
+        keys = list(self._images)
+        out = {f"image{k}": img for k, img in enumerate(self._images.values())}
+        out["index_name"] = np.array([n for _, _, n in keys], dtype=str)
+        out["index_slice"] = np.array([-1 if s is None else s for s, _, _ in keys],
+                                      dtype=np.int64)
+        out["index_angle"] = np.array([np.nan if a is None else a for _, a, _ in keys],
+                                      dtype=np.float64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Examples:
+        """The inverse of :meth:`arrays`."""
+        names, slices, angles = (arrays[f"index_{c}"] for c in ("name", "slice", "angle"))
+        return cls({(None if s < 0 else int(s), None if np.isnan(a) else float(a), str(n)):
+                    arrays[f"image{k}"]
+                    for k, (n, s, a) in enumerate(zip(names, slices, angles, strict=True))})

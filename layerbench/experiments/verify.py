@@ -1,23 +1,21 @@
 """``layerbench verify [root]``: check every shard of a results tree against its sidecar.
 
-Prints one line per problem (shard, file, what is wrong) and exits 1 when anything is broken,
-0 when every shard is finished and whole. ``root`` defaults to ``results/runs``.
+Prints one line per problem (shard, file, what is wrong) and returns exit status 1 when
+anything is broken, 0 when every shard is finished and whole. The command line (``root``,
+default ``results/runs``) is parsed in :mod:`layerbench.cli`.
 """
 
 from __future__ import annotations
 
-import sys
+import os
 from pathlib import Path
 
 from .store import shard_bases, verify_tree
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) > 1 or (args and args[0] in ("-h", "--help")):
-        print("usage: layerbench verify [root]   (default root: results/runs)")
-        raise SystemExit(0 if args and args[0] in ("-h", "--help") else 2)
-    root = Path(args[0] if args else "results/runs")
+def verify(root: str | os.PathLike) -> int:
+    """Check the tree under ``root``, print what is broken; return the exit status."""
+    root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"results root not found: {root}")
     broken = verify_tree(root)
@@ -28,8 +26,12 @@ def main(argv: list[str] | None = None) -> None:
     bad = sum(1 for b in broken if not b.endswith((".lock",)) and ".tmp" not in b)
     print(f"layerbench verify {root}: {n} shards, {n - bad} finished and whole, "
           f"{len(broken)} problems")
-    raise SystemExit(1 if broken else 0)
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from layerbench.cli import main
+
+    main(["verify", *sys.argv[1:]])

@@ -111,13 +111,14 @@ def summary(table) -> str:
     med = g.agg(ratio=("ratio", "median"), seconds=("seconds", "median"),
                 keras_seconds=("keras_seconds", "median"), recompute=("recompute", "first"),
                 repeats=("ratio", "size")).reset_index()
-    lines = ["| model | size | backend | threads | plan (recompute) | seconds | keras seconds "
-             "| ratio (median) | repeats |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in med.itertuples():
-        lines.append(f"| {r.model} | {r.size} | {r.backend} | {r.threads} | {r.plan} "
-                     f"({r.recompute:.3f}) | {r.seconds:.2f} | {r.keras_seconds:.2f} | "
-                     f"{r.ratio:.2f} | {r.repeats} |")
-    return "\n".join(lines)
+    from layerbench import markdown
+
+    return "\n".join(markdown.table(
+        ["model", "size", "backend", "threads", "plan (recompute)", "seconds", "keras seconds",
+         "ratio (median)", "repeats"],
+        [[r.model, r.size, r.backend, r.threads, f"{r.plan} ({r.recompute:.3f})",
+          f"{r.seconds:.2f}", f"{r.keras_seconds:.2f}", f"{r.ratio:.2f}", r.repeats]
+         for r in med.itertuples()]))
 
 
 def parse(argv):

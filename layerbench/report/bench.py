@@ -1,8 +1,9 @@
 """Benchmark report: asv's results JSON -> ``results/tables/bench_summary.{md,csv}`` and
 ``results/figures/bench_*.png``.
 
-``python -m layerbench.report.bench [--results results/asv] [--out results]
-[--machine NAME] [--commit SHA]``
+``layerbench bench-report [--results results/asv] [--out results] [--machine NAME]
+[--commit SHA]`` (arguments: :mod:`layerbench.cli`; ``python -m layerbench.report.bench`` is
+the same command)
 
 The tidy table has one row per benchmark, parameter combination and backend: ``suite``
 (asv class), ``kind`` (time/track/peakmem), ``item`` (layer, conv case or ``model@size``),
@@ -20,7 +21,6 @@ Skipped and failed combinations (asv stores no number) are left out.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import itertools
 import json
@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from backends.registry import display_order
+from layerbench import markdown
+from layerbench.confdir import FIGURES_DIR, TABLES_DIR
 
 # The thesis' "average time on a 510x339 image" (slides; C++/OpenMP, hardware unstated)
 THESIS_SECONDS = {"edsr_x2@510x339": 576.92, "wdsr_a_x4@510x339": 46.35}
@@ -300,12 +302,6 @@ def _tracked(value: float, unit: str) -> tuple[str, str]:
     return f"{value:.4g}", unit
 
 
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return out
-
-
 def _gflops_cell(row) -> str:
     if row is None:
         return "skip"
@@ -324,7 +320,7 @@ def _backend_grid(t: pd.DataFrame, backends: list[str], label_cols: list[str],
         key = key if isinstance(key, tuple) else (key,)
         by = {r["backend"]: r for _, r in group.iterrows()}
         rows.append([*key, *(cell(by.get(b)) for b in backends)])
-    return _md_table([*label_cols, *backends], rows)
+    return markdown.table([*label_cols, *backends], rows)
 
 
 def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
@@ -372,7 +368,7 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
                  {True: "met", False: "not met", None: "?"}[r.met],
                  f"{r.ratio_to_eager:.2f}" if np.isfinite(r.ratio_to_eager) else ""]
                 for r in tg.itertuples()]
-        lines += _md_table(["backend", "case", "algo", "direction", "threads", "target",
+        lines += markdown.table(["backend", "case", "algo", "direction", "threads", "target",
                             "ratio", "", "vs eager tensorflow"], rows) + [""]
 
     peer_vs_eager = t[(t["backend"] == LAYER_PEER) & np.isfinite(t["ratio_to_eager"])
@@ -384,7 +380,7 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
                  f"{r.ratio_to_eager:.2f}"]
                 for r in peer_vs_eager.sort_values(["item", "algo", "direction",
                                                     "threads"]).itertuples()]
-        lines += _md_table(["case", "algo", "direction", "threads", "tf_graph", "ratio"],
+        lines += markdown.table(["case", "algo", "direction", "threads", "tf_graph", "ratio"],
                            rows) + [""]
 
     wino = t[(t["algo"] == "winograd")]
@@ -433,7 +429,7 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
                  r.algo, r.backend, r.dtype or r.cache,
                  "" if pd.isna(r.threads) else int(r.threads), *_tracked(r.value, r.unit)]
                 for r in tracks.itertuples()]
-        lines += _md_table(["benchmark", "item", "algo", "backend", "dtype/cache", "threads",
+        lines += markdown.table(["benchmark", "item", "algo", "backend", "dtype/cache", "threads",
                             "value", "unit"], rows) + [""]
     return "\n".join(lines)
 
@@ -452,7 +448,7 @@ def build(results_dir: Path, out_dir: Path, machine: str | None = None,
     t = timings(table)
     for line in missing_peer_lines(t)[2:-1]:
         print(f"bench-report: warning: {line[2:]}", file=sys.stderr)
-    tables, figures = Path(out_dir) / "tables", Path(out_dir) / "figures"
+    tables, figures = Path(out_dir) / TABLES_DIR, Path(out_dir) / FIGURES_DIR
     tables.mkdir(parents=True, exist_ok=True)
     figures.mkdir(parents=True, exist_ok=True)
     written = {"md": tables / "bench_summary.md", "csv": tables / "bench_summary.csv"}
@@ -464,26 +460,14 @@ def build(results_dir: Path, out_dir: Path, machine: str | None = None,
         if k not in full:  # keep the per-row commit of a merged report
             full[k] = v
     full.to_csv(written["csv"], index=False)
-    for name, fig in bench_figures.all_figures(t).items():
+    for name, fig in bench_figures.all_figures(t, THESIS_SECONDS).items():
         target = figures / f"bench_{name}.png"
         fig.savefig(target, dpi=120)
         written[name] = target
     return written
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m layerbench.report.bench",
-                                     description="asv results -> bench_summary table/figures")
-    parser.add_argument("--results", type=Path, default=Path("results/asv"))
-    parser.add_argument("--out", type=Path, default=Path("results"))
-    parser.add_argument("--machine", default=None, help="asv machine name (default: any)")
-    parser.add_argument("--commit", default=None,
-                        help="one run's commit hash prefix (default: every benchmark from "
-                             "the newest run that measured it)")
-    args = parser.parse_args(argv)
-    for path in build(args.results, args.out, args.machine, args.commit).values():
-        print(path)
+if __name__ == "__main__":  # the command line is `layerbench bench-report` (layerbench.cli)
+    from layerbench.cli import main
 
-
-if __name__ == "__main__":
-    main()
+    main(["bench-report", *sys.argv[1:]])

@@ -77,14 +77,13 @@ def model_times(t: pd.DataFrame, thesis: dict[str, float]) -> Figure:
     return fig
 
 
-def all_figures(t: pd.DataFrame) -> dict[str, Figure]:
-    """Every figure the data allow, by file stem."""
-    from .bench import THESIS_SECONDS
-
+def all_figures(t: pd.DataFrame, thesis: dict[str, float]) -> dict[str, Figure]:
+    """Every figure the data allow, by file stem (``thesis``: the thesis' seconds per model
+    item, for :func:`model_times`)."""
     out = {}
     for name, item in THREAD_FIGURES.items():
         if (t["item"] == item).any():
             out[f"threads_{name}"] = time_vs_threads(t, item)
     if (t["suite"] == "Models").any():
-        out["models"] = model_times(t, THESIS_SECONDS)
+        out["models"] = model_times(t, thesis)
     return out

@@ -9,56 +9,40 @@ import multiprocessing
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from layerbench import markdown
+from layerbench.confdir import FIGURES_DIR, RESULTS, RUNS, TABLES_DIR
 from layerbench.data.errors import DataError
+from layerbench.experiments import store
+from layerbench.experiments.store import Shard
 
 from . import figures, tables
 
 log = logging.getLogger(__name__)
 
 
-def load_runs(runs: str | os.PathLike) -> pd.DataFrame:
-    """Every finished shard table under ``runs`` with its file time (``_mtime``)."""
-    parts = []
-    for p in sorted(Path(runs).rglob("*.parquet")):
-        if ".tmp" in p.name:
-            continue
-        t = pd.read_parquet(p)
-        t["_mtime"] = p.stat().st_mtime
-        t["_file"] = p.stem
-        parts.append(t)
-    if not parts:
-        raise DataError(f"{runs}: expected run tables (*.parquet) from `layerbench reproduce`, "
+def load_runs(runs: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, Shard]]:
+    """Every finished (verified) shard table under ``runs``, deduplicated, and the shards by
+    ``_file`` (through :func:`layerbench.experiments.store.load_runs`, the one reader)."""
+    table, shards = store.load_runs(runs)
+    if table.empty:
+        raise DataError(f"{runs}: expected finished run tables from `layerbench reproduce`, "
                         "found none")
-    return tables.dedupe(pd.concat(parts, ignore_index=True))
+    return tables.dedupe(table), shards
 
 
-def _examples(runs: Path, file_stem: str) -> dict[str, np.ndarray] | None:
-    for p in runs.rglob(f"{file_stem}.npz"):
-        with np.load(p) as f:
-            return {k: f[k] for k in f.files}
-    return None
-
-
-def markdown(df: pd.DataFrame) -> str:
-    """A GitHub markdown table (no ``tabulate`` dependency); floats with 4 significant
-    decimals as in the CSV."""
-    def cell(v):
-        return f"{v:.4f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |",
-             "|" + "|".join("---" for _ in df.columns) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(False)]
-    return "\n".join(lines) + "\n"
+def label(slice_: int, angle: float) -> str:
+    """The name of an example in figure titles and file names (``s040_a018``; a fractional
+    angle keeps its fraction: ``s040_a22.5``). Never parsed back: slice and angle are data."""
+    return f"s{slice_:03d}_a{angle:03g}"
 
 
 def _write_table(df: pd.DataFrame, out: Path, name: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     csv, md = out / f"{name}.csv", out / f"{name}.md"
     df.to_csv(csv, index=False)
-    md.write_text(markdown(df))
+    md.write_text(markdown.frame(df))
     return [csv, md]
 
 
@@ -72,7 +56,7 @@ def _save_figure(fig, out: Path, name: str, formats, dpi: int) -> list[Path]:
     return paths
 
 
-def _mri_figures(mri: pd.DataFrame, variant: str, runs: Path, fig) -> None:
+def _mri_figures(mri: pd.DataFrame, variant: str, shards: dict[str, Shard], fig) -> None:
     """Every MRI figure of one protocol variant (file names of ``clean`` carry no suffix)."""
     sfx = "" if variant == "clean" else f"_{variant}"
     thesis = (mri["rotation_protocol"] == "back").any() if "rotation_protocol" in mri else False
@@ -91,55 +75,43 @@ def _mri_figures(mri: pd.DataFrame, variant: str, runs: Path, fig) -> None:
         fig(figures.masked_vs_unmasked(mri), f"mri_masked_vs_unmasked{sfx}")
     if variant != "clean" and not thesis:
         return
-    shown = sorted({int(t[1:4]) for t in _example_tags(runs, mri)})
+    examples = {f: shards[f].read_examples() for f in mri["_file"].unique()}
+    shown = sorted({sl for ex in examples.values() for sl, _ in ex.positions("hr")})
     middle = shown[len(shown) // 2] if shown else None
-    for (subject, weight, scale, stem), _ in mri.groupby(["subject", "weight", "scale", "_file"]):
-        ex = _examples(runs, stem)
-        if not ex:
-            continue
-        for tag in sorted({k[:9] for k in ex if k.endswith("_hr")}):
-            sl, ang = int(tag[1:4]), float(tag[6:9])
+    for (subject, weight, scale, f), _ in mri.groupby(["subject", "weight", "scale", "_file"]):
+        ex = examples[f]
+        positions = ex.positions("hr")
+        for sl, ang in positions:
+            at, tag = ex.at(sl, ang), label(sl, ang)
             name = f"{subject}_{weight}_x{scale}_{tag}{sfx}"
             if variant == "clean":
-                fig(figures.mri_panels(ex, mri, subject=subject, weight=weight,
+                fig(figures.mri_panels(at, mri, subject=subject, weight=weight,
                                        scale=int(scale), slice_=sl, angle=ang),
                     f"mri_panels_{name}")
-                fig(figures.difference_maps(ex, tag=tag, scale=int(scale)), f"mri_diff_{name}")
-                fig(figures.difference_histograms(ex, tag=tag, scale=int(scale)),
+                fig(figures.difference_maps(at, tag=tag, scale=int(scale)), f"mri_diff_{name}")
+                fig(figures.difference_histograms(at, tag=tag, scale=int(scale)),
                     f"mri_diff_hist_{name}")
                 continue
-            # the thesis' figure kinds: its example angle, T1 (its patient's weighting) and the
-            # middle example slice only, to keep the main job's report short
-            if weight != "T1" or ang != _example_angle(ex, tag) or sl != middle:
+            # the thesis' figure kinds: its example angle (the non-zero angle its HR images
+            # were kept at, ``experiment.example_angle``, or 0 when only 0 was kept), T1 (its
+            # patient's weighting) and the middle example slice only, to keep the main job's
+            # report short
+            example_angle = max(a for s, a in positions if s == sl)
+            if weight != "T1" or ang != example_angle or sl != middle:
                 continue
-            fig(figures.mri_panels(ex, mri, subject=subject, weight=weight, scale=int(scale),
+            fig(figures.mri_panels(at, mri, subject=subject, weight=weight, scale=int(scale),
                                    slice_=sl, angle=ang), f"mri_panels_{name}")
-            fig(figures.signed_difference_maps(ex, tag=tag, scale=int(scale)),
+            fig(figures.signed_difference_maps(at, tag=tag, scale=int(scale)),
                 f"mri_signed_diff_{name}")
-            fig(figures.signed_histograms(ex, tag=tag, scale=int(scale)),
+            fig(figures.signed_histograms(at, tag=tag, scale=int(scale)),
                 f"mri_signed_hist_{name}")
-            fig(figures.masks_side_by_side(ex, tag=tag), f"mri_masks_{name}")
-            fig(figures.mask_example(ex, tag=tag), f"mri_mask_example_{name}")
-            fig(figures.lr_at_angles(ex, slice_=sl, scale=int(scale)),
+            fig(figures.masks_side_by_side(at, tag=tag), f"mri_masks_{name}")
+            fig(figures.mask_example(at, tag=tag), f"mri_mask_example_{name}")
+            fig(figures.lr_at_angles(ex.by_angle("lr", sl), slice_=sl, scale=int(scale)),
                 f"mri_lr_angles_{subject}_{weight}_x{scale}_s{sl:03d}{sfx}")
 
 
-def _example_tags(runs: Path, mri: pd.DataFrame) -> set[str]:
-    tags: set[str] = set()
-    for stem in mri["_file"].unique():
-        ex = _examples(runs, stem) or {}
-        tags |= {k[:9] for k in ex if k.endswith("_hr")}
-    return tags
-
-
-def _example_angle(ex: dict[str, np.ndarray], tag: str) -> float:
-    """The example angle of a thesis shard: the non-zero angle its HR images were kept at
-    (``experiment.example_angle``), or 0 when only angle 0 was kept."""
-    angles = sorted({float(k[6:9]) for k in ex if k.startswith(tag[:5]) and k.endswith("_hr")})
-    return angles[-1]
-
-
-def build_report(runs: str | os.PathLike = "results/runs", out: str | os.PathLike = "results",
+def build_report(runs: str | os.PathLike = RUNS, out: str | os.PathLike = RESULTS,
                  *, formats=("png", "pdf"), dpi: int = 110, workers: int = 1) -> list[Path]:
     """Write every table and figure the merged runs allow; return the written paths.
 
@@ -163,8 +135,8 @@ def build_report(runs: str | os.PathLike = "results/runs", out: str | os.PathLik
 def _build(runs, out, formats, dpi: int, part: int, parts: int) -> list[Path]:
     """The tables (``part`` 0 only) and every ``parts``-th figure from ``part`` on."""
     runs, out = Path(runs), Path(out)
-    table = load_runs(runs)
-    tdir, fdir = out / "tables", out / "figures"
+    table, shards = load_runs(runs)
+    tdir, fdir = out / TABLES_DIR, out / FIGURES_DIR
     written: list[Path] = []
     count = itertools.count()
 
@@ -191,10 +163,10 @@ def _build(runs, out, formats, dpi: int, part: int, parts: int) -> list[Path]:
         fig(figures.div2k_interpolation(interp), "div2k_interpolation")
         if (div["kind"] == "sr").any():
             fig(figures.div2k_sr_vs_bicubic(div), "div2k_sr_vs_bicubic")
-        for (image, scale, stem), _ in div.groupby(["image", "scale", "_file"]):
-            ex = _examples(runs, stem)
-            if ex is not None:
-                fig(figures.div2k_crops(ex, div, image=image, scale=int(scale)),
+        for (image, scale, f), _ in div.groupby(["image", "scale", "_file"]):
+            ex = shards[f].read_examples()
+            if len(ex):
+                fig(figures.div2k_crops(ex.at(), div, image=image, scale=int(scale)),
                     f"div2k_crop_{image}_x{scale}")
 
     mri = table[table["experiment"] == "mri"]
@@ -212,7 +184,7 @@ def _build(runs, out, formats, dpi: int, part: int, parts: int) -> list[Path]:
             fig(figures.mri_gain_vs_slice(mri[mri["variant"] == "clean"]),
                 "mri_gain_vs_slice")
         for variant in [v for v in tables.PROTOCOL_VARIANTS if v in set(mri["variant"])]:
-            _mri_figures(mri[mri["variant"] == variant], variant, runs, fig)
+            _mri_figures(mri[mri["variant"] == variant], variant, shards, fig)
     log.info("report: %d files under %s%s", len(written), out,
              f" (part {part + 1} of {parts})" if parts > 1 else "")
     return written

@@ -27,11 +27,12 @@ class ReportCallback(Callback):
     def _build(self, config: DictConfig) -> None:
         if not config.get("report_on_end", False):
             return
+        from layerbench import schema
+
         from .build import build_report
 
-        r = config.report
-        paths = build_report(r.runs, r.out, formats=list(r.formats), dpi=int(r.dpi),
-                             workers=int(r.get("workers", 1)))
+        r = schema.report_of(config)
+        paths = build_report(r.runs, r.out, formats=r.formats, dpi=r.dpi, workers=r.workers)
         print(f"report: wrote {len(paths)} files under {r.out}")
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:

@@ -1,5 +1,9 @@
 """One pure function per figure: tidy table (and example images) in, ``Figure`` out.
 
+The MRI example figures take the images of one slice and angle as ``{name: image}`` (``hr``,
+``lr`` and one per method, :meth:`~layerbench.experiments.store.Examples.at`) and ``tag``, the
+example's label for titles only.
+
 No pyplot state: figures are built on ``matplotlib.figure.Figure``; saving is the caller's job.
 """
 
@@ -162,22 +166,20 @@ def _peak(img: np.ndarray) -> float:
 def mri_panels(examples: dict[str, np.ndarray], mri: pd.DataFrame, *, subject: str,
                weight: str, scale: int, slice_: int, angle: float) -> Figure:
     """HR, LR, SR (channel R) and bicubic of one slice, with PSNR/SSIM in the titles."""
-    tag = f"s{slice_:03d}_a{int(angle):03d}"
-    labels = [k[len(tag) + 1 :] for k in examples if k.startswith(tag)]
-    methods = [m for m in labels if m not in ("hr", "lr")]
+    methods = _methods(examples)
     fig = Figure(figsize=(3 * (2 + len(methods)), 3.4), layout="constrained")
     axes = fig.subplots(1, 2 + len(methods))
     sel = mri[(mri["subject"] == subject) & (mri["weight"] == weight) & (mri["scale"] == scale)
               & (mri["slice"] == slice_) & (mri["angle"] == angle)]
     where = "LR rotated, outputs rotated back" if _back(sel) else "HR and LR rotated"
-    peak = _peak(examples[f"{tag}_hr"])
-    axes[0].imshow(examples[f"{tag}_hr"], cmap="gray", vmin=0, vmax=peak)
+    peak = _peak(examples["hr"])
+    axes[0].imshow(examples["hr"], cmap="gray", vmin=0, vmax=peak)
     axes[0].set_title("HR")
-    axes[1].imshow(examples[f"{tag}_lr"], cmap="gray", vmin=0, vmax=peak)
+    axes[1].imshow(examples["lr"], cmap="gray", vmin=0, vmax=peak)
     axes[1].set_title(f"LR (1/{scale})")
     for ax, m in zip(axes[2:], methods, strict=True):
-        ax.imshow(_grey(examples[f"{tag}_{m}"]), cmap="gray", vmin=0, vmax=peak)
-        ch = "all" if examples[f"{tag}_{m}"].ndim == 2 else "R"
+        ax.imshow(_grey(examples[m]), cmap="gray", vmin=0, vmax=peak)
+        ch = "all" if examples[m].ndim == 2 else "R"
         ax.set_title(_score_title(f"{m} ({ch})", _row(sel, method=m, channel=ch)))
     for ax in axes:
         ax.set_axis_off()
@@ -192,10 +194,9 @@ def _back(rows: pd.DataFrame) -> bool:
 
 def difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
     """|output - HR| per method (SR channel R), on one colour scale."""
-    hr = examples[f"{tag}_hr"].astype(np.int16)
-    methods = [k[len(tag) + 1 :] for k in examples if k.startswith(tag)]
-    methods = [m for m in methods if m not in ("hr", "lr")]
-    diffs = {m: np.abs(_grey(examples[f"{tag}_{m}"]).astype(np.int16) - hr) for m in methods}
+    hr = examples["hr"].astype(np.int16)
+    methods = _methods(examples)
+    diffs = {m: np.abs(_grey(examples[m]).astype(np.int16) - hr) for m in methods}
     vmax = max(1, max(int(d.max()) for d in diffs.values()))
     fig = Figure(figsize=(3.3 * len(methods) + 0.8, 3.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(methods)))
@@ -211,15 +212,13 @@ def difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: int) ->
 
 def difference_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
     """Normalised histograms of |output - HR| per method (log y, as the defense slides)."""
-    hr = examples[f"{tag}_hr"].astype(np.int16)
+    hr = examples["hr"].astype(np.int16)
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
     bins = np.arange(0, 257, 4)
-    for k in examples:
-        if k.startswith(tag) and k[len(tag) + 1 :] not in ("hr", "lr"):
-            m = k[len(tag) + 1 :]
-            d = np.abs(_grey(examples[k]).astype(np.int16) - hr).ravel()
-            ax.hist(d, bins=bins, density=True, histtype="step", lw=1.5, label=m)
+    for m in _methods(examples):
+        d = np.abs(_grey(examples[m]).astype(np.int16) - hr).ravel()
+        ax.hist(d, bins=bins, density=True, histtype="step", lw=1.5, label=m)
     ax.set_yscale("log")
     ax.set_xlabel("absolute difference (grey levels)")
     ax.set_ylabel("density")
@@ -228,9 +227,9 @@ def difference_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: i
     return fig
 
 
-def _methods(examples: dict[str, np.ndarray], tag: str) -> list[str]:
-    names = [k[len(tag) + 1 :] for k in examples if k.startswith(tag + "_")]
-    return [m for m in names if m not in ("hr", "lr")]
+def _methods(examples: dict[str, np.ndarray]) -> list[str]:
+    """The reconstructions among one example's images (all but ``hr`` and ``lr``)."""
+    return [m for m in examples if m not in ("hr", "lr")]
 
 
 def _unit(img: np.ndarray) -> np.ndarray:
@@ -239,18 +238,19 @@ def _unit(img: np.ndarray) -> np.ndarray:
     return g / 255.0 if img.dtype == np.uint8 else g
 
 
-def lr_at_angles(examples: dict[str, np.ndarray], *, slice_: int, scale: int) -> Figure:
-    """The LR input of one slice at every angle (thesis: the 20 rotated inputs)."""
-    keys = sorted(k for k in examples if k.startswith(f"s{slice_:03d}_a") and k.endswith("_lr"))
+def lr_at_angles(lr: dict[float, np.ndarray], *, slice_: int, scale: int) -> Figure:
+    """The LR input of one slice at every angle (thesis: the 20 rotated inputs); ``lr`` maps
+    each angle (degrees) to its image (:meth:`~layerbench.experiments.store.Examples.by_angle`)."""
+    keys = sorted(lr)
     cols = min(5, len(keys))
     rows = -(-len(keys) // cols)
     fig = Figure(figsize=(2.2 * cols, 2.4 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax in axes:
         ax.set_axis_off()
-    for ax, k in zip(axes, keys, strict=False):
-        ax.imshow(examples[k], cmap="gray", vmin=0, vmax=_peak(examples[k]))
-        ax.set_title(f"{int(k[6:9])} deg", fontsize=9)
+    for ax, angle in zip(axes, keys, strict=False):
+        ax.imshow(lr[angle], cmap="gray", vmin=0, vmax=_peak(lr[angle]))
+        ax.set_title(f"{angle:g} deg", fontsize=9)
     fig.suptitle(f"slice {slice_}: LR inputs (1/{scale}) at {len(keys)} angles")
     return fig
 
@@ -259,7 +259,7 @@ def mask_example(examples: dict[str, np.ndarray], *, tag: str) -> Figure:
     """HR slice, its BET-like brain mask and the masked HR (what post-BET scores see)."""
     from layerbench.metrics import brain_mask
 
-    hr = _unit(examples[f"{tag}_hr"])
+    hr = _unit(examples["hr"])
     mask = brain_mask(hr)
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     axes = fig.subplots(1, 3)
@@ -278,14 +278,14 @@ def masks_side_by_side(examples: dict[str, np.ndarray], *, tag: str) -> Figure:
     with their IoU against the HR mask."""
     from layerbench.metrics import brain_mask, iou
 
-    hr_mask = brain_mask(_unit(examples[f"{tag}_hr"]))
-    methods = _methods(examples, tag)
+    hr_mask = brain_mask(_unit(examples["hr"]))
+    methods = _methods(examples)
     fig = Figure(figsize=(3 * (1 + len(methods)), 3.4), layout="constrained")
     axes = fig.subplots(1, 1 + len(methods))
     axes[0].imshow(hr_mask, cmap="gray")
     axes[0].set_title("HR mask")
     for ax, m in zip(axes[1:], methods, strict=True):
-        mk = brain_mask(_unit(examples[f"{tag}_{m}"]))
+        mk = brain_mask(_unit(examples[m]))
         ax.imshow(mk, cmap="gray")
         ax.set_title(f"{m} mask\nIoU with HR {iou(hr_mask, mk):.3f}")
     for ax in axes:
@@ -294,15 +294,15 @@ def masks_side_by_side(examples: dict[str, np.ndarray], *, tag: str) -> Figure:
     return fig
 
 
-def _signed(examples: dict[str, np.ndarray], tag: str):
+def _signed(examples: dict[str, np.ndarray]):
     """``{method: (HR - output, the same after the HR mask on both)}`` in [0, 1] units."""
     from layerbench.metrics import brain_mask
 
-    hr = _unit(examples[f"{tag}_hr"])
+    hr = _unit(examples["hr"])
     mask = brain_mask(hr)
     out = {}
-    for m in _methods(examples, tag):
-        d = hr - _unit(examples[f"{tag}_{m}"])
+    for m in _methods(examples):
+        d = hr - _unit(examples[m])
         out[m] = (d, np.where(mask, d, 0.0))
     return out
 
@@ -312,7 +312,7 @@ def signed_difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: 
 
     Negative (blue) = the reconstruction is brighter than HR: the thesis' "over-estimation".
     """
-    diffs = _signed(examples, tag)
+    diffs = _signed(examples)
     vmax = max(1e-6, max(float(np.abs(d).max()) for d, _ in diffs.values()))
     fig = Figure(figsize=(3.3 * len(diffs) + 0.8, 6.4), layout="constrained")
     axes = np.atleast_2d(fig.subplots(2, len(diffs)).reshape(2, -1))
@@ -331,7 +331,7 @@ def signed_difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: 
 def signed_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
     """Histograms of HR minus reconstruction before and after post-BET masking (log y):
     mass left of 0 is where the reconstruction over-estimates the intensity."""
-    diffs = _signed(examples, tag)
+    diffs = _signed(examples)
     fig = Figure(figsize=(11, 4), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     bins = np.linspace(-1, 1, 161)

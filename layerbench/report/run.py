@@ -13,12 +13,7 @@ from layerbench.confdir import CONFIG_PATH
 def main(cfg: DictConfig) -> None:
     from .build import build_report
 
-    c = OmegaConf.to_object(cfg)
-    for i, f in enumerate(c.formats):
-        if f not in ("png", "pdf", "svg"):
-            raise schema.ConfigError(schema.expected(f"formats[{i}]", "png, pdf or svg", f))
-    if c.workers < 1:
-        raise schema.ConfigError(schema.expected("workers", "an integer >= 1", c.workers))
+    c = schema.validate_report(OmegaConf.to_object(cfg))
     paths = build_report(c.runs, c.out, formats=c.formats, dpi=c.dpi, workers=c.workers)
     print(f"report: wrote {len(paths)} files under {c.out}")
 

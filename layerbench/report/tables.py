@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from layerbench import markdown
+
 # SPEC §3: the thesis' own numbers (DIV2K table of the seminar slides; MRI patient case01015
 # T1, means over slices). Channel ranges are the spread of the three SR output channels.
 THESIS_DIV2K = pd.DataFrame(
@@ -318,11 +320,6 @@ README_STEPS = {0: "clean", 1: "+ float pipeline, per-slice min-max, ranges 1",
                 5: "order: blur, then resize (from 4)", 6: "+ post-BET masking (from 4)"}
 
 
-def _md(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
-
-
 def _pair(psnr: float, ssim: float) -> str:
     return f"{psnr:.2f} / {ssim:.3f}"
 
@@ -354,7 +351,8 @@ def readme_mri_vs_thesis(vs: pd.DataFrame, weight: str = "T1") -> str:
             rows.append([f"**the thesis** (patient case01015 {weight})", f"x{scale}",
                          f"{th.loc['bicubic'].thesis_psnr} / {th.loc['bicubic'].thesis_ssim}",
                          ", ".join(sr)])
-    return _md(["protocol", "scale", "bicubic", "SR (range over its 3 output channels)"], rows)
+    return markdown.text(["protocol", "scale", "bicubic",
+                          "SR (range over its 3 output channels)"], rows)
 
 
 def readme_ablation(ab: pd.DataFrame, *, delta: bool = False) -> str:
@@ -393,4 +391,4 @@ def readme_ablation(ab: pd.DataFrame, *, delta: bool = False) -> str:
                 bic += f" (unrotated {d})"
             row += [bic, fmt.format(r[f"{p}sr_psnr"], r[f"{p}sr_ssim"])]
         rows.append(row)
-    return _md(header, rows)
+    return markdown.text(header, rows)

@@ -42,18 +42,18 @@ def evaluate(model, names=VALIDATION) -> list[dict]:
 
 
 def markdown(name: str, rows: list[dict]) -> str:
-    lines = [f"| {name} | image (HR) | PSNR dB | bicubic PSNR dB | gain dB | SSIM | "
-             "bicubic SSIM |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| | {r['image']} ({r['size']}) | {r['psnr']:.2f} | "
-                     f"{r['bicubic_psnr']:.2f} | {r['psnr_gain']:+.2f} | {r['ssim']:.4f} | "
-                     f"{r['bicubic_ssim']:.4f} |")
+    from layerbench import markdown
+
+    def line(label, r, gain):  # None: the blank first cell under the model's name
+        return [None, label, f"{r['psnr']:.2f}", f"{r['bicubic_psnr']:.2f}", gain,
+                f"{r['ssim']:.4f}", f"{r['bicubic_ssim']:.4f}"]
+
     mean = {k: np.mean([r[k] for r in rows]) for k in ("psnr", "bicubic_psnr", "psnr_gain",
                                                        "ssim", "bicubic_ssim")}
-    lines.append(f"| | **mean** | {mean['psnr']:.2f} | {mean['bicubic_psnr']:.2f} | "
-                 f"**{mean['psnr_gain']:+.2f}** | {mean['ssim']:.4f} | "
-                 f"{mean['bicubic_ssim']:.4f} |")
-    return "\n".join(lines)
+    return "\n".join(markdown.table(
+        [name, "image (HR)", "PSNR dB", "bicubic PSNR dB", "gain dB", "SSIM", "bicubic SSIM"],
+        [*(line(f"{r['image']} ({r['size']})", r, f"{r['psnr_gain']:+.2f}") for r in rows),
+         line("**mean**", mean, f"**{mean['psnr_gain']:+.2f}**")]))
 
 
 def main(argv=None) -> None:

@@ -47,14 +47,15 @@ def validation_curves(runs: list[dict]) -> Figure:
 def history_table(runs: list[dict], every: int = 200) -> str:
     steps = sorted({x["step"] for r in runs for x in r["history"]
                     if x["step"] % every == 0 or x["step"] == r["steps"]})
-    lines = ["| run | bicubic | " + " | ".join(str(s) for s in steps) + " | wall time |",
-             "|---|---|" + "---|" * len(steps) + "---|"]
+    from layerbench import markdown
+
+    rows = []
     for r in runs:
         by = {x["step"]: x["val_psnr"] for x in r["history"]}
-        cells = [f"{by[s]:.2f}" if s in by else "" for s in steps]
-        lines.append(f"| {r['run']} | {r['val_bicubic_psnr']:.2f} | " + " | ".join(cells)
-                     + f" | {r['wall_time_s']:.0f} s |")
-    return "\n".join(lines) + "\n"
+        rows.append([r["run"], f"{r['val_bicubic_psnr']:.2f}",
+                     *(f"{by[s]:.2f}" if s in by else "" for s in steps),
+                     f"{r['wall_time_s']:.0f} s"])
+    return markdown.text(["run", "bicubic", *steps, "wall time"], rows)
 
 
 def degradation_control(names, photos=None) -> str:
@@ -70,8 +71,7 @@ def degradation_control(names, photos=None) -> str:
     from .trainset import VALIDATION, load_image
     from .trainset_mri import rgb
 
-    lines = ["| model | image | PSNR dB | bicubic PSNR dB | gain dB | SSIM | bicubic SSIM |",
-             "|---|---|---|---|---|---|---|"]
+    rows = []
     for name in names:
         model = pretrained(name)
         s = model.scale
@@ -81,9 +81,12 @@ def degradation_control(names, photos=None) -> str:
             lr = degrade.blur_resize(hr, s)
             p, ss = scores(model.super_resolve(rgb(lr)), rgb(hr), s)
             pb, sb = scores(rgb(degrade.upscale(lr, s, "bicubic")), rgb(hr), s)
-            lines.append(f"| {name} | {photo} | {p:.2f} | {pb:.2f} | {p - pb:+.2f} | {ss:.4f} "
-                         f"| {sb:.4f} |")
-    return "\n".join(lines) + "\n"
+            rows.append([name, photo, f"{p:.2f}", f"{pb:.2f}", f"{p - pb:+.2f}", f"{ss:.4f}",
+                         f"{sb:.4f}"])
+    from layerbench import markdown
+
+    return markdown.text(["model", "image", "PSNR dB", "bicubic PSNR dB", "gain dB", "SSIM",
+                          "bicubic SSIM"], rows)
 
 
 def main(argv=None) -> None:

@@ -102,14 +102,16 @@ def test_killed_multirun_resumes_without_loss_and_reports(tmp_path):
     assert (table.loc[table.weight == "T2", "synthetic"]).all()
 
     # 3. backends agree: uint8 outputs within one grey level (see the module docstring)
-    examples = {}
-    for p in runs.rglob("*.npz"):
-        with np.load(p) as f:
-            examples[(p.parent.name, p.name.split(".")[0])] = {k: f[k] for k in f.files}
+    from layerbench.experiments.store import Shard
+
+    examples = {(p.parent.name, p.name.split(".")[0]):
+                dict(Shard.from_base(p.with_suffix("")).read_examples().items())
+                for p in runs.rglob("*.npz")}
     for (b, shard), ex in examples.items():
         if b != pair[0]:
             continue
         other = examples[(pair[1], shard)]
+        assert ex and set(ex) == set(other)
         for k in ex:
             diff = np.abs(ex[k].astype(int) - other[k].astype(int))
             assert diff.max() <= 1, f"{shard} {k}: backends differ by {diff.max()} levels"

@@ -11,7 +11,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
 from layerbench import schema
-from layerbench.confdir import CONFIG_PATH
+from layerbench.confdir import CONFIG_PATH, RESULTS, RUNS, TABLES
 
 EXPERIMENTS = sorted(p.stem for p in (Path(CONFIG_PATH) / "experiment").glob("*.yaml"))
 BACKENDS = sorted(p.stem for p in (Path(CONFIG_PATH) / "backend").glob("*.yaml"))
@@ -68,6 +68,46 @@ def test_launcher_configs_compose(launcher):
 def test_report_config_composes():
     cfg = _compose([], name="report")
     assert list(cfg.formats) == ["png", "pdf"]
+
+
+def test_every_results_path_derives_from_the_one_root():
+    run = _compose([], hydra_cfg=True)
+    assert (run.output.root, run.report.runs, run.report.out) == (RUNS, RUNS, RESULTS)
+    assert run.hydra.run.dir.startswith(RUNS + "/hydra/")
+    assert run.hydra.sweep.dir.startswith(RUNS + "/hydra/multirun/")
+    moved = _compose(["output.root=/elsewhere"])
+    assert moved.report.runs == "/elsewhere"  # the report reads where the run wrote
+    report = _compose([], name="report")
+    assert (report.runs, report.out) == (RUNS, RESULTS)
+    import layerbench.crosscheck  # noqa: F401  registers crosscheck_schema
+
+    assert _compose([], name="crosscheck").output_dir == TABLES
+    assert (schema.OutputConfig().root, schema.ReportConfig().out) == (RUNS, RESULTS)
+    assert TABLES == RESULTS + "/tables" and RUNS == RESULTS + "/runs"
+
+
+@pytest.mark.parametrize("override, key", [
+    ("report.formats=[png,gif]", "report.formats[1]"),
+    ("report.workers=0", "report.workers"),
+    ("+report.colour=red", "colour"),
+])
+def test_the_report_callback_validates_through_the_schema(override, key):
+    """What the Hydra callback builds the report from: ``schema.report_of``, which checks
+    the node through ``schema.validate``; a multirun's base config may lack the swept
+    values, so the rest of it is not checked there."""
+    cfg = _compose([override])
+    with pytest.raises(schema.ConfigError, match=key.replace("[", r"\[")):
+        schema.report_of(cfg)
+
+
+def test_the_report_callback_ignores_what_a_sweep_left_out():
+    # `-m experiment=mri dataset=mri_dir,mni152`: the base config has the mri experiment with
+    # the default (photo) dataset, which no job runs
+    cfg = _compose(["experiment=mri", "dataset=skimage"], hydra_cfg=True)
+    with pytest.raises(schema.ConfigError, match="dataset.kind"):
+        schema.validate(_compose(["experiment=mri", "dataset=skimage"]))
+    r = schema.report_of(cfg)
+    assert (r.runs, r.out, r.formats, r.workers) == (RUNS, RESULTS, ["png", "pdf"], 2)
 
 
 @pytest.mark.parametrize("override, key", [

@@ -24,9 +24,9 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
-from layerbench import schema
+from layerbench import cli, schema
 from layerbench.confdir import CONFIG_PATH
-from layerbench.experiments import runner, store, verify
+from layerbench.experiments import runner, store
 
 N_SHARDS, ROWS = 6, 300
 KILLS = 24
@@ -164,8 +164,7 @@ def _accepted_are_whole(root, reference_table) -> int:
         want = reference_table[reference_table["part"] == part].reset_index(drop=True)
         got = _sorted(s.read_table())
         pd.testing.assert_frame_equal(got[want.columns], want)
-        with np.load(s.path(".npz")) as f:
-            assert f["example"].shape == (32, 32, 3)
+        assert s.read_examples().at()["example"].shape == (32, 32, 3)
     return len(shards)
 
 
@@ -271,19 +270,20 @@ def test_verify_command_names_what_is_broken(tmp_path, capsys, reference):
     root = tmp_path / "runs"
     shutil.copytree(reference[1], root)
     with pytest.raises(SystemExit) as ok:
-        verify.main([str(root)])
+        cli.main(["verify", str(root)])
     assert ok.value.code == 0
     victim = store.finished_shards(root)[0]
     _damage(victim.path(".csv"), "truncate")
     (victim.base.parent / "stray.parquet.x1.tmp.parquet").write_bytes(b"x")
     capsys.readouterr()
     with pytest.raises(SystemExit) as bad:
-        verify.main([str(root)])
+        cli.main(["verify", str(root)])
     out = capsys.readouterr().out
     assert bad.value.code == 1
     assert victim.path(".csv").name in out and "stray.parquet" in out
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        verify.main([str(tmp_path / "nowhere")])
+    with pytest.raises(SystemExit) as missing:  # a user error: one line, status 2
+        cli.main(["verify", str(tmp_path / "nowhere")])
+    assert missing.value.code == 2 and "nowhere" in capsys.readouterr().err
 
 
 def test_a_dead_runs_lock_on_a_finished_shard_is_removed(tmp_path, reference):

@@ -85,26 +85,26 @@ def test_protocol_tables_keep_variants_apart_and_old_rows_are_clean():
 
 
 def _examples():
+    """One example slice's images (``{name: image}``) and its LR input at every angle."""
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:48, :40]
     hr = ((yy - 24) ** 2 + (xx - 20) ** 2 < 300).astype(float) * 0.8
-    ex = {"s090_a018_hr": hr, "s090_a018_bicubic": np.clip(hr + 0.05 * rng.standard_normal(
-        hr.shape), 0, 1), "s090_a018_EDSR": np.repeat(hr[..., None], 3, axis=2) * 0.9}
-    for a in range(0, 360, 18):
-        ex[f"s090_a{a:03d}_lr"] = hr[::2, ::2]
-    return ex
+    at = {"hr": hr, "lr": hr[::2, ::2], "bicubic": np.clip(
+        hr + 0.05 * rng.standard_normal(hr.shape), 0, 1),
+        "EDSR": np.repeat(hr[..., None], 3, axis=2) * 0.9}
+    return at, {float(a): hr[::2, ::2] for a in range(0, 360, 18)}
 
 
 @pytest.mark.parametrize("name", ["signed_difference_maps", "signed_histograms"])
 def test_signed_difference_figures_show_before_and_after_masking(name):
-    fig = getattr(figures, name)(_examples(), tag="s090_a018", scale=2)
+    fig = getattr(figures, name)(_examples()[0], tag="s090_a018", scale=2)
     titles = " ".join(ax.get_title() for ax in fig.axes)
     assert "before masking" in titles and "after masking" in titles
 
 
 def test_mask_and_lr_figures():
-    ex = _examples()
-    fig = figures.lr_at_angles(ex, slice_=90, scale=2)
+    at, lr = _examples()
+    fig = figures.lr_at_angles(lr, slice_=90, scale=2)
     assert sum(ax.get_title().endswith("deg") for ax in fig.axes) == 20
-    assert len(figures.masks_side_by_side(ex, tag="s090_a018").axes) == 3
-    assert len(figures.mask_example(ex, tag="s090_a018").axes) == 3
+    assert len(figures.masks_side_by_side(at, tag="s090_a018").axes) == 3
+    assert len(figures.mask_example(at, tag="s090_a018").axes) == 3
