@@ -91,6 +91,9 @@ def degradation_control(names, photos=None) -> str:
 
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__.split("\n\n")[1])
+        return
     if len(argv) < 2:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         raise SystemExit(2)
