@@ -9,9 +9,6 @@ folder (``pytest tests/backends -k jax``).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -20,6 +17,7 @@ import backends
 from backends import specs
 from backends.errors import NotSupportedError
 from backends.testing import CASES, PRESETS, run_case, tolerance
+from backends.testing.fresh import fresh_python
 
 pytestmark = pytest.mark.jax
 IN_CI = bool(os.environ.get("CI"))
@@ -133,14 +131,8 @@ def test_threads_after_start_raise_with_the_running_count(jx):
     assert jx.num_threads() == running
 
 
-def _python(code: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter (XLA not started) that imports this ``backends``."""
-    full_env = {k: v for k, v in os.environ.items() if k != "LAYERBENCH_JAX_THREADS"}
-    root = os.path.dirname(os.path.dirname(backends.__file__))
-    path = [root, *filter(None, [full_env.get("PYTHONPATH")])]
-    full_env.update(PYTHONPATH=os.pathsep.join(path), **(env or {}))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
-                          capture_output=True, text=True, timeout=300)
+def _python(code: str, env: dict | None = None):
+    return fresh_python(code, env, drop=("LAYERBENCH_JAX_THREADS",))
 
 
 # Work of a convolution forward + backward split by thread: CPU time per thread from /proc,

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
-import backends
 from backends import specs
 from backends.activations import ACTIVATIONS
 from backends.errors import NotSupportedError
 from backends.protocol import KERNEL_MODULES
 from backends.registry import get_backend
 from backends.testing import Case, assert_close, assert_results_close, case_by_name, run_case
+from backends.testing.fresh import fresh_python
 from backends.testing.tolerances import tolerance
 
 pytest.importorskip("tensorflow", reason="the tensorflow extra is not installed")
@@ -241,14 +237,8 @@ def test_threads_after_start_raise_with_the_running_count():
     assert TF.num_threads() == running
 
 
-def _python(code: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``code`` in a fresh interpreter that imports this checkout's ``backends``."""
-    full_env = {k: v for k, v in os.environ.items() if k != "LAYERBENCH_TF_THREADS"}
-    root = os.path.dirname(os.path.dirname(backends.__file__))
-    path = [root, *filter(None, [full_env.get("PYTHONPATH")])]
-    full_env.update(TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(path), **(env or {}))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full_env,
-                          capture_output=True, text=True, timeout=300)
+def _python(code: str, env: dict | None = None):
+    return fresh_python(code, env, drop=("LAYERBENCH_TF_THREADS",))
 
 
 def test_threads_before_start_take_effect_in_a_fresh_process():
