@@ -309,10 +309,12 @@ def tiny_blocks(cy):
     from backends.cython_omp import _conv
 
     # 200-element im2col blocks, 64-row GEMM chunks (so the filter gradient sums several
-    # chunk groups) and the smallest Winograd chunks (8 / 16 tiles)
+    # chunk groups) and the smallest Winograd chunks (16 tiles F(2x2), 8 tiles F(4x4))
     old = _conv.set_block_elems(200, chunk=1, winograd=1)
+    old4 = _conv.winograd4_tiles(1)
     yield
     _conv.set_block_elems(old, chunk=1 << 19, winograd=1 << 18)
+    _conv.winograd4_tiles(old4)
 
 
 @pytest.mark.parametrize("stride, pads", [((1, 1), (1, 1, 1, 1)), ((2, 3), (0, 1, 1, 1))])
