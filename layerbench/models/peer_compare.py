@@ -11,7 +11,9 @@ worker process (``--worker``). In a worker, per model and repeat the sequence is
 ``keras, b1, keras, b2, ..., keras``: each backend's time is divided by the mean of the two
 Keras runs around it. The table has one row per model, backend, thread count and repeat
 (``seconds``, ``keras_seconds``, ``ratio``, the tile plan's ``plan`` and ``recompute``,
-``load1``: the machine's 1-minute load average after the run); the printed summary is the
+``load1``: the machine's 1-minute load average after the run, ``first_seconds``: the
+backend's untimed warm-up call on the same image, which includes tracing and ``algo="auto"``'s
+one-time measurements); the printed summary is the
 median ratio per model, backend and threads. With ``--out`` every row is appended to the
 CSV as soon as it is measured, so a run stopped part-way keeps what it measured
 (``--from`` summarises it). ``--md`` writes the summary with its provenance (commit, CPU,
@@ -81,11 +83,14 @@ def worker(args) -> list[dict]:
         kwargs = {"tile": args.tile}
         if args.memory_budget is not None:
             kwargs["memory_budget"] = args.memory_budget
-        warm = np.full((8, 8, 3), 128, np.uint8)
-        peer.super_resolve(warm)
+        # Warm up on the timed image itself: Keras traces its graph for each new input shape
+        # and ``algo="auto"`` times each new convolution shape once (then caches it), so a
+        # first call on a new size is not what later calls cost. The first call is kept.
+        peer.super_resolve(image)
+        first = {}
         for b, model in ours.items():
             with backends.get_backend(b).threads(n):
-                model.super_resolve(warm)
+                first[b] = _timed(model.super_resolve, image)
         for r in range(args.repeats):
             before = _timed(peer.super_resolve, image)
             for b, model in ours.items():
@@ -97,7 +102,7 @@ def worker(args) -> list[dict]:
                              "repeat": r, "seconds": t, "keras_seconds": keras_t,
                              "ratio": t / keras_t, "plan": model.last_plan.kind,
                              "recompute": model.last_plan.recompute, "tile": str(args.tile),
-                             "memory_budget": args.memory_budget,
+                             "memory_budget": args.memory_budget, "first_seconds": first[b],
                              "load1": round(os.getloadavg()[0], 2), "commit": commit})
                 _append(args.out, rows[-1])
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
