@@ -5,9 +5,11 @@
 
 ``time`` runs every backend in one process, interleaved, and reports the median of
 ``--repeats`` forwards (after one warm-up); weights are the same (deterministic
-initialisation). ``rss`` does one ``super_resolve`` in a fresh subprocess and reports its peak
-resident set size (``ru_maxrss`` of the child), with or without tiling: ``--tile none`` is
-the plain :meth:`backends.Network.predict`, anything else the tiled, banded path.
+initialisation). ``rss`` does one ``super_resolve`` in a fresh subprocess at ``--threads``
+and reports its peak resident set size (``ru_maxrss`` of the child): ``--tile default`` (the
+default) is what users call, ``super_resolve`` with its defaults (the tile plan of the default
+memory budget); ``--tile none`` the plain :meth:`backends.Network.predict`; a number forces
+whole-model tiles of that size.
 """
 
 from __future__ import annotations
@@ -51,25 +53,32 @@ def forward_times(name: str, backends, *, repeats: int = 3, threads: int = 1,
             for b, t in times.items()}
 
 
-def _rss_child(name: str, backend: str, tile: str) -> None:
+def _rss_child(name: str, backend: str, tile: str, threads: int) -> None:
+    from backends import get_backend
+
     model = preset(name, backend=backend)
     image = _image()
-    t0 = time.perf_counter()
-    if tile == "none":
-        xn = model.normalise(image[None].astype(np.float64))
-        model.net.predict(xn)
-    else:
-        model.super_resolve(image, tile=int(tile))
-    wall = time.perf_counter() - t0
+    with get_backend(backend).threads(threads):
+        t0 = time.perf_counter()
+        if tile == "none":
+            xn = model.normalise(image[None].astype(np.float64))
+            model.net.predict(xn)
+        elif tile == "default":
+            model.super_resolve(image)
+        else:
+            model.super_resolve(image, tile=int(tile))
+        wall = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
-    print(json.dumps({"model": name, "backend": backend, "tile": tile, "peak_rss_mib": peak,
+    plan = getattr(model, "last_plan", None)
+    print(json.dumps({"model": name, "backend": backend, "tile": tile, "threads": threads,
+                      "plan": getattr(plan, "kind", None), "peak_rss_mib": peak,
                       "wall_s": wall}))
 
 
-def peak_rss(name: str, backend: str, tile: str) -> dict:
+def peak_rss(name: str, backend: str, tile: str, threads: int = 1) -> dict:
     """Peak RSS (MiB) of one ``super_resolve`` in a fresh process."""
     cmd = [sys.executable, "-m", "layerbench.cli", "measure", "_rss", name, "--backend",
-           backend, "--tile", str(tile)]
+           backend, "--tile", str(tile), "--threads", str(threads)]
     # cwd outside any checkout: ``python -m`` puts the cwd first on sys.path, and a source
     # tree there (no compiled extension in it) would shadow the installed package
     out = subprocess.run(cmd, capture_output=True, text=True, check=True,
@@ -83,7 +92,8 @@ def main(argv=None) -> None:
     ap.add_argument("model")
     ap.add_argument("--backends", default="numpy,tensorflow")
     ap.add_argument("--backend", default="numpy")
-    ap.add_argument("--tile", default="none")
+    ap.add_argument("--tile", default="default",
+                    help="default: super_resolve's defaults; none: plain predict; N: tiles")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=1)
@@ -93,7 +103,7 @@ def main(argv=None) -> None:
                             threads=args.threads, warmup=args.warmup)
         print(json.dumps({"model": args.model, "input": SHAPE, **res}))
     elif args.what == "rss":
-        print(json.dumps(peak_rss(args.model, args.backend, args.tile)))
+        print(json.dumps(peak_rss(args.model, args.backend, args.tile, args.threads)))
     else:
-        _rss_child(args.model, args.backend, args.tile)
+        _rss_child(args.model, args.backend, args.tile, args.threads)
 

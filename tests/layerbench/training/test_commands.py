@@ -64,3 +64,8 @@ def test_measure_time_and_rss(monkeypatch, capsys):
               "--tile", "none")
     rss = json.loads(out)
     assert rss["backend"] == "numpy" and rss["peak_rss_mib"] > 0
+    # the default is what users call: super_resolve with its tile plan, at --threads
+    out = run(monkeypatch, capsys, "measure", "rss", "edsr_small_x2", "--backend", "numpy",
+              "--threads", "2")
+    rss = json.loads(out)
+    assert (rss["tile"], rss["threads"], rss["plan"]) == ("default", 2, "untiled")
