@@ -10,6 +10,8 @@ import numpy as np
 from backends import Network, specs
 from backends.errors import expected
 
+from ._heap import release_freed_memory
+
 # DIV2K RGB mean in [0, 1] (EDSR, WDSR): the models subtract it (times 255) from the input.
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
 
@@ -118,6 +120,8 @@ def init_like_torch(net: Network, seed: int) -> None:
         bound = 1.0 / np.sqrt(kh * kw * cin)
         params[key] = rng.uniform(-bound, bound, value.shape)
     net.load_params(params)
+    del params
+    release_freed_memory()  # the float64 draws, now copied into the layers (see ._heap)
 
 
 def reduction_length(net: Network) -> int:
