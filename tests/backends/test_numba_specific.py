@@ -165,6 +165,8 @@ def _quick_calls():
         ("conv", "conv2d_backward", (x, w, _f(2, 3, 6, 4)), dict(stride=(2, 1),
                                                                  pads=(1, 1, 0, 2))),
         ("conv", "winograd_forward", (x, w, b), dict(pads=(1, 1, 1, 1))),
+        ("conv", "winograd4_forward", (x, w, b), dict(pads=(1, 1, 1, 1))),
+        ("conv", "winograd4_filter", (w,), {}),
         ("pool", "maxpool_forward", (x,), pk),
         ("pool", "maxpool_backward", (y_pool, arg), dict(x_shape=x.shape)),
         ("pool", "avgpool_forward", (x,), pk),
