@@ -36,6 +36,8 @@ def _calls(dt: np.dtype) -> dict[str, list[Callable[[], object]]]:
                                                          pads=(1, 1, 1, 1)),
             "winograd_forward": lambda: k.winograd_forward(x, w, b, pads=(1, 1, 1, 1)),
             "winograd_filter": lambda: k.winograd_filter(w),
+            "winograd4_forward": lambda: k.winograd4_forward(x, w, b, pads=(1, 1, 1, 1)),
+            "winograd4_filter": lambda: k.winograd4_filter(w),
         }
 
     def pool():

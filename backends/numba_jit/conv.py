@@ -1,4 +1,5 @@
-"""Convolution kernels: blocked im2col + GEMM, Winograd F(2x2, 3x3), and the backward pass.
+"""Convolution kernels: blocked im2col + GEMM, Winograd F(2x2, 3x3) and F(4x4, 3x3)
+(:mod:`._winograd4`), and the backward pass.
 
 Shapes as in ``backends.numpy_ref.conv``: ``x`` (N, H, W, C), ``w`` (KH, KW, C, F) HWIO,
 ``b`` (F,) or None, ``dy`` (N, Ho, Wo, F); ``pads = (top, bottom, left, right)``.
@@ -17,18 +18,19 @@ import numba
 import numpy as np
 
 from .. import _validate
+from .. import winograd as _wg
 from ..errors import ShapeError, expected
 from ._gemm import matmul_rows, matmul_tn_add
 from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange
+from ._winograd4 import block_tiles, winograd4
 
 _check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
-__all__ = ["conv2d_forward", "conv2d_backward", "winograd_filter", "winograd_forward"]
+__all__ = ["conv2d_forward", "conv2d_backward", "winograd4_filter", "winograd4_forward",
+           "winograd_filter", "winograd_forward"]
 
 # ``algo="auto"`` times these per shape (``backends.autotune``).
-AUTO_ALGOS = ("im2col", "winograd")
-# numpy_ref's winograd4_filter / winograd4_forward are missing on purpose: F(4x4, 3x3) is
-# Cython-only for now (a layer asking for it raises NotSupportedError at build).
+AUTO_ALGOS = ("im2col", "winograd", "winograd4")
 # The forward kernels gather patches / Winograd tiles into fixed-size per-thread buffers
 # (a function of the shape's channels, not of H x W), so a model need not cut the input into
 # row bands to bound memory (``backends.bands.forward_in_bands``).
@@ -469,10 +471,10 @@ def _winograd(x, u, b, has_bias, ho, wo, top, left, block, workers, relu, res, a
     return y
 
 
-def _check_3x3(where, w):
+def _check_3x3(where, w, m=2):
     if w.shape[:2] != (3, 3):
         raise ShapeError(expected(f"numba.{where}.w.shape[:2]",
-                                                "(3, 3) for Winograd F(2x2,3x3)", w.shape[:2]))
+                                  f"(3, 3) for Winograd F({m}x{m},3x3)", w.shape[:2]))
 
 
 def winograd_filter(w):
@@ -512,3 +514,41 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
     y = np.empty((x.shape[0], ho, wo, f), x.dtype)  # NumPy's pages: see conv2d_forward
     return _winograd(x, u, bias, b is not None, ho, wo, pads[0], pads[2], block,
                      numba.get_num_threads(), relu, res4, alpha, beta, has_res, y)
+
+
+def winograd4_filter(w):
+    """F(4x4, 3x3) filter transform ``U[6a+b, c, f] = (G g G^T)[a, b]`` (36, C, F) of every
+    (c, f) kernel ``g = w[:, :, c, f]``, computed in float64 and rounded once
+    (:func:`backends.winograd.filter_transform`); computed once per weights by the layer."""
+    _check.array("winograd4_filter", "w", w, ndim=4)
+    _check_3x3("winograd4_filter", w, 4)
+    return _wg.filter_transform(w, 4)
+
+
+def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,
+                      beta=1.0):
+    """3x3 stride-1 convolution by Winograd F(4x4, 3x3): per 4x4 output tile
+    ``Y = A^T [U ⊙ (B^T d B)] A`` on a 6x6 input tile ``d`` (matrices in
+    :mod:`backends.winograd`), ``U`` = :func:`winograd4_filter` (or ``u`` when the caller
+    keeps it); the channel sum of ``U ⊙ V`` is 36 GEMMs per block of tiles, 4x fewer
+    multiplies than direct 3x3. Then ``y = alpha relu?(y + b) + beta residual`` in the same
+    pass (each step only when asked), as :func:`conv2d_forward`. Equals
+    :func:`conv2d_forward` up to rounding (the ``winograd`` tier); backward is
+    :func:`conv2d_backward`.
+    """
+    _check_conv("winograd4_forward", x, w, b)
+    _check_3x3("winograd4_forward", w, 4)
+    ho, wo = _check.window("winograd4_forward", x.shape[1:3], (3, 3), (1, 1), pads)[2]
+    n, c, f = x.shape[0], w.shape[2], w.shape[3]
+    if u is None:
+        u = winograd4_filter(w)
+    else:
+        _check.array("winograd4_forward", "u", u, ndim=3, like=x.dtype, shape=(36, c, f))
+    relu, res, alpha, beta, has_res = _epilogue("winograd4_forward", x, (n, ho, wo, f), relu,
+                                                residual, alpha, beta)
+    n_tiles = n * ((ho + 3) // 4) * ((wo + 3) // 4)
+    bias = b if b is not None else np.zeros(0, x.dtype)
+    y = np.empty((n, ho, wo, f), x.dtype)  # NumPy's pages: see conv2d_forward
+    return winograd4(x, u, bias, b is not None, ho, wo, pads[0], pads[2],
+                     block_tiles(c, f, n_tiles), numba.get_num_threads(), relu, res, alpha,
+                     beta, has_res, y)

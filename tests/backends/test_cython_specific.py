@@ -349,39 +349,6 @@ def test_blocked_conv_equals_reference_and_ignores_threads(cy, tiny_blocks, stri
         _assert_close(runs[0][5], y_ref, "winograd", 45, "blocked winograd4")
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("bias, relu, residual", [(True, True, False), (False, False, True),
-                                                  (True, False, True)])
-def test_winograd4_channel_blocks_and_epilogues(cy, dtype, bias, relu, residual):
-    """F(4x4) with C and F above the 64-channel blocks of the C transforms (remainders on
-    both sides), each epilogue: within the winograd tier of the float64 reference, and
-    bitwise identical for 1 and 2 threads."""
-    from backends.cython_omp import conv
-    from backends.numpy_ref import conv as ref
-
-    rng = np.random.default_rng(13)
-    x, w = rng.uniform(-1, 1, (2, 9, 11, 70)), rng.uniform(-1, 1, (3, 3, 70, 66))
-    b = rng.uniform(-1, 1, 66) if bias else None
-    res = rng.uniform(-1, 1, (2, 9, 11, 66)) if residual else None
-    want = ref.conv2d_forward(x, w, b, stride=(1, 1), pads=(1, 1, 1, 1))
-    if relu:
-        want = np.maximum(want, 0)
-    if residual:
-        want = 0.5 * want + res
-    cast = [None if a is None else a.astype(dtype) for a in (x, w, b, res)]
-    ep = {"relu": relu, "residual": cast[3], "alpha": 0.5} if residual else {"relu": relu}
-    runs = []
-    for threads in (1, 2):
-        with cy.BACKEND.threads(threads):
-            runs.append(conv.winograd4_forward(cast[0], cast[1], cast[2], pads=(1, 1, 1, 1),
-                                               **ep))
-    assert runs[0].tobytes() == runs[1].tobytes()
-    rtol = tolerance("winograd", dtype, 9 * 70)
-    err = np.abs(runs[0] - want)
-    assert np.all(err <= rtol * (np.max(np.abs(want)) + np.abs(want))), (
-        f"max |err| {err.max():.3g} over the winograd budget (rtol {rtol:.3g})")
-
-
 def test_profile_hook_times_each_phase_and_resets(cy):
     """The phase timers (the profiling hook behind the model profiles) count only while on,
     every phase of a Winograd call and of an im2col call, and reset when read."""

@@ -95,6 +95,9 @@ BAD_CALLS = {
     "winograd 5x5": (ShapeError, "conv", "winograd_forward",
                      lambda: ((_f(1, 6, 6, 2), _f(5, 5, 2, 2), None),
                               dict(pads=(2, 2, 2, 2)))),
+    "winograd4 5x5": (ShapeError, "conv", "winograd4_forward",
+                      lambda: ((_f(1, 6, 6, 2), _f(5, 5, 2, 2), None),
+                               dict(pads=(2, 2, 2, 2)))),
     "unknown activation": (SpecError, "activation", "activation_forward",
                            lambda: ((_f(2, 3),), dict(kind="swish"))),
     "shuffle channels": (ShapeError, "shuffle", "pixel_shuffle",
@@ -165,6 +168,8 @@ def _quick_calls():
         ("conv", "conv2d_backward", (x, w, _f(2, 3, 6, 4)), dict(stride=(2, 1),
                                                                  pads=(1, 1, 0, 2))),
         ("conv", "winograd_forward", (x, w, b), dict(pads=(1, 1, 1, 1))),
+        ("conv", "winograd4_forward", (x, w, b), dict(pads=(1, 1, 1, 1))),
+        ("conv", "winograd4_filter", (w,), {}),
         ("pool", "maxpool_forward", (x,), pk),
         ("pool", "maxpool_backward", (y_pool, arg), dict(x_shape=x.shape)),
         ("pool", "avgpool_forward", (x,), pk),
@@ -277,3 +282,14 @@ def test_conv_backward_stride1_path_matches_reference_and_threads(nb, pads):
     for got, want, k in zip(runs[0], ref, (3 * 3 * 6, 2 * ho * wo, 2 * ho * wo), strict=True):
         rtol = tolerance("reduction", np.float32, k)
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * np.abs(want).max())
+
+
+
+def test_winograd4_block_size_is_from_shapes():
+    """Tiles per block from C and F only (tests/backends/test_winograd4.py runs 144 tiles in
+    blocks of 53 for C=70, F=66)."""
+    from backends.numba_jit._winograd4 import block_tiles
+
+    assert block_tiles(70, 66, 144) == 53
+    assert block_tiles(64, 64, 10880) == 56
+    assert block_tiles(3, 4, 5) == 5 and block_tiles(512, 512, 10**6) == 8

@@ -1,0 +1,48 @@
+"""Winograd F(4x4, 3x3) beyond the catalogue's small shapes, on every backend that has it.
+
+The catalogue cases fit in one block of tiles and one run of channels; here 144 tiles (several
+blocks, the last one partial, in both compiled backends) and C, F above the 64-channel runs of
+the transforms (remainders on both sides), with each fused epilogue.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backends.registry import get_backend
+from backends.testing import tolerance
+
+# numpy is the reference; TensorFlow's thread pools are fixed per process (its winograd4 is
+# the exact convolution, checked through the catalogue)
+EXCLUDE_BACKENDS = ("numpy", "tensorflow")
+
+
+@pytest.mark.parametrize("bias, relu, residual", [(True, True, False), (False, False, True),
+                                                  (True, False, True)])
+def test_winograd4_blocks_channel_runs_and_epilogues(backend, dtype, bias, relu, residual):
+    """Within the winograd tier of the float64 reference, bitwise equal at 1 and 2 threads."""
+    from backends.numpy_ref import conv as ref
+
+    be = get_backend(backend)
+    forward = be.kernel("conv", "winograd4_forward")  # NotSupportedError -> skip (conftest)
+    rng = np.random.default_rng(13)
+    x, w = rng.uniform(-1, 1, (2, 30, 33, 70)), rng.uniform(-1, 1, (3, 3, 70, 66))
+    b = rng.uniform(-1, 1, 66) if bias else None
+    res = rng.uniform(-1, 1, (2, 30, 33, 66)) if residual else None
+    want = ref.conv2d_forward(x, w, b, stride=(1, 1), pads=(1, 1, 1, 1))
+    if relu:
+        want = np.maximum(want, 0)
+    if residual:
+        want = 0.5 * want + res
+    cast = [None if a is None else a.astype(dtype) for a in (x, w, b, res)]
+    ep = {"relu": relu, "residual": cast[3], "alpha": 0.5} if residual else {"relu": relu}
+    runs = []
+    for threads in (1, 2):
+        with be.threads(threads):
+            runs.append(forward(cast[0], cast[1], cast[2], pads=(1, 1, 1, 1), **ep))
+    assert runs[0].tobytes() == runs[1].tobytes()
+    rtol = tolerance("winograd", dtype, 9 * 70)
+    err = np.abs(runs[0] - want)
+    assert np.all(err <= rtol * (np.max(np.abs(want)) + np.abs(want))), (
+        f"max |err| {err.max():.3g} over the winograd budget (rtol {rtol:.3g})")
