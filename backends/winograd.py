@@ -37,3 +37,25 @@ def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
     u = np.einsum("ip,pqcf,jq->ijcf", g, w.astype(np.float64), g, optimize=True)
     t = m + 2
     return np.ascontiguousarray(u.reshape(t * t, w.shape[2], w.shape[3]).astype(w.dtype))
+
+
+# Tiles per chunk of the compiled F(4x4) kernels (Cython and Numba), from the shapes only:
+# each of a chunk's 36 GEMMs packs its whole (C, F) filter matrix U_k, so packing is
+# amortised over the chunk's T tiles (its share falls as 1/T whatever C and F), while the
+# chunk's V and M (36 T (C + F) elements) should stay in cache. Measured on the 2-core AMD
+# EPYC VM (Zen 3, 512 KB L2 per core), min of 3, time over the best T of {16, 56, 112, 224},
+# 2 threads / 1 thread (cython; numba alike within noise):
+#   (C, F) on 339x510     T=56        T=112       T=224
+#   (64, 64)              1.10/1.10   1.00/1.00   1.13/1.01
+#   (32, 192)             1.53/1.10   1.00/1.00   1.40/1.04
+#   (192, 32)             1.00/1.09   1.00/1.00   1.24/1.07
+#   (64, 256)  numba      1.01/1.00   1.08/1.03   1.00/1.04
+#   (256, 256) 170x255    1.27/1.36   1.10/1.14   1.00/1.00   (numba: 1.30/1.25 at T=112)
+#   (256, 1024) 170x255   1.17/1.39   1.00/1.17   1.14/1.00
+# The rule before (2^18 elements of V + M, tuned on C + F <= 160 on the Intel VM) gave 14
+# tiles on EDSR x2's 256-channel body, 2.0-2.8x slower than T = 224 there.
+def chunk_tiles(c: int, f: int) -> int:
+    """Tiles per F(4x4) chunk for C input and F output channels: 224 when the filter matrix
+    of one GEMM has at least 2^16 elements (C = F = 256), else 112 (see the table above)."""
+    return 224 if c * f >= 1 << 16 else 112
+

@@ -19,6 +19,8 @@ order fixed by the shapes, never by the thread count.
 
 import numpy as np
 
+from backends.winograd import chunk_tiles
+
 cimport openmp
 from cython.parallel cimport prange, threadid
 from libc.string cimport memcpy, memset
@@ -37,20 +39,9 @@ cdef Py_ssize_t CHUNK_ELEMS = 1 << 19
 # Elements of one F(2x2) Winograd chunk's V + M buffers (per thread): 1 MB in float32, half a
 # 2 MB L2, so the transform's writes are still cached when the GEMMs read them.
 cdef Py_ssize_t WINOGRAD_ELEMS = 1 << 18
-# Tiles per F(4x4) chunk, whatever the channels: each of the chunk's 36 GEMMs packs its whole
-# (C, F) filter matrix U_k, so the packing is amortised over the T tiles and its share falls as
-# 1/T for any C and F. The old rule (T = 2^18 / (36 (C + F)) elements, tuned on C + F <= 160 on
-# an AVX-512 VM) gave 14 tiles on EDSR x2's 256-channel body: 2.0-2.2x slower than T = 224 there.
-# Measured on a 2-core AMD EPYC (Zen 3, 512 KB L2 per core), min of 3, times relative to the
-# best T in {16, 32, 56, 112, 224}, 2 threads / 1 thread:
-#   (C, F) on 339x510     T=56        T=112       T=224
-#   (64, 64)              1.10/1.10   1.00/1.00   1.13/1.01
-#   (32, 192)             1.53/1.10   1.00/1.00   1.40/1.04
-#   (192, 32)             1.00/1.09   1.00/1.00   1.24/1.07
-#   (256, 256) 170x255    1.27/1.36   1.10/1.14   1.00/1.00
-#   (256, 1024) 170x255   1.17/1.39   1.00/1.17   1.14/1.00
-# 112 is best or within 17% of it on every shape (the old rule: up to 2.4x slower).
-cdef Py_ssize_t WINOGRAD4_TILES = 112
+# Tiles per F(4x4) chunk: backends.winograd.chunk_tiles(C, F) (measured there), unless the
+# testing hook winograd4_tiles() set a number.
+cdef Py_ssize_t WINOGRAD4_TILES = 0
 
 # Phase timers (profiling hook, off by default): thread-seconds per phase, summed over threads.
 cdef enum:
@@ -108,12 +99,11 @@ def set_block_elems(Py_ssize_t n, Py_ssize_t chunk=0, Py_ssize_t winograd=0):
 
 
 def winograd4_tiles(Py_ssize_t n=0):
-    """Tuning/testing hook: tiles per F(4x4) chunk (if ``n`` > 0; at least 8 are used);
-    returns the previous value. Results stay independent of the thread count."""
+    """Tuning/testing hook: tiles per F(4x4) chunk (``n`` > 0; at least 8 are used), or back
+    to :func:`backends.winograd.chunk_tiles` (``n`` = 0); returns the previous setting.
+    Results stay independent of the thread count."""
     global WINOGRAD4_TILES
-    old = WINOGRAD4_TILES
-    if n > 0:
-        WINOGRAD4_TILES = n
+    old, WINOGRAD4_TILES = WINOGRAD4_TILES, max(n, 0)
     return old
 
 
@@ -869,7 +859,9 @@ cdef winograd_run(int m, const real[:, :, :, ::1] x, const real[:, :, ::1] u,
     cdef Py_ssize_t F = u.shape[2], ho = y.shape[1], wo = y.shape[2], t2 = (m + 2) * (m + 2)
     cdef Py_ssize_t th = (ho + m - 1) // m, tw = (wo + m - 1) // m, ntiles = N * th * tw
     cdef Py_ssize_t lo = 16 if m == 2 else 8, hi = 512 if m == 2 else 256
-    cdef Py_ssize_t want = WINOGRAD_ELEMS // (t2 * (C + F)) if m == 2 else WINOGRAD4_TILES
+    cdef Py_ssize_t want = WINOGRAD_ELEMS // (t2 * (C + F))
+    if m == 4:
+        want = WINOGRAD4_TILES if WINOGRAD4_TILES > 0 else chunk_tiles(C, F)
     cdef Py_ssize_t T = min(max(lo, min(hi, want)), ntiles)
     cdef Py_ssize_t nch = (ntiles + T - 1) // T, ch
     cdef int nthr = openmp.omp_get_max_threads()

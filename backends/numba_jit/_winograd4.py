@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..winograd import chunk_tiles
 from ._jit import helper, kernel, prange
 
 # Channels per pass of the transforms (the row stride of the scratch arrays): 64 float32 are
@@ -221,13 +222,7 @@ def winograd4(x, u, b, has_bias, ho, wo, top, left, block, workers, relu, res, a
     return y
 
 
-# Elements of one block's V and M buffers (per worker), as the Cython kernel's
-# WINOGRAD_ELEMS: 1 MB in float32, so the transforms' writes are still in cache when the
-# GEMMs read them.
-BLOCK_ELEMS = 1 << 18
-
-
 def block_tiles(c: int, f: int, n_tiles: int) -> int:
-    """Tiles per block for C input and F output channels: ``BLOCK_ELEMS / (36 (C + F))`` in
-    [8, 256], at most ``n_tiles``; from the shapes only, never from the thread count."""
-    return int(min(max(8, min(256, BLOCK_ELEMS // (36 * (c + f)))), max(1, n_tiles)))
+    """Tiles per block for C input and F output channels: :func:`backends.winograd.chunk_tiles`
+    (measured there), at most ``n_tiles``; from the shapes only, never from the thread count."""
+    return int(min(chunk_tiles(c, f), max(1, n_tiles)))

@@ -287,9 +287,9 @@ def test_conv_backward_stride1_path_matches_reference_and_threads(nb, pads):
 
 def test_winograd4_block_size_is_from_shapes():
     """Tiles per block from C and F only (tests/backends/test_winograd4.py runs 144 tiles in
-    blocks of 53 for C=70, F=66)."""
+    blocks of 112 for C=70, F=66)."""
     from backends.numba_jit._winograd4 import block_tiles
 
-    assert block_tiles(70, 66, 144) == 53
-    assert block_tiles(64, 64, 10880) == 56
-    assert block_tiles(3, 4, 5) == 5 and block_tiles(512, 512, 10**6) == 8
+    assert block_tiles(70, 66, 144) == 112
+    assert block_tiles(64, 64, 10880) == 112 and block_tiles(256, 256, 10880) == 224
+    assert block_tiles(3, 4, 5) == 5
