@@ -101,31 +101,36 @@ def _arg_rows(arg, h, w, c):
 
 
 @kernel
-def _max_backward_images(dy, arg, h, w):
-    """dx[arg[o]] += dy[o]; task = one image, scattering its dy in output order (the order of
-    ``np.add.at`` in the reference) in one pass over ``dy`` and ``arg``; an index outside its
-    own image is skipped and flagged (``ok`` False), so no task writes another's cells.
+def _max_backward_images(dy, arg, dx):
+    """dx[arg[o]] += dy[o] into the zeroed ``dx``; task = one image, scattering its dy in
+    output order (the order of ``np.add.at`` in the reference) in one pass over ``dy`` and
+    ``arg``; an index outside its own image is skipped and flagged (returns False), so no
+    task writes another's cells.
 
     Each dx cell sums the same terms in the same (output) order as :func:`_max_backward_bands`,
     so the two are bitwise equal and the choice between them may depend on the thread count.
     """
     n, ho, wo, c = dy.shape
-    size = h * w * c
+    size = dx.size // n
     per = ho * wo * c
-    dx = np.zeros(n * size, dy.dtype)
     bad = np.zeros(n, np.bool_)
     d1 = dy.reshape(-1)
     a1 = arg.reshape(-1)
+    x1 = dx.reshape(-1)
     for nn in prange(n):
         base = nn * size
-        o0 = nn * per
+        xs = x1[base:base + size]  # indexed from 0: no wraparound test in the loop
+        ds = d1[nn * per:(nn + 1) * per]
+        as_ = a1[nn * per:(nn + 1) * per]
+        out = False
         for t in range(per):
-            k = a1[o0 + t] - base
-            if k < 0 or k >= size:
-                bad[nn] = True
+            k = as_[t] - base
+            if np.uint64(k) >= np.uint64(size):  # k < 0 or k >= size, one compare
+                out = True
             else:
-                dx[base + k] += d1[o0 + t]
-    return dx.reshape((n, h, w, c)), not bad.any()
+                xs[k] += ds[t]
+        bad[nn] = out
+    return not bad.any()
 
 
 # dx rows per task of the banded scatter (one image or fewer than the threads): each task
@@ -135,16 +140,17 @@ BAND_ROWS = 32
 
 
 @kernel
-def _max_backward_bands(dy, arg, lo, hi, h, w):
-    """dx[arg[o]] += dy[o]; task = a band of ``BAND_ROWS`` dx rows of one image, gathering
-    from the dy rows that point into it, in output order. A dy row wholly inside the band is
-    scattered without a per-element test."""
+def _max_backward_bands(dy, arg, lo, hi, dx):
+    """dx[arg[o]] += dy[o] into the zeroed ``dx``; task = a band of ``BAND_ROWS`` dx rows of
+    one image, gathering from the dy rows that point into it, in output order. A dy row
+    wholly inside the band is scattered without a per-element test."""
     n, ho, wo, c = dy.shape
-    dx = np.zeros(n * h * w * c, dy.dtype)
-    row_len = w * c
+    h = dx.shape[1]
+    row_len = dx.shape[2] * dx.shape[3]
     bands = (h + BAND_ROWS - 1) // BAND_ROWS
     d1 = dy.reshape(-1)
     a1 = arg.reshape(-1)
+    x1 = dx.reshape(-1)
     run = wo * c
     for task in prange(n * bands):
         nn = task // bands
@@ -158,15 +164,16 @@ def _max_backward_bands(dy, arg, lo, hi, h, w):
             if lr >= r1 or hr < r0:
                 continue
             o0 = (nn * ho + i) * run
+            ds = d1[o0:o0 + run]
+            as_ = a1[o0:o0 + run]
             if lr >= r0 and hr < r1:
                 for t in range(run):
-                    dx[a1[o0 + t]] += d1[o0 + t]
+                    x1[as_[t]] += ds[t]
             else:
                 for t in range(run):
-                    k = a1[o0 + t]
+                    k = as_[t]
                     if k >= lo_idx and k < hi_idx:
-                        dx[k] += d1[o0 + t]
-    return dx.reshape((n, h, w, c))
+                        x1[k] += ds[t]
 
 
 @kernel
@@ -254,13 +261,18 @@ def maxpool_backward(dy, argmax, *, x_shape):
     if n != dy.shape[0] or c != dy.shape[3]:
         raise ShapeError(expected("numba.maxpool_backward.dy.shape",
                                                 f"batch {n} and {c} channels", dy.shape))
+    # dx from NumPy's np.zeros (calloc: fresh pages arrive zeroed, 2 MiB huge pages), not
+    # Numba's runtime (4 KiB pages, then a memset): 16x512x512x3, 3x3 window, 1 thread:
+    # 56 -> 26 ms (the scatter itself is unchanged)
+    dx = np.zeros((n, h, w, c), dy.dtype)
     if n >= numba.get_num_threads():
         # one task per image: a single pass, no index ranges to find first (16x512x512x3,
         # 3x3 window, 1 thread: 4 passes over the int64 arg-max became 1)
-        dx, ok = _max_backward_images(dy, argmax, h, w)
+        ok = _max_backward_images(dy, argmax, dx)
     else:
         lo, hi, ok = _arg_rows(argmax, h, w, c)
-        dx = _max_backward_bands(dy, argmax, lo, hi, h, w) if ok else None
+        if ok:
+            _max_backward_bands(dy, argmax, lo, hi, dx)
     if not ok:
         raise ShapeError(expected(
             "numba.maxpool_backward.argmax", "flat indices into x of the same image and channel",
