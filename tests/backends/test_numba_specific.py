@@ -236,9 +236,10 @@ def test_maxpool_backward_paths_are_bitwise_equal(nb, n):
     x[:, 10:14, :, :] = 1.0  # ties: many outputs point at the same cell
     _, arg = pool.maxpool_forward(x, size=(3, 3), stride=(1, 1), pads=(1, 1, 1, 1))
     dy = rng.standard_normal(arg.shape).astype(np.float32)
-    by_image, ok = pool._max_backward_images(dy, arg, 70, 9)
+    by_image, by_band = np.zeros((2, *x.shape), np.float32)
+    ok = pool._max_backward_images(dy, arg, by_image)
     lo, hi, ok2 = pool._arg_rows(arg, 70, 9, 2)
-    by_band = pool._max_backward_bands(dy, arg, lo, hi, 70, 9)
+    pool._max_backward_bands(dy, arg, lo, hi, by_band)
     ref = np.zeros(x.size, np.float32)
     np.add.at(ref, arg.reshape(-1), dy.reshape(-1))
     assert ok and ok2
