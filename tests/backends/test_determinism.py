@@ -16,7 +16,7 @@ import pytest
 
 from backends.errors import NotSupportedError
 from backends.registry import get_backend
-from backends.testing import CASES, PRESETS, run_case
+from backends.testing import CASES, PRESETS, blas, run_case
 
 EXCLUDE_BACKENDS = ("tensorflow",)
 # Backends whose bits depend on the thread count, with the measurement that showed it. Their
@@ -38,25 +38,9 @@ def _blas_threads_change_bits() -> str | None:
     AVX-512 VM's OpenBLAS (SkylakeX kernels) passed this test on every case; the AMD EPYC
     VM's (Haswell kernels on Zen 3) splits a (4096, 576) x (576, 64) float32 product
     between its threads with other rounding (tiny_edsr_body's y differed by 5.7e-6)."""
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    rng = np.random.default_rng(0)
-    for dtype in (np.float32, np.float64):
-        for m, k, n in ((4096, 576, 64), (7200, 288, 32)):
-            a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n))
-            b = b.astype(dtype)
-            with threadpool_limits(1, user_api="blas"):
-                one = a @ b
-            with threadpool_limits(2, user_api="blas"):
-                two = a @ b
-            if not np.array_equal(one, two):
-                blas = [(i.get("internal_api"), i.get("architecture"), i.get("version"))
-                        for i in threadpool_info() if i.get("user_api") == "blas"]
-                return (f"numpy's BLAS {blas} rounds a ({m}, {k}) x ({k}, {n}) "
-                        f"{np.dtype(dtype).name} product differently at 2 threads than at 1 "
-                        f"(max |diff| {np.abs(one - two).max():.2g}): the numpy reference's "
-                        f"GEMM layers cannot be bitwise across its thread knob here")
-    return None
+    why = blas.threads_change_bits()
+    return why and (f"{why}: the numpy reference's GEMM layers cannot be bitwise across its "
+                    f"thread knob here")
 
 
 # algo="auto" is left out: it may pick another algorithm for another thread count by design
