@@ -30,8 +30,9 @@ ENV = "LAYERBENCH_AUTOTUNE_CACHE"
 # Part of every key: bump it when a kernel change can change which algorithm is fastest, so
 # that choices timed on the old kernels are not reused (v2: the Cython F(4x4) transforms
 # became ~2x faster, which moved e.g. WDSR-A's 32->128 expansion off im2col; v3: Cython's
-# F(4x4) chunks became 112 tiles, 2x faster on 256 channels, and Numba gained F(4x4)).
-KERNELS_VERSION = 3
+# F(4x4) chunks became 112 tiles, 2x faster on 256 channels, and Numba gained F(4x4); v4:
+# transforms over backends.winograd.CACHE_BYTES are computed on every call, ~1% of the call).
+KERNELS_VERSION = 4
 
 # in-process copy of each cache file: {path: {key: algo}}
 _MEMORY: dict[str, dict[str, str]] = {}

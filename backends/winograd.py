@@ -30,13 +30,47 @@ AT = {
 }
 
 
+# G[m] times SCALE[m] is a matrix of small integers (F(4x4): 6, 4, 2, 1 and 24), so the
+# transform below multiplies float32 weights by integers and divides once by SCALE[m]^2. In
+# float64 those products and their sums are exact unless one 3x3 kernel spans more than
+# ~2^15 in magnitude, and where they are not, the order is written out below. Every backend's
+# compiled transform follows that order with no FMA, so U has the same bits in all of them,
+# whatever the BLAS: the einsum this replaces went through dgemm, and its float32 rounding of
+# ties such as w/6 depended on the dgemm kernel's association (0.5% of U's elements moved by
+# one ulp against a plain loop on the AMD VM's OpenBLAS).
+SCALE = {2: 2, 4: 24}
+
+
 def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
-    """``U = G g G^T`` of every (c, f) 3x3 kernel of HWIO ``w``, computed in float64 and
-    rounded once to ``w.dtype``: shape ((m + 2)^2, C, F), row ``(m + 2) a + b``."""
-    g = G[m]
-    u = np.einsum("ip,pqcf,jq->ijcf", g, w.astype(np.float64), g, optimize=True)
-    t = m + 2
-    return np.ascontiguousarray(u.reshape(t * t, w.shape[2], w.shape[3]).astype(w.dtype))
+    """``U = G g G^T`` of every (c, f) 3x3 kernel ``g`` of HWIO ``w``, in float64 then rounded
+    once to ``w.dtype``: shape ((m + 2)^2, C, F), row ``(m + 2) a + b``.
+
+    With ``S = SCALE[m]`` and the integer matrix ``Gi = S G``, in this order and without
+    fused multiply-adds: ``t[a, q] = (Gi[a,0] g[0,q] + Gi[a,1] g[1,q]) + Gi[a,2] g[2,q]``,
+    ``U[a, b] = ((t[a,0] Gi[b,0] + t[a,1] Gi[b,1]) + t[a,2] Gi[b,2]) / S^2``. The compiled
+    ``winograd4_filter`` kernels of the backends compute the same sums in the same order.
+    """
+    gi = G[m] * SCALE[m]
+    g = w.astype(np.float64)
+    r = m + 2
+    t = [[(gi[a, 0] * g[0, q] + gi[a, 1] * g[1, q]) + gi[a, 2] * g[2, q] for q in range(3)]
+         for a in range(r)]
+    u = np.empty((r * r, w.shape[2], w.shape[3]), w.dtype)
+    d = float(SCALE[m] ** 2)
+    for a in range(r):
+        for b in range(r):
+            u[r * a + b] = ((t[a][0] * gi[b, 0] + t[a][1] * gi[b, 1]) + t[a][2] * gi[b, 2]) / d
+    return u
+
+
+# Bytes up to which a layer keeps its Winograd filter transform between calls (per weights
+# version); larger transforms are computed again on every call by the compiled kernels.
+# F(4x4)'s U is 4x the weights, so EDSR x2 kept 613 MiB of them (its 64 256x256 body
+# convolutions at 9 MiB each, the 1024-channel upsampler at 36 MiB): its super_resolve on
+# 510x339 (cython, 2 threads) peaked at 1,656 MiB RSS, and at 1,135 MiB with this limit.
+# Recomputing one 256x256 transform takes MEASURED_COST of that layer's convolution on
+# 339x510. Every layer of EDSR-baseline and WDSR-A's blocks is under 1 MiB and keeps its U.
+CACHE_BYTES = 1 << 20
 
 
 # Tiles per chunk of the compiled F(4x4) kernels (Cython and Numba), from the shapes only:

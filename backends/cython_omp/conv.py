@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as ck
-from .. import winograd as _wg
 from ..errors import ShapeError, expected
 from . import _conv
 
@@ -125,13 +124,15 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
 
 
 def winograd4_filter(w):
-    """F(4x4, 3x3) filter transform ``U = G g G^T`` (36, C, F), in float64 then rounded once
-    (:func:`backends.winograd.filter_transform`); computed once per weights by the layer."""
+    """F(4x4, 3x3) filter transform ``U = G g G^T`` (36, C, F), in float64 then rounded once,
+    bitwise equal to :func:`backends.winograd.filter_transform` (same sums, same order)."""
     fn = "winograd4_filter"
     w = ck.array(fn, "w", w, ndim=4)
     if w.shape[:2] != (3, 3):
         raise ShapeError(expected(f"{fn}.w.shape[:2]", "(3, 3) for F(4x4, 3x3)", w.shape[:2]))
-    return _wg.filter_transform(w, 4)
+    u = np.empty((36, w.shape[2], w.shape[3]), dtype=w.dtype)
+    _conv.winograd4_filter(w, u)
+    return u
 
 
 def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,

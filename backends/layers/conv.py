@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import winograd as _wg
 from ..backend import Kernels
 from ..errors import ShapeError, expected
 from .base import BaseLayer, Layer, check_array
@@ -10,7 +11,8 @@ from .base import BaseLayer, Layer, check_array
 class _ConvCore:
     """What plain and fused convolutions share: the algorithm (``auto`` resolved per input
     shape by :mod:`backends.autotune`), the Winograd filter transform kept per weights
-    version, and the backward of the convolution itself."""
+    version (up to :data:`backends.winograd.CACHE_BYTES`), and the backward of the
+    convolution itself."""
 
     kernel_module = "conv"
     kernel_names = ("conv2d_forward", "conv2d_backward")
@@ -33,14 +35,17 @@ class _ConvCore:
 
     def winograd_filters(self, algo: str = "winograd"):
         """``U = G g G^T`` of the current weights for ``algo`` (``winograd``: F(2x2, 3x3),
-        ``winograd4``: F(4x4, 3x3)), computed once per weights version."""
+        ``winograd4``: F(4x4, 3x3)), kept per weights version when it has at most
+        :data:`backends.winograd.CACHE_BYTES` bytes, else computed again on each call."""
         if self._u is None or self._u[0] != self._version:
             self._u = (self._version, {})
         cache = self._u[1]
-        if algo not in cache:
-            transform = self.backend.kernel("conv", f"{algo}_filter")
-            cache[algo] = transform(self._params["weights"])
-        return cache[algo]
+        u = cache.get(algo)
+        if u is None:
+            u = self.backend.kernel("conv", f"{algo}_filter")(self._params["weights"])
+            if u.nbytes <= _wg.CACHE_BYTES:
+                cache[algo] = u
+        return u
 
     def algo_for(self, x, skip=None) -> str:
         """The concrete algorithm for ``x``'s shape (``spec.algo`` unless it is ``auto``;

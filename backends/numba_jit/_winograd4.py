@@ -29,13 +29,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..winograd import chunk_tiles
+from ..winograd import SCALE, G, chunk_tiles
 from ._jit import helper, kernel, prange
 
 # Channels per pass of the transforms (the row stride of the scratch arrays): 64 float32 are
 # 256 bytes, 36 rows 9 KB, so a tile's scratch stays in L1.
 CB = 64
 U = np.uint64  # index type: Numba adds no negative-index wraparound to unsigned indices
+
+
+GI4 = G[4] * SCALE[4]  # integers (6, 4, 2, 1, 24): see backends.winograd.SCALE
+
+
+@kernel
+def filter4(w, u):
+    """F(4x4, 3x3) ``u[6 a + b, c, f] = (G g G^T)[a, b]`` for ``g = w[:, :, c, f]``, in float64
+    with ``G = GI4 / 24`` and the sums in :func:`backends.winograd.filter_transform`'s order
+    (LLVM contracts nothing into FMA without fastmath), so the bits equal it."""
+    _, _, nc, nf = w.shape
+    for c in prange(nc):
+        t = np.empty((6, 3))
+        for f in range(nf):
+            for a in range(6):
+                for q in range(3):
+                    t[a, q] = ((GI4[a, 0] * w[0, q, c, f] + GI4[a, 1] * w[1, q, c, f])
+                               + GI4[a, 2] * w[2, q, c, f])
+            for a in range(6):
+                for b in range(6):
+                    u[6 * a + b, c, f] = ((t[a, 0] * GI4[b, 0] + t[a, 1] * GI4[b, 1])
+                                          + t[a, 2] * GI4[b, 2]) / 576.0
 
 
 @helper

@@ -18,11 +18,10 @@ import numba
 import numpy as np
 
 from .. import _validate
-from .. import winograd as _wg
 from ..errors import ShapeError, expected
 from ._gemm import matmul_rows, matmul_tn_add
 from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange
-from ._winograd4 import block_tiles, winograd4
+from ._winograd4 import block_tiles, filter4, winograd4
 
 _check = _validate.prefixed("numba.")  # messages name numba.<kernel>.<argument>
 
@@ -518,11 +517,13 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
 
 def winograd4_filter(w):
     """F(4x4, 3x3) filter transform ``U[6a+b, c, f] = (G g G^T)[a, b]`` (36, C, F) of every
-    (c, f) kernel ``g = w[:, :, c, f]``, computed in float64 and rounded once
-    (:func:`backends.winograd.filter_transform`); computed once per weights by the layer."""
+    (c, f) kernel ``g = w[:, :, c, f]``, computed in float64 and rounded once, bitwise equal
+    to :func:`backends.winograd.filter_transform` (same sums, same order)."""
     _check.array("winograd4_filter", "w", w, ndim=4)
     _check_3x3("winograd4_filter", w, 4)
-    return _wg.filter_transform(w, 4)
+    u = np.empty((36, w.shape[2], w.shape[3]), w.dtype)
+    filter4(w, u)
+    return u
 
 
 def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=1.0,

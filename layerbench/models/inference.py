@@ -62,8 +62,8 @@ def run_tiled(run, x: np.ndarray, *, scale: int, shrink: int, tile, overlap: int
 # parameters) on the thesis' 510x339 image needs 1.35 GiB untiled (the 1024-channel
 # upsampler activation and its shuffled copy); under 896 MiB the plan runs the body
 # untiled and the upsampler and tail in two column strips (recompute 1.001), and the
-# process, with 0.52 GiB of weights and runtime before the call, peaks under 1.5 GB RSS
-# (measured: README "Models"). By the same estimate 1 GiB would split after the upsampler
+# process peaks at 1.1 GiB RSS (cython, 2 threads; with 0.2 GiB of weights and runtime
+# before the call, and no Winograd transform over backends.winograd.CACHE_BYTES kept). By the same estimate 1 GiB would split after the upsampler
 # conv (~1.5 GiB peak) and 768 MiB would no longer fit the untiled body (whole-model
 # tiles, 1.8x the arithmetic).
 MEMORY_BUDGET = 896 * 2**20

@@ -96,6 +96,22 @@ def test_conv_add_checks_the_skip_shape():
         layer.forward(x, np.zeros(SHAPE, np.float32))  # input-shaped, not output-shaped
 
 
+def test_large_winograd_filters_are_not_kept(monkeypatch):
+    """Past ``CACHE_BYTES`` the transform is computed on each call, with the same bits."""
+    layer = _build(specs.Conv2D(filters=FILTERS, algo="winograd4"), "numpy", np.float32)
+    x, params, _, _ = _data(np.float32, layer.output_shape)
+    layer.load_params(params)
+    kept = layer.winograd_filters("winograd4")
+    y = layer.forward(x)
+    assert layer.winograd_filters("winograd4") is kept
+    monkeypatch.setattr(backends.winograd, "CACHE_BYTES", kept.nbytes - 1)
+    layer.load_params(params)
+    again = layer.winograd_filters("winograd4")
+    assert again is not kept and layer.winograd_filters("winograd4") is not again
+    np.testing.assert_array_equal(again, kept)
+    np.testing.assert_array_equal(layer.forward(x), y)
+
+
 def test_winograd_filters_follow_the_weights():
     """The transform is kept per weights version: a load or an update recomputes it."""
     layer = _build(specs.Conv2D(filters=FILTERS, algo="winograd"), "numpy", np.float64)

@@ -46,3 +46,25 @@ def test_winograd4_blocks_channel_runs_and_epilogues(backend, dtype, bias, relu,
     err = np.abs(runs[0] - want)
     assert np.all(err <= rtol * (np.max(np.abs(want)) + np.abs(want))), (
         f"max |err| {err.max():.3g} over the winograd budget (rtol {rtol:.3g})")
+
+
+def test_winograd4_filter_has_the_reference_bits(backend, dtype):
+    """The compiled ``U = G g G^T`` equals :func:`backends.winograd.filter_transform` bit for
+    bit, at 1 and 2 threads: weights over 40 binary orders of magnitude (so some sums round,
+    and their order matters) and multiples of 1/6's denominators (ties in float32, which an
+    FMA or another order rounds the other way)."""
+    from backends import winograd
+
+    transform = get_backend(backend).kernel("conv", "winograd4_filter")
+    rng = np.random.default_rng(4)
+    shape = (3, 3, 67, 70)
+    w = rng.standard_normal(shape) * np.exp2(rng.integers(-30, 10, shape))
+    w[..., :5] = rng.integers(-2**20, 2**20, (3, 3, 67, 5)) * 3.0 * 2.0**-20
+    w = w.astype(dtype)
+    want = winograd.filter_transform(w, 4)
+    for threads in (1, 2):
+        with get_backend(backend).threads(threads):
+            got = transform(w)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        diff = np.flatnonzero(got.view(np.uint8) != want.view(np.uint8))
+        assert diff.size == 0, f"{diff.size} bytes differ at {threads} threads"
