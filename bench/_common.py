@@ -12,6 +12,7 @@ does not exist" from "this backend is missing here".
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 
@@ -116,6 +117,38 @@ class Scoped:
     def teardown(self, *params):
         if self.scope is not None:
             self.scope.close()
+
+
+# ``algo="auto"`` (backends/autotune.py) stores its choices in the user's cache file
+# (``$LAYERBENCH_AUTOTUNE_CACHE``, else ``~/.cache/layerbench/conv_algo.json``), which
+# whatever the user runs (models' ``super_resolve``, peer_compare, ...) fills, possibly under
+# other load. Read there, the algorithm asv times would depend on the user's history, and an
+# asv run would change what the user's models pick. The benchmarks use their own file in
+# the same directory instead: the first asv process that needs a shape measures it (in
+# ``setup``, untimed), and every later process and run reuses that choice, so a series times
+# the same algorithm run after run (a kernel change that can move the choice bumps
+# ``autotune.KERNELS_VERSION``, which re-measures). Delete the file to measure again, e.g.
+# before a final run on a quiet machine. ``layers.ConvAutoChoice`` records what was chosen.
+AUTOTUNE_FILE = "conv_algo_bench.json"
+
+
+@contextlib.contextmanager
+def autotune_cache():
+    """Point ``algo="auto"`` at the benchmarks' cache file (:data:`AUTOTUNE_FILE`, beside
+    the user's) for the block, then restore the environment. Every ``setup`` that builds an
+    ``auto`` layer enters it: asv re-runs ``setup`` before each sample, and a re-run outside
+    it would look up (and measure into) the user's file."""
+    from backends import autotune
+
+    old = os.environ.get(autotune.ENV)
+    os.environ[autotune.ENV] = str(autotune.cache_path().with_name(AUTOTUNE_FILE))
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(autotune.ENV, None)
+        else:
+            os.environ[autotune.ENV] = old
 
 
 def random(shape, dtype=np.float32, seed: int = 0) -> np.ndarray:

@@ -4,7 +4,8 @@
   cover only conv, pooling and pixel shuffle, so the other families get shapes here);
 - :class:`ThesisLayers`: the thesis' max-pool and pixel-shuffle timing shapes;
 - :class:`Conv`: the convolution presets (small, EDSR/WDSR bodies, thesis 16x512x512x3) with
-  the algorithm (im2col, Winograd) as a parameter; :class:`ConvBackward` their backward.
+  the algorithm (im2col, Winograd F(2x2) and F(4x4), auto) as a parameter;
+  :class:`ConvBackward` their backward; :class:`ConvAutoChoice` what ``auto`` chose.
 
 Backends: every kernel backend and ``tf_graph``, the peer the report divides by: the layer's
 ``tf.nn`` ops in graph mode (``bench/graph_peer.py``). The ``tensorflow`` backend (the same
@@ -167,14 +168,62 @@ class ThesisLayers(_LayerTiming):
 
 CONV = ("edsr_small", "wdsr_expand", "wdsr_reduce", "edsr_body", "thesis_conv_s1",
         "thesis_conv_s2")
-ALGOS = ("im2col", "winograd")
+# im2col (the GEMM path), Winograd F(2x2,3x3) and F(4x4,3x3), and ``auto``: the fastest of
+# those the backend offers for the shape and thread count (backends/autotune.py), chosen in
+# ``setup`` and then timed in its steady state (see ``bench/_common.py`` for its cache).
+ALGOS = ("im2col", "winograd", "winograd4", "auto")
+WINOGRAD = {"winograd": "F(2x2,3x3)", "winograd4": "F(4x4,3x3)"}
+
+
+def conv_spec(name: str, algo: str, backend: str):
+    """The preset ``name``'s spec with ``algo``, or a skip when the combination does not
+    exist: Winograd on a kernel that is not 3x3 stride 1; ``auto`` where it has a single
+    candidate (such a kernel, or a backend whose ``conv.AUTO_ALGOS`` is im2col only), which
+    runs im2col and is the im2col row's time. A backend without a Winograd kernel (jax)
+    raises ``NotSupportedError`` at build: ``_build`` turns it into the skip. The peer
+    (``tf_graph``) runs TensorFlow's one ``Conv2D`` op for every algorithm (TensorFlow has no
+    Winograd entry point), so each algorithm's row has a peer to divide by."""
+    import dataclasses
+
+    case = c.preset(name)
+    spec = case.spec
+    if algo in WINOGRAD and not spec.winograd_eligible():
+        c.skip("unsupported", f"Winograd {WINOGRAD[algo]} needs a 3x3 stride-1 kernel; "
+               f"{name} has kernel {spec.kernel} stride {spec.stride}")
+    spec = dataclasses.replace(spec, algo=algo)
+    if algo == "auto":
+        candidates = spec.algos()
+        if backend != c.LAYER_PEER and len(candidates) > 1:
+            candidates = _auto_candidates(spec, backend)
+        if len(candidates) == 1:
+            c.skip("unsupported", f"algo='auto' has one candidate ({candidates[0]}) for "
+                   f"{name} (kernel {spec.kernel} stride {spec.stride}) on {backend!r}: it "
+                   f"runs {candidates[0]}, timed in that algorithm's row")
+    return case, spec
+
+
+def _auto_candidates(spec, backend: str) -> tuple[str, ...]:
+    """What ``auto`` chooses among on ``backend``: the spec's algorithms that the backend's
+    ``conv.AUTO_ALGOS`` lists (as ``backends.layers.conv._ConvCore.algo_for`` narrows them)."""
+    import backends
+    from backends.backend import Kernels
+    from backends.errors import BackendUnavailableError
+
+    try:
+        be = backends.get_backend(backend)
+    except BackendUnavailableError as err:
+        c.skip("unavailable", str(err))
+    allowed = getattr(Kernels(be, "conv"), "AUTO_ALGOS", ("im2col",))
+    return tuple(a for a in spec.algos() if a in allowed) or ("im2col",)
 
 
 class Conv(_LayerTiming):
-    """Convolution presets, forward, with the algorithm (im2col, Winograd) as a parameter.
+    """Convolution presets, forward, with the algorithm as a parameter (:data:`ALGOS`).
 
     ``edsr_body`` is one body conv of EDSR x2 on the 510x339 image (204 GFLOP forward), so
-    samples are few and long.
+    samples are few and long. ``auto``'s choice is made by the forward in ``setup`` (timing
+    the candidates once per shape and thread count, or reading the benchmarks' cache file);
+    the timed calls run the chosen algorithm only. :class:`ConvAutoChoice` records which.
     """
 
     params = ((CONV, ALGOS) + _LayerTiming.params_backend_threads)
@@ -186,19 +235,34 @@ class Conv(_LayerTiming):
     timeout = 600
 
     def setup(self, name, algo, backend, threads):
-        import dataclasses
-
-        case = c.preset(name)
-        spec = case.spec
-        if algo == "winograd":
-            if not spec.winograd_eligible():
-                c.skip("unsupported", f"Winograd F(2x2,3x3) needs a 3x3 stride-1 kernel; "
-                       f"{name} has kernel {spec.kernel} stride {spec.stride}")
-            spec = dataclasses.replace(spec, algo="winograd")
-        self._build(spec, case.input_shape, backend, threads, backward=False)
+        case, spec = conv_spec(name, algo, backend)
+        with c.autotune_cache():
+            self._build(spec, case.input_shape, backend, threads, backward=False)
 
     def time_forward(self, *params):
         self.forward()
+
+
+class ConvAutoChoice(_LayerTiming):
+    """The algorithm ``algo="auto"`` runs in :class:`Conv` (same preset, backend, threads and
+    cache file, so the same choice), as its index in ``Conv2D(algo="auto").algos()`` of a 3x3
+    stride-1 kernel: 0 im2col, 1 winograd (F(2x2,3x3)), 2 winograd4 (F(4x4,3x3)). Skipped
+    where ``auto`` has one candidate (as in :class:`Conv`); the peer has no ``auto``."""
+
+    params = (CONV, c.BACKENDS, c.THREADS)
+    param_names = ("case", "backend", "threads")
+    unit = "index: 0 im2col, 1 winograd, 2 winograd4"
+    rounds = 1
+    timeout = 600
+
+    def setup(self, name, backend, threads):
+        case, spec = conv_spec(name, "auto", backend)
+        with c.autotune_cache():
+            self._build(spec, case.input_shape, backend, threads, backward=False)
+        self.choices = spec.algos()
+
+    def track_choice(self, *params):
+        return self.choices.index(self.layer.algo_for(self.x))
 
 
 class ConvBackward(_LayerTiming):

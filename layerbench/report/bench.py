@@ -13,7 +13,8 @@ same item, algo, direction and threads: < 1 is faster than the peer; the peer of
 is ``keras``, the same model as a Keras user runs it, :data:`PEERS`; of layers ``tf_graph``,
 the layer's ``tf.nn`` ops in graph mode, :data:`LAYER_PEER`; NaN where the peer has no row,
 listed by :func:`missing_peers`), ``ratio_to_eager`` (layers: time over the ``tensorflow``
-backend's, the eager oracle), and for convolutions
+backend's, the eager oracle), ``auto_choice`` (``algo == "auto"`` rows: the algorithm it
+ran, from ``layers.ConvAutoChoice``), and for convolutions
 ``gflops`` (direct-convolution FLOPs ``2 N Ho Wo kh kw Cin F`` per second, twice that for
 backward) and ``peak_fraction`` (over the measured sgemm GFLOP/s at the same threads).
 Skipped and failed combinations (asv stores no number) are left out.
@@ -51,12 +52,22 @@ HEADLINE = ("thesis_conv_s1", "thesis_conv_s2", "thesis_maxpool3", "thesis_maxpo
 
 # Targets of the backend issues (time / the peer's time, same run, threads 1 and 2):
 # (item, algo, direction, backend, largest ratio that meets it, note). A forward target
-# holds for the backend's convolution; both algorithms are listed so that a reader sees
-# which one meets it (the issue's "aim 0.8 with Winograd" is the cython body row).
+# holds for the backend's convolution; every algorithm is listed so that a reader sees
+# which one meets it (the issue's "aim 0.8 with Winograd" is the cython body row; ``auto``
+# is what the models run).
 _CONV_FWD = ("edsr_body", "edsr_small")
+# The forward algorithms of ``layers.Conv`` (its ``algo`` parameter), in report order:
+# im2col, Winograd F(2x2,3x3) and F(4x4,3x3), and ``auto``, the fastest of them per shape
+# and thread count (backends/autotune.py).
+CONV_ALGOS = ("im2col", "winograd", "winograd4", "auto")
+ALGO_SECTIONS = {"winograd": "Winograd F(2x2,3x3)", "winograd4": "Winograd F(4x4,3x3)",
+                 "auto": "auto (the algorithm it chose in brackets)"}
+# ``layers.ConvAutoChoice`` tracks which algorithm ``auto`` ran, as an index into
+# ``Conv2D(algo="auto").algos()`` of a 3x3 stride-1 kernel
+AUTO_CHOICE = "layers.ConvAutoChoice.track_choice"
 TARGETS = [
     *[(item, algo, "forward", "cython", 1.0, "")
-      for item in _CONV_FWD for algo in ("im2col", "winograd")],
+      for item in _CONV_FWD for algo in CONV_ALGOS],
     ("edsr_body", "winograd", "forward", "cython", 0.8, "aim"),
     # backward has no algorithm parameter (Winograd is forward-only): algo ""
     *[(item, "", "backward", "cython", 1.5, "") for item in ("edsr_body", "edsr_small")],
@@ -67,7 +78,7 @@ TARGETS = [
     ("thesis_shuffle6_b2", "", "forward", "cython", 0.5, ""),
     ("thesis_shuffle6_b2", "", "backward", "cython", 0.5, ""),
     *[(item, algo, "forward", "numba", 1.25, "")
-      for item in _CONV_FWD for algo in ("im2col", "winograd")],
+      for item in _CONV_FWD for algo in CONV_ALGOS],
     *[(item, "", "backward", "numba", 1.75, "") for item in ("edsr_body", "edsr_small")],
     ("thesis_maxpool3", "", "forward", "numba", 1.0, ""),
     ("thesis_maxpool3", "", "backward", "numba", 0.5, ""),
@@ -244,12 +255,36 @@ def timings(table: pd.DataFrame) -> pd.DataFrame:
     t = t.join(eager.rename("eager_seconds"), on=KEY)
     t["ratio_to_eager"] = t["value"] / t["eager_seconds"]
     t = t.drop(columns=["eager_seconds"])
+    t["auto_choice"] = _auto_choices(table, t)
     t["gflops"] = [conv_flops(i, d) for i, d in zip(t["item"], t["direction"], strict=True)]
     t["gflops"] = t["gflops"] / t["value"] / 1e9
     peak = table[table["benchmark"] == "tracks.Sgemm.track_sgemm_gflops"]
     peak = peak.set_index("threads")["value"]
-    t["peak_fraction"] = t["gflops"] / t["threads"].map(peak)
+    # float NaN where no sgemm row has the thread count (a run of the Conv group only):
+    # the Int64 threads would otherwise give pandas' NA, which the cells cannot test
+    t["peak_fraction"] = (t["gflops"] / t["threads"].map(peak)).to_numpy(dtype=float,
+                                                                        na_value=np.nan)
     return t.drop(columns=["peer_seconds"]).reset_index(drop=True)
+
+
+def auto_algos() -> tuple[str, ...]:
+    """What ``layers.ConvAutoChoice``'s index refers to: the algorithms ``auto`` chooses
+    among for a 3x3 stride-1 kernel, in the spec's order."""
+    from backends import specs
+
+    return specs.Conv2D(filters=1, algo="auto").algos()
+
+
+def _auto_choices(table: pd.DataFrame, t: pd.DataFrame) -> pd.Series:
+    """For each ``algo == "auto"`` time row, the algorithm ``auto`` ran (from the
+    :data:`AUTO_CHOICE` track of the same case, backend and threads); "" elsewhere or when
+    the track has no row."""
+    names = auto_algos()
+    picks = table[table["benchmark"] == AUTO_CHOICE]
+    chosen = {(r.item, r.backend, r.threads): names[int(r.value)]
+              for r in picks.itertuples() if 0 <= int(r.value) < len(names)}
+    return pd.Series([chosen.get((r.item, r.backend, r.threads), "") if r.algo == "auto"
+                      else "" for r in t.itertuples()], index=t.index, dtype=object)
 
 
 def missing_peers(t: pd.DataFrame) -> pd.DataFrame:
@@ -293,10 +328,16 @@ def _cell(row) -> str:
     if row["backend"] != row["peer"]:
         ratio = row["ratio_to_peer"]
         text += f" ({ratio:.2f}x)" if np.isfinite(ratio) else " (no peer)"
+    if row.get("auto_choice"):
+        text += f" [{row['auto_choice']}]"
     return text
 
 
-def _tracked(value: float, unit: str) -> tuple[str, str]:
+def _tracked(value: float, unit: str, benchmark: str = "") -> tuple[str, str]:
+    if benchmark == AUTO_CHOICE:
+        names = auto_algos()
+        index = int(value)
+        return (names[index] if 0 <= index < len(names) else f"{value:g}"), "algorithm"
     if unit == "bytes":
         return f"{value / 2**20:.0f}", "MiB (process peak RSS)"
     return f"{value:.4g}", unit
@@ -383,10 +424,11 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
         lines += markdown.table(["case", "algo", "direction", "threads", "tf_graph", "ratio"],
                            rows) + [""]
 
-    wino = t[(t["algo"] == "winograd")]
-    if not wino.empty:
-        lines += ["## Convolution forward with Winograd F(2x2,3x3)", ""]
-        lines += _backend_grid(wino, backends, ["item", "threads"]) + [""]
+    for algo, title in ALGO_SECTIONS.items():
+        rows = t[t["algo"] == algo]
+        if not rows.empty:
+            lines += [f"## Convolution forward with {title}", ""]
+            lines += _backend_grid(rows, backends, ["item", "threads"]) + [""]
 
     models = t[t["suite"] == "Models"].copy()
     if not models.empty:
@@ -427,7 +469,8 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
         lines += ["## Tracked numbers", ""]
         rows = [[r.benchmark.split(".", 1)[1], r.item if r.item != r.suite else "",
                  r.algo, r.backend, r.dtype or r.cache,
-                 "" if pd.isna(r.threads) else int(r.threads), *_tracked(r.value, r.unit)]
+                 "" if pd.isna(r.threads) else int(r.threads),
+                 *_tracked(r.value, r.unit, r.benchmark)]
                 for r in tracks.itertuples()]
         lines += markdown.table(["benchmark", "item", "algo", "backend", "dtype/cache", "threads",
                             "value", "unit"], rows) + [""]

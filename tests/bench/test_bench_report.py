@@ -208,3 +208,50 @@ def test_models_never_take_the_layer_peer(results):
     models = t[t["suite"] == "Models"]
     assert models["ratio_to_peer"].isna().all() and models["ratio_to_eager"].isna().all()
     assert report.missing_peers(t)["peer"].tolist() == ["keras"]
+
+
+def test_new_conv_algorithms_have_their_own_rows(tmp_path):
+    """``winograd4`` and ``auto`` rows of ``layers.Conv`` get their own ratios (to the peer's
+    row of the same algorithm), sections and targets; ``auto`` cells name the algorithm
+    ``layers.ConvAutoChoice`` tracked for the same case, backend and threads."""
+    algos = ["'im2col'", "'winograd'", "'winograd4'", "'auto'"]
+    backends = ["'cython'", "'numba'", "'tf_graph'"]
+    conv = _bench("layers.Conv.time_forward", ["case", "algo", "backend", "threads"],
+                  [["'edsr_small'"], algos, backends, ["1", "2"]])
+    choice = _bench("layers.ConvAutoChoice.track_choice", ["case", "backend", "threads"],
+                    [["'edsr_small'"], ["'cython'", "'numba'"], ["1", "2"]],
+                    unit="index: 0 im2col, 1 winograd, 2 winograd4", kind="track")
+    benchmarks = {b["name"]: b for b in (conv, choice)}
+    (tmp_path / "benchmarks.json").write_text(json.dumps({**benchmarks, "version": 2}))
+    # algo a, backend b, threads t -> 1 + index seconds (product order); tf_graph 100 s
+    values = [100.0 if b == 2 else float(1 + i)
+              for i, (a, b, t) in enumerate(
+                  (a, b, t) for a in range(4) for b in range(3) for t in range(2))]
+    run = {"commit_hash": "abc123", "env_name": "existing", "date": 1_700_000_000_000,
+           "python": "python3", "params": {}, "result_columns": COLUMNS, "version": 2,
+           "results": {conv["name"]: [values, conv["params"], "0", 0, 1.0],
+                       choice["name"]: [[2.0, 2.0, 1.0, 0.0], choice["params"], "0", 0, 1.0]}}
+    (tmp_path / "box").mkdir()
+    (tmp_path / "box" / "abc123-existing.json").write_text(json.dumps(run))
+    table, info = report.load_run(report.pick_run(tmp_path), benchmarks)
+    t = report.timings(table)
+    assert set(t["algo"]) == {"im2col", "winograd", "winograd4", "auto"}
+    row = t[(t["algo"] == "winograd4") & (t["backend"] == "cython") & (t["threads"] == 2)]
+    assert row["ratio_to_peer"].item() == pytest.approx(values[2 * 6 + 1] / 100.0)
+    auto = t[t["algo"] == "auto"].set_index(["backend", "threads"])["auto_choice"]
+    assert auto.to_dict() == {("cython", 1): "winograd4", ("cython", 2): "winograd4",
+                              ("numba", 1): "winograd", ("numba", 2): "im2col",
+                              ("tf_graph", 1): "", ("tf_graph", 2): ""}
+    assert (t.loc[t["algo"] != "auto", "auto_choice"] == "").all()
+    md = report.summary_markdown(table, t, info)
+    assert "## Convolution forward with Winograd F(4x4,3x3)" in md
+    assert "## Convolution forward with auto" in md
+    cython_auto = values[3 * 6 + 1]
+    assert f"| edsr_small | 2 | {cython_auto:.3g} s ({cython_auto / 100:.2f}x) [winograd4] |" in md
+    assert "| cython | edsr_small | auto | forward | 1 | <= 1 |" in md
+    assert "| numba | edsr_small | winograd4 | forward | 2 | <= 1.25 |" in md
+    assert "| ConvAutoChoice.track_choice | edsr_small |  | numba |  | 2 | im2col | algorithm |" \
+        in md
+    report.build(tmp_path, tmp_path / "out")  # figures and csv take the new rows too
+    csv = pd.read_csv(tmp_path / "out" / "tables" / "bench_summary.csv")
+    assert set(csv["algo"].dropna()) >= {"winograd4", "auto"}
