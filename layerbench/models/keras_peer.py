@@ -180,6 +180,16 @@ class KerasPeer:
 
         return backends.get_backend("tensorflow").threads(n)
 
+    @staticmethod
+    def pool_sizes() -> dict[str, int]:
+        """The intra- and inter-op pool sizes TensorFlow reports (its "0 = default" resolved
+        to the usable cores). Read after the first op they are the sizes the runtime runs
+        with: TensorFlow refuses to change them once it has started."""
+        import backends
+
+        info = backends.get_backend("tensorflow").info()
+        return {"intra_op": info["intra_op_threads"], "inter_op": info["inter_op_threads"]}
+
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Float HR output for NHWC ``x`` (batch 1) in [0, 255], unclipped."""
         return self._predict(tf.constant(x, self.model.inputs[0].dtype)).numpy()

@@ -13,7 +13,9 @@ Keras runs around it. The table has one row per model, backend, thread count and
 (``seconds``, ``keras_seconds``, ``ratio``, the tile plan's ``plan`` and ``recompute``,
 ``load1``: the machine's 1-minute load average after the run, ``first_seconds``: the
 backend's untimed warm-up call on the same image, which includes tracing and ``algo="auto"``'s
-one-time measurements); the printed summary is the
+one-time measurements, ``keras_intra_op`` / ``keras_inter_op``: TensorFlow's pool sizes as it
+reports them after the first Keras call, when they are fixed; a worker whose pools are not its
+thread count stops with an error); the printed summary is the
 median ratio per model, backend and threads. With ``--out`` every row is appended to the
 CSV as soon as it is measured, so a run stopped part-way keeps what it measured
 (``--from`` summarises it). ``--md`` writes the summary with its provenance (commit, CPU,
@@ -65,7 +67,33 @@ def _append(path: Path | None, row: dict) -> None:
 
 
 def worker(args) -> list[dict]:
-    """Run one thread count in this process (TensorFlow not started yet)."""
+    """Run one thread count in this process (TensorFlow not started yet): Keras's pools are
+    sized to the count for the whole run, and checked once TensorFlow has started."""
+    from layerbench.models.keras_peer import KerasPeer
+
+    n = args.threads[0]
+    # The context is held for the whole run. Entered and dropped
+    # (``KerasPeer.threads(n).__enter__()``), it is garbage collected at once, and its exit
+    # puts TensorFlow's pools back to the default (all cores) before the runtime starts:
+    # the "1-thread" Keras runs then ran with 2 threads.
+    with KerasPeer.threads(n):
+        return _run(args, n)
+
+
+def _pools(n: int) -> dict[str, int]:
+    """The Keras peer's pool sizes as TensorFlow reports them (call after a Keras call, when
+    they are fixed); anything but ``n`` in both pools is an error, not a row."""
+    from backends.errors import expected
+    from layerbench.models.keras_peer import KerasPeer
+
+    pools = KerasPeer.pool_sizes()
+    if (pools["intra_op"], pools["inter_op"]) != (n, n):
+        raise RuntimeError(expected("TensorFlow's intra-/inter-op pools for --threads",
+                                    f"{n}/{n}", f"{pools['intra_op']}/{pools['inter_op']}"))
+    return pools
+
+
+def _run(args, n: int) -> list[dict]:
     import backends
     from layerbench import models
     from layerbench.models.keras_peer import KerasPeer
@@ -73,8 +101,6 @@ def worker(args) -> list[dict]:
 
     sha = git_sha()
     commit = f"{sha['sha'][:8]}{'+dirty' if sha['dirty'] else ''}"
-    n = args.threads[0]
-    KerasPeer.threads(n).__enter__()  # fixed for the life of this process
     image = _image(args.size)
     rows = []
     for name in args.models:
@@ -87,6 +113,7 @@ def worker(args) -> list[dict]:
         # and ``algo="auto"`` times each new convolution shape once (then caches it), so a
         # first call on a new size is not what later calls cost. The first call is kept.
         peer.super_resolve(image)
+        pools = _pools(n)
         first = {}
         for b, model in ours.items():
             with backends.get_backend(b).threads(n):
@@ -99,7 +126,9 @@ def worker(args) -> list[dict]:
                 after = _timed(peer.super_resolve, image)
                 keras_t = (before + after) / 2
                 rows.append({"model": name, "size": args.size, "backend": b, "threads": n,
-                             "repeat": r, "seconds": t, "keras_seconds": keras_t,
+                             "keras_intra_op": pools["intra_op"],
+                             "keras_inter_op": pools["inter_op"], "repeat": r,
+                             "seconds": t, "keras_seconds": keras_t,
                              "ratio": t / keras_t, "plan": model.last_plan.kind,
                              "recompute": model.last_plan.recompute, "tile": str(args.tile),
                              "memory_budget": args.memory_budget, "first_seconds": first[b],
@@ -162,6 +191,13 @@ def markdown(table, command: str) -> str:
     else:
         loads = "not recorded"
     info = cpu()
+    if {"keras_intra_op", "keras_inter_op"} <= set(table):
+        pools = "; ".join(
+            f"{t} threads: {'/'.join(str(v) for v in sorted(set(g['keras_intra_op'])))} intra, "
+            f"{'/'.join(str(v) for v in sorted(set(g['keras_inter_op'])))} inter"
+            for t, g in table.groupby("threads"))
+    else:
+        pools = "not recorded"
     commit = ", ".join(sorted(set(table["commit"].astype(str)))) if "commit" in table \
         else "not recorded"
     return "\n".join([
@@ -173,7 +209,9 @@ def markdown(table, command: str) -> str:
         "(every timed run: the CSV beside this file).", "",
         f"- command: `{command}`", f"- commit: {commit}",
         f"- cpu: {info.get('model')} ({info.get('usable_cpus')} usable cores)",
-        f"- load: {loads}", "",
+        f"- load: {loads}",
+        f"- Keras's TensorFlow pools (as TensorFlow reports them, per thread count): {pools}",
+        "",
         summary(table), ""])
 
 

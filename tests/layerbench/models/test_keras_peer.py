@@ -63,6 +63,10 @@ def test_peer_compare_runs_side_by_side(km, tmp_path):
     assert sorted(zip(table["backend"], table["repeat"], strict=True)) == [
         ("cython", 0), ("cython", 1), ("numpy", 0), ("numpy", 1)]
     assert (table["threads"] == 1).all() and (table["plan"] == "untiled").all()
+    # the Keras peer ran with the pools TensorFlow reports at the requested count (a dropped
+    # ``threads(1)`` context used to reset them to the default, 2 on two cores)
+    assert (table["keras_intra_op"] == 1).all() and (table["keras_inter_op"] == 1).all()
+    assert "per thread count): 1 threads: 1 intra, 1 inter" in md
     assert table["ratio"].to_numpy() == pytest.approx(
         (table["seconds"] / table["keras_seconds"]).to_numpy())
     assert "| edsr_small_x2 | 20x12 | cython | 1 | untiled (1.000) |" in run.stdout
@@ -91,3 +95,26 @@ def test_peer_compare_keeps_rows_of_a_stopped_run(km, tmp_path):
         in run.stdout
     md = (tmp_path / "p.md").read_text()
     assert "abc12345" in md and "3.5-3.5" in md
+
+
+def test_peer_compare_worker_sizes_keras_pools_for_its_whole_run(km):
+    """In a fresh process (TensorFlow not started), the worker's whole run sees TensorFlow's
+    pools configured at ``--threads``: ``threads(1)`` is held, not entered and dropped (a
+    dropped context is garbage collected at once and its exit restored the default)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json\n"
+        "import tensorflow as tf\n"
+        "from layerbench.models import peer_compare as pc\n"
+        "pc._run = lambda args, n: [{\n"
+        "    'intra': tf.config.threading.get_intra_op_parallelism_threads(),\n"
+        "    'inter': tf.config.threading.get_inter_op_parallelism_threads()}]\n"
+        "print(json.dumps(pc.worker(pc.parse(['--worker', '--threads', '1']))))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [{"intra": 1, "inter": 1}]
