@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._heap import release_freed_memory
+
 ENV = "LAYERBENCH_AUTOTUNE_CACHE"
 
 # Part of every key: bump it when a kernel change can change which algorithm is fastest, so
@@ -126,5 +128,6 @@ def choose(backend: str, spec, x_shape, dtype, threads: int, candidates: tuple[s
     if algo in candidates:
         return algo
     algo = measure(run, candidates)
+    release_freed_memory()  # the candidates' outputs and workspaces (see backends._heap)
     store(key, algo)
     return algo

@@ -8,9 +8,8 @@ from fractions import Fraction
 import numpy as np
 
 from backends import Network, specs
+from backends._heap import release_freed_memory
 from backends.errors import expected
-
-from ._heap import release_freed_memory
 
 # DIV2K RGB mean in [0, 1] (EDSR, WDSR): the models subtract it (times 255) from the input.
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
@@ -121,7 +120,7 @@ def init_like_torch(net: Network, seed: int) -> None:
         params[key] = rng.uniform(-bound, bound, value.shape)
     net.load_params(params)
     del params
-    release_freed_memory()  # the float64 draws, now copied into the layers (see ._heap)
+    release_freed_memory()  # the float64 draws, now copied into the layers (see backends._heap)
 
 
 def reduction_length(net: Network) -> int:

@@ -63,9 +63,9 @@ def run_tiled(run, x: np.ndarray, *, scale: int, shrink: int, tile, overlap: int
 # upsampler activation and its shuffled copy); under 896 MiB the plan runs the body
 # untiled and the upsampler and tail in two column strips (recompute 1.001), and the
 # process peaks at 1.1 GiB RSS (cython, 2 threads; with 0.2 GiB of weights and runtime
-# before the call, and no Winograd transform over backends.winograd.CACHE_BYTES kept). By the same estimate 1 GiB would split after the upsampler
-# conv (~1.5 GiB peak) and 768 MiB would no longer fit the untiled body (whole-model
-# tiles, 1.8x the arithmetic).
+# before the call, and no Winograd transform over backends.winograd.CACHE_BYTES kept).
+# By the same estimate 1 GiB would split after the upsampler conv (~1.5 GiB peak) and
+# 768 MiB would no longer fit the untiled body (whole-model tiles, 1.8x the arithmetic).
 MEMORY_BUDGET = 896 * 2**20
 
 

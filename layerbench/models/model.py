@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from backends import Network
+from backends._heap import release_freed_memory
 from backends.errors import ShapeError, WeightsError, expected
 
 from . import graph, inference
-from ._heap import release_freed_memory
 
 
 class SRModel:
@@ -230,7 +230,7 @@ class SRModel:
                                         os.fspath(path)))
         reader, fmt = readers[suffix]
         self.load_params(read_file(reader, path, self, fmt))
-        release_freed_memory()  # the file's arrays, now copied into the layers (see ._heap)
+        release_freed_memory()  # the file's arrays, now copied into the layers (see backends._heap)
 
     def save_weights(self, path: str | os.PathLike, **extra) -> None:
         """Write parameters to ``.npz`` with a JSON header (see :mod:`.weights_npz`)."""

@@ -74,8 +74,11 @@ def test_every_choice_is_within_the_table(cache, backend, dtype, monkeypatch):
 def test_auto_measures_once_then_reuses(cache, backend, monkeypatch):
     if len(_candidates(backend)) < 2:
         pytest.skip(f"{backend} has one algorithm for auto (conv.AUTO_ALGOS): nothing to time")
+    trims = []  # the heap is trimmed after a measurement only (backends._heap)
+    monkeypatch.setattr(autotune, "release_freed_memory", lambda: trims.append(1))
     layer, x = _layer(backend, np.float32)
     layer.forward(x)
+    assert trims == [1]
     stored = json.loads(cache.read_text())
     assert len(stored) == 1 and next(iter(stored.values())) in _candidates(backend)
     # a new process (forget the in-memory copy) with a different entry: it is used as is
@@ -85,7 +88,7 @@ def test_auto_measures_once_then_reuses(cache, backend, monkeypatch):
     _no_timing(monkeypatch)
     again, _ = _layer(backend, np.float32)
     again.forward(x)
-    assert again.algo_for(x) == other
+    assert again.algo_for(x) == other and trims == [1]
 
 
 def test_backends_without_a_choice_never_time(cache, monkeypatch):

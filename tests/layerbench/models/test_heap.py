@@ -1,4 +1,4 @@
-"""Building a model leaves no freed heap behind (layerbench.models._heap)."""
+"""Building a model leaves no freed heap behind (backends._heap)."""
 
 from __future__ import annotations
 
