@@ -25,7 +25,9 @@ from bench import _common as c  # noqa: E402
 from bench import layers  # noqa: E402
 
 NEW_ALGOS = ("winograd4", "auto")
-TF = ("tensorflow", c.LAYER_PEER)  # TensorFlow sizes its pools once per process
+# TensorFlow and XLA (jax) size their pools once per process: a test that asks another
+# thread count after another test started them is told so (asv: a process per combination)
+FIXED_POOLS = ("tensorflow", c.LAYER_PEER, "jax")
 SINGLE_CANDIDATE = ("numpy", "tensorflow", "jax")  # conv.AUTO_ALGOS == ("im2col",)
 
 
@@ -61,14 +63,14 @@ def _setup(bench, *args):
 
 
 def _may_be_missing(backend: str, reason: str | None) -> bool:
-    """A backend not installed here (never in CI), or TensorFlow already running another
-    thread count in this process: asv gives each combination a process of its own."""
+    """A backend not installed here (never in CI), or TensorFlow or XLA already running
+    another thread count in this process: asv gives each combination a process of its own."""
     if reason is None:
         return False
     if reason.startswith("unavailable:"):
         assert not os.environ.get("CI"), reason
         return True
-    return backend in TF and reason.startswith("threads:")
+    return backend in FIXED_POOLS and reason.startswith("threads:")
 
 
 def test_algorithms_are_parameters():
