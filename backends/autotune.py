@@ -117,6 +117,14 @@ def _timed(run, algo) -> float:
     return time.perf_counter() - t0
 
 
+def candidates(spec, kernels) -> tuple[str, ...]:
+    """The algorithms ``algo="auto"`` chooses among for ``spec`` on a backend whose conv
+    kernel module is ``kernels``: the spec's algorithms that its ``AUTO_ALGOS`` lists
+    (im2col where it lists none of them)."""
+    allowed = getattr(kernels, "AUTO_ALGOS", ("im2col",))
+    return tuple(a for a in spec.algos() if a in allowed) or ("im2col",)
+
+
 def choose(backend: str, spec, x_shape, dtype, threads: int, candidates: tuple[str, ...],
            run: Callable[[str], object]) -> str:
     """The algorithm for this shape: the cached one if the cache holds a valid entry, else

@@ -203,9 +203,10 @@ def conv_spec(name: str, algo: str, backend: str):
 
 
 def _auto_candidates(spec, backend: str) -> tuple[str, ...]:
-    """What ``auto`` chooses among on ``backend``: the spec's algorithms that the backend's
-    ``conv.AUTO_ALGOS`` lists (as ``backends.layers.conv._ConvCore.algo_for`` narrows them)."""
+    """What ``auto`` chooses among on ``backend`` (:func:`backends.autotune.candidates`, as
+    the layer narrows them)."""
     import backends
+    from backends import autotune
     from backends.backend import Kernels
     from backends.errors import BackendUnavailableError
 
@@ -213,8 +214,7 @@ def _auto_candidates(spec, backend: str) -> tuple[str, ...]:
         be = backends.get_backend(backend)
     except BackendUnavailableError as err:
         c.skip("unavailable", str(err))
-    allowed = getattr(Kernels(be, "conv"), "AUTO_ALGOS", ("im2col",))
-    return tuple(a for a in spec.algos() if a in allowed) or ("im2col",)
+    return autotune.candidates(spec, Kernels(be, "conv"))
 
 
 class Conv(_LayerTiming):

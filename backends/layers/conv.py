@@ -56,11 +56,8 @@ class _ConvCore:
             from .. import autotune
 
             spec = self.spec
-            if spec.algo == "auto":
-                allowed = getattr(self.k, "AUTO_ALGOS", ("im2col",))
-                candidates = tuple(a for a in spec.algos() if a in allowed) or ("im2col",)
-            else:
-                candidates = (spec.algo,)
+            candidates = (autotune.candidates(spec, self.k) if spec.algo == "auto"
+                          else (spec.algo,))
             algo = autotune.choose(self.backend.name, spec, x.shape, self.dtype, key[1],
                                    candidates, lambda a: self._run(a, x, skip))
             self._algos[key] = algo
