@@ -17,6 +17,7 @@ Writes are atomic (temporary file, then rename); a corrupt or unreadable file is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -38,6 +39,34 @@ KERNELS_VERSION = 4
 
 # in-process copy of each cache file: {path: {key: algo}}
 _MEMORY: dict[str, dict[str, str]] = {}
+
+# callbacks of the active ``announce`` blocks: called once each, at the first timing
+_LISTENERS: list[list] = []
+
+
+@contextlib.contextmanager
+def announce(callback: Callable[[Path], object]):
+    """Within the block, call ``callback(cache_path())`` once, before the first measurement
+    (a shape missing from the cache); nothing is called when every choice is cached.
+
+    Parameters
+    ----------
+    callback : callable
+        Receives the cache file's path; e.g. prints one line saying the first call times
+        the algorithms and where the choices are kept.
+    """
+    slot = [callback]
+    _LISTENERS.append(slot)
+    try:
+        yield
+    finally:
+        _LISTENERS.remove(slot)
+
+
+def _announce() -> None:
+    for slot in _LISTENERS:
+        if slot:
+            slot.pop()(cache_path())
 
 
 def cache_path() -> Path:
@@ -135,6 +164,7 @@ def choose(backend: str, spec, x_shape, dtype, threads: int, candidates: tuple[s
     algo = load().get(key)
     if algo in candidates:
         return algo
+    _announce()
     algo = measure(run, candidates)
     release_freed_memory()  # the candidates' outputs and workspaces (see backends._heap)
     store(key, algo)

@@ -57,6 +57,13 @@ def _verify(p: argparse.ArgumentParser) -> Run:
     return run
 
 
+def _upscale(p: argparse.ArgumentParser) -> Run:
+    from layerbench import upscale
+
+    upscale.add_arguments(p)
+    return upscale.run
+
+
 # name -> (target, one-line description). A target is a module whose ``main()`` parses the
 # command line itself (a ``@hydra.main`` entry point), or a function above that declares the
 # command's arguments on an argparse parser and returns what runs with them.
@@ -71,6 +78,7 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "measure": ("layerbench.models.measure", "forward time / peak memory of a model [time|rss]"),
     "evaluate": ("layerbench.training.evaluate", "score shipped models against bicubic"),
     "train-report": ("layerbench.training.train_report", "validation curves of training runs"),
+    "upscale": (_upscale, "super-resolve image files or NIfTI volumes with a shipped model"),
 }
 
 USER_ERROR_STATUS = 2

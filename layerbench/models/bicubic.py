@@ -98,8 +98,12 @@ class BicubicModel(SRModel):
     def receptive_radius(self) -> int:
         return 2
 
-    def predict(self, x, *, tile=None, overlap=None, band_bytes=None, memory_budget=None):
-        return upscale(x, self.scale)
+    def predict(self, x, *, tile=None, overlap=None, band_bytes=None, memory_budget=None,
+                progress=None):
+        y = upscale(x, self.scale)
+        if progress is not None:
+            progress(1, 1)
+        return y
 
     def forward(self, x, *, training=False):
         return upscale(x, self.scale).astype(self.dtype)

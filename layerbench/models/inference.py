@@ -30,17 +30,19 @@ def tiles(size: int, core: int) -> list[tuple[int, int]]:
 
 
 def run_tiled(run, x: np.ndarray, *, scale: int, shrink: int, tile, overlap: int,
-              out_channels: int) -> np.ndarray:
+              out_channels: int, progress=None) -> np.ndarray:
     """Apply ``run`` (NHWC -> NHWC, output ``scale * (input - 2 shrink)``) tile by tile.
 
     ``x`` is the network input (already padded by ``shrink`` on each side when the model
     uses valid convolutions at the border); cores of ``tile`` LR pixels (an int, or
     ``(rows, cols)``) get ``overlap`` extra pixels of context on every side that exists.
+    ``progress`` (optional) is called as ``progress(done, total)`` after each tile.
     """
     tile_h, tile_w = (tile, tile) if isinstance(tile, int) else tile
     n, hp, wp, _ = x.shape
     h, w = hp - 2 * shrink, wp - 2 * shrink
     out = None
+    total, done = len(tiles(h, tile_h)) * len(tiles(w, tile_w)), 0
     for a, b in tiles(h, tile_h):
         lo_h, hi_h = max(0, a - overlap), min(h, b + overlap)
         for c, d in tiles(w, tile_w):
@@ -53,6 +55,9 @@ def run_tiled(run, x: np.ndarray, *, scale: int, shrink: int, tile, overlap: int
                 :, (a - lo_h) * scale : (b - lo_h) * scale, (c - lo_w) * scale : (d - lo_w) * scale
             ]
             del y, part
+            done += 1
+            if progress is not None:
+                progress(done, total)
     return out
 
 

@@ -146,12 +146,14 @@ class SRModel:
 
     def predict(self, x: np.ndarray, *, tile: int | None = None, overlap: int | None = None,
                 band_bytes: int = inference.BAND_BYTES,
-                memory_budget: int | None = None) -> np.ndarray:
+                memory_budget: int | None = None, progress=None) -> np.ndarray:
         """Float HR image(s) in [0, 255] units for NHWC ``x`` in [0, 255], unclipped.
 
         Tiling as in :meth:`tiling_plan` (default here: untiled, no budget); convolutions
         always run in row bands of at most ``band_bytes`` of im2col workspace. The plan
         used is kept in ``self.last_plan`` (its ``recompute`` is the tiling tax).
+        ``progress`` (optional) is called as ``progress(done, total)`` after each tile (once,
+        ``(1, 1)``, when the plan is untiled).
         """
         x = np.asarray(x)
         if x.ndim != 4 or x.shape[3] != 3 or 0 in x.shape:
@@ -162,17 +164,20 @@ class SRModel:
         xn = self.normalise(x)
         if plan.kind == "untiled":
             y = self.net.predict(xn, band_bytes=band_bytes)
+            if progress is not None:
+                progress(1, 1)
         elif plan.kind == "tiled":
             y = inference.run_tiled(partial(self.net.predict, band_bytes=band_bytes), xn,
                                     scale=self.scale, shrink=self.pad, tile=plan.tile,
-                                    overlap=plan.overlap, out_channels=3)
+                                    overlap=plan.overlap, out_channels=3, progress=progress)
         else:
             head, tail = self.net.split(plan.cut)
             mid = head.predict(xn, band_bytes=band_bytes)
             del xn
             y = inference.run_tiled(partial(tail.predict, band_bytes=band_bytes), mid,
                                     scale=self.scale * x.shape[1] // mid.shape[1], shrink=0,
-                                    tile=plan.tile, overlap=plan.overlap, out_channels=3)
+                                    tile=plan.tile, overlap=plan.overlap, out_channels=3,
+                                    progress=progress)
         return self.denormalise(y)
 
     def super_resolve(self, image: np.ndarray, *, tile: int | None = None,
