@@ -1,6 +1,7 @@
-"""The Python examples of the READMEs run as written, and the test command line is intact.
+"""The Python examples of the READMEs and of the documentation pages run as written, and
+the test command line is intact.
 
-Every ```python block of a README is executed in a fresh namespace, in order, from a
+Every ```python block of those files is executed in a fresh namespace, in order, from a
 temporary working directory (examples must not depend on the checkout's location).
 """
 
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-READMES = ("README.md", "layerbench/models/weights/README.md")
+READMES = ("README.md", "layerbench/models/weights/README.md", "docs/user/quickstart.md",
+           "docs/models.md")
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
