@@ -46,7 +46,7 @@ def site(tmp_path_factory) -> Path:
 
 
 def test_site_builds_with_the_pages(site):
-    for page in ("index", "user/install", "user/quickstart", "thesis/index", "thesis/ablation",
+    for page in ("index", "user/index", "user/install", "user/quickstart", "thesis/index", "thesis/ablation",
                  "benchmarks/index", "models", "dev/index", "api/index", "changelog",
                  "citing", "license", "auto_gallery/index"):
         assert (site / f"{page}.html").is_file(), page
