@@ -113,6 +113,31 @@ def peers(tables: Path | None = None, name: str = "peer_compare.csv") -> str:
     return _markdown(["model", "threads", *backends, "keras seconds"], body)
 
 
+def peers_source(tables: Path | None = None, name: str = "peer_compare.csv") -> str:
+    """Where the peer table's numbers come from: commits, repeats and the machine's load.
+
+    Parameters
+    ----------
+    tables : pathlib.Path, optional
+        Folder holding the peer-compare CSV (default: the committed ``results/tables``).
+    name : str
+        File name of the CSV written by ``layerbench peer-compare``.
+
+    Returns
+    -------
+    str
+        One sentence.
+    """
+    rows = _rows(name, tables)
+    commits = sorted({r["commit"].replace("+dirty", " (with uncommitted edits)")
+                      for r in rows})
+    repeats = len({r["repeat"] for r in rows})
+    loads = [float(r["load1"]) for r in rows if r.get("load1")]
+    load = f", 1-minute load average {min(loads):.1f}-{max(loads):.1f}" if loads else ""
+    return (f"Measured at commit {', '.join(commits)}: {len(rows)} timed pairs, "
+            f"{repeats} repeats{load}.")
+
+
 def div2k_gain(tables: Path | None = None) -> str:
     """SR against bicubic on the held-out photographs (``div2k_sr_gain.csv``).
 
@@ -200,6 +225,7 @@ def csv_table(name: str, columns: list[str] | None = None,
 
 RENDERERS = {"equality": equality, "peers": peers, "div2k_gain": div2k_gain,
              "mri_headline": mri_headline}
+DOC_ONLY = {"peers_source": peers_source}  # rendered in the docs, not in the README
 
 
 def setup(app):  # pragma: no cover - exercised by the docs build
@@ -235,7 +261,7 @@ def setup(app):  # pragma: no cover - exercised by the docs build
                 text = csv_table(file, columns.split(",") if columns else None, where=where)
                 self.env.note_dependency(str(TABLES / file))
             else:
-                text = RENDERERS[name]()
+                text = {**RENDERERS, **DOC_ONLY}[name]()
             self.env.note_dependency(str(TABLES))
             return self.parse_text_to_nodes(text)
 
