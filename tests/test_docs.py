@@ -46,9 +46,9 @@ def site(tmp_path_factory) -> Path:
 
 
 def test_site_builds_with_the_pages(site):
-    for page in ("index", "user/index", "user/install", "user/quickstart", "thesis/index", "thesis/ablation",
-                 "benchmarks/index", "models", "dev/index", "api/index", "changelog",
-                 "citing", "license", "auto_gallery/index"):
+    for page in ("index", "user/index", "user/install", "user/quickstart", "thesis/index",
+                 "thesis/ablation", "benchmarks/index", "models", "dev/index", "api/index",
+                 "changelog", "citing", "license", "auto_gallery/index"):
         assert (site / f"{page}.html").is_file(), page
     api = (site / "api" / "index.html").read_text()
     assert "backends" in api and "layerbench" in api
@@ -87,3 +87,27 @@ def test_internal_links_resolve(site):
             if not resolved.exists():
                 broken.append(f"{page.relative_to(site)} -> {target}")
     assert not broken, "broken internal links:\n" + "\n".join(sorted(set(broken))[:50])
+
+
+@pytest.mark.parametrize("page", ["index", "api/index"])
+def test_chromium_renders_the_page(site, page, tmp_path):
+    """Headless Chromium renders the landing and API pages offline (a screenshot, and the
+    DOM with the theme's navigation). ``LAYERBENCH_DOCS_SCREENSHOTS=DIR`` keeps the PNGs."""
+    import shutil
+
+    binary = next((shutil.which(b) for b in ("chromium", "chromium-browser")
+                   if shutil.which(b)), None)
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install chromium, or nox -s browser)")
+    keep = os.environ.get("LAYERBENCH_DOCS_SCREENSHOTS")
+    shot = (Path(keep) if keep else tmp_path) / f"docs_{page.replace('/', '_')}.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             "--window-size=1400,1100", f"--user-data-dir={tmp_path / 'profile'}"]
+    url = (site / f"{page}.html").as_uri()
+    for args in ([f"--screenshot={shot}", url], ["--dump-dom", url]):
+        proc = subprocess.run([binary, *flags, *args], capture_output=True, text=True,
+                              timeout=180)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert shot.stat().st_size > 10_000
+    assert "bd-header" in proc.stdout or "navbar" in proc.stdout  # the theme's layout ran
