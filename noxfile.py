@@ -1,6 +1,6 @@
 """nox sessions: ``nox -s reproduce``, ``nox -s tests``, ``nox -s lint``, ``nox -s bench
 [-- --quick | --compare REF]``, ``nox -s dashboard``, ``nox -s browser``, ``nox -s fuzz
-[-- seconds]``."""
+[-- seconds]``, ``nox -s docs``."""
 
 import nox
 
@@ -51,6 +51,20 @@ def fuzz(session: nox.Session) -> None:
                     f"--hypothesis-seed={seed}", *session.posargs[1:], env=env)
         rounds += 1
     session.log(f"fuzz: {rounds} rounds in {seconds:.0f} s, no failure")
+
+
+DOCS_BUILD = "docs/_build"
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into docs/_build/html (git-ignored): warnings are errors
+    (``-W --keep-going``), every internal reference must resolve (``-n``), the gallery's
+    examples run. Arguments go to sphinx-build (``nox -s docs -- -E`` rebuilds everything)."""
+    if session.venv_backend != "none":
+        session.install(".[docs,experiments]")
+    session.run("sphinx-build", "-W", "--keep-going", "-n", "-b", "html", *session.posargs,
+                "docs", f"{DOCS_BUILD}/html", env=ENV)
 
 
 @nox.session

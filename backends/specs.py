@@ -190,7 +190,7 @@ class Stated:
     def arithmetic(self, input_shape: NHWC, tensor: str, *, training: bool = False) -> str:
         """How the elements of ``tensor`` are computed, which picks its tolerance tier.
 
-        ``"sum"`` (reduction length > 1), ``"copy"`` (length 1 and :attr:`moves_data`: input
+        ``"sum"`` (reduction length > 1), ``"copy"`` (length 1 and ``moves_data``: input
         values moved, no rounding), ``"formula"`` (length 1, one formula per element) or
         ``"transform"`` (a Winograd-transformed sum, see :class:`Conv2D`).
         """

@@ -213,7 +213,7 @@ def brain_mask(img: np.ndarray, *, fraction: float = 0.1, opening: int = 2) -> n
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union |a & b| / |a | b| of two boolean masks (1.0 if both empty)."""
+    """Intersection over union ``|a & b| / |a | b|`` of two boolean masks (1.0 if both empty)."""
     a = np.asarray(a, dtype=bool)
     b = np.asarray(b, dtype=bool)
     if a.shape != b.shape:

@@ -17,7 +17,7 @@ def check_array(
 ) -> np.ndarray:
     """Validate an input array of a layer (exactly its dtype, rank ``ndim``, optional
     ``shape`` / ``channels``, non-empty, C-contiguous) before any kernel sees it; return it
-    unchanged. The checks are :func:`backends._validate.array`'s, shared with the kernels."""
+    unchanged. The checks are ``backends._validate.array``'s, shared with the kernels."""
     return _validate.array(owner, name, a, ndim=ndim, rank_note=" (NHWC)", dtype=dtype,
                            shape=shape, channels=channels)
 

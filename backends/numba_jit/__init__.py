@@ -5,7 +5,7 @@ public functions validate their inputs in Python and then call jitted code. The 
 sets Numba's thread count (bounded by ``NUMBA_NUM_THREADS``, fixed at process start); the BLAS
 that jitted ``np.dot`` calls (SciPy's) always runs one thread, and GEMMs are split over Numba's
 threads in fixed chunks (:mod:`._gemm`), so results do not depend on the count. Compilation
-options live in :mod:`._jit`; :func:`warmup` compiles (or loads from the cache) every kernel
+options live in :mod:`._jit`; ``warmup()`` compiles (or loads from the cache) every kernel
 and reports the seconds it took.
 """
 

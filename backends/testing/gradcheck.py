@@ -6,7 +6,7 @@ and compares with the central difference
 
     dL/dz ~ sum((y(z + eps) - y(z - eps)) * dy) / (2 eps),
 
-whose truncation error is O(eps^2 f''') and whose rounding error is O(u |y| / eps) per output
+whose truncation error is O(eps^2 f''') and whose rounding error is O(u ``|y|`` / eps) per output
 element (u = 2^-53). Differencing ``y`` before the sum keeps the rounding error of the
 untouched outputs at exactly zero. Budgets come from the ``finite_difference`` tier of
 ``backends.testing.tolerances``: ``|analytic - numeric| <= rtol (scale + |numeric|)`` with
@@ -282,7 +282,7 @@ def check_loss_gradients(
 ) -> GradReport:
     """Check ``loss.backward()`` (dL/dy of the scalar ``loss.forward(y, target)``) numerically.
 
-    The loss is a mean, so its rounding error is O(u |L| / eps), far below the budget.
+    The loss is a mean, so its rounding error is O(u ``|L|`` / eps), far below the budget.
     """
     _require_float64("y", y)
     rtol = _budget(rtol)

@@ -16,7 +16,8 @@ Tiers (``eps`` is the machine epsilon of the *lower* precision of the two sides)
                  gradients): ``8 eps sqrt(K)``; ``K`` is computed per case and tensor by
                  :func:`reduction_length`. Rounding errors of a sum of K terms random-walk,
                  so they grow as sqrt(K) for any summation order (naive, blocked, pairwise).
-``winograd``     the Winograd forward: the reduction budget times ``WINOGRAD_FACTOR``.
+``winograd``     the Winograd forward: the reduction budget times
+                 ``WINOGRAD_FACTOR``.
 ``optimizer``    parameters after one optimizer step: ``elementwise`` on the parameter plus
                  the gradient's budget times the step's sensitivity to the gradient (``gain``).
 

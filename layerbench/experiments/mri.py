@@ -1,7 +1,7 @@
 """The MRI experiment (thesis §3.3): degrade, rotate, super-resolve and score brain slices.
 
 Per protocol variant x subject x weighting x scale (one shard), for every selected slice and
-angle. The ``clean`` protocol (:mod:`.protocol`):
+angle. The ``clean`` protocol (:mod:`layerbench.experiments.protocol`):
 
 1. ``hr = rotate(slice, angle)`` — the HR reference rotated about its centre (bilinear,
    zero border by default), so the input and the reference are rotated alike;

@@ -67,7 +67,7 @@ def wdsr_a(scale: int = 4, n_resblocks: int = 8, n_feats: int = 32, expansion: i
     fused), ``main_conv``, ``main_shuffle``, ``skip_conv``, ``skip_shuffle``, ``output``;
     ``fuse=False`` adds ``block{i}_expand_relu`` and ``block{i}_reduce_add`` nodes instead
     (same parameter keys). See the module docstring for ``border``; ``algo`` as in
-    :func:`.edsr.edsr`.
+    :func:`layerbench.models.edsr.edsr`.
     """
     return _wdsr("a", scale, n_resblocks, n_feats, expansion, res_scale, border, backend,
                  dtype, seed, fuse, algo)

@@ -85,7 +85,7 @@ class _Unpickler(pickle.Unpickler):
 
 
 def load_state_dict(path) -> dict[str, np.ndarray]:
-    """``{key: ndarray}`` of a ``torch.save``d state_dict (zip format, PyTorch >= 1.6)."""
+    """``{key: ndarray}`` of a state_dict saved by ``torch.save`` (zip format, PyTorch >= 1.6)."""
     path = str(path)
     if not zipfile.is_zipfile(path):
         raise WeightsError(expected(path, "a torch.save zip archive (PyTorch >= 1.6)",

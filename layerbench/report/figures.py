@@ -193,7 +193,7 @@ def _back(rows: pd.DataFrame) -> bool:
 
 
 def difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
-    """|output - HR| per method (SR channel R), on one colour scale."""
+    """``|output - HR|`` per method (SR channel R), on one colour scale."""
     hr = examples["hr"].astype(np.int16)
     methods = _methods(examples)
     diffs = {m: np.abs(_grey(examples[m]).astype(np.int16) - hr) for m in methods}
@@ -211,7 +211,7 @@ def difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: int) ->
 
 
 def difference_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
-    """Normalised histograms of |output - HR| per method (log y, as the defense slides)."""
+    """Normalised histograms of ``|output - HR|`` per method (log y, as the defense slides)."""
     hr = examples["hr"].astype(np.int16)
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()

@@ -1,8 +1,9 @@
-"""The README's MRI tables are the committed tables: every number in them is read from
-``results/tables/mri_vs_thesis.csv`` and ``results/tables/mri_convention_ablation.csv``.
+"""The MRI tables of the thesis pages (docs/thesis/) are the committed tables: every number
+in them is read from ``results/tables/mri_vs_thesis.csv`` and
+``results/tables/mri_convention_ablation.csv``.
 
 The tables are rendered from the CSVs (``layerbench.report.tables.readme_*``) and must appear
-in README.md verbatim; after regenerating the results, paste the rendered tables the failure
+in the page verbatim; after regenerating the results, paste the rendered tables the failure
 message prints.
 """
 
@@ -16,7 +17,7 @@ import pytest
 from layerbench.report import tables
 
 ROOT = Path(__file__).resolve().parents[3]
-README = ROOT / "README.md"
+PAGES = ROOT / "docs" / "thesis"
 TABLES = ROOT / "results" / "tables"
 
 
@@ -27,20 +28,20 @@ def _csv(name: str) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, na_values=[""])
 
 
-def _readme_mri_section() -> str:
-    text = README.read_text()
+def _page_mri_section() -> str:
+    text = (PAGES / "index.md").read_text()
     start = text.index("MRI (MNI152 T1 and synthetic T2")
-    return text[start:]
+    return text[start:] + (PAGES / "ablation.md").read_text()
 
 
 @pytest.mark.parametrize("name", ["vs_thesis", "ablation", "ablation_delta"])
-def test_the_readme_mri_tables_are_the_committed_tables(name):
+def test_the_thesis_page_mri_tables_are_the_committed_tables(name):
     if name == "vs_thesis":
         want = tables.readme_mri_vs_thesis(_csv("mri_vs_thesis"))
     else:
         want = tables.readme_ablation(_csv("mri_convention_ablation"),
                                       delta=name == "ablation_delta")
-    assert want in _readme_mri_section(), f"README.md should hold this table:\n{want}"
+    assert want in _page_mri_section(), f"{PAGES} should hold this table:\n{want}"
 
 
 def test_the_rendered_tables_carry_the_csv_numbers():

@@ -1,0 +1,74 @@
+"""Every headline table of README.md is rendered from a committed CSV in ``results/tables``.
+
+The renderers live in ``docs/_ext/results_tables.py`` (the documentation site uses the same
+ones); after regenerating the results, paste the tables the failure message prints.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+TABLES = ROOT / "results" / "tables"
+
+
+def _renderers():
+    spec = importlib.util.spec_from_file_location(
+        "results_tables", ROOT / "docs" / "_ext" / "results_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RT = _renderers()
+
+
+@pytest.mark.parametrize("name", sorted(RT.RENDERERS))
+def test_readme_table_is_rendered_from_the_committed_csv(name):
+    if not TABLES.is_dir():
+        pytest.skip(f"{TABLES} is not in this checkout (the committed results are)")
+    want = RT.RENDERERS[name]()
+    assert want in README.read_text(), f"README.md should hold this table:\n{want}"
+
+
+def test_every_readme_table_is_a_rendered_one():
+    """No hand-written result table: each Markdown table of the README is one of the
+    rendered ones (a numberless table would be allowed, but there is none)."""
+    text = README.read_text()
+    rendered = [RT.RENDERERS[n]() for n in RT.RENDERERS]
+    tables = re.findall(r"(?:^\|.*\|\n)+", text, re.M)
+    assert tables
+    for table in tables:
+        assert any(table.strip() in r for r in rendered), f"hand-written table:\n{table}"
+
+
+def test_renderers_read_the_csv(tmp_path):
+    """The renderer follows the CSV: a changed file changes the table."""
+    (tmp_path / "div2k_sr_gain.csv").write_text(
+        "scale,model,images,n,sr_psnr,bicubic_psnr,gain_db,sr_ssim,bicubic_ssim\n"
+        "2,EDSR,held out,3,30.0,29.5,0.5,0.9,0.8\n"
+        "2,EDSR,all,8,31.0,29.0,2.0,0.9,0.8\n")
+    got = RT.div2k_gain(tmp_path)
+    assert "| x2 | EDSR | 3 | 30.00 / 0.900 | 29.50 / 0.800 | +0.50 dB |" in got
+    assert "31.00" not in got
+    (tmp_path / "crosscheck.csv").write_text(
+        "backend,status\nnumpy,pass\nnumpy,fail\ncython,skip\n")
+    assert "| all | 3 | 1 | 1 | 1 |" in RT.equality(tmp_path)
+
+
+def test_readme_length():
+    assert len(README.read_text().splitlines()) <= 200
+
+
+def test_readme_links_resolve():
+    """Relative links of the README point at files or folders of the repository."""
+    text = README.read_text()
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+        if "://" in target:
+            continue
+        assert (ROOT / target).exists(), f"README links to missing {target}"
