@@ -29,6 +29,67 @@ from layerbench.confdir import ASV, RESULTS, RUNS
 Run = Callable[[argparse.Namespace], None]
 
 
+class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every command's help layout: the description and example as written, each option's
+    default shown (``(default: ...)``) unless it is ``None``/``False`` or already said."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) \
+                or action.required:
+            return text
+        if isinstance(action.default, list | tuple):  # as typed: --backends a b
+            return f"{text} (default: {' '.join(map(str, action.default))})"
+        return super()._get_help_string(action)
+
+
+def parser(name: str, description: str, example: str | None = None,
+           **kwargs) -> argparse.ArgumentParser:
+    """The ``argparse`` parser of command ``name`` in the project's help style.
+
+    Parameters
+    ----------
+    name : str
+        The command (``prog`` is ``layerbench <name>``).
+    description : str
+        What the command does, its inputs and outputs.
+    example : str, optional
+        Example command lines (default: :data:`EXAMPLES` [name]), shown under "example:".
+    **kwargs
+        Passed to :class:`argparse.ArgumentParser`.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    example = example if example is not None else EXAMPLES.get(name)
+    epilog = "example:\n" + "\n".join(f"  {line}" for line in example.strip().splitlines()) \
+        if example else None
+    return argparse.ArgumentParser(prog=f"layerbench {name}", description=description,
+                                   epilog=epilog, formatter_class=Formatter, **kwargs)
+
+
+def list_option(values: list[str], option: str) -> list[str]:
+    """A multi-valued option's values (``--backends a b``); the older comma form
+    (``--backends a,b``) is split, with a one-line deprecation notice on stderr.
+
+    Parameters
+    ----------
+    values : list of str
+        What ``nargs="+"`` collected.
+    option : str
+        The option's name, for the notice.
+
+    Returns
+    -------
+    list of str
+    """
+    if any("," in v for v in values):
+        print(f"layerbench: {option} a,b is deprecated; write {option} a b", file=sys.stderr)
+        return [x for v in values for x in v.split(",") if x]
+    return list(values)
+
+
 def _bench_report(p: argparse.ArgumentParser) -> Run:
     p.add_argument("--results", type=Path, default=Path(ASV), help="asv's results directory")
     p.add_argument("--out", type=Path, default=Path(RESULTS),
@@ -87,6 +148,38 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "train-report": ("layerbench.training.train_report", "validation curves of training runs"),
     "models": (_models, "list model presets and shipped weights: scale, data, scores"),
     "upscale": (_upscale, "super-resolve image files or NIfTI volumes with a shipped model"),
+}
+
+# The longer help text of commands declared here (what they read and write) and example
+# command lines of every command whose parser is built by :func:`parser`.
+DESCRIPTIONS: dict[str, str] = {
+    "bench-report": "Summarise asv's benchmark results: one table of every benchmark's "
+                    "median per backend\n(<out>/tables/bench_summary.md and .csv) and its "
+                    "figures (<out>/figures/bench_*).",
+    "verify": "Check every shard of a results tree: finished and whole, empty (zero rows), "
+              "or\nunfinished/corrupt (named with the reason). Exit status 0 when all are "
+              "whole, 1 otherwise.",
+    "models": "List every model preset and shipped weight file: architecture, scale, "
+              "parameters,\ntraining data, the degradation it expects, held-out scores and "
+              "the file's SHA-256.",
+    "upscale": "Super-resolve image files (PNG, JPEG, TIFF) or NIfTI volumes with a shipped "
+               "model.\nEach output keeps its input's format, dtype, value range and "
+               "channels (grey, RGB,\nRGBA); volumes run slice by slice with the affine "
+               "scaled. Prints each output path.",
+}
+EXAMPLES: dict[str, str] = {
+    "bench-report": "layerbench bench-report --machine mybox",
+    "verify": "layerbench verify results/runs",
+    "models": "layerbench models --json",
+    "upscale": "layerbench upscale photo.png --model edsr_small_x2        # photo_x2.png\n"
+               "layerbench upscale scan.nii.gz --model edsr_mri_x2 --out-dir sr/",
+    "measure": "layerbench measure time edsr_small_x2 --backends numpy cython\n"
+               "layerbench measure rss edsr_x2 --backend cython --threads 2",
+    "evaluate": "layerbench evaluate edsr_small_x2 wdsr_a_small_x4 --backend cython",
+    "peer-compare": "layerbench peer-compare --models edsr_small_x2 --backends cython "
+                    "--threads 1 --repeats 1",
+    "train-report": "layerbench train-report curves.png results/runs/train/edsr_small_x2\n"
+                    "layerbench train-report --control edsr_mri_x2",
 }
 
 USER_ERROR_STATUS = 2
@@ -155,10 +248,11 @@ def _without_hydra_job_banner():
 
 
 def _usage() -> str:
-    lines = ["usage: layerbench [--debug] <command> [arguments ...]", "", "commands:"]
+    lines = ["usage: layerbench [--debug] [--version] <command> [arguments ...]", "",
+             "commands:"]
     lines += [f"  {name:12} {doc}" for name, (_, doc) in COMMANDS.items()]
-    lines += ["", "`layerbench <command> --help` describes a command (Hydra's help for those "
-              "taking overrides).",
+    lines += ["", "`layerbench <command> --help` describes a command, its inputs, outputs and "
+              "an example.",
               "--debug (or LAYERBENCH_DEBUG=1): full tracebacks instead of one-line errors."]
     return "\n".join(lines)
 
@@ -167,9 +261,9 @@ def _entry(name: str, argv: list[str]) -> Callable[[], None]:
     """What runs command ``name`` with its arguments ``argv``."""
     target, doc = COMMANDS[name]
     if callable(target):
-        parser = argparse.ArgumentParser(prog=f"layerbench {name}", description=doc)
-        run = target(parser)
-        args = parser.parse_args(argv)
+        p = parser(name, DESCRIPTIONS.get(name, doc))
+        run = target(p)
+        args = p.parse_args(argv)
         return lambda: run(args)
     module = importlib.import_module(target)
     sys.argv = [f"layerbench {name}", *argv]  # Hydra parses sys.argv
@@ -181,6 +275,11 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] == "--debug":
         os.environ["LAYERBENCH_DEBUG"] = "1"
         argv = argv[1:]
+    if argv and argv[0] == "--version":
+        from layerbench import __version__
+
+        print(f"layerbench {__version__}")
+        raise SystemExit(0)
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         raise SystemExit(0 if argv else 2)

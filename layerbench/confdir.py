@@ -33,6 +33,12 @@ OmegaConf.register_new_resolver("results", results_path, replace=True)
 
 
 def conf_dir() -> Path:
+    """The Hydra config directory: ``conf/`` beside this package in a source checkout (so a
+    checkout runs its own configs even when another copy is installed), else the installed
+    ``layerbench.conf`` package."""
+    checkout = Path(__file__).resolve().parent.parent / "conf"
+    if (checkout / "config.yaml").is_file() and (checkout / "crosscheck.yaml").is_file():
+        return checkout
     spec = importlib.util.find_spec("layerbench.conf")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))

@@ -225,11 +225,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"shipped model (`layerbench models` lists them): {', '.join(models)}")
     p.add_argument("--backend", default="cython", choices=BACKEND_NAMES,
                    help="backend the model runs on")
-    p.add_argument("--threads", type=int, default=1, help="threads of the backend")
-    p.add_argument("--tile", type=int, default=None,
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="threads of the backend")
+    p.add_argument("--tile", type=int, default=None, metavar="T",
                    help="force whole-model tiles of T LR pixels (default: tile only when "
                         "--memory-budget requires it)")
-    p.add_argument("--memory-budget", type=parse_bytes, default=MEMORY_BUDGET, metavar="M",
+    p.add_argument("--memory-budget", type=parse_bytes, default=f"{MEMORY_BUDGET // 2**20}M",
+                   metavar="M",
                    help="working-set budget in bytes, K/M/G suffixes allowed")
     p.add_argument("--algo", default="auto", choices=ALGOS,
                    help="convolution algorithm; auto times the candidates on a new image "

@@ -1,6 +1,6 @@
 """Forward time and peak memory of the models on a thesis-sized input (510 x 339 LR).
 
-    layerbench measure time wdsr_a_x4 --backends numpy,cython,numba,tensorflow
+    layerbench measure time wdsr_a_x4 --backends numpy cython numba tensorflow
     layerbench measure rss edsr_x2 --backend tensorflow --tile none
 
 ``time`` runs every backend in one process, interleaved, and reports the median of
@@ -14,7 +14,6 @@ whole-model tiles of that size.
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import subprocess
@@ -87,19 +86,26 @@ def peak_rss(name: str, backend: str, tile: str, threads: int = 1) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["time", "rss", "_rss"])
-    ap.add_argument("model")
-    ap.add_argument("--backends", default="numpy,tensorflow")
-    ap.add_argument("--backend", default="numpy")
+    from layerbench.cli import list_option, parser
+
+    ap = parser("measure", __doc__.split("\n\n")[0])
+    # "_rss" is the child process of "rss", not for users: accepted, not listed
+    ap.add_argument("what", choices=["time", "rss", "_rss"], metavar="{time,rss}",
+                    help="time: forward seconds per backend; rss: peak memory of one "
+                         "super_resolve in a fresh process")
+    ap.add_argument("model", help="a model preset (`layerbench models`)")
+    ap.add_argument("--backends", nargs="+", default=["numpy", "tensorflow"],
+                    help="backends timed by `time`")
+    ap.add_argument("--backend", default="numpy", help="backend measured by `rss`")
     ap.add_argument("--tile", default="default",
                     help="default: super_resolve's defaults; none: plain predict; N: tiles")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3, help="timed calls per backend")
+    ap.add_argument("--threads", type=int, default=1, help="threads of the backend")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed calls first")
     args = ap.parse_args(argv)
     if args.what == "time":
-        res = forward_times(args.model, args.backends.split(","), repeats=args.repeats,
+        res = forward_times(args.model, list_option(args.backends, "--backends"),
+                            repeats=args.repeats,
                             threads=args.threads, warmup=args.warmup)
         print(json.dumps({"model": args.model, "input": SHAPE, **res}))
     elif args.what == "rss":

@@ -156,8 +156,9 @@ def summary(table) -> str:
 
 
 def parse(argv):
-    p = argparse.ArgumentParser(prog="layerbench peer-compare", description=__doc__.split(
-        "\n\n")[0])
+    from layerbench.cli import parser
+
+    p = parser("peer-compare", __doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     p.add_argument("--backends", nargs="+", default=list(DEFAULT_BACKENDS))
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])

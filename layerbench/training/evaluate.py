@@ -8,8 +8,6 @@ SSIM is scikit-image's ``structural_similarity(data_range=255, channel_axis=-1)`
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from layerbench.models.bicubic import bicubic
@@ -57,9 +55,11 @@ def markdown(name: str, rows: list[dict]) -> str:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from layerbench.cli import parser
+
+    ap = parser("evaluate", __doc__.split("\n\n")[0])
     ap.add_argument("names", nargs="+", help="shipped model names (or a path with --weights)")
-    ap.add_argument("--backend", default="numpy")
+    ap.add_argument("--backend", default="numpy", help="backend the models run on")
     ap.add_argument("--weights", help="score this .npz instead of the shipped weights")
     args = ap.parse_args(argv)
     for name in args.names:

@@ -90,17 +90,20 @@ def degradation_control(names, photos=None) -> str:
 
 
 def main(argv=None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] in (["-h"], ["--help"]):
-        print(__doc__.split("\n\n")[1])
+    from layerbench.cli import parser
+
+    ap = parser("train-report", __doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[2])
+    ap.add_argument("--control", action="store_true",
+                    help="score the models named by ARG on held-out photos degraded the MRI way")
+    ap.add_argument("args", nargs="+", metavar="ARG",
+                    help="OUT.png RUN_DIR [RUN_DIR ...]; with --control: MODEL [MODEL ...]")
+    a = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    if a.control:
+        print(degradation_control(a.args))
         return
-    if len(argv) < 2:
-        print(__doc__.split("\n\n")[1], file=sys.stderr)
-        raise SystemExit(2)
-    if argv[0] == "--control":
-        print(degradation_control(argv[1:]))
-        return
-    out, dirs = Path(argv[0]), argv[1:]
+    if len(a.args) < 2:
+        ap.error("expected OUT.png and at least one RUN_DIR")
+    out, dirs = Path(a.args[0]), a.args[1:]
     runs = [load(d) for d in dirs]
     validation_curves(runs).savefig(out, dpi=90, metadata={"Software": None})
     print(history_table(runs))
