@@ -64,6 +64,13 @@ def _upscale(p: argparse.ArgumentParser) -> Run:
     return upscale.run
 
 
+def _models(p: argparse.ArgumentParser) -> Run:
+    from layerbench import catalog
+
+    catalog.add_arguments(p)
+    return catalog.run
+
+
 # name -> (target, one-line description). A target is a module whose ``main()`` parses the
 # command line itself (a ``@hydra.main`` entry point), or a function above that declares the
 # command's arguments on an argparse parser and returns what runs with them.
@@ -78,6 +85,7 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "measure": ("layerbench.models.measure", "forward time / peak memory of a model [time|rss]"),
     "evaluate": ("layerbench.training.evaluate", "score shipped models against bicubic"),
     "train-report": ("layerbench.training.train_report", "validation curves of training runs"),
+    "models": (_models, "list model presets and shipped weights: scale, data, scores"),
     "upscale": (_upscale, "super-resolve image files or NIfTI volumes with a shipped model"),
 }
 
