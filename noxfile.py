@@ -60,9 +60,10 @@ DOCS_BUILD = "docs/_build"
 def docs(session: nox.Session) -> None:
     """The documentation site into docs/_build/html (git-ignored): warnings are errors
     (``-W --keep-going``), every internal reference must resolve (``-n``), the gallery's
-    examples run. Arguments go to sphinx-build (``nox -s docs -- -E`` rebuilds everything)."""
+    examples run. Arguments go to sphinx-build (``nox -s docs -- -E`` rebuilds everything).
+    Installs ``.[all]``: the API reference imports every backend (TensorFlow, JAX, Numba)."""
     if session.venv_backend != "none":
-        session.install(".[docs,experiments]")
+        session.install(".[all]")
     session.run("sphinx-build", "-W", "--keep-going", "-n", "-b", "html", *session.posargs,
                 "docs", f"{DOCS_BUILD}/html", env=ENV)
 
