@@ -293,6 +293,10 @@ def main(argv: list[str] | None = None) -> None:
         # Hydra prints its own (stripped) traceback and exits 1 unless this is set; then the
         # exception reaches us and becomes one line.
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    if not debug:
+        from layerbench.logs import quiet_libraries
+
+        quiet_libraries()
     entry = _entry(name, argv[1:])
     try:
         if debug:

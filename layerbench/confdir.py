@@ -10,6 +10,8 @@ the ``results`` resolver: ``${results:runs}`` is ``results/runs``, ``${results:}
 from __future__ import annotations
 
 import importlib.util
+import os
+import secrets
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -30,6 +32,16 @@ FIGURES = results_path(FIGURES_DIR)
 ASV = results_path("asv")
 
 OmegaConf.register_new_resolver("results", results_path, replace=True)
+
+
+def run_id() -> str:
+    """``<pid>-<6 random hex digits>``: the suffix that keeps the Hydra directories of runs
+    started in the same second apart (``${run_id:}`` in ``conf/config.yaml``; resolved once
+    per run and shared by a multirun's jobs)."""
+    return f"{os.getpid()}-{secrets.token_hex(3)}"
+
+
+OmegaConf.register_new_resolver("run_id", run_id, use_cache=True, replace=True)
 
 
 def conf_dir() -> Path:

@@ -88,8 +88,10 @@ def find_subjects(root: str | Path, weights: Sequence[str] = WEIGHTS) -> dict[st
     for subject, by_w in found.items():
         missing = [w for w in weights if w not in by_w]
         if missing:
+            have = [w for w in weights if w in by_w] or sorted(by_w)
             raise DataError(f"subject {subject!r} under {root}: expected volumes for "
-                            f"{list(weights)}, missing {missing} (found {sorted(by_w)})")
+                            f"{list(weights)}, missing {missing} (found {sorted(by_w)}); "
+                            f"to use only what is there set dataset.weights=[{','.join(have)}]")
     return found
 
 

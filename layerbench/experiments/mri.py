@@ -37,8 +37,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from layerbench import metrics
+from layerbench import logs, metrics
 from layerbench.data import degrade, mri
+from layerbench.data.errors import DataError
 from layerbench.schema import Config, SliceConfig
 from layerbench.training.trainset_mri import check_split
 
@@ -70,6 +71,56 @@ def plan(cfg: Config) -> list[Task]:
     variants = protocol.variants(cfg.experiment)
     return [Task(s, w, sc, v) for s in subjects for w in d.weights for v in variants
             if v.weights is None or w in v.weights for sc in cfg.experiment.scales]
+
+
+def check_plan(cfg: Config, tasks: list[Task]) -> None:
+    """Refuse, before any work, a plan whose slice range selects no slice of a volume.
+
+    Every (subject, weighting, variant) of ``tasks`` must select at least one slice, and at
+    least one non-blank one, along ``dataset.axis`` (the volumes are loaded once, as the run
+    does next).
+
+    Parameters
+    ----------
+    cfg : Config
+    tasks : list of Task
+
+    Raises
+    ------
+    DataError
+        Naming the slice setting, the volume and the valid range of indices.
+    """
+    e, d = cfg.experiment, cfg.dataset
+    seen = set()
+    for task in tasks:
+        v = task.variant or protocol.variants(e)[0]
+        c = v.conventions
+        key = (task.subject, task.weight, v.label)
+        if key in seen:
+            continue
+        seen.add(key)
+        vol = _volume(d.kind, d.root, task.subject, task.weight, d.intensity.rule,
+                      d.intensity.low, d.intensity.high, c.intensity)
+        depth = vol.data.shape[d.axis]
+        sc = v.slice_config()
+        slices = slice_indices(cfg, depth, c.slices, vol.data, sc)
+        own = tuple(v.slices) != (e.slices.start, e.slices.stop, e.slices.step)
+        setting = f"variant {v.label!r} slices" if own else "experiment.slices"
+        what = (f"{setting} {{start: {sc.start}, stop: {sc.stop}, step: {sc.step}}}"
+                if c.slices == "range" else f"{setting} (non-blank slices, step {sc.step})")
+        where = (f"{task.subject} {task.weight} ({depth} slices along dataset.axis="
+                 f"{d.axis}; valid indices 0..{depth - 1})")
+        if not slices:
+            raise DataError(f"{what}: expected a range that selects slices of {where}, "
+                            "received one that selects none")
+        if not any(np.take(vol.data, i, axis=d.axis).any() for i in slices):
+            raise DataError(f"{what}: expected at least one non-blank slice of {where}, "
+                            f"received only blank ones (slices {_brief(slices)})")
+
+
+def _brief(indices: list[int]) -> str:
+    return ", ".join(map(str, indices)) if len(indices) <= 6 else (
+        f"{indices[0]}, {indices[1]}, ..., {indices[-1]}")
 
 
 @functools.lru_cache(maxsize=4)
@@ -188,7 +239,8 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     grid = [(i, a) for i in slices for a in v.angles]
     unrotated: dict[str, tuple[np.ndarray, float]] = {}
     hr0, at, mask0 = None, None, None
-    for i, angle in tqdm(grid, desc=task.key, leave=False, disable=not cfg.output.progress):
+    for i, angle in tqdm(grid, desc=task.key, leave=False,
+                         disable=not logs.inner_bars(cfg.output.progress)):
         if at != i:  # one slice, every angle
             hr0, at = mri.get_slice(vol.data, i, d.axis, _modulo(cfg)), i
             mask0 = metrics.brain_mask(hr0) if e.mask and back and hr0.any() else None

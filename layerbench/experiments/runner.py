@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 import backends
 from layerbench import provenance
+from layerbench.data.errors import DataError
 from layerbench.schema import Config
 
 from . import div2k, mri
@@ -42,6 +43,34 @@ def plan_shards(cfg: Config) -> list[tuple[Any, Shard]]:
     return [(t, Shard(shard_dir(cfg), t.key, digest)) for t in module.plan(cfg)]
 
 
+def check_plan(cfg: Config, tasks: list[Any]) -> None:
+    """Refuse, before any work, a plan that would produce no rows: no shard at all, or
+    (MRI) a slice range outside a volume (:func:`.mri.check_plan`).
+
+    Parameters
+    ----------
+    cfg : Config
+    tasks : list
+        The planned tasks (:func:`plan_shards`).
+
+    Raises
+    ------
+    DataError
+        Naming the setting and what it has to select.
+    """
+    d = cfg.dataset
+    if not tasks:
+        scope = (f"dataset.weights={list(d.weights)} with the experiment's protocol variants"
+                 if cfg.experiment.name == "mri" else
+                 f"dataset.images={d.images}, dataset.split={d.split!r}")
+        raise DataError(f"experiment {cfg.experiment.name!r}: expected at least one shard, "
+                        f"received an empty plan ({scope}, experiment.scales="
+                        f"{list(cfg.experiment.scales)})")
+    check = getattr(EXPERIMENTS[cfg.experiment.name], "check_plan", None)
+    if check is not None:
+        check(cfg, tasks)
+
+
 def run_experiment(cfg: Config) -> pd.DataFrame:
     """Run every unfinished shard of ``cfg``; return the rows of all its shards.
 
@@ -53,6 +82,7 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
     root compute each shard once and both return every row.
     """
     shards = plan_shards(cfg)
+    check_plan(cfg, [t for t, _ in shards])
     stale = remove_stale_temporaries(shard_dir(cfg))
     remove_stale_locks(shard_dir(cfg))
     todo = []
