@@ -73,7 +73,8 @@ def runs(tmp_path_factory):
                  "valid indices 0..188", "dataset.axis=2"]),
     ("t1_only", ["missing ['T2']", "dataset.weights=[T1]"]),
     ("t1_small_volume", ["experiment.slices", "s1 T1 (20 slices", "valid indices 0..19"]),
-    ("blank", ["experiment.slices {start: 0, stop: 5, step: 1}", "non-blank", "slices 0, 1, 2, 3, 4)"]),
+    ("blank", ["experiment.slices {start: 0, stop: 5, step: 1}", "non-blank",
+               "slices 0, 1, 2, 3, 4)"]),
     ("empty_plan", ["expected at least one shard", "dataset.images=[]"]),
 ])
 def test_a_run_without_rows_stops_with_one_line_and_status_2(runs, case, names):
