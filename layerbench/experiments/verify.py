@@ -1,7 +1,8 @@
 """``layerbench verify [root]``: check every shard of a results tree against its sidecar.
 
-Prints one line per problem (shard, file, what is wrong) and returns exit status 1 when
-anything is broken, 0 when every shard is finished and whole. The command line (``root``,
+Prints one line per problem (shard, file, what is wrong) and one per empty shard (finished,
+but with zero rows: nothing was scored), and returns exit status 1 when anything is broken or
+empty, 0 when every shard is finished, whole and has rows. The command line (``root``,
 default ``results/runs``) is parsed in :mod:`layerbench.cli`.
 """
 
@@ -10,7 +11,33 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .store import shard_bases, verify_tree
+from .store import SIDECAR, Shard, shard_bases, verify_tree
+
+
+def empty_shards(root: str | os.PathLike, broken: dict[str, list[str]]) -> list[str]:
+    """The shards under ``root`` that are whole (not in ``broken``) but hold zero rows.
+
+    Parameters
+    ----------
+    root : path-like
+    broken : dict
+        :func:`.store.verify_tree` of ``root``.
+
+    Returns
+    -------
+    list of str
+        Shard names.
+    """
+    import json
+
+    empty = []
+    for base in shard_bases(root):
+        if str(base) in broken:
+            continue
+        files = json.loads(Shard.from_base(base).path(SIDECAR).read_text())["files"]
+        if files[".parquet"]["rows"] == 0:
+            empty.append(str(base))
+    return empty
 
 
 def verify(root: str | os.PathLike) -> int:
@@ -23,10 +50,13 @@ def verify(root: str | os.PathLike) -> int:
     for name, problems in broken.items():
         for problem in problems:
             print(f"BROKEN {name}: {problem}")
+    empty = empty_shards(root, broken)
+    for name in empty:
+        print(f"EMPTY {name}: 0 rows (finished, but nothing was scored)")
     bad = sum(1 for b in broken if not b.endswith((".lock",)) and ".tmp" not in b)
-    print(f"layerbench verify {root}: {n} shards, {n - bad} finished and whole, "
-          f"{len(broken)} problems")
-    return 1 if broken else 0
+    print(f"layerbench verify {root}: {n} shards, {n - bad - len(empty)} finished and whole, "
+          f"{len(empty)} empty, {len(broken)} problems")
+    return 1 if broken or empty else 0
 
 
 if __name__ == "__main__":

@@ -107,3 +107,19 @@ def test_other_libraries_info_logs_are_quiet():
 def test_nested_bars_only_outside_a_multirun():
     assert not logs.in_multirun()
     assert logs.inner_bars(True) and not logs.inner_bars(False)
+
+
+def test_verify_reports_zero_row_shards_as_empty_not_whole(tmp_path, capsys):
+    import pandas as pd
+
+    from layerbench.experiments.store import Shard
+    from layerbench.experiments.verify import verify
+
+    Shard(tmp_path / "mri" / "numpy", "s1-T1-x2", "abc").write(
+        pd.DataFrame({"psnr": []}), {}, None)
+    Shard(tmp_path / "mri" / "numpy", "s1-T1-x4", "abc").write(
+        pd.DataFrame({"psnr": [30.0]}), {}, None)
+    assert verify(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert "EMPTY" in out and "s1-T1-x2" in out and "s1-T1-x4" not in out.split("EMPTY")[1]
+    assert out.strip().endswith("2 shards, 1 finished and whole, 1 empty, 0 problems")
