@@ -56,7 +56,7 @@ def parser(name: str, description: str, example: str | None = None,
     example : str, optional
         Example command lines (default: :data:`EXAMPLES` [name]), shown under "example:".
     **kwargs
-        Passed to :class:`argparse.ArgumentParser`.
+        Passed to ``argparse.ArgumentParser``.
 
     Returns
     -------

@@ -245,6 +245,7 @@ def run(a: argparse.Namespace) -> None:
     from backends import autotune
     from backends.registry import get_backend
     from layerbench.models import PRESETS, preset, pretrained
+    from layerbench.models.upscale import Bar
 
     if a.output is not None and len(a.inputs) > 1:
         raise DataError(f"-o/--output: expected one INPUT, received {len(a.inputs)} "
@@ -279,15 +280,8 @@ def run(a: argparse.Namespace) -> None:
         for src in files:
             dst = output_path(src, model.scale, a.output, a.out_dir)
             volume = suffix_of(src) in VOLUME_SUFFIXES
-            bar = tqdm(total=None, desc=src.name, unit="slice" if volume else "tile",
-                       leave=False, disable=quiet, file=sys.stderr)
-
-            def progress(done, total, bar=bar):
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-
-            with bar:
-                upscale_file(model, src, dst, tile=a.tile, memory_budget=a.memory_budget,
-                             progress=progress)
+            bar = Bar(src.name, "slice" if volume else "tile", disable=quiet)
+            upscale_file(model, src, dst, tile=a.tile, memory_budget=a.memory_budget,
+                         progress=bar)
+            bar.bar.close()
             print(dst)

@@ -36,6 +36,39 @@ from .bicubic import upscale as bicubic_upscale
 Progress = Callable[[int, int], object]
 
 
+class Bar:
+    """A tqdm bar as a ``progress(done, total)`` callback (``progress=True``).
+
+    Parameters
+    ----------
+    desc, unit : str
+        The bar's label and unit.
+    **kwargs
+        Passed to ``tqdm.tqdm`` (e.g. ``disable=None``: only on a terminal).
+    """
+
+    def __init__(self, desc: str, unit: str, **kwargs):
+        import sys
+
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=None, desc=desc, unit=unit, leave=False, file=sys.stderr,
+                        **kwargs)
+
+    def __call__(self, done: int, total: int) -> None:
+        self.bar.total = total
+        self.bar.n = done
+        self.bar.refresh()
+        if done >= total:
+            self.bar.close()
+
+
+def _callback(progress, desc: str, unit: str) -> Progress | None:
+    if progress is True:
+        return Bar(desc, unit)
+    return progress or None
+
+
 def dtype_range(image: np.ndarray) -> tuple[float, float]:
     """The range of ``image``'s dtype that maps to the model's [0, 255] (module table).
 
@@ -90,7 +123,7 @@ def _from_model(y: np.ndarray, lo: float, hi: float, dtype: np.dtype) -> np.ndar
 def upscale_array(model, image: np.ndarray, *, tile: int | None = None,
                   memory_budget: int | None = inference.MEMORY_BUDGET,
                   value_range: tuple[float, float] | None = None,
-                  progress: Progress | None = None) -> np.ndarray:
+                  progress: Progress | bool | None = None) -> np.ndarray:
     """Super-resolve one image of any supported dtype and channel layout.
 
     Parameters
@@ -104,8 +137,9 @@ def upscale_array(model, image: np.ndarray, *, tile: int | None = None,
         As in :meth:`SRModel.super_resolve`.
     value_range : (float, float), optional
         The input values mapped to the model's [0, 255] (default: by dtype, module table).
-    progress : callable, optional
-        Called as ``progress(done, total)`` after each tile of the model run.
+    progress : callable or bool, optional
+        Called as ``progress(done, total)`` after each tile of the model run; ``True``: a
+        progress bar on stderr.
 
     Returns
     -------
@@ -133,7 +167,8 @@ def upscale_array(model, image: np.ndarray, *, tile: int | None = None,
     if colour.shape[2] == 1:
         colour = np.repeat(colour, 3, axis=2)
     x = _to_model(np.ascontiguousarray(colour), lo, hi)
-    y = model.predict(x[None], tile=tile, memory_budget=memory_budget, progress=progress)[0]
+    y = model.predict(x[None], tile=tile, memory_budget=memory_budget,
+                      progress=_callback(progress, "tiles", "tile"))[0]
     if channels <= 2:
         y = y.mean(axis=2, keepdims=True)
     parts = [y]
@@ -148,7 +183,7 @@ def upscale_array(model, image: np.ndarray, *, tile: int | None = None,
 
 def upscale_volume(model, volume: np.ndarray, *, tile: int | None = None,
                    memory_budget: int | None = inference.MEMORY_BUDGET,
-                   progress: Progress | None = None) -> np.ndarray:
+                   progress: Progress | bool | None = None) -> np.ndarray:
     """Super-resolve a 3-D volume slice by slice in its first two axes.
 
     Each slice ``volume[:, :, k]`` goes through :func:`upscale_array` with the whole
@@ -161,8 +196,9 @@ def upscale_volume(model, volume: np.ndarray, *, tile: int | None = None,
         ``X x Y x Z``, any numeric dtype (NIfTI voxel data).
     tile, memory_budget : int or None
         As in :meth:`SRModel.super_resolve`.
-    progress : callable, optional
-        Called as ``progress(done, total)`` after each slice.
+    progress : callable or bool, optional
+        Called as ``progress(done, total)`` after each slice; ``True``: a progress bar on
+        stderr.
 
     Returns
     -------
@@ -175,6 +211,7 @@ def upscale_volume(model, volume: np.ndarray, *, tile: int | None = None,
                                   volume.shape))
     lo_hi = dtype_range(volume)
     s = model.scale
+    progress = _callback(progress, "slices", "slice")
     out = np.empty((volume.shape[0] * s, volume.shape[1] * s, volume.shape[2]), volume.dtype)
     for k in range(volume.shape[2]):
         out[:, :, k] = upscale_array(model, volume[:, :, k], tile=tile,

@@ -10,24 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-import backends
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ, OMP_WAIT_POLICY="passive", TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("LAYERBENCH_DEBUG", None)
-    env.pop("HYDRA_FULL_ERROR", None)
-    src = Path(backends.__file__).resolve().parent.parent
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
-    return env
-
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, cli_env):
     """``{case: CompletedProcess-like (returncode, stderr)}`` for every case, run at once."""
     tmp = tmp_path_factory.mktemp("cli")
     mri = tmp / "mri"
@@ -46,7 +34,7 @@ def runs(tmp_path_factory):
         "debug": ["--debug", "reproduce", "experiment.scales=[3]", *common],
     }
     procs = {name: subprocess.Popen([sys.executable, "-m", "layerbench.cli", *args],
-                                    cwd=tmp, env=_env(), stdout=subprocess.PIPE,
+                                    cwd=tmp, env=cli_env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
              for name, args in cases.items()}
     out = {}

@@ -19,22 +19,13 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-import backends
 from layerbench import confdir, logs
 
 nib = pytest.importorskip("nibabel", reason="NIfTI volumes need nibabel (the [mri] extra)")
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ, OMP_WAIT_POLICY="passive", TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("LAYERBENCH_DEBUG", None)
-    src = Path(backends.__file__).resolve().parent.parent
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
-    return env
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, cli_env):
     """``{case: (returncode, stderr, output root)}``; the volumes: one subject with a T1
     20x20x20 volume whose slices 0..9 (along axis 2) are blank, and no T2."""
     tmp = tmp_path_factory.mktemp("guard")
@@ -60,7 +51,7 @@ def runs(tmp_path_factory):
         procs[name] = (root, subprocess.Popen(
             [sys.executable, "-m", "layerbench.cli", "reproduce", *args, f"output.root={root}",
              "report_on_end=false", "output.progress=false"],
-            cwd=tmp, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            cwd=tmp, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     out = {}
     for name, (root, p) in procs.items():
         _, err = p.communicate(timeout=600)

@@ -172,3 +172,10 @@ def test_first_autotune_is_announced_once_with_the_cache_path(tmp_path, monkeypa
     assert json.loads(cache.read_text())
     cli.main(["upscale", str(tmp_path / "a.png"), "--model", MODEL, "--backend", "cython"])
     assert "timing" not in capsys.readouterr().err  # cached now
+
+
+def test_progress_true_shows_a_bar_and_changes_nothing(model, capsys):
+    img = _rng().integers(0, 256, (10, 10, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(upscale_array(model, img, tile=4, progress=True),
+                                  upscale_array(model, img, tile=4))
+    assert "tiles" in capsys.readouterr().err
