@@ -5,7 +5,9 @@ cache, PIL's plugin loading, numba, jax, TensorFlow's absl) into a run's output;
 :func:`quiet_libraries` raises those loggers to WARNING (``layerbench`` calls it for every
 command; ``--debug`` leaves them alone). :func:`inner_bars` says whether a nested progress bar
 (the slices of one shard) may show: not in a Hydra multirun, whose jobs each show their own
-shard bar, so that one bar per level is on screen.
+shard bar, so that one bar per level is on screen. :func:`outer_bar` says whether that shard
+bar shows: not when the multirun's launcher runs jobs side by side in other processes
+(joblib, submitit), whose bars would overwrite each other.
 """
 
 from __future__ import annotations
@@ -60,3 +62,35 @@ def inner_bars(progress: bool) -> bool:
     bool
     """
     return bool(progress) and not in_multirun()
+
+
+def parallel_jobs() -> bool:
+    """Whether this is a multirun job whose launcher runs jobs side by side (any launcher
+    but Hydra's basic one, which runs them one after the other in this process).
+
+    Returns
+    -------
+    bool
+    """
+    if not in_multirun():
+        return False
+    from hydra.core.hydra_config import HydraConfig
+
+    target = str(HydraConfig.get().launcher.get("_target_", ""))
+    return not target.endswith("BasicLauncher")
+
+
+def outer_bar(progress: bool) -> bool:
+    """Whether a run's top-level progress bar shows: ``progress`` is on and no other job
+    writes its bar to the same terminal at the same time (:func:`parallel_jobs`).
+
+    Parameters
+    ----------
+    progress : bool
+        The run's ``progress`` setting.
+
+    Returns
+    -------
+    bool
+    """
+    return bool(progress) and not parallel_jobs()

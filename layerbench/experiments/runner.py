@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 import backends
-from layerbench import provenance
+from layerbench import logs, provenance
 from layerbench.data.errors import DataError
 from layerbench.schema import Config
 
@@ -157,7 +157,7 @@ def _run_locked(cfg, module, todo, models, context) -> None:
     """Compute each shard of ``todo`` under its lock; wait for those other runs hold."""
     pending, force = list(todo), cfg.output.force
     bar = tqdm(total=len(todo), desc=f"{cfg.experiment.name}/{cfg.backend.name}",
-               disable=not cfg.output.progress)
+               disable=not logs.outer_bar(cfg.output.progress))
     waiting_logged = set()
     while pending:
         progressed, left = False, []
