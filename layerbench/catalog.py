@@ -145,7 +145,12 @@ def table(rows: list[dict]) -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Declare the command's arguments on ``p``."""
+    """Declare the command's arguments on ``p``.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+    """
     p.add_argument("--json", action="store_true",
                    help="print a JSON list of objects (full SHA-256) instead of the table")
     p.add_argument("--tables", type=Path, default=Path(TABLES),
@@ -153,6 +158,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(a: argparse.Namespace) -> None:
-    """Print the catalogue."""
+    """Print the catalogue as a table, or JSON with ``--json``.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        The arguments :func:`add_arguments` declares.
+    """
     rows = entries(a.tables)
     print(json.dumps(rows, indent=1) if a.json else table(rows), end="" if not a.json else "\n")

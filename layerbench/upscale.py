@@ -178,7 +178,16 @@ def upscale_file(model, src: Path, dst: Path, *, tile=None, memory_budget=None,
 
 
 def expected_format(path: Path) -> str:
-    """The one-line message for an input of an unsupported format."""
+    """The one-line message for an input of an unsupported format.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Returns
+    -------
+    str
+    """
     return (f"{path}: expected one of {', '.join(IMAGE_SUFFIXES + VOLUME_SUFFIXES)}, "
             f"received {suffix_of(path) or 'no suffix'!r}")
 
@@ -207,7 +216,12 @@ def parse_bytes(text: str) -> int:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Declare the command's arguments on ``p``."""
+    """Declare the command's arguments on ``p``.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+    """
     from backends.registry import BACKEND_NAMES
     from layerbench.models import PRESETS, pretrained_names
     from layerbench.models.inference import MEMORY_BUDGET
@@ -239,7 +253,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(a: argparse.Namespace) -> None:
-    """Run the command with parsed arguments ``a``."""
+    """Super-resolve every input of the parsed command line ``a``, printing each output path.
+
+    Parameters
+    ----------
+    a : argparse.Namespace
+        The arguments :func:`add_arguments` declares.
+
+    Raises
+    ------
+    DataError
+        A missing, unsupported or unreadable input (checked before any work), or bad options.
+    """
     from tqdm import tqdm
 
     from backends import autotune
