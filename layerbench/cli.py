@@ -7,6 +7,15 @@ function of this file that declares the command's arguments on an ``argparse`` p
 returns what runs with them. Either way ``layerbench <command> --help`` describes the
 command. Modules are imported lazily, when their command runs.
 
+Every command's ``--help`` has one layout (``tests/layerbench/test_cli.py`` walks them): a
+usage line ``usage: layerbench <command> ...``, what the command does with its inputs and
+outputs, its options with their defaults, and an ``example:`` section. A command declared
+here gets it from :func:`parser` (add its text to :data:`DESCRIPTIONS` and its example lines
+to :data:`EXAMPLES`); a module parsing its own arguments builds its parser with
+:func:`parser` too; a Hydra command names a help page ``conf/hydra/help/<command>.yaml`` in
+its top-level config (``- override hydra/help: <command>``). Options with several values take
+them space-separated (``nargs="+"``; :func:`list_option` still splits the older comma form).
+
 Errors of the user's making (a config key or value, a data or weights file: every
 ``LayerbenchError``, ``FileNotFoundError``, Hydra's and OmegaConf's config errors) print one
 line, ``layerbench <command>: error: <message>``, and exit with status 2 (as ``argparse``
