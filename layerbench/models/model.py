@@ -194,12 +194,15 @@ class SRModel:
         """
         image = np.asarray(image)
         if image.dtype != np.uint8:
-            raise TypeError(expected("image.dtype", "uint8", image.dtype))
+            raise TypeError(expected("image.dtype", "uint8 (layerbench.models.upscale."
+                                     "upscale_array converts other dtypes and back)",
+                                     image.dtype))
         if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1):
             image = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
         if image.ndim != 3 or image.shape[2] != 3 or 0 in image.shape:
             raise ShapeError(expected("image.shape", "(H, W), (H, W, 1) or (H, W, 3) with "
-                                      "H, W >= 1", image.shape))
+                                      "H, W >= 1 (layerbench.models.upscale.upscale_array "
+                                      "takes alpha channels too)", image.shape))
         y = self.predict(image[None], tile=tile, overlap=overlap, band_bytes=band_bytes,
                          memory_budget=memory_budget)[0]
         np.rint(y, out=y)

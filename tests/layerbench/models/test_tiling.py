@@ -102,9 +102,10 @@ BAD_INPUT = [
      r"received \(0, 5, 3\)"),
     ({"image": np.zeros((5, 0), np.uint8)}, ShapeError, r"image.shape: .*received \(5, 0, 3\)"),
     ({"image": np.zeros((2, 5, 5, 3), np.uint8)}, ShapeError, r"image.shape: .*\(2, 5, 5, 3\)"),
-    ({"image": np.zeros((5, 5, 4), np.uint8)}, ShapeError, r"image.shape: .*\(5, 5, 4\)"),
-    ({"image": np.zeros((5, 5, 3), np.float64)}, TypeError, "image.dtype: expected uint8, "
-     "received .*float64"),
+    ({"image": np.zeros((5, 5, 4), np.uint8)}, ShapeError,
+     r"image.shape: .*upscale_array takes alpha.*\(5, 5, 4\)"),
+    ({"image": np.zeros((5, 5, 3), np.float64)}, TypeError, r"image.dtype: expected uint8 "
+     r"\(.*upscale_array converts other dtypes and back\), received .*float64"),
     ({"tile": 16, "overlap": -5}, ValueError, "overlap: expected an integer >= 0 or None, "
      "received -5"),
     ({"overlap": 2.5}, TypeError, "overlap: expected an integer >= 0 or None, received 2.5"),
