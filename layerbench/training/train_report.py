@@ -92,7 +92,9 @@ def degradation_control(names, photos=None) -> str:
 def main(argv=None) -> None:
     from layerbench.cli import parser
 
-    ap = parser("train-report", __doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[2])
+    ap = parser("train-report", __doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[2],
+                usage="%(prog)s OUT.png RUN_DIR [RUN_DIR ...]\n"
+                      "       %(prog)s --control MODEL [MODEL ...]")
     ap.add_argument("--control", action="store_true",
                     help="score the models named by ARG on held-out photos degraded the MRI way")
     ap.add_argument("args", nargs="+", metavar="ARG",
