@@ -3,11 +3,10 @@
 Hydra sets the root logger to INFO, which lets other libraries' INFO lines (matplotlib's font
 cache, PIL's plugin loading, numba, jax, TensorFlow's absl) into a run's output;
 :func:`quiet_libraries` raises those loggers to WARNING (``layerbench`` calls it for every
-command; ``--debug`` leaves them alone). :func:`inner_bars` says whether a nested progress bar
-(the slices of one shard) may show: not in a Hydra multirun, whose jobs each show their own
-shard bar, so that one bar per level is on screen. :func:`outer_bar` says whether that shard
-bar shows: not when the multirun's launcher runs jobs side by side in other processes
-(joblib, submitit), whose bars would overwrite each other.
+command; ``--debug`` leaves them alone). :func:`show_bar` keeps one progress bar per level on
+screen: a nested bar (the slices of one shard) not in a Hydra multirun, whose jobs each show
+their own shard bar; the shard bar not when the multirun's launcher runs jobs side by side in
+other processes (joblib, submitit), whose bars would overwrite each other.
 """
 
 from __future__ import annotations
@@ -49,21 +48,6 @@ def in_multirun() -> bool:
         return False
 
 
-def inner_bars(progress: bool) -> bool:
-    """Whether a nested progress bar shows: ``progress`` is on and this is not a multirun job.
-
-    Parameters
-    ----------
-    progress : bool
-        The run's ``progress`` setting.
-
-    Returns
-    -------
-    bool
-    """
-    return bool(progress) and not in_multirun()
-
-
 def parallel_jobs() -> bool:
     """Whether this is a multirun job whose launcher runs jobs side by side (any launcher
     but Hydra's basic one, which runs them one after the other in this process).
@@ -80,17 +64,21 @@ def parallel_jobs() -> bool:
     return not target.endswith("BasicLauncher")
 
 
-def outer_bar(progress: bool) -> bool:
-    """Whether a run's top-level progress bar shows: ``progress`` is on and no other job
-    writes its bar to the same terminal at the same time (:func:`parallel_jobs`).
+def show_bar(progress: bool, *, nested: bool = False) -> bool:
+    """Whether a progress bar shows: ``progress`` is on, and no other bar of its level is on
+    the same terminal: a nested bar (the slices of one shard) not in a multirun job, whose
+    own shard bar is the level above; a top-level bar not when jobs run side by side
+    (:func:`parallel_jobs`).
 
     Parameters
     ----------
     progress : bool
         The run's ``progress`` setting.
+    nested : bool
+        The bar sits below another bar of the same run.
 
     Returns
     -------
     bool
     """
-    return bool(progress) and not parallel_jobs()
+    return bool(progress) and not (in_multirun() if nested else parallel_jobs())

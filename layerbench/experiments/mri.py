@@ -240,7 +240,7 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
     unrotated: dict[str, tuple[np.ndarray, float]] = {}
     hr0, at, mask0 = None, None, None
     for i, angle in tqdm(grid, desc=task.key, leave=False,
-                         disable=not logs.inner_bars(cfg.output.progress)):
+                         disable=not logs.show_bar(cfg.output.progress, nested=True)):
         if at != i:  # one slice, every angle
             hr0, at = mri.get_slice(vol.data, i, d.axis, _modulo(cfg)), i
             mask0 = metrics.brain_mask(hr0) if e.mask and back and hr0.any() else None

@@ -157,7 +157,7 @@ def _run_locked(cfg, module, todo, models, context) -> None:
     """Compute each shard of ``todo`` under its lock; wait for those other runs hold."""
     pending, force = list(todo), cfg.output.force
     bar = tqdm(total=len(todo), desc=f"{cfg.experiment.name}/{cfg.backend.name}",
-               disable=not logs.outer_bar(cfg.output.progress))
+               disable=not logs.show_bar(cfg.output.progress))
     waiting_logged = set()
     while pending:
         progressed, left = False, []

@@ -106,8 +106,9 @@ def test_other_libraries_info_logs_are_quiet():
 
 def test_nested_bars_only_outside_a_multirun():
     assert not logs.in_multirun()
-    assert logs.inner_bars(True) and not logs.inner_bars(False)
-    assert not logs.parallel_jobs() and logs.outer_bar(True) and not logs.outer_bar(False)
+    assert not logs.parallel_jobs()
+    assert logs.show_bar(True, nested=True) and logs.show_bar(True)
+    assert not logs.show_bar(False) and not logs.show_bar(False, nested=True)
 
 
 def test_verify_reports_zero_row_shards_as_empty_not_whole(tmp_path, capsys):
