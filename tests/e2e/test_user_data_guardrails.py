@@ -125,3 +125,16 @@ def test_verify_reports_zero_row_shards_as_empty_not_whole(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "EMPTY" in out and "s1-T1-x2" in out and "s1-T1-x4" not in out.split("EMPTY")[1]
     assert out.strip().endswith("2 shards, 1 finished and whole, 1 empty, 0 problems")
+
+
+@pytest.mark.parametrize("args, prefix", [
+    (["reproduce", "output.root=/data/elsewhere"], "/data/elsewhere/hydra/"),
+    (["train", "out_dir=/data/elsewhere/train"], "/data/elsewhere/train/hydra/"),
+])
+def test_hydra_run_dir_follows_the_output_setting(cli_env, tmp_path, args, prefix):
+    out = subprocess.run([sys.executable, "-m", "layerbench.cli", *args, "--cfg", "all",
+                          "--resolve", "--package", "hydra.run"], cwd=tmp_path, env=cli_env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-500:]
+    run_dir = out.stdout.split("dir: ", 1)[1].strip()
+    assert run_dir.startswith(prefix) and re.search(r"_\d+-[0-9a-f]{6}$", run_dir), run_dir
