@@ -226,8 +226,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from layerbench.models import PRESETS, pretrained_names
     from layerbench.models.inference import MEMORY_BUDGET
 
-    models = (*pretrained_names(), *sorted(n for n, c in PRESETS.items()
-                                           if c["arch"] == "bicubic"))
+    shipped = (*pretrained_names(), *sorted(n for n, c in PRESETS.items()
+                                            if c["arch"] == "bicubic"))
+    models = (*shipped, *(n for n in PRESETS if n not in shipped))
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
                    help="image (.png .jpg .tif) or NIfTI volume (.nii .nii.gz) files")
     where = p.add_mutually_exclusive_group()
@@ -236,7 +237,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     where.add_argument("--out-dir", type=Path, default=None, metavar="DIR",
                        help="directory for <stem>_x<scale><suffix> outputs")
     p.add_argument("--model", required=True, choices=models, metavar="NAME",
-                   help=f"shipped model (`layerbench models` lists them): {', '.join(models)}")
+                   help=f"a shipped model ({', '.join(shipped)}), or any preset of "
+                        f"`layerbench models` with --weights")
+    p.add_argument("--weights", type=Path, default=None, metavar="FILE",
+                   help="weights for --model instead of the shipped ones: EDSR-PyTorch .pt, "
+                        "Keras .h5 or layerbench .npz")
     p.add_argument("--backend", default="cython", choices=BACKEND_NAMES,
                    help="backend the model runs on")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="threads of the backend")
@@ -269,7 +274,7 @@ def run(a: argparse.Namespace) -> None:
 
     from backends import autotune
     from backends.registry import get_backend
-    from layerbench.models import PRESETS, preset, pretrained
+    from layerbench.models import PRESETS, preset, pretrained, pretrained_names
     from layerbench.models.upscale import Bar
 
     if a.output is not None and len(a.inputs) > 1:
@@ -286,10 +291,23 @@ def run(a: argparse.Namespace) -> None:
             raise DataError(f"{src}: expected an image or NIfTI file, received a missing path")
     if a.out_dir is not None:
         a.out_dir.mkdir(parents=True, exist_ok=True)
+    if a.weights is not None and not a.weights.is_file():
+        raise DataError(f"--weights: expected a weights file, received a missing path "
+                        f"{str(a.weights)!r}")
     if PRESETS[a.model]["arch"] == "bicubic":
+        if a.weights is not None:
+            raise DataError(f"--weights: expected none for {a.model!r} (bicubic has no "
+                            f"parameters), received {str(a.weights)!r}")
         model = preset(a.model)
-    else:
+    elif a.weights is not None:
+        model = preset(a.model, backend=a.backend, algo=a.algo)
+        model.load_weights(a.weights)
+    elif a.model in pretrained_names():
         model = pretrained(a.model, backend=a.backend, algo=a.algo)
+    else:
+        raise DataError(f"--model {a.model}: expected a shipped model "
+                        f"({', '.join(pretrained_names())}) or --weights FILE for this preset "
+                        f"(no weights ship with it)")
 
     def notice(path: Path) -> None:
         if not a.quiet:

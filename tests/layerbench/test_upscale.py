@@ -179,3 +179,24 @@ def test_progress_true_shows_a_bar_and_changes_nothing(model, capsys):
     np.testing.assert_array_equal(upscale_array(model, img, tile=4, progress=True),
                                   upscale_array(model, img, tile=4))
     assert "tiles" in capsys.readouterr().err
+
+
+def test_weights_file_for_a_preset_equals_the_shipped_model(tmp_path, model):
+    img = _rng().integers(0, 256, (6, 7, 3), dtype=np.uint8)
+    Image.fromarray(img).save(tmp_path / "in.png")
+    src = models.presets.WEIGHTS_DIR / f"{MODEL}.npz"
+    _cli(tmp_path / "in.png", "-o", tmp_path / "a.png", "--model", MODEL, "--weights", src)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "a.png")),
+                                  upscale_array(model, img))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "edsr_baseline_x2"], "--weights FILE for this preset"),
+    (["--model", MODEL, "--weights", "nowhere.pt"], "--weights: expected a weights file"),
+    (["--model", "bicubic_x2", "--weights", __file__], "bicubic has no parameters"),
+])
+def test_presets_without_shipped_weights_need_a_file(tmp_path, capsys, args, message):
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "in.png")
+    with pytest.raises(SystemExit) as done:
+        _cli(tmp_path / "in.png", *args)
+    assert done.value.code == 2 and message in capsys.readouterr().err
