@@ -134,6 +134,13 @@ def _upscale(p: argparse.ArgumentParser) -> Run:
     return upscale.run
 
 
+def _compare(p: argparse.ArgumentParser) -> Run:
+    from layerbench import compare
+
+    compare.add_arguments(p)
+    return compare.run
+
+
 def _models(p: argparse.ArgumentParser) -> Run:
     from layerbench import catalog
 
@@ -157,6 +164,7 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "train-report": ("layerbench.training.train_report", "validation curves of training runs"),
     "models": (_models, "list model presets and shipped weights: scale, data, scores"),
     "upscale": (_upscale, "super-resolve image files or NIfTI volumes with a shipped model"),
+    "compare": (_compare, "two sets of result tables: equal within tolerance? bitwise?"),
 }
 
 # The longer help text of commands declared here (what they read and write) and example
@@ -175,10 +183,16 @@ DESCRIPTIONS: dict[str, str] = {
                "model.\nEach output keeps its input's format, dtype, value range and "
                "channels (grey, RGB,\nRGBA); volumes run slice by slice with the affine "
                "scaled. Prints each output path.",
+    "compare": "Compare the result tables of two results roots (A against B, default B: "
+               "the committed\nresults): rows joined on their keys, per table and column "
+               "the max |A-B| against\nthe tolerances of backends/testing/tolerances.py; "
+               "missing or extra rows are errors.\nFigures are compared through their "
+               "tables. Exit status 0 when equal, 1 otherwise.",
 }
 EXAMPLES: dict[str, str] = {
     "bench-report": "layerbench bench-report --machine mybox",
     "verify": "layerbench verify results/runs",
+    "compare": "layerbench compare out/ results/\nlayerbench compare out/ --bitwise",
     "models": "layerbench models --json",
     "upscale": "layerbench upscale photo.png --model edsr_small_x2        # photo_x2.png\n"
                "layerbench upscale scan.nii.gz --model edsr_mri_x2 --out-dir sr/",

@@ -40,9 +40,9 @@ import numpy as np
 from .data import make_inputs
 
 __all__ = [
-    "ELEMENTWISE_ULPS", "FINITE_DIFFERENCE_RTOL", "TF_FACTOR", "TIERS", "WINOGRAD_FACTOR",
-    "budget", "eps", "reduction_length", "subnormal_floor", "term_scale", "tier_of",
-    "tolerance",
+    "ELEMENTWISE_ULPS", "FINITE_DIFFERENCE_RTOL", "RESULT_TOLERANCES", "TF_FACTOR", "TIERS",
+    "WINOGRAD_FACTOR", "budget", "eps", "reduction_length", "result_tolerance",
+    "subnormal_floor", "term_scale", "tier_of", "tolerance",
 ]
 
 TIERS = ("exact", "elementwise", "reduction", "winograd", "optimizer", "finite_difference")
@@ -244,3 +244,40 @@ def _batch_statistics_term_scale(case, tensor: str, seed: int) -> float:
 
 # the formula a spec names in ``cancelling`` -> its term scale
 _TERM_SCALES = {"batch_statistics": _batch_statistics_term_scale}
+
+
+# Result tables (``layerbench compare``): the largest absolute difference a metric column may
+# show between two runs of the main job, by the column name's metric (matched as a substring,
+# first match wins; ``None``: not compared). The spread measured across BLAS kernels, CPU
+# feature sets and thread counts is <= 4e-4 dB PSNR and <= 1e-4 SSIM (docs/user/
+# reproducibility.md): each tolerance is >= 10x that spread and >= 10x below the smallest
+# effect the report states (0.1 dB SR gains, SSIM differences of 0.01).
+RESULT_TOLERANCES: dict[str, float | None] = {
+    "seconds": None,   # times: a property of the machine, not of the result
+    "psnr": 1e-2,      # dB; also d_*_psnr, thesis_psnr
+    "gain_db": 1e-2,   # dB, a PSNR difference
+    "ssim": 1e-3,      # SSIM in [0, 1]; also ssim_gain
+    "iou": 1e-3,       # mask IoU in [0, 1]
+}
+
+
+def result_tolerance(column: str) -> float | None | bool:
+    """The tolerance of a result table's column (see :data:`RESULT_TOLERANCES`).
+
+    Parameters
+    ----------
+    column : str
+        The column's name.
+
+    Returns
+    -------
+    float, None or False
+        The largest allowed ``|a - b|``; ``None`` for a column not compared (times);
+        ``False`` for a column with no metric in its name: a key (names, scales, counts),
+        compared as identical text.
+    """
+    name = column.lower()
+    for metric, tol in RESULT_TOLERANCES.items():
+        if metric in name:
+            return tol
+    return False
