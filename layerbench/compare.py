@@ -163,7 +163,7 @@ def _diff(a: str, b: str) -> tuple[float, int]:
     if sa != sb or len(na) != len(nb):
         return math.inf, max(da, db)
     worst = 0.0
-    for x, y in zip(na, nb):
+    for x, y in zip(na, nb, strict=True):
         if math.isnan(x) and math.isnan(y):
             continue
         d = abs(x - y)
@@ -209,7 +209,7 @@ def compare_tables(a: Path, b: Path) -> TableDiff:
     for label, only in (("missing in A", kb.keys() - ka.keys()),
                         ("extra in A", ka.keys() - kb.keys())):
         for key in sorted(only, key=str):
-            shown = ", ".join(f"{k}={v}" for k, v in zip(keys, key))
+            shown = ", ".join(f"{k}={v}" for k, v in zip(keys, key[:-1], strict=True))
             diff.errors.append(f"row {label}: {shown}")
     common = ka.keys() & kb.keys()
     diff.rows = len(common)
