@@ -1,6 +1,6 @@
-"""nox sessions: ``nox -s reproduce``, ``nox -s tests``, ``nox -s lint``, ``nox -s bench
-[-- --quick | --compare REF]``, ``nox -s dashboard``, ``nox -s browser``, ``nox -s fuzz
-[-- seconds]``, ``nox -s docs``."""
+"""nox sessions: ``nox -s reproduce``, ``nox -s tests``, ``nox -s lock``, ``nox -s lint``,
+``nox -s bench [-- --quick | --compare REF]``, ``nox -s dashboard``, ``nox -s browser``,
+``nox -s fuzz [-- seconds]``, ``nox -s docs``."""
 
 import nox
 
@@ -10,21 +10,66 @@ nox.options.sessions = ["lint", "tests"]
 ENV = {"OMP_WAIT_POLICY": "passive", "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
+LOCK = "locks/py311.txt"
+CONSTRAINTS = "locks/constraints.txt"
+
+
+def _install(session: nox.Session, extra: str) -> tuple[list[str], dict[str, str]]:
+    """Install ``.[extra]`` from the lock (default) or floating (``--unlocked`` among the
+    arguments, or ``LAYERBENCH_UNLOCKED=1``); return the other arguments and the environment
+    that records the lock's SHA-256 in provenance (``LAYERBENCH_LOCK``)."""
+    import hashlib
+    import os
+
+    args = [a for a in session.posargs if a != "--unlocked"]
+    env = dict(ENV)
+    if "--unlocked" in session.posargs or os.environ.get("LAYERBENCH_UNLOCKED") == "1":
+        session.install(f".[{extra}]", "-c", CONSTRAINTS)
+        return args, env
+    session.install("--require-hashes", "-r", LOCK)
+    session.install("--no-deps", ".")
+    with open(LOCK, "rb") as f:
+        env["LAYERBENCH_LOCK"] = f"{LOCK} sha256:{hashlib.sha256(f.read()).hexdigest()}"
+    return args, env
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Re-resolve ``.[all]`` for Python 3.11 into locks/py311.txt with every file's hash
+    (``uv pip compile --generate-hashes``), pinned by locks/constraints.txt. Run it after any
+    change of the dependencies in pyproject.toml (tests/test_lock.py fails until then)."""
+    if session.venv_backend != "none":
+        session.install("uv")
+    session.run("uv", "pip", "compile", "pyproject.toml", "--extra", "all",
+                "--generate-hashes", "--python-version", "3.11", "-c", CONSTRAINTS,
+                "--no-header", "--quiet", "-o", LOCK, *session.posargs)
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The README test command against a non-editable install of ``.[all]``."""
-    session.install(".[all]")
-    session.run("pytest", "-n", "2", *session.posargs, env=ENV)
+    """The README test command against a non-editable install of ``.[all]``, from the lock
+    (``nox -s tests -- --unlocked`` floats the dependencies)."""
+    args, env = _install(session, "all")
+    session.run("pytest", "-n", "2", *args, env=env)
 
 
 @nox.session
 def reproduce(session: nox.Session) -> None:
-    """The main job on a fresh machine: its own venv, ``.[experiments]`` installed, both
-    thesis experiments with the shipped weights, then the report into results/tables and
-    results/figures. Arguments replace the overrides (``nox -s reproduce -- experiment=mri``)."""
-    session.install(".[experiments]")
-    overrides = session.posargs or ["experiment=div2k,mri"]
-    session.run("layerbench", "reproduce", "-m", *overrides, env=ENV)
+    """The main job on a fresh machine: its own venv, the locked dependencies installed
+    (``--unlocked``: ``.[experiments]`` floating), both thesis experiments with the shipped
+    weights, then the report into results/tables and results/figures. Other arguments replace
+    the overrides (``nox -s reproduce -- experiment=mri``)."""
+    import shutil
+
+    args, env = _install(session, "experiments")
+    committed = f"{session.create_tmp()}/committed"
+    shutil.rmtree(committed, ignore_errors=True)
+    shutil.copytree("results/tables", f"{committed}/tables")
+    overrides = args or ["experiment=div2k,mri"]
+    session.run("layerbench", "reproduce", "-m", *overrides, env=env)
+    # the verdict: the regenerated tables against the committed ones (figures are drawn
+    # from them); exit status 1 when a number moved beyond its tolerance
+    session.run("layerbench", "compare", "results", committed, env=env)
 
 
 @nox.session
