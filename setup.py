@@ -6,6 +6,7 @@ it only runs on CPUs like the build machine's).
 """
 
 import os
+import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,14 @@ from setuptools import Extension, find_packages, setup
 compile_args = ["-O3", "-fopenmp", "-ffp-contract=off"]
 if os.environ.get("LAYERBENCH_MARCH_NATIVE") == "1":
     compile_args.append("-march=native")
+
+# What the compiled kernels were built with, for the provenance of every result
+# (layerbench.provenance.extension_build); git-ignored, rewritten by every build.
+Path("backends/cython_omp/_buildinfo.py").write_text(
+    '"""Written by setup.py: how the compiled kernels were built."""\n\n'
+    "BUILD = {!r}\n".format({"compile_args": compile_args,
+                             "compiler": sysconfig.get_config_var("CC"),
+                             "numpy": np.__version__}))
 
 extensions = [
     Extension(

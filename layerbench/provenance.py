@@ -1,4 +1,5 @@
-"""What every result file records: git sha, resolved config, package versions, CPU, threads."""
+"""What every result file records: git sha, resolved config, package versions, CPU, threads,
+and what decides the bits (:func:`bits`: BLAS kernel, CPU dispatch, build flags, lock)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,143 @@ def cpu() -> dict[str, Any]:
             "usable_cpus": affinity, "hostname": platform.node()}
 
 
+# Environment variables that select a dispatch path of the math libraries (recorded, never set).
+DISPATCH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OPENCV_CPU_DISABLE",
+                "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "MKL_CBWR", "OMP_NUM_THREADS")
+
+
+def blas() -> list[dict[str, Any]]:
+    """The BLAS and OpenMP libraries loaded in this process (threadpoolctl): implementation,
+    version, core type (OpenBLAS's kernel, e.g. ``Haswell``), threading layer and threads.
+
+    Returns
+    -------
+    list of dict
+        One per library: ``api``, ``library``, ``version``, ``core_type``, ``threading``,
+        ``threads`` (empty when threadpoolctl is not installed).
+    """
+    try:
+        import numpy  # noqa: F401  (loads numpy's BLAS, so it is reported)
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [{"api": i.get("user_api"), "library": i.get("internal_api"),
+             "version": i.get("version"), "core_type": i.get("architecture"),
+             "threading": i.get("threading_layer"), "threads": i.get("num_threads"),
+             "file": Path(i.get("filepath", "")).name}
+            for i in threadpool_info()]
+
+
+def opencv() -> dict[str, Any] | None:
+    """OpenCV's CPU features: the ones it uses here (``enabled``) and its feature line
+    (``cv2.getCPUFeaturesLine()``: baseline, ``*`` dispatched, ``?`` absent or disabled).
+
+    Returns
+    -------
+    dict or None
+        ``None`` when OpenCV is not installed.
+    """
+    try:
+        import cv2
+    except ImportError:
+        return None
+    line = cv2.getCPUFeaturesLine()
+    # baseline features, and dispatched ones ("*"); "?" marks one absent or disabled
+    # (OPENCV_CPU_DISABLE)
+    enabled = [t.lstrip("*") for t in line.split() if not t.endswith("?")]
+    return {"version": cv2.__version__, "enabled": enabled,
+            "features_line": line}
+
+
+def numba_target() -> dict[str, Any] | None:
+    """The CPU Numba compiles for: ``NUMBA_CPU_NAME`` if set, else LLVM's host CPU.
+
+    Returns
+    -------
+    dict or None
+        ``{"cpu_name", "host_cpu", "version"}``; ``None`` when Numba is not installed.
+    """
+    try:
+        import numba
+        from llvmlite import binding
+    except ImportError:
+        return None
+    host = binding.get_host_cpu_name()
+    return {"cpu_name": numba.config.CPU_NAME or host, "host_cpu": host,
+            "version": numba.__version__}
+
+
+def extension_build() -> dict[str, Any] | None:
+    """How the compiled (Cython + OpenMP) kernels were built: compiler flags and compiler,
+    written by setup.py into ``backends/cython_omp/_buildinfo.py``.
+
+    Returns
+    -------
+    dict or None
+        ``None`` for a build that predates the record.
+    """
+    try:
+        from backends.cython_omp import _buildinfo
+    except ImportError:
+        return None
+    return dict(_buildinfo.BUILD)
+
+
+def lock() -> str | None:
+    """The lock file the environment was installed from and its SHA-256
+    (``LAYERBENCH_LOCK``, set by ``nox -s tests`` / ``nox -s reproduce``).
+
+    Returns
+    -------
+    str or None
+        ``None`` for an environment not installed from the lock.
+    """
+    return os.environ.get("LAYERBENCH_LOCK") or None
+
+
+def bits() -> dict[str, Any]:
+    """What decides the output bits besides the code and the data: the BLAS kernel and
+    threads, OpenCV's and Numba's CPU dispatch, the extension's build flags, the lock, and
+    the environment variables that steer them.
+
+    Returns
+    -------
+    dict
+    """
+    return {"blas": blas(), "opencv": opencv(), "numba": numba_target(),
+            "extension": extension_build(), "lock": lock(),
+            "environment": {k: os.environ.get(k) for k in DISPATCH_ENV}}
+
+
+def summary(b: dict[str, Any]) -> str:
+    """One line of :func:`bits` for a table header.
+
+    Parameters
+    ----------
+    b : dict
+        A :func:`bits` record.
+
+    Returns
+    -------
+    str
+        e.g. ``BLAS openblas 0.3.27 (Haswell, 2 threads); OpenCV 4.10.0 (AVX2 ...); Numba
+        target znver3; extension -O3 -fopenmp -ffp-contract=off; lock sha256:...``.
+    """
+    parts = []
+    for lib in b.get("blas") or []:
+        if lib.get("api") == "blas":
+            parts.append(f"BLAS {lib['library']} {lib['version']} ({lib['core_type']}, "
+                         f"{lib['threads']} threads)")
+    if b.get("opencv"):
+        parts.append(f"OpenCV {b['opencv']['version']} ({' '.join(b['opencv']['enabled'])})")
+    if b.get("numba"):
+        parts.append(f"Numba target {b['numba']['cpu_name']}")
+    if b.get("extension"):
+        parts.append(f"extension {' '.join(b['extension'].get('compile_args', []))}")
+    parts.append(f"lock {b['lock']}" if b.get("lock") else "not installed from the lock")
+    return "; ".join(parts)
+
+
 def collect(config: dict[str, Any], *, backend_info: dict[str, Any] | None = None,
             extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The provenance sidecar written next to every result table."""
@@ -70,5 +208,6 @@ def collect(config: dict[str, Any], *, backend_info: dict[str, Any] | None = Non
         "cpu": cpu(),
         "backend": backend_info or {},
         "environment": env,
+        "bits": bits(),
         **(extra or {}),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import json
 import logging
 import multiprocessing
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from layerbench import markdown
+from layerbench import markdown, provenance
 from layerbench.confdir import FIGURES_DIR, RESULTS, RUNS, TABLES_DIR
 from layerbench.data.errors import DataError
 from layerbench.experiments import store
@@ -38,11 +39,43 @@ def label(slice_: int, angle: float) -> str:
     return f"s{slice_:03d}_a{angle:03g}"
 
 
-def _write_table(df: pd.DataFrame, out: Path, name: str) -> list[Path]:
+def provenance_header(shards: dict[str, Shard]) -> str:
+    """The Markdown paragraph stating, once per table, what decided the bits of the shards
+    it is computed from (:func:`layerbench.provenance.summary`, distinct lines only).
+
+    Parameters
+    ----------
+    shards : dict
+        The shards of the report, by file.
+
+    Returns
+    -------
+    str
+        Empty when no shard records them (results older than the record).
+    """
+    lines = []
+    for shard in shards.values():
+        try:
+            side = json.loads(shard.path(store.SIDECAR).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(side, dict) and isinstance(side.get("bits"), dict):
+            model = (side.get("cpu") or {}).get("model") or "unknown CPU"
+            line = f"{model}; {provenance.summary(side['bits'])}"
+            if line not in lines:
+                lines.append(line)
+    if not lines:
+        return ""
+    if len(lines) == 1:
+        return f"Computed on {lines[0]}.\n\n"
+    return "Computed on:\n\n" + "".join(f"- {line}\n" for line in lines) + "\n"
+
+
+def _write_table(df: pd.DataFrame, out: Path, name: str, header: str = "") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     csv, md = out / f"{name}.csv", out / f"{name}.md"
     df.to_csv(csv, index=False)
-    md.write_text(markdown.frame(df))
+    md.write_text(header + markdown.frame(df))
     return [csv, md]
 
 
@@ -144,8 +177,10 @@ def _build(runs, out, formats, dpi: int, part: int, parts: int) -> list[Path]:
         if next(count) % parts == part:
             written.extend(_save_figure(f, fdir, name, formats, dpi))
 
+    header = provenance_header(shards) if part == 0 else ""
+
     def save_table(df, tdir, name):
-        return _write_table(df, tdir, name) if part == 0 else []
+        return _write_table(df, tdir, name, header) if part == 0 else []
 
     agreement = tables.backend_agreement(table)
     if not agreement.empty:
