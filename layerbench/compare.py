@@ -9,7 +9,7 @@ labels). A row of one side without a partner on the other, or a changed key, is 
 Each metric cell is split into its numbers and the text around them (``"30.11-30.14"`` is
 the numbers 30.11 and 30.14 around ``"-"``), so ranges and labelled values compare too. Per
 table and column the largest absolute difference ``max |a - b|`` is reported; the column
-passes when
+passes when::
 
     max |a - b| <= tol + 10**-d
 
