@@ -148,6 +148,13 @@ def _export(p: argparse.ArgumentParser) -> Run:
     return onnx_export.run
 
 
+def _import_onnx(p: argparse.ArgumentParser) -> Run:
+    from layerbench import onnx_import
+
+    onnx_import.add_arguments(p)
+    return onnx_import.run
+
+
 def _models(p: argparse.ArgumentParser) -> Run:
     from layerbench import catalog
 
@@ -173,11 +180,16 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "upscale": (_upscale, "super-resolve image files or NIfTI volumes with a shipped model"),
     "compare": (_compare, "two sets of result tables: equal within tolerance? bitwise?"),
     "export": (_export, "write a model with its weights as an ONNX file"),
+    "import-onnx": (_import_onnx, "run an ONNX model on every backend, checked against ORT"),
 }
 
 # The longer help text of commands declared here (what they read and write) and example
 # command lines of every command whose parser is built by :func:`parser`.
 DESCRIPTIONS: dict[str, str] = {
+    "import-onnx": "Build a model from an ONNX graph (Conv, activations, Add, Mul by a "
+                   "constant, DepthToSpace,\npools, BatchNormalization), run it on each "
+                   "backend, check its output against ONNX\nRuntime within the model "
+                   "tolerance and time it. Exit status 1 when a backend is over budget.",
     "export": "Write a shipped model (or an untrained preset) with its weights as an ONNX "
               "graph (opset 17):\nNHWC float input in [0, 255], normalisation included, "
               "output in [0, 255] unclipped.",
@@ -201,6 +213,7 @@ DESCRIPTIONS: dict[str, str] = {
                "tables. Exit status 0 when equal, 1 otherwise.",
 }
 EXAMPLES: dict[str, str] = {
+    "import-onnx": "layerbench import-onnx my_edsr.onnx --backends numpy cython --size 64x48",
     "export": "layerbench export edsr_small_x2 --onnx edsr_small_x2.onnx",
     "bench-report": "layerbench bench-report --machine mybox",
     "verify": "layerbench verify results/runs",

@@ -1,5 +1,7 @@
 """ONNX export: ONNX Runtime runs the exported graph of every shipped model to our output
-within the model budget, and to the same uint8 image up to one level."""
+within the model budget, and to the same uint8 image up to one level. ONNX import: a
+PyTorch EDSR exported by ``torch.onnx.export`` runs on every backend as in ONNX Runtime,
+our export comes back with bitwise the same weights, an unsupported operator is named."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 from backends import specs
 from backends.errors import SpecError
 from backends.network import Network
+from backends.registry import available_backends
 from layerbench import models
 from layerbench.onnx_export import OPSET, network_to_onnx
 
@@ -81,3 +84,96 @@ def test_export_command(tmp_path):
                           "--onnx", str(out)], capture_output=True, text=True, env=env,
                          timeout=300)
     assert bad.returncode == 2 and "no_such_model" in bad.stderr
+
+
+# -- import ---------------------------------------------------------------------------------
+
+def _torch_edsr_onnx(path):
+    """An independent PyTorch EDSR (EDSR-PyTorch's module tree, data/make_pt_fixture.py)
+    exported by ``torch.onnx.export``; returns the path."""
+    import importlib.util
+
+    torch = pytest.importorskip("torch", reason="torch.onnx.export writes the graph "
+                                "(extra `torch`)")
+    spec = importlib.util.spec_from_file_location(
+        "make_pt_fixture", os.path.join(os.path.dirname(__file__), "data",
+                                        "make_pt_fixture.py"))
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    torch.manual_seed(0)
+    model = mk.EDSR().eval()
+    for p in model.parameters():  # spread the weights so that a wrong layout shows
+        if p.requires_grad:
+            p.data.uniform_(-0.3, 0.3)
+    torch.onnx.export(model, (torch.rand(1, 3, 7, 9) * 255,), str(path), dynamo=False,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N", 2: "H", 3: "W"}})
+    return path
+
+
+@pytest.fixture(scope="module")
+def torch_onnx(tmp_path_factory):
+    return _torch_edsr_onnx(tmp_path_factory.mktemp("onnx") / "edsr_torch.onnx")
+
+
+@pytest.mark.parametrize("backend", [b for b in available_backends() if b != "tensorflow"])
+def test_import_of_torch_export_equals_onnxruntime(torch_onnx, backend, model_close):
+    from layerbench.onnx_import import from_onnx
+
+    model = from_onnx(torch_onnx, backend=backend)
+    assert model.scale == 2 and model.config["layout"] == "NCHW"
+    x = np.random.default_rng(5).uniform(0, 255, (2, 7, 9, 3)).astype(np.float32)
+    theirs = _session(onnx.load(str(torch_onnx))).run(
+        None, {"input": x.transpose(0, 3, 1, 2)})[0].transpose(0, 2, 3, 1)
+    model_close(model.predict(x), theirs, model=model, dtype=np.float32, against="runtime")
+
+
+def test_import_round_trips_our_export_bitwise_in_weights(model_close):
+    from layerbench.onnx_import import from_onnx
+
+    model = models.pretrained("wdsr_a_small_x4", backend="numpy")
+    back = from_onnx(model.to_onnx())
+    assert back.config["layout"] == "NHWC" and back.scale == model.scale
+    # the graph holds its constants in the model dtype (float32 here)
+    np.testing.assert_array_equal(back.mean, model.mean.astype(np.float32))
+    assert back.norm == model.norm
+
+    def kernels(m):
+        p = m.params()
+        return [(p[f"{n.name}/weights"], p[f"{n.name}/bias"]) for n in m.net.nodes.values()
+                if n.layer.spec.has_weights]
+
+    ours, theirs = kernels(model), kernels(back)
+    assert len(ours) == len(theirs)
+    for (w0, b0), (w1, b1) in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(w1, w0)
+        np.testing.assert_array_equal(b1, b0)
+    x = np.random.default_rng(6).uniform(0, 255, (1, 10, 8, 3)).astype(np.float32)
+    model_close(back.predict(x), model.predict(x), model=model, dtype=np.float32)
+
+
+def test_import_names_an_unsupported_operator_and_its_node():
+    from onnx import TensorProto, helper, numpy_helper
+
+    from layerbench.onnx_import import OnnxImportError, from_onnx
+
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["input", "w"], ["c"], name="head", pads=[1, 1, 1, 1]),
+         helper.make_node("PRelu", ["c", "slope"], ["output"], name="act_prelu")], "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 8, 8])],
+        initializer=[numpy_helper.from_array(np.ones((4, 3, 3, 3), np.float32), "w"),
+                     numpy_helper.from_array(np.ones((4, 1, 1), np.float32), "slope")])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    with pytest.raises(OnnxImportError, match=r"'act_prelu' \(op PRelu\)"):
+        from_onnx(proto)
+
+
+def test_import_onnx_command(torch_onnx):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    run = subprocess.run([sys.executable, "-m", "layerbench", "import-onnx", str(torch_onnx),
+                          "--backends", "numpy", "--size", "16x12", "--repeats", "1"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "NCHW graph" in run.stdout and "| numpy | " in run.stdout
+    assert "OVER" not in run.stdout
