@@ -141,6 +141,13 @@ def _compare(p: argparse.ArgumentParser) -> Run:
     return compare.run
 
 
+def _export(p: argparse.ArgumentParser) -> Run:
+    from layerbench import onnx_export
+
+    onnx_export.add_arguments(p)
+    return onnx_export.run
+
+
 def _models(p: argparse.ArgumentParser) -> Run:
     from layerbench import catalog
 
@@ -165,11 +172,15 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "models": (_models, "list model presets and shipped weights: scale, data, scores"),
     "upscale": (_upscale, "super-resolve image files or NIfTI volumes with a shipped model"),
     "compare": (_compare, "two sets of result tables: equal within tolerance? bitwise?"),
+    "export": (_export, "write a model with its weights as an ONNX file"),
 }
 
 # The longer help text of commands declared here (what they read and write) and example
 # command lines of every command whose parser is built by :func:`parser`.
 DESCRIPTIONS: dict[str, str] = {
+    "export": "Write a shipped model (or an untrained preset) with its weights as an ONNX "
+              "graph (opset 17):\nNHWC float input in [0, 255], normalisation included, "
+              "output in [0, 255] unclipped.",
     "bench-report": "Summarise asv's benchmark results: one table of every benchmark's "
                     "median per backend\n(<out>/tables/bench_summary.md and .csv) and its "
                     "figures (<out>/figures/bench_*).",
@@ -190,6 +201,7 @@ DESCRIPTIONS: dict[str, str] = {
                "tables. Exit status 0 when equal, 1 otherwise.",
 }
 EXAMPLES: dict[str, str] = {
+    "export": "layerbench export edsr_small_x2 --onnx edsr_small_x2.onnx",
     "bench-report": "layerbench bench-report --machine mybox",
     "verify": "layerbench verify results/runs",
     "compare": "layerbench compare out/ results/\nlayerbench compare out/ --bitwise",

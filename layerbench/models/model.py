@@ -96,6 +96,23 @@ class SRModel:
         """Receptive half-width in LR pixels (the tile overlap that makes tiling exact)."""
         return graph.receptive_radius(self.net)
 
+    def to_onnx(self, path=None):
+        """Export this model with its weights and normalisation to ONNX
+        (:func:`layerbench.onnx_export.model_to_onnx`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            The ``.onnx`` file to write.
+
+        Returns
+        -------
+        onnx.ModelProto
+        """
+        from layerbench.onnx_export import model_to_onnx
+
+        return model_to_onnx(self, path)
+
     # -- normalisation ---------------------------------------------------------------------
     def normalise(self, x: np.ndarray) -> np.ndarray:
         """``(x - mean) / norm`` for NHWC ``x`` in [0, 255], in the model dtype, padded

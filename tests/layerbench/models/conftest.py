@@ -10,7 +10,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np
 import pytest
 
-from backends.testing.tolerances import TF_FACTOR, tolerance
+from backends.testing.tolerances import RUNTIME_FACTOR, TF_FACTOR, tolerance
 from layerbench.models.graph import reduction_length
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,7 +25,8 @@ def model_reduction_length(model) -> int:
 def assert_model_close(actual, desired, *, model, dtype, against="numpy", what="output"):
     """``|actual - desired| <= rtol max|desired|`` with the reduction-tier ``rtol`` of the
     whole model (:func:`model_reduction_length`; the winograd tier when a convolution may
-    run Winograd); TensorFlow adds its ``TF_FACTOR``."""
+    run Winograd); TensorFlow adds its ``TF_FACTOR``, another runtime (``against="runtime"``)
+    its ``RUNTIME_FACTOR``."""
     dt = np.dtype(dtype)
     # convolutions that may run Winograd (algo "winograd", "winograd4" or an "auto" that can
     # pick one, the models' default) are judged by the winograd tier, as each layer is
@@ -35,6 +36,8 @@ def assert_model_close(actual, desired, *, model, dtype, against="numpy", what="
     rtol = tolerance(tier, dt, model_reduction_length(model))
     if against == "tensorflow":
         rtol *= TF_FACTOR[dt]
+    elif against == "runtime":
+        rtol *= RUNTIME_FACTOR[dt]
     a, d = np.asarray(actual, np.float64), np.asarray(desired, np.float64)
     assert a.shape == d.shape, f"{what}: shape {a.shape} != desired {d.shape}"
     err = np.abs(a - d)
