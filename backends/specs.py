@@ -5,7 +5,7 @@ shape for a given NHWC input shape; it knows nothing about arrays or backends.
 Padding follows TensorFlow: ``"same"`` gives ``ceil(n / stride)`` outputs and puts the odd
 extra row/column of padding at the bottom/right; ``"valid"`` pads nothing.
 
-A spec also *states the facts* the rest of the project computes from (issue 17): how many
+A spec also *states the facts* the rest of the project computes from: how many
 terms are summed into each element of each tensor (:meth:`Stated.reduction_length`, read by
 the tolerance tiers of ``backends/testing/tolerances.py``), how much arithmetic it does
 (:meth:`Stated.flops`, read by the benchmark GFLOP/s) and how far it reaches in space

@@ -15,7 +15,7 @@ DTYPES = ("float32", "float64")
 
 
 def best_seconds(fn, repeat: int = 3) -> float:
-    """Fastest of ``repeat`` calls: the least disturbed by other work on a shared machine."""
+    """Fastest of ``repeat`` calls: the least disturbed by other work on a busy machine."""
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()

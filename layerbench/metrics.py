@@ -5,7 +5,7 @@ Conventions (returned with every score by :func:`conventions`):
 * ``data_range`` — 255 for uint8 images (the peak in PSNR = 10 log10(peak^2 / MSE)).
 * ``ssim_range`` — SSIM's ``data_range`` (L in C1 = (K1 L)^2, C2 = (K2 L)^2); the same as
   ``data_range`` unless given. The thesis protocol scores [0, 1] floats with PSNR range 1 and
-  SSIM range 2 (scikit-image's 2020 default for floats: the dtype span -1..1, SPEC §3b).
+  SSIM range 2 (scikit-image's 2020 default for floats: the dtype span -1..1).
 * ``shave`` — pixels removed from each border of both images before scoring (0 in the thesis).
 * ``channel`` — ``R``/``G``/``B``: that channel of the reconstruction against the reference
   channel (for a grey reference, the grey image); ``all``: scikit-image on the whole HxWx3 image

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 # Before anything imports TensorFlow: quiet logs, bit-stable oracle numbers, no spinning
-# OpenMP threads on a shared 2-core machine.
+# OpenMP threads on a busy 2-core machine.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")

@@ -36,30 +36,9 @@ PHRASES = {
 
 SKIP = {"CHANGELOG.md", "tests/test_no_build_history.py"}
 
-# Files whose comments or docstrings still carry such a phrase, with how many lines: the
-# docstring and comment sweep removes them. A file not listed here fails at its first hit;
-# a listed file that has become clean fails test_exceptions_are_still_needed, so the list
-# only shrinks.
-EXCEPTIONS: dict[str, int] = {
-    "backends/cython_omp/_conv.pyx": 1,
-    "backends/numba_jit/shuffle.py": 1,
-    "backends/specs.py": 1,
-    "backends/testing/catalogue.py": 1,
-    "bench/tracks.py": 1,
-    "layerbench/data/degrade.py": 1,
-    "layerbench/data/mri.py": 1,
-    "layerbench/experiments/mri.py": 1,
-    "layerbench/experiments/protocol.py": 2,
-    "layerbench/experiments/store.py": 1,
-    "layerbench/metrics.py": 1,
-    "layerbench/report/bench.py": 1,
-    "layerbench/report/tables.py": 3,
-    "tests/backends/test_determinism.py": 1,
-    "tests/backends/test_spec_facts.py": 1,
-    "tests/bench/test_dashboard.py": 1,
-    "tests/conftest.py": 1,
-    "tests/layerbench/experiments/test_thesis_protocol.py": 1,
-}
+# Files allowed to keep such a phrase, with how many lines and why (none today). A listed
+# file that has become clean fails test_exceptions_are_still_needed, so the list only shrinks.
+EXCEPTIONS: dict[str, int] = {}
 TEXT = {".py", ".pyx", ".pxd", ".md", ".txt", ".rst", ".yaml", ".yml", ".toml", ".cfg", ".json",
         ".cff", ".sh", ""}
 

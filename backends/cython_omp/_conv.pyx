@@ -418,7 +418,7 @@ def conv_backward(const real[:, :, :, ::1] x, const real[:, :, :, ::1] w,
     otherwise ``col2im(dy w^T)`` a block of output rows at a time, so that ``dcols`` is
     never materialised whole. ``dx`` must be zero on entry.
 
-    Measured on 1x128x128x64, 3x3, 64->64 (shared 2-core AVX-512 VM): the block-of-rows
+    Measured on 1x128x128x64, 3x3, 64->64 (2-core AVX-512 machine): the block-of-rows
     im2col for ``dw`` and col2im for ``dx`` moved ~33 MB buffers through memory three times;
     this runs in L2-sized chunks.
     """

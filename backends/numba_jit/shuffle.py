@@ -24,7 +24,7 @@ def _shuffle_dcr(x, r, y):
     """Task = input row ``n H + h`` (whose values fill output rows ``(n H + h) r + i``, the
     same span of the flat arrays), read in order: ``x[n, h, w, i r C : (i + 1) r C]`` is the
     run ``y[n, h r + i, w r : w r + r, :]``. ``y`` comes from the caller (see
-    :func:`pixel_shuffle`). Measured (1 thread, into a touched output, shared machine,
+    :func:`pixel_shuffle`). Measured (1 thread, into a touched output, busy 2-core machine,
     medians of 7), 2x512x512x108 x6 / 1x339x510x256 x2: one task per output row reading each
     input row r times strided 108-134 / - ms, 2-D slice assignment per run 47-70 / 52-66 ms
     (Numba checks each for overlap), this flat loop 30-58 / 32-48 ms."""

@@ -227,7 +227,7 @@ def _presets() -> dict[str, Case]:
         "thesis_maxpool30": Case("thesis_maxpool30",
                                  specs.MaxPool2D(size=30, stride=20, padding="valid"),
                                  (16, 512, 512, 3)),
-        # 16x512x512x108 float32 is 1.8 GB in and 1.8 GB out: too big for a shared 2-core box
+        # 16x512x512x108 float32 is 1.8 GB in and 1.8 GB out: too big for a small 2-core machine
         # next to a backward pass, hence the documented batch-2 variant (226 MB each way).
         "thesis_shuffle6": Case("thesis_shuffle6", specs.PixelShuffle(scale=6),
                                 (16, 512, 512, 108)),

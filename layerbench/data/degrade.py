@@ -9,7 +9,7 @@
 
 :func:`matlab_bicubic` takes and returns uint8 arrays. :func:`blur_resize`, :func:`rotate` and
 :func:`upscale` take uint8 or float (float32/float64) HxW or HxWxC arrays and return the same
-dtype (floats unclipped: cubic overshoot is kept, as in the thesis' float pipeline, SPEC §3b);
+dtype (floats unclipped: cubic overshoot is kept, as in the thesis' float pipeline);
 none modifies its input.
 """
 

@@ -205,7 +205,7 @@ def synthetic_t2(t1: np.ndarray, gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
 
 
 def to_unit(volume: np.ndarray) -> tuple[np.ndarray, str]:
-    """Min-max scale a volume to [0, 1] as float64 (the thesis' intensity rule, SPEC §3b):
+    """Min-max scale a volume to [0, 1] as float64 (the thesis' intensity rule):
     ``(v - min) / (max - min)``; return the array and the rule applied."""
     lo, hi = float(volume.min()), float(volume.max())
     span = hi - lo if hi > lo else 1.0

@@ -12,7 +12,7 @@ angle. The ``clean`` protocol (:mod:`layerbench.experiments.protocol`):
 4. PSNR/SSIM per output channel against ``hr`` (plus ``all``), the IoU between the brain
    mask of ``hr`` and that of the output, and the scores inside the HR mask.
 
-The ``thesis`` protocol (SPEC §3b) works on [0, 1] floats: ``lr = blur_resize(slice)`` is
+The ``thesis`` protocol (the thesis' own) works on [0, 1] floats: ``lr = blur_resize(slice)`` is
 rotated by the angle, the output is min-max scaled (bicubic per slice, SR per slice and
 channel, unclipped before that) and rotated back by ``-angle``, then scored against the
 unrotated slice (PSNR range 1, SSIM range 2). Each baseline appears twice: unrotated (its

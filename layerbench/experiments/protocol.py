@@ -1,11 +1,11 @@
-"""Scoring protocols of the MRI experiment: ``clean`` (ours) and ``thesis`` (SPEC §3b).
+"""Scoring protocols of the MRI experiment: ``clean`` (ours) and ``thesis`` (the thesis' own).
 
 A protocol is a set of conventions (:class:`Conventions`); a *variant* is a protocol with
 some conventions switched, run under its own label in the same job (the main job runs
 ``clean``, ``thesis`` in both degradation orders and the steps of the convention ablation).
 
 =============  =========================================  =========================================
-convention     clean                                      thesis (its scoring notebook, SPEC §3b)
+convention     clean                                      thesis (its scoring notebook)
 =============  =========================================  =========================================
 order          ``experiment.degrade.order``               the same (the seeds: resize, then blur)
 intensity      ``uint8``: volume mapped to uint8 by the   ``float``: volume min-max scaled to

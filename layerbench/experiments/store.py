@@ -43,7 +43,7 @@ DATA_SUFFIXES = (".parquet", ".csv", ".npz")
 SIDECAR = ".json"
 LOCK = ".lock"
 # A lock of another host cannot be checked for liveness; the longest shard measured here
-# (DIV2K x4 on numpy, one image, ~3 min on a shared 2-core machine) is far below this.
+# (DIV2K x4 on numpy, one image, ~3 min on a busy 2-core machine) is far below this.
 LOCK_STALE_SECONDS = 6 * 3600.0
 
 

@@ -84,7 +84,7 @@ TARGETS = [
     ("thesis_maxpool3", "", "backward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "forward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "backward", "numba", 0.5, ""),
-    # issue 13: whole models through super_resolve's default path against Keras
+    # whole models through super_resolve's default path against Keras
     *[(f"{model}@510x339", "", "super_resolve", backend, limit, note)
       for model, backend, limit, note in (
           ("edsr_x2", "cython", 0.8, ""), ("edsr_x2", "cython", 0.5, "aim"),

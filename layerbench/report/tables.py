@@ -6,12 +6,12 @@ import pandas as pd
 
 from layerbench import markdown
 
-# SPEC §3: the thesis' own numbers (DIV2K table of the seminar slides; MRI patient case01015
+# The thesis' own numbers (DIV2K table of the seminar slides; MRI patient case01015
 # T1, means over slices). Channel ranges are the spread of the three SR output channels.
 THESIS_DIV2K = pd.DataFrame(
     {"method": ["nearest", "bicubic", "lanczos"], "thesis_psnr": [25.118, 27.254, 26.566],
      "thesis_ssim": [0.847, 0.894, 0.871]})
-# SPEC §3b: the thesis' per-slice means (all slices and angles; SR channels 1/2/3 =
+# The thesis' per-slice means (all slices and angles; SR channels 1/2/3 =
 # EDSR 18.58 / 18.93 / 19.13 dB, WDSR 19.17 / 19.30 / 19.15 dB). Its bicubic is computed once
 # per slice without rotation: our thesis protocol's ``bicubic`` (not ``bicubic_rotback``).
 THESIS_MRI = pd.DataFrame(
@@ -164,7 +164,7 @@ def mri_vs_thesis(mri: pd.DataFrame) -> pd.DataFrame:
 
 
 # The convention ablation: each step switches one convention of the clean protocol toward the
-# thesis' (SPEC §3b). (step, change, variant, scored columns, grid, compared with step).
+# thesis'. (step, change, variant, scored columns, grid, compared with step).
 # Steps 0-3 are scored on the (slice, angle) pairs all four share ("common") so that only the
 # convention moves; masking comes last because the thesis' headline numbers are unmasked.
 ABLATION = (

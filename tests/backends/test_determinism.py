@@ -1,6 +1,6 @@
 """Bitwise determinism of the CPU backends: threads=1 vs threads=2, and run to run.
 
-Parallel kernels split independent outputs, never a reduction (ARCHITECTURE.md), so any
+Parallel kernels split independent outputs, never a reduction, so any
 thread count gives the same bits. TensorFlow is left out: its thread pools are fixed once
 its runtime starts (``backends/tf_oracle``), and it is the oracle, not a subject.
 The catalogue shapes are tiny, so the CI-sized presets are added: they are large enough for

@@ -1,4 +1,4 @@
-"""Facts live on the spec (issue 17): every spec class states its reduction length per
+"""Facts live on the spec: every spec class states its reduction length per
 tensor, its FLOPs and its spatial reach; one that does not fails loudly, naming itself,
 instead of falling into the element-wise tolerance tier or a too-small tile overlap."""
 

@@ -241,7 +241,7 @@ def test_clean_clone_dashboard_connects_the_runs_of_one_machine(clone_server):
         rows = json.loads(graphs[0].read_text())
         assert len(rows) == len(commits)
         # a series may start late (a new backend or peer: tf_graph) or end (a later run of
-        # a reduced scope: issue 13's timed no numpy layers) but has no hole in between,
+        # a reduced scope that timed no numpy layers) but has no hole in between,
         # and some series runs through every commit: the runs are joined by lines
         spans = []
         for k in range(len(rows[0][1])):

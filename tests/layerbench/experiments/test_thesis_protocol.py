@@ -1,4 +1,4 @@
-"""The thesis' MRI protocol (SPEC §3b) against scores computed by hand.
+"""The thesis' MRI protocol against scores computed by hand.
 
 Each expected number is computed here directly with nibabel / OpenCV / scikit-image / NumPy
 (not through ``layerbench.data`` or ``layerbench.metrics``) and compared with the row the
