@@ -315,9 +315,11 @@ def network_from_onnx(proto, *, backend: str = "numpy", dtype=np.float32):
 
 def _normalisation(sub, div, mul, add, channels: int, layout: str) -> dict:
     """``mean`` and ``norm`` from the constants around the network; the pre and post maps
-    must be inverses (``x - mean) / norm`` and ``y norm + mean``)."""
-    mean_in = np.zeros(channels) if sub is None else _channel(sub, channels, "the Sub on the graph input")
-    mean_out = np.zeros(channels) if add is None else _channel(add, channels, "the Add on the graph output")
+    must be inverses (``(x - mean) / norm`` and ``y norm + mean``)."""
+    mean_in = (np.zeros(channels) if sub is None
+               else _channel(sub, channels, "the Sub on the graph input"))
+    mean_out = (np.zeros(channels) if add is None
+                else _channel(add, channels, "the Add on the graph output"))
     norm_in = 1.0 if div is None else float(np.asarray(div).reshape(-1)[0])
     norm_out = 1.0 if mul is None else float(np.asarray(mul).reshape(-1)[0])
     if not (np.allclose(mean_in, mean_out, rtol=1e-6, atol=1e-6) and
