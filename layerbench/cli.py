@@ -155,6 +155,13 @@ def _import_onnx(p: argparse.ArgumentParser) -> Run:
     return onnx_import.run
 
 
+def _compare_backends(p: argparse.ArgumentParser) -> Run:
+    from layerbench import compare_backends
+
+    compare_backends.add_arguments(p)
+    return compare_backends.run
+
+
 def _models(p: argparse.ArgumentParser) -> Run:
     from layerbench import catalog
 
@@ -180,12 +187,19 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "upscale": (_upscale, "super-resolve image files or NIfTI volumes with a shipped model"),
     "compare": (_compare, "two sets of result tables: equal within tolerance? bitwise?"),
     "export": (_export, "write a model with its weights as an ONNX file"),
+    "compare-backends": (_compare_backends, "one layer or model: backends and peers side by "
+                         "side"),
     "import-onnx": (_import_onnx, "run an ONNX model on every backend, checked against ORT"),
 }
 
 # The longer help text of commands declared here (what they read and write) and example
 # command lines of every command whose parser is built by :func:`parser`.
 DESCRIPTIONS: dict[str, str] = {
+    "compare-backends": "Time one layer or model on our backends and on the peer runtimes "
+                        "(Keras, ONNX Runtime,\nOpenVINO, PyTorch), each at its best in its "
+                        "own fresh process, interleaved rounds,\nmedians; prints a table "
+                        "with the ratio to the best peer and the roofline (GFLOP/s\nover the "
+                        "measured sgemm peak), recording machine, threads and versions.",
     "import-onnx": "Build a model from an ONNX graph (Conv, activations, Add, Mul by a "
                    "constant, DepthToSpace,\npools, BatchNormalization), run it on each "
                    "backend, check its output against ONNX\nRuntime within the model "
@@ -213,6 +227,9 @@ DESCRIPTIONS: dict[str, str] = {
                "tables. Exit status 0 when equal, 1 otherwise.",
 }
 EXAMPLES: dict[str, str] = {
+    "compare-backends": "layerbench compare-backends --layer conv --shape 1x128x128x64\n"
+                        "layerbench compare-backends --model edsr_baseline_x2 --size 510x339 "
+                        "--threads 1 2",
     "import-onnx": "layerbench import-onnx my_edsr.onnx --backends numpy cython --size 64x48",
     "export": "layerbench export edsr_small_x2 --onnx edsr_small_x2.onnx",
     "bench-report": "layerbench bench-report --machine mybox",

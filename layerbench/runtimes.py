@@ -1,0 +1,450 @@
+"""Every CPU runtime a user would pick, each at its best, timed in its own fresh process.
+
+One measurement is a *subject* (one convolution layer ``conv:NxHxWxC`` or one model name at
+an LR size) on a *runtime*: one of our backends, or a peer:
+
+``keras``
+    The Keras twin with our weights (:func:`layerbench.models.keras_peer.build_like`), called
+    through a ``tf.function`` traced for the exact input shape (a static signature), the
+    intra-op pool at the thread count, the inter-op pool at 1, oneDNN on.
+``onnxruntime``
+    The ONNX export (:mod:`layerbench.onnx_export`), CPU execution provider, all graph
+    optimisations, intra-op threads at the count, inter-op 1, sequential execution.
+``openvino``
+    The same ONNX graph compiled for ``CPU`` with the input shape fixed,
+    ``INFERENCE_NUM_THREADS`` at the count, precision hint f32, latency hint.
+``torch``
+    The network rebuilt as PyTorch modules from our weights (:func:`torch_module`), NCHW in
+    channels-last memory format, ``torch.inference_mode``, ``torch.set_num_threads``.
+
+Each (subject, runtime, thread count) runs in a fresh Python process
+(``python -m layerbench.runtimes --worker JSON``), so no runtime shares a process, a thread
+pool or a warm cache with another; rounds are interleaved across runtimes and the medians
+reported. Every row records the runtime's settings and version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from backends.errors import SpecError, expected
+
+#: The peers: other runtimes a user would pick for CPU inference.
+PEERS = ("keras", "onnxruntime", "openvino", "torch")
+
+
+# -- subjects -------------------------------------------------------------------------------
+
+def parse_shape(text: str) -> tuple[int, int, int, int]:
+    """``"1x128x128x64"`` -> ``(1, 128, 128, 64)`` (NHWC).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    tuple of 4 int
+    """
+    try:
+        shape = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or min(shape) < 1:
+        raise SpecError(expected("--shape", "NxHxWxC with positive integers, e.g. 1x128x128x64",
+                                 text))
+    return shape
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"510x339"`` (width x height) -> ``(510, 339)``.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    tuple of 2 int
+    """
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        w = h = 0
+    if w < 1 or h < 1:
+        raise SpecError(expected("--size", "WxH with positive integers, e.g. 510x339", text))
+    return w, h
+
+
+def build_subject(subject: dict, backend: str = "numpy"):
+    """The network of a subject and its input.
+
+    Parameters
+    ----------
+    subject : dict
+        ``{"layer": "conv", "shape": [N, H, W, C]}`` (a 3x3 ``same`` convolution with C
+        filters) or ``{"model": name, "size": [W, H]}``.
+    backend : str
+
+    Returns
+    -------
+    run : object
+        An :class:`~layerbench.models.SRModel` (model) or a :class:`~backends.network.Network`
+        (layer); both have ``predict(x)``.
+    x : numpy.ndarray
+        The NHWC float32 input.
+    """
+    rng = np.random.default_rng(4)
+    if "layer" in subject:
+        from backends import specs
+        from backends.network import Network
+
+        if subject["layer"] != "conv":
+            raise SpecError(expected("--layer", "'conv'", subject["layer"]))
+        shape = tuple(subject["shape"])
+        net = Network(shape, backend=backend, seed=1)
+        net.add("conv", specs.Conv2D(filters=shape[3], kernel=3, algo="auto"))
+        return net, rng.standard_normal(shape).astype(np.float32)
+    from layerbench.onnx_export import load_model
+
+    w, h = subject["size"]
+    return (load_model(subject["model"], backend=backend),
+            rng.integers(0, 256, (1, h, w, 3)).astype(np.float32))
+
+
+def subject_flops(subject: dict) -> float:
+    """Direct-equivalent forward FLOPs of a subject (``spec.flops`` of every layer; a
+    Winograd convolution counts as the direct convolution it replaces).
+
+    Parameters
+    ----------
+    subject : dict
+        As :func:`build_subject`.
+
+    Returns
+    -------
+    float
+    """
+    from layerbench.models.inference import _flops
+
+    run, x = build_subject(subject)
+    net = getattr(run, "net", run)
+    return float(sum(_flops(net, x.shape).values()))
+
+
+def _onnx(run):
+    from layerbench.onnx_export import model_to_onnx, network_to_onnx
+
+    return model_to_onnx(run) if hasattr(run, "net") else network_to_onnx(run)
+
+
+# -- PyTorch --------------------------------------------------------------------------------
+
+def torch_module(run):
+    """A ``torch.nn.Module`` computing ``run`` (a Network or an SRModel) with its weights,
+    NCHW in and out.
+
+    Parameters
+    ----------
+    run : backends.network.Network or layerbench.models.SRModel
+        Layers: Conv2D (stride 1 ``same``, or ``valid``), Conv2DAdd, Shortcut, PixelShuffle,
+        Activation ``relu``.
+
+    Returns
+    -------
+    torch.nn.Module
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from backends.network import INPUT
+
+    net = getattr(run, "net", run)
+    params = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in net.params().items()}
+    weights = {k: v.permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
+               for k, v in params.items() if k.endswith("/weights")}
+    nodes = list(net.nodes.values())
+    norm = (float(run.norm), torch.tensor(run.mean, dtype=torch.float32).view(1, -1, 1, 1)) \
+        if hasattr(run, "net") else None
+
+    def shuffle(x, r, order):
+        if order == "crd":
+            return F.pixel_shuffle(x, r)
+        n, c, h, w = x.shape
+        return x.view(n, r, r, c // (r * r), h, w).permute(0, 3, 4, 1, 5, 2).reshape(
+            n, c // (r * r), h * r, w * r)
+
+    class Net(torch.nn.Module):
+        def forward(self, x):
+            if norm is not None:
+                x = (x - norm[1]) / norm[0]
+            v = {INPUT: x}
+            for node in nodes:
+                s, kind = node.layer.spec, type(node.layer.spec).__name__
+                a = v[node.inputs[0]]
+                if kind in ("Conv2D", "Conv2DAdd"):
+                    k = s.kernel[0]
+                    if s.padding == "same" and (tuple(s.stride) != (1, 1) or k % 2 == 0):
+                        raise SpecError(expected(f"{node.name}: padding", "'same' at stride 1 "
+                                                 "with an odd kernel, or 'valid'", s.padding))
+                    y = F.conv2d(a, weights[f"{node.name}/weights"],
+                                 params.get(f"{node.name}/bias"), stride=tuple(s.stride),
+                                 padding=k // 2 if s.padding == "same" else 0)
+                    if kind == "Conv2D":
+                        y = F.relu(y) if s.activation == "relu" else y
+                    else:
+                        y = s.alpha * y + s.beta * v[node.inputs[1]]
+                elif kind == "Shortcut":
+                    y = s.alpha * a + s.beta * v[node.inputs[1]]
+                elif kind == "PixelShuffle":
+                    y = shuffle(a, s.scale, s.order)
+                elif kind == "Activation" and s.kind == "relu":
+                    y = F.relu(a)
+                else:
+                    raise SpecError(expected(f"layer {node.name!r}", "a layer with a PyTorch "
+                                             "twin (Conv2D, Conv2DAdd, Shortcut, PixelShuffle, "
+                                             "relu)", kind))
+                v[node.name] = y
+            y = v[net.output]
+            return y * norm[0] + norm[1] if norm is not None else y
+
+    return Net().eval()
+
+
+# -- the worker: one runtime in this process ------------------------------------------------
+
+def _runner(runtime: str, run, x: np.ndarray, threads: int):
+    """``(call, settings)``: a function running ``x`` once on ``runtime`` and the settings."""
+    if runtime == "keras":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # TensorFlow already started in this process: its pools stay
+            pass
+        from layerbench.models import keras_peer
+
+        if hasattr(run, "net"):
+            kmodel = keras_peer.build_like(run)
+        else:
+            node = next(iter(run.nodes.values()))
+            kmodel = tf.keras.Sequential([tf.keras.Input(x.shape[1:]), tf.keras.layers.Conv2D(
+                node.layer.spec.filters, 3, padding="same")])
+            p = run.params()
+            kmodel.layers[-1].set_weights([p["conv/weights"], p["conv/bias"]])
+        fn = tf.function(lambda t: kmodel(t, training=False),
+                         input_signature=[tf.TensorSpec(x.shape, tf.float32)])
+        xt = tf.constant(x)
+        return (lambda: fn(xt).numpy()), {
+            "version": tf.__version__,
+            "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+            "signature": "static"}
+    if runtime == "onnxruntime":
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        sess = ort.InferenceSession(_onnx(run).SerializeToString(), so,
+                                    providers=["CPUExecutionProvider"])
+        return (lambda: sess.run(None, {"input": x})[0]), {
+            "version": ort.__version__, "provider": "CPUExecutionProvider",
+            "intra_op": threads, "inter_op": 1, "optimisation": "all"}
+    if runtime == "openvino":
+        import openvino as ov
+
+        core = ov.Core()
+        model = core.read_model(_onnx(run).SerializeToString())
+        model.reshape({"input": list(x.shape)})
+        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32",
+                  "PERFORMANCE_HINT": "LATENCY"}
+        compiled = core.compile_model(model, "CPU", config)
+        request = compiled.create_infer_request()
+        return (lambda: request.infer({0: x})[0]), {
+            "version": ov.__version__, "device": "CPU", "threads": threads,
+            "precision": "f32", "hint": "latency"}
+    if runtime == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        module = torch_module(run)
+        xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).contiguous(
+            memory_format=torch.channels_last)
+
+        def call():
+            with torch.inference_mode():
+                return module(xt).numpy().transpose(0, 2, 3, 1)
+
+        return call, {"version": torch.__version__, "threads": threads,
+                      "memory_format": "channels_last", "mode": "inference_mode",
+                      "compile": "no"}
+    from backends import get_backend
+
+    # the process ends after the measurement: the thread setting stays in force until then
+    get_backend(runtime).threads(threads).__enter__()
+    return (lambda: run.predict(x)), {"version": "this package", "threads": threads}
+
+
+def worker(task: dict) -> dict:
+    """Run one (subject, runtime, threads) task in this process: build, one warm-up call,
+    then ``repeats`` timed calls.
+
+    Parameters
+    ----------
+    task : dict
+        ``subject`` (see :func:`build_subject`), ``runtime``, ``threads``, ``repeats``.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (the timed calls), ``settings``, ``checksum`` (sum of the output).
+    """
+    backend = task["runtime"] if task["runtime"] not in PEERS else "numpy"
+    run, x = build_subject(task["subject"], backend=backend)
+    call, settings = _runner(task["runtime"], run, x, task["threads"])
+    y = call()
+    seconds = []
+    for _ in range(task["repeats"]):
+        t0 = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - t0)
+    return {"seconds": seconds, "settings": settings, "checksum": float(np.sum(y))}
+
+
+def fresh(task: dict, env: dict | None = None) -> dict:
+    """:func:`worker` in a fresh Python process, with the thread-count variables set.
+
+    Parameters
+    ----------
+    task : dict
+        As :func:`worker`.
+    env : dict, optional
+        Extra environment variables (e.g. ``TF_ENABLE_ONEDNN_OPTS``).
+
+    Returns
+    -------
+    dict
+        :func:`worker`'s result.
+    """
+    n = str(task["threads"])
+    e = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
+             NUMBA_NUM_THREADS=n, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="1",
+             **(env or {}))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    e["PYTHONPATH"] = os.pathsep.join([root, e.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out = subprocess.run([sys.executable, "-m", "layerbench.runtimes", "--worker",
+                          json.dumps(task)], capture_output=True, text=True, env=e)
+    if out.returncode:
+        last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
+        raise RuntimeError(f"{task['runtime']} on {task['subject']} (threads {n}) failed: "
+                           f"{last or f'exit status {out.returncode}'}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare(subject: dict, runtimes, threads=(1,), *, rounds: int = 3, repeats: int = 1,
+            progress=None) -> list[dict]:
+    """Interleaved rounds of fresh processes: per round, every runtime at every thread count.
+
+    Parameters
+    ----------
+    subject : dict
+        As :func:`build_subject`.
+    runtimes : sequence of str
+        Our backends and/or :data:`PEERS`.
+    threads : sequence of int
+    rounds : int
+        Fresh processes per (runtime, threads); the median of their medians is reported.
+    repeats : int
+        Timed calls in each process (after one warm-up call).
+    progress : callable, optional
+        Called with each row as it is measured.
+
+    Returns
+    -------
+    list of dict
+        One row per (runtime, threads): ``seconds`` (median), ``rounds`` (per-process
+        medians), ``gflops`` (direct-equivalent), ``settings``.
+    """
+    flops = subject_flops(subject)
+    per: dict[tuple[str, int], list] = {}
+    settings = {}
+    for _ in range(rounds):
+        for n in threads:
+            for r in runtimes:
+                res = fresh({"subject": subject, "runtime": r, "threads": n,
+                             "repeats": repeats})
+                per.setdefault((r, n), []).append(statistics.median(res["seconds"]))
+                settings[(r, n)] = res["settings"]
+    rows = []
+    for (r, n), t in per.items():
+        s = statistics.median(t)
+        row = {"runtime": r, "peer": r in PEERS, "threads": n, "seconds": s, "rounds": t,
+               "gflops": flops / s / 1e9, "settings": settings[(r, n)]}
+        rows.append(row)
+        if progress:
+            progress(row)
+    return rows
+
+
+def sgemm_peak(threads: int, size: int = 2048, repeats: int = 3) -> float:
+    """The machine's practical direct peak: GFLOP/s of numpy float32 ``size``-square matrix
+    products at ``threads`` BLAS threads, measured in a fresh process (best of ``repeats``).
+
+    Parameters
+    ----------
+    threads : int
+    size : int
+    repeats : int
+
+    Returns
+    -------
+    float
+        ``2 size^3 / t / 1e9`` for the fastest of the timed products.
+    """
+    code = ("import time, numpy as np\n"
+            f"a = np.random.default_rng(0).standard_normal(({size}, {size}), np.float32)\n"
+            "a @ a\nbest = 1e9\n"
+            f"for _ in range({repeats}):\n"
+            "    t = time.perf_counter(); a @ a; best = min(best, time.perf_counter() - t)\n"
+            f"print(2 * {size}**3 / best / 1e9)\n")
+    n = str(threads)
+    env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True)
+    return float(out.stdout.strip())
+
+
+def machine() -> dict:
+    """The machine a comparison ran on: CPU, cores, load and Python.
+
+    Returns
+    -------
+    dict
+    """
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "load1": os.getloadavg()[0],
+            "python": platform.python_version()}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(json.loads(sys.argv[2]))))
+    else:
+        sys.exit("usage: python -m layerbench.runtimes --worker TASK_JSON")

@@ -1,0 +1,84 @@
+"""The peer runtimes (:mod:`layerbench.runtimes`) compute what our models compute, each in
+its own process, and ``layerbench compare-backends`` prints the side-by-side table."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from layerbench import runtimes
+
+SUBJECT = {"model": "edsr_small_x2", "size": [20, 14]}
+
+
+def _installed(peer: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec({"keras": "tensorflow"}.get(peer, peer)) is not None
+
+
+@pytest.mark.parametrize("peer", runtimes.PEERS)
+def test_peer_computes_our_model(peer):
+    """Same output as our numpy backend within the model budget against another runtime
+    (checked in this process; the timings run in fresh ones)."""
+    if not _installed(peer):
+        pytest.skip(f"{peer} is not installed (extra `{peer if peer != 'keras' else 'tf'}`)")
+    from backends.testing.tolerances import TF_FACTOR
+    from layerbench.onnx_import import runtime_rtol
+
+    model, x = runtimes.build_subject(SUBJECT)
+    call, settings = runtimes._runner(peer, model, x, 1)
+    theirs, ours = call(), model.predict(x)
+    # TensorFlow adds its TF_FACTOR, as in the Keras peer's test
+    extra = TF_FACTOR[np.dtype(np.float32)] if peer == "keras" else 1.0
+    assert np.max(np.abs(theirs - ours)) <= runtime_rtol(model) * np.max(np.abs(ours)) * extra
+    assert settings["version"]
+
+
+def test_fresh_worker_reports_times_and_settings():
+    res = runtimes.fresh({"subject": SUBJECT, "runtime": "numpy", "threads": 1,
+                          "repeats": 2})
+    assert len(res["seconds"]) == 2 and all(t > 0 for t in res["seconds"])
+    assert res["settings"]["threads"] == 1
+
+
+def test_torch_module_dcr_shuffle_and_shortcut():
+    pytest.importorskip("torch", reason="the torch peer (extra `torch`)")
+    from layerbench import models
+
+    model = models.wdsr_a(3, 1, 6, 2, res_scale=0.5, seed=4)
+    x = np.random.default_rng(1).uniform(0, 255, (1, 9, 7, 3)).astype(np.float32)
+    call, _ = runtimes._runner("torch", model, x, 1)
+    np.testing.assert_allclose(call(), model.predict(x), rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("bad", ["1x2x3", "ax2x3x4", "0x4x4x4"])
+def test_parse_shape_names_the_option(bad):
+    with pytest.raises(Exception, match="--shape"):
+        runtimes.parse_shape(bad)
+
+
+def test_compare_backends_command(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), TF_CPP_MIN_LOG_LEVEL="3")
+    out = tmp_path / "t.csv"
+    peers = [p for p in ("onnxruntime",) if _installed(p)]
+    run = subprocess.run(
+        [sys.executable, "-m", "layerbench", "compare-backends", "--layer", "conv", "--shape",
+         "1x16x16x8", "--backends", "numpy", "--peers", *peers, "--rounds", "1",
+         "--csv", str(out), "--format", "json"], capture_output=True, text=True, env=env,
+        timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = json.loads(run.stdout)["rows"]
+    assert [r["runtime"] for r in rows] == ["numpy", *peers]
+    assert all(r["gflops"] > 0 and 0 < r["of_sgemm_peak"] for r in rows)
+    if peers:
+        assert rows[1]["vs_best_peer"] == pytest.approx(1.0)
+    assert out.read_text().startswith("subject,runtime,peer,threads,seconds")
+    bad = subprocess.run([sys.executable, "-m", "layerbench", "compare-backends", "--model",
+                          "nope"], capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode == 2 and "nope" in bad.stderr
