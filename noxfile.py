@@ -1,6 +1,6 @@
 """nox sessions: ``nox -s reproduce``, ``nox -s tests``, ``nox -s lock``, ``nox -s lint``,
 ``nox -s bench [-- --quick | --compare REF]``, ``nox -s dashboard``, ``nox -s browser``,
-``nox -s fuzz [-- seconds]``, ``nox -s docs``."""
+``nox -s fuzz [-- seconds]``, ``nox -s docs``, ``nox -s peers [-- --quick]``."""
 
 import nox
 
@@ -215,3 +215,35 @@ def browser(session: nox.Session) -> None:
         session.install(".[bench,test]", "matplotlib")
     session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/bench/test_dashboard.py",
                 *session.posargs, env={**ENV, "LAYERBENCH_REQUIRE_CHROMIUM": "1"})
+
+
+PEER_MODELS = ("edsr_x2", "edsr_baseline_x2", "wdsr_a_x4")
+
+
+@nox.session
+def peers(session: nox.Session) -> None:
+    """Our backends against the peer runtimes (Keras, ONNX Runtime, OpenVINO, PyTorch), each
+    in its own fresh process: ``layerbench compare-backends`` on EDSR x2, EDSR-baseline x2 and
+    WDSR-A x4 at 510x339, 1 and 2 threads, 3 interleaved rounds, with the roofline; writes
+    results/tables/peers.csv and peers.md. Run it on a quiet machine (about 80 minutes on
+    2 cores, most of it EDSR x2). ``-- --quick``: EDSR-small x2 at 64x48, one round, one
+    thread, written to results/quick/ (a check that every runtime runs, not a result).
+    Other arguments go to ``compare-backends`` (e.g. ``-- --rounds 5``).
+    ``nox --no-venv -s peers`` runs in the current environment (the extension built).
+    """
+    if session.venv_backend == "none":
+        args, env = list(session.posargs), dict(ENV)
+    else:
+        args, env = _install(session, "all")
+        session.run("python", "setup.py", "build_ext", "--inplace", "-q")
+    if "--quick" in args:
+        args.remove("--quick")
+        out, models, size, threads, rounds = "results/quick", ["edsr_small_x2"], "64x48", \
+            ["1"], "1"
+    else:
+        out, models, size, threads, rounds = "results/tables", list(PEER_MODELS), "510x339", \
+            ["1", "2"], "3"
+    session.run("python", "-c", f"import os; os.makedirs({out!r}, exist_ok=True)")
+    session.run("layerbench", "compare-backends", "--model", *models, "--size", size,
+                "--threads", *threads, "--rounds", rounds, "--backends", "cython", "numba",
+                "--csv", f"{out}/peers.csv", "--md", f"{out}/peers.md", *args, env=env)
