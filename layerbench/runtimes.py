@@ -221,14 +221,18 @@ def torch_module(run):
 
 # -- the worker: one runtime in this process ------------------------------------------------
 
-def _runner(runtime: str, run, x: np.ndarray, threads: int):
-    """``(call, settings)``: a function running ``x`` once on ``runtime`` and the settings."""
+def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None = None):
+    """``(call, settings)``: a function running ``x`` once on ``runtime`` and the settings.
+
+    ``options`` (Keras only, to measure what each setting costs): ``signature`` ``"static"``
+    (default) or ``"dynamic"`` (traced for any image size), ``inter_op`` (default 1)."""
+    options = options or {}
     if runtime == "keras":
         import tensorflow as tf
 
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(options.get("inter_op", 1))
         except RuntimeError:  # TensorFlow already started in this process: its pools stay
             pass
         from layerbench.models import keras_peer
@@ -241,15 +245,17 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int):
                 node.layer.spec.filters, 3, padding="same")])
             p = run.params()
             kmodel.layers[-1].set_weights([p["conv/weights"], p["conv/bias"]])
+        dynamic = options.get("signature", "static") == "dynamic"
+        shape = (x.shape[0], None, None, x.shape[3]) if dynamic else x.shape
         fn = tf.function(lambda t: kmodel(t, training=False),
-                         input_signature=[tf.TensorSpec(x.shape, tf.float32)])
+                         input_signature=[tf.TensorSpec(shape, tf.float32)])
         xt = tf.constant(x)
         return (lambda: fn(xt).numpy()), {
             "version": tf.__version__,
             "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
-            "signature": "static"}
+            "signature": "dynamic" if dynamic else "static"}
     if runtime == "onnxruntime":
         import onnxruntime as ort
 
@@ -304,7 +310,8 @@ def worker(task: dict) -> dict:
     Parameters
     ----------
     task : dict
-        ``subject`` (see :func:`build_subject`), ``runtime``, ``threads``, ``repeats``.
+        ``subject`` (see :func:`build_subject`), ``runtime``, ``threads``, ``repeats``;
+        optional ``options`` (see :func:`_runner`).
 
     Returns
     -------
@@ -313,7 +320,7 @@ def worker(task: dict) -> dict:
     """
     backend = task["runtime"] if task["runtime"] not in PEERS else "numpy"
     run, x = build_subject(task["subject"], backend=backend)
-    call, settings = _runner(task["runtime"], run, x, task["threads"])
+    call, settings = _runner(task["runtime"], run, x, task["threads"], task.get("options"))
     y = call()
     seconds = []
     for _ in range(task["repeats"]):
@@ -339,9 +346,9 @@ def fresh(task: dict, env: dict | None = None) -> dict:
         :func:`worker`'s result.
     """
     n = str(task["threads"])
-    e = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
-             NUMBA_NUM_THREADS=n, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="1",
-             **(env or {}))
+    e = {**os.environ, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
+         "MKL_NUM_THREADS": n, "NUMBA_NUM_THREADS": n, "TF_CPP_MIN_LOG_LEVEL": "3",
+         "TF_ENABLE_ONEDNN_OPTS": "1", **(env or {})}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     e["PYTHONPATH"] = os.pathsep.join([root, e.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     out = subprocess.run([sys.executable, "-m", "layerbench.runtimes", "--worker",
