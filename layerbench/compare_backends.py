@@ -99,6 +99,54 @@ def measure(subjects: list[dict], names: list[str], runtime_names: list[str], th
     return rows
 
 
+#: (model, backend) -> the largest time / best-peer time that meets the target (510x339).
+TARGETS: dict[tuple[str, str], float] = {
+    **{(m, "cython"): 0.7 for m in ("edsr_x2", "edsr_baseline_x2", "wdsr_a_x4")},
+    **{(m, "numba"): 0.85 for m in ("edsr_x2", "edsr_baseline_x2", "wdsr_a_x4")},
+    ("edsr_x2", "cython"): 0.45,
+}
+#: (model, backend) -> the smallest direct-equivalent GFLOP/s / sgemm peak that meets it.
+ROOFLINE_TARGETS: dict[tuple[str, str], float] = {("edsr_x2", "cython"): 2.2}
+
+
+def targets(rows: list[dict]) -> list[str]:
+    """Markdown lines saying, per row with a target (:data:`TARGETS`,
+    :data:`ROOFLINE_TARGETS`; models at 510x339 only), whether it is met.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`measure`.
+
+    Returns
+    -------
+    list of str
+        Empty when no row has a target.
+    """
+    lines = []
+    for r in rows:
+        model, _, size = r["subject"].partition(" ")
+        if size != "510x339":
+            continue
+        key = (model, r["runtime"])
+        checks = []
+        if key in TARGETS and r["vs_best_peer"] is not None:
+            ok = r["vs_best_peer"] <= TARGETS[key]
+            checks.append(f"/ best peer {r['vs_best_peer']:.2f} <= {TARGETS[key]}: "
+                          f"{'met' if ok else 'not met'}")
+        if key in ROOFLINE_TARGETS and r["of_sgemm_peak"] is not None:
+            ok = r["of_sgemm_peak"] >= ROOFLINE_TARGETS[key]
+            checks.append(f"/ sgemm peak {r['of_sgemm_peak']:.2f} >= "
+                          f"{ROOFLINE_TARGETS[key]}: {'met' if ok else 'not met'}")
+        if checks:
+            lines.append(f"| {model} | {r['runtime']} | {r['threads']} | "
+                         f"{'; '.join(checks)} |")
+    if not lines:
+        return []
+    return ["", "Targets:", "", "| model | backend | threads | target |", "|---|---|---|---|",
+            *lines]
+
+
 def _fmt(v, spec: str) -> str:
     return "–" if v is None else format(v, spec)
 
@@ -137,6 +185,7 @@ def markdown(rows: list[dict], header: dict) -> str:
         lines.append(f"| {r['subject']} | {name} | {r['threads']} | {r['seconds']:.4g} | "
                      f"{_fmt(r['vs_best_peer'], '.2f')} | {r['gflops']:.1f} | "
                      f"{_fmt(r['of_sgemm_peak'], '.2f')} |")
+    lines += targets(rows)
     return "\n".join(lines) + "\n"
 
 

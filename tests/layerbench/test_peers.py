@@ -82,3 +82,16 @@ def test_compare_backends_command(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "layerbench", "compare-backends", "--model",
                           "nope"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_targets_say_met_and_not_met():
+    from layerbench.compare_backends import targets
+
+    row = {"runtime": "cython", "threads": 2, "vs_best_peer": 0.5, "of_sgemm_peak": 2.3}
+    lines = targets([{**row, "subject": "edsr_x2 510x339"},
+                     {**row, "subject": "wdsr_a_x4 510x339"},
+                     {**row, "subject": "wdsr_a_x4 64x48"}])
+    assert lines[-2] == ("| edsr_x2 | cython | 2 | / best peer 0.50 <= 0.45: not met; "
+                         "/ sgemm peak 2.30 >= 2.2: met |")
+    assert lines[-1] == "| wdsr_a_x4 | cython | 2 | / best peer 0.50 <= 0.7: met |"
+    assert targets([{**row, "subject": "edsr_x2 64x48"}]) == []
