@@ -141,25 +141,17 @@ def _compare(p: argparse.ArgumentParser) -> Run:
     return compare.run
 
 
-def _export(p: argparse.ArgumentParser) -> Run:
-    from layerbench import onnx_export
+def _module(name: str) -> Callable[[argparse.ArgumentParser], Run]:
+    """A command whose module ``layerbench.<name>`` declares its arguments
+    (``add_arguments(p)``) and runs them (``run(args)``); imported only when the command is
+    used."""
+    def declare(p: argparse.ArgumentParser) -> Run:
+        import importlib
 
-    onnx_export.add_arguments(p)
-    return onnx_export.run
-
-
-def _import_onnx(p: argparse.ArgumentParser) -> Run:
-    from layerbench import onnx_import
-
-    onnx_import.add_arguments(p)
-    return onnx_import.run
-
-
-def _compare_backends(p: argparse.ArgumentParser) -> Run:
-    from layerbench import compare_backends
-
-    compare_backends.add_arguments(p)
-    return compare_backends.run
+        module = importlib.import_module(f"layerbench.{name}")
+        module.add_arguments(p)
+        return module.run
+    return declare
 
 
 def _models(p: argparse.ArgumentParser) -> Run:
@@ -186,10 +178,11 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "models": (_models, "list model presets and shipped weights: scale, data, scores"),
     "upscale": (_upscale, "super-resolve image files or NIfTI volumes with a shipped model"),
     "compare": (_compare, "two sets of result tables: equal within tolerance? bitwise?"),
-    "export": (_export, "write a model with its weights as an ONNX file"),
-    "compare-backends": (_compare_backends, "one layer or model: backends and peers side by "
-                         "side"),
-    "import-onnx": (_import_onnx, "run an ONNX model on every backend, checked against ORT"),
+    "export": (_module("onnx_export"), "write a model with its weights as an ONNX file"),
+    "compare-backends": (_module("compare_backends"),
+                         "one layer or model: backends and peers side by side"),
+    "import-onnx": (_module("onnx_import"),
+                    "run an ONNX model on every backend, checked against ORT"),
 }
 
 # The longer help text of commands declared here (what they read and write) and example
