@@ -225,8 +225,9 @@ def peers(session: nox.Session) -> None:
     """Our backends against the peer runtimes (Keras, ONNX Runtime, OpenVINO, PyTorch), each
     in its own fresh process: ``layerbench compare-backends`` on EDSR x2, EDSR-baseline x2 and
     WDSR-A x4 at 510x339, 1 and 2 threads, 3 interleaved rounds, with the roofline; writes
-    results/tables/peers.csv and peers.md. Run it on a quiet machine (about 80 minutes on
-    2 cores, most of it EDSR x2). ``-- --quick``: EDSR-small x2 at 64x48, one round, one
+    results/tables/peers.csv and peers.md. Run it on a quiet machine: about 3 hours on 2
+    cores, most of it EDSR x2 at 1 thread (every process makes one untimed and one timed
+    call); ``-- --threads 2`` about 1 hour. ``-- --quick``: EDSR-small x2 at 64x48, one round, one
     thread, written to results/quick/ (a check that every runtime runs, not a result).
     Other arguments go to ``compare-backends`` (e.g. ``-- --rounds 5``).
     ``nox --no-venv -s peers`` runs in the current environment (the extension built).
