@@ -38,6 +38,39 @@ class Optimizer(Protocol):
 
 @runtime_checkable
 class Layer(Protocol):
+    """A one-input layer: state, validation and the kernel calls of one spec.
+
+    ``forward`` computes ``y = f(x; params)``; ``backward(dy)`` returns ``dL/dx`` for the
+    upstream gradient ``dy = dL/dy`` and stores ``dL/dparam`` (summed over the batch) for
+    ``grads`` and ``update``.
+
+    Attributes
+    ----------
+    spec : Any
+        The frozen layer spec (from ``backends.specs``) this layer was built from.
+    input_shape : tuple of int
+        NHWC shape of ``x``.
+    output_shape : tuple of int
+        NHWC shape of ``y``.
+    dtype : numpy.dtype
+        ``float32`` or ``float64``; inputs and parameters share it.
+
+    Methods
+    -------
+    params()
+        The parameters by name (empty for parameter-free layers).
+    grads()
+        The gradients of the last ``backward``, keyed like ``params``.
+    load_params(p)
+        Replace the parameters; shapes and dtype must match.
+    forward(x, training=False)
+        ``y = f(x)``; ``training`` keeps what ``backward`` needs.
+    backward(dy)
+        ``dL/dx``; requires a preceding ``forward(..., training=True)``.
+    update(optimizer)
+        Apply ``optimizer.step`` to every parameter with its gradient.
+    """
+
     spec: Any
     input_shape: NHWC
     output_shape: NHWC

@@ -287,6 +287,28 @@ class Conv2D(_Windowed):
     the algorithms eligible for the shape (measured once, cached on disk; see
     ``backends.autotune``). ``activation="relu"`` fuses ``y = max(conv(x) + b, 0)`` into the
     convolution's output pass (same numbers as Conv2D followed by Activation("relu")).
+
+    Forward: ``y[n, i, j, o] = b[o] + sum_{u, v, c} x[n, s_h i + u, s_w j + v, c] w[u, v, c, o]``
+    (after padding). Backward: ``dx`` is the transposed convolution of ``dy`` with ``w``;
+    ``dw[u, v, c, o] = sum_{n, i, j} x[n, s_h i + u, s_w j + v, c] dy[n, i, j, o]``;
+    ``db[o] = sum_{n, i, j} dy[n, i, j, o]``.
+
+    Parameters
+    ----------
+    filters : int
+        Number of output channels (positive).
+    kernel : int or tuple of int, default (3, 3)
+        Kernel height and width; an int means a square kernel.
+    stride : int or tuple of int, default (1, 1)
+        Vertical and horizontal stride; an int means the same for both.
+    padding : {"same", "valid"}, default "same"
+        ``"same"`` pads as TensorFlow does (output ``ceil(H / s_h)``); ``"valid"`` does not pad.
+    use_bias : bool, default True
+        Whether ``b`` is added.
+    algo : {"im2col", "winograd", "winograd4", "auto"}, default "im2col"
+        The convolution algorithm (see above).
+    activation : {"linear", "relu"}, default "linear"
+        Fused output activation.
     """
 
     layer_type: ClassVar[str] = "conv2d"
