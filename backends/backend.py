@@ -111,6 +111,13 @@ class KernelBackend:
         self._set_threads(n)
 
     def num_threads(self) -> int:
+        """The thread count this backend's kernels use now.
+
+        Returns
+        -------
+        int
+            Number of threads.
+        """
         return self._get_threads()
 
     def info(self) -> dict[str, Any]:

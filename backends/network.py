@@ -214,6 +214,13 @@ class Network:
         return self._collect("state")
 
     def num_params(self) -> int:
+        """Total number of parameter elements.
+
+        Returns
+        -------
+        int
+            Sum of the sizes of all parameter arrays.
+        """
         return int(sum(v.size for v in self.params().values()))
 
     def load_params(self, p: Mapping[str, np.ndarray], *, strict: bool = True) -> None:

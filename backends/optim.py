@@ -36,6 +36,7 @@ class SGD:
         _check("SGD", "lr", self.lr, lo_open=True)
 
     def step(self, key: Any, param: np.ndarray, grad: np.ndarray, kernels) -> None:
+        """SGD: ``param -= lr grad``; see :meth:`Momentum.step` for the arguments."""
         kernels.sgd_step(param, grad, lr=self.lr)
 
 
@@ -55,6 +56,19 @@ class Momentum:
             raise SpecError(expected("Momentum.nesterov", "a bool", self.nesterov))
 
     def step(self, key, param, grad, kernels) -> None:
+        """Update ``param`` in place from ``grad`` with this optimizer's rule.
+
+        Parameters
+        ----------
+        key : Any
+            Identifies the parameter across steps (its slots are kept under it).
+        param : numpy.ndarray
+            The parameter, updated in place.
+        grad : numpy.ndarray
+            Its gradient.
+        kernels : module
+            The backend's ``optim`` kernel module that does the arithmetic.
+        """
         v = self._slots.setdefault(key, np.zeros_like(param))
         kernels.momentum_step(
             param, grad, v, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov
@@ -82,6 +96,7 @@ class Adam:
         _check("Adam", "epsilon", self.epsilon, lo_open=True)
 
     def step(self, key, param, grad, kernels) -> None:
+        """Adam; see :meth:`Momentum.step` for the arguments."""
         slot = self._slots.setdefault(key, [np.zeros_like(param), np.zeros_like(param), 0])
         slot[2] += 1
         kernels.adam_step(

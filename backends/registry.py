@@ -132,6 +132,23 @@ def available_backends() -> tuple[str, ...]:
 
 
 def check_dtype(dtype: Any) -> np.dtype:
+    """Validate a dtype argument.
+
+    Parameters
+    ----------
+    dtype : Any
+        Anything ``numpy.dtype`` accepts.
+
+    Returns
+    -------
+    numpy.dtype
+        ``float32`` or ``float64``.
+
+    Raises
+    ------
+    DTypeError
+        For any other dtype, or ``None``.
+    """
     try:
         dt = np.dtype(dtype)
     except TypeError:

@@ -145,6 +145,13 @@ class BaseLayer:
         self._cache = None
 
     def num_params(self) -> int:
+        """Total number of parameter elements.
+
+        Returns
+        -------
+        int
+            Sum of the sizes of all parameter arrays.
+        """
         return int(sum(p.size for p in self._params.values()))
 
     # -- checks -----------------------------------------------------------------------------
