@@ -129,6 +129,18 @@ def write_markdown(rows, path, header: dict | None = None) -> Path:
 
 
 def summary_lines(rows) -> list[str]:
+    """Per backend, dtype and oracle: counts of pass, fail, skip and error.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Cross-check rows with ``status``.
+
+    Returns
+    -------
+    list of str
+        A header line and one line per group.
+    """
     from backends.testing.crosscheck import summarize
 
     lines = [f"{'backend':12} {'dtype':8} {'oracle':11} {'pass':>6} {'fail':>6} {'skip':>6} "

@@ -58,6 +58,20 @@ def conv_add(net: Network, name: str, filters: int, x: str, skip: str, *, kernel
 
 
 def relu(net: Network, name: str) -> str:
+    """Add a ReLU, ``y = max(x, 0)`` (derivative 1 where ``x > 0``, else 0).
+
+    Parameters
+    ----------
+    net : backends.network.Network
+        The network to extend.
+    name : str
+        The new node's name.
+
+    Returns
+    -------
+    str
+        ``name``, for chaining.
+    """
     return net.add(name, specs.Activation(kind="relu"))
 
 
@@ -67,10 +81,46 @@ def add(net: Network, name: str, a: str, b: str, *, alpha: float = 1.0) -> str:
 
 
 def shuffle(net: Network, name: str, scale: int, inputs=None) -> str:
+    """Add a depth-to-space pixel shuffle (DCR order) by ``scale``.
+
+    Parameters
+    ----------
+    net : backends.network.Network
+        The network to extend.
+    name : str
+        The new node's name.
+    scale : int
+        Upscaling factor; the input depth must be divisible by ``scale**2``.
+    inputs : str or list of str, optional
+        Input node names; the previous node when omitted.
+
+    Returns
+    -------
+    str
+        ``name``, for chaining.
+    """
     return net.add(name, specs.PixelShuffle(scale=scale, order="dcr"), inputs=inputs)
 
 
 def new_network(channels: int, backend, dtype, seed: int) -> Network:
+    """An empty network for ``channels``-channel NHWC images.
+
+    Parameters
+    ----------
+    channels : int
+        Input channels.
+    backend : str or backends.backend.KernelBackend
+        Kernel backend.
+    dtype : numpy.dtype or str
+        ``float32`` or ``float64``.
+    seed : int
+        Seed of the parameter initialisation.
+
+    Returns
+    -------
+    backends.network.Network
+        The network, with a nominal 16x16 input size (models run on any tile size).
+    """
     # the nominal spatial size only seeds shape checks; models run on any tile size
     return Network((1, 16, 16, channels), backend=backend, dtype=np.dtype(dtype), seed=seed)
 

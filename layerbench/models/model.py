@@ -71,18 +71,58 @@ class SRModel:
         return self.net.forward(x, training=training)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Backpropagate ``dy = dL/dy`` through the network.
+
+        Parameters
+        ----------
+        dy : numpy.ndarray
+            Gradient of the loss with respect to the last ``forward`` output.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``dL/dx`` for the last ``forward`` input; weight gradients are kept for ``grads``.
+        """
         return self.net.backward(dy)
 
     def update(self, optimizer) -> None:
+        """Apply one ``optimizer`` step to every parameter from its gradient.
+
+        Parameters
+        ----------
+        optimizer : backends.protocol.Optimizer
+            The optimizer (its slots persist across calls).
+        """
         self.net.update(optimizer)
 
     def params(self) -> dict[str, np.ndarray]:
+        """The parameters by layer-qualified name (the arrays themselves, not copies).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Every parameter of the network.
+        """
         return self.net.params()
 
     def grads(self) -> dict[str, np.ndarray]:
+        """The gradients of the last ``backward``, keyed like :meth:`params`.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``dL/dparam`` summed over the batch.
+        """
         return self.net.grads()
 
     def num_params(self) -> int:
+        """Total number of parameter elements.
+
+        Returns
+        -------
+        int
+            Sum of the sizes of all parameter arrays.
+        """
         return self.net.num_params()
 
     def load_params(self, p: Mapping[str, np.ndarray], *, strict: bool = True) -> None:
@@ -90,6 +130,13 @@ class SRModel:
         self.net.load_params(p, strict=strict)
 
     def summary(self) -> str:
+        """One line per node (name, layer, inputs, output shape, parameter count) and a total.
+
+        Returns
+        -------
+        str
+            The table, as :meth:`backends.network.Network.summary` gives it.
+        """
         return self.net.summary()
 
     def receptive_radius(self) -> int:

@@ -119,6 +119,20 @@ def _value(raw: str):
 
 
 def result_files(results_dir: Path, machine: str | None = None) -> list[Path]:
+    """The asv result files under ``results_dir`` (``machine.json`` excluded).
+
+    Parameters
+    ----------
+    results_dir : pathlib.Path
+        asv's results directory.
+    machine : str, optional
+        Only this machine's results.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The JSON result files.
+    """
     files = [p for p in Path(results_dir).glob("*/*.json") if p.name != "machine.json"]
     if machine is not None:
         files = [p for p in files if p.parent.name == machine]

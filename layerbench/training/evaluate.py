@@ -40,6 +40,20 @@ def evaluate(model, names=VALIDATION) -> list[dict]:
 
 
 def markdown(name: str, rows: list[dict]) -> str:
+    """Markdown table of a model's PSNR against bicubic, per data set.
+
+    Parameters
+    ----------
+    name : str
+        The model's name (first cell).
+    rows : list of dict
+        Evaluation rows with ``psnr`` and ``bicubic_psnr``.
+
+    Returns
+    -------
+    str
+        The Markdown table.
+    """
     from layerbench import markdown
 
     def line(label, r, gain):  # None: the blank first cell under the model's name

@@ -42,6 +42,18 @@ def psnr(a: np.ndarray, b: np.ndarray, shave: int) -> float:
 
 
 def model_from_config(cfg: TrainConfig):
+    """Build the model a training config describes.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The validated training config (its ``model``, ``backend`` and ``seed``).
+
+    Returns
+    -------
+    SRModel
+        The freshly initialised model.
+    """
     m = {k: v for k, v in asdict(cfg.model).items() if v is not None}
     name, arch = m.pop("name"), m.pop("arch")
     b = cfg.backend
@@ -63,6 +75,20 @@ def validation_set(names, scale: int, crop: int):
 
 
 def validate(model, vals) -> float:
+    """Mean PSNR of ``model`` over validation pairs.
+
+    Parameters
+    ----------
+    model : SRModel
+        The model under training.
+    vals : iterable of tuple
+        ``(name, lr, hr)`` image triples.
+
+    Returns
+    -------
+    float
+        Mean PSNR in dB, with a border of ``model.scale`` pixels shaved (see :func:`psnr`).
+    """
     return float(np.mean([psnr(model.super_resolve(lr, tile=None), hr, model.scale)
                           for _, lr, hr in vals]))
 

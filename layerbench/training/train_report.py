@@ -20,6 +20,18 @@ from matplotlib.figure import Figure
 
 
 def load(run_dir) -> dict:
+    """Read a training run's ``summary.json``.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        The run directory.
+
+    Returns
+    -------
+    dict
+        The summary, with ``run`` set to the directory's name.
+    """
     summary = json.loads((Path(run_dir) / "summary.json").read_text())
     summary["run"] = Path(run_dir).name
     return summary
@@ -45,6 +57,20 @@ def validation_curves(runs: list[dict]) -> Figure:
 
 
 def history_table(runs: list[dict], every: int = 200) -> str:
+    """Markdown table of validation PSNR per step, one column per run.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Summaries from :func:`load`.
+    every : int, default 200
+        Row spacing in steps (each run's last step is always a row).
+
+    Returns
+    -------
+    str
+        The Markdown table.
+    """
     steps = sorted({x["step"] for r in runs for x in r["history"]
                     if x["step"] % every == 0 or x["step"] == r["steps"]})
     from layerbench import markdown
