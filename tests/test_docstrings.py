@@ -1,5 +1,5 @@
-"""Docstrings: every public name of ``backends`` has one (bar a listed few), and the layer
-contracts document their fields."""
+"""Docstrings: every public name of ``backends`` and ``layerbench`` has one (bar a listed
+few), and the layer contracts document their fields."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from numpydoc.docscrape import ClassDoc
 
 import backends
+import layerbench
 from backends import protocol, specs
 
 # Public names still without a docstring. A name that gains one (or disappears) fails
@@ -42,7 +43,30 @@ UNDOCUMENTED = frozenset({
     "backends.protocol.Backend.kernels",
     "backends.protocol.Backend.threads",
     "backends.protocol.Backend.info",
+    "layerbench.crosscheck.main",
+    "layerbench.experiments.div2k.plan",
+    "layerbench.experiments.div2k.run_shard",
+    "layerbench.experiments.protocol.Variant.slice_config",
+    "layerbench.experiments.run.main",
+    "layerbench.models.keras_peer.WNConv2D.build",
+    "layerbench.models.keras_peer.WNConv2D.call",
+    "layerbench.models.keras_peer.edsr",
+    "layerbench.models.keras_peer.wdsr",
+    "layerbench.models.measure.main",
+    "layerbench.models.weights_npz.read_header",
+    "layerbench.report.bench.summary_markdown",
+    "layerbench.report.callback.ReportCallback",
+    "layerbench.report.run.main",
+    "layerbench.report.tables.div2k_per_image",
+    "layerbench.training.checkpoint.save",
+    "layerbench.training.evaluate.main",
+    "layerbench.training.train.main",
+    "layerbench.training.train_report.main",
+    "layerbench.training.trainset_mri.rgb",
 })
+
+
+_NOT_IMPORTABLE: set[str] = set()
 
 
 def _public_names(package):
@@ -60,7 +84,8 @@ def _public_names(package):
             continue
         try:
             module = importlib.import_module(mod_name)
-        except ImportError:  # an optional backend whose dependency is not installed
+        except ImportError:  # an optional dependency is not installed
+            _NOT_IMPORTABLE.add(mod_name)
             continue
         names[mod_name] = module
         for name, obj in vars(module).items():
@@ -84,15 +109,36 @@ def _missing(package):
             if obj is not None and not (obj.__doc__ or "").strip()}
 
 
-def test_every_public_backends_name_has_a_docstring():
-    missing = _missing(backends) - UNDOCUMENTED
+# Modules whose public names are still changing; checked once they settle.
+PENDING_OTHER_OWNERS = (
+    "layerbench.cli", "layerbench.experiments.runner", "layerbench.experiments.store",
+    "layerbench.experiments.plan", "layerbench.experiments.slurm_array",
+    "layerbench.report.build", "layerbench.report.errors", "layerbench.models.weights_pt",
+    "layerbench.provenance", "layerbench.compare", "layerbench.upscale",
+    "layerbench.models.upscale", "layerbench.catalog", "layerbench.onnx_export",
+    "layerbench.onnx_import", "layerbench.runtimes", "layerbench.compare_backends",
+    "layerbench.data.fetch", "layerbench.data.div2k_tree", "layerbench.models.peer_compare",
+)
+
+
+def _pending(name):
+    return any(name == m or name.startswith(m + ".") for m in PENDING_OTHER_OWNERS)
+
+
+def _all_missing():
+    return {n for n in _missing(backends) | _missing(layerbench) if not _pending(n)}
+
+
+def test_every_public_name_has_a_docstring():
+    missing = _all_missing() - UNDOCUMENTED
     assert not missing, f"public names without a docstring: {sorted(missing)}"
 
 
 def test_exception_list_is_live():
-    names = _public_names(backends)
-    gone = sorted(n for n in UNDOCUMENTED if n not in names)
-    documented = sorted(UNDOCUMENTED - _missing(backends) - set(gone))
+    names = {**_public_names(backends), **_public_names(layerbench)}
+    gone = sorted(n for n in UNDOCUMENTED if n not in names
+                  and not any(n.startswith(m + ".") for m in _NOT_IMPORTABLE))
+    documented = sorted(UNDOCUMENTED - _all_missing() - set(gone))
     assert not gone, f"UNDOCUMENTED lists names that no longer exist: {gone}"
     assert not documented, f"UNDOCUMENTED lists names that now have a docstring: {documented}"
 
