@@ -153,6 +153,13 @@ def summary_lines(rows) -> list[str]:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="crosscheck")
 def main(cfg: DictConfig) -> None:
+    """Hydra entry point.
+
+    Parameters
+    ----------
+    cfg : omegaconf.DictConfig
+        The composed configuration.
+    """
     rows, paths = run(cfg)
     print("\n".join(summary_lines(rows)))
     print(f"wrote {paths['csv']} and {paths['md']}")

@@ -33,6 +33,18 @@ class Task:
 
 
 def plan(cfg: Config) -> list[Task]:
+    """The tasks of a DIV2K experiment: one per image and scale.
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration.
+
+    Returns
+    -------
+    list of Task
+        ``Task(image, scale)`` for every selected image and configured scale.
+    """
     d = cfg.dataset
     names = div2k.image_names(d.kind, d.root, d.split, d.images)
     return [Task(n, s) for n in names for s in cfg.experiment.scales]

@@ -59,6 +59,13 @@ class Variant:
     slices: tuple[int, int | None, int]  # start, stop, step
 
     def slice_config(self) -> SliceConfig:
+        """The variant's slices as a ``SliceConfig``.
+
+        Returns
+        -------
+        SliceConfig
+            Built from ``slices``.
+        """
         return SliceConfig(*self.slices)
 
 

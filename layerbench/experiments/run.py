@@ -15,6 +15,13 @@ from layerbench.confdir import CONFIG_PATH
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def main(cfg: DictConfig) -> None:
+    """Hydra entry point.
+
+    Parameters
+    ----------
+    cfg : omegaconf.DictConfig
+        The composed configuration.
+    """
     from .runner import run_experiment
 
     run_experiment(schema.validate(cfg))

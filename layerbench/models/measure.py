@@ -86,6 +86,13 @@ def peak_rss(name: str, backend: str, tile: str, threads: int = 1) -> dict:
 
 
 def main(argv=None) -> None:
+    """Command-line entry point.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments; ``sys.argv[1:]`` when omitted.
+    """
     from layerbench.cli import list_option, parser
 
     ap = parser("measure", __doc__.split("\n\n")[0])

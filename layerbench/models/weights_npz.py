@@ -33,6 +33,23 @@ def write(path, model, **extra) -> None:
 
 
 def read_header(path) -> dict:
+    """Read the header entry of a layerbench ``.npz`` weights file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Returns
+    -------
+    dict
+        The decoded header.
+
+    Raises
+    ------
+    WeightsError
+        If the file has no header entry.
+    """
     with np.load(path, allow_pickle=False) as f:
         if HEADER not in f.files:
             raise WeightsError(expected(f"{path}", f"a {HEADER!r} entry (layerbench .npz)",

@@ -11,6 +11,13 @@ from layerbench.confdir import CONFIG_PATH
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="report")
 def main(cfg: DictConfig) -> None:
+    """Hydra entry point.
+
+    Parameters
+    ----------
+    cfg : omegaconf.DictConfig
+        The composed configuration.
+    """
     from .build import build_report
 
     c = schema.validate_report(OmegaConf.to_object(cfg))

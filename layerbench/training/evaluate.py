@@ -69,6 +69,13 @@ def markdown(name: str, rows: list[dict]) -> str:
 
 
 def main(argv=None) -> None:
+    """Command-line entry point.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments; ``sys.argv[1:]`` when omitted.
+    """
     from layerbench.cli import parser
 
     ap = parser("evaluate", __doc__.split("\n\n")[0])

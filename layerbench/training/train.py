@@ -224,6 +224,7 @@ register()
 
 
 def main() -> None:
+    """Hydra entry point of training (reads the command line)."""
     import hydra
 
     from layerbench.confdir import CONFIG_PATH

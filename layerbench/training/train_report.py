@@ -116,6 +116,13 @@ def degradation_control(names, photos=None) -> str:
 
 
 def main(argv=None) -> None:
+    """Command-line entry point.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments; ``sys.argv[1:]`` when omitted.
+    """
     from layerbench.cli import parser
 
     ap = parser("train-report", __doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[2],

@@ -61,6 +61,18 @@ def slices_of(dataset, data, scale: int, axes, *, only=None):
 
 
 def rgb(img: np.ndarray) -> np.ndarray:
+    """Grey to RGB by repeating the single channel three times.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        ``(H, W)`` image.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, 3)`` image.
+    """
     return np.repeat(img[..., None], 3, axis=-1)
 
 
