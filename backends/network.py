@@ -203,7 +203,7 @@ class Network:
         return self._collect("params")
 
     def grads(self) -> dict[str, np.ndarray]:
-        """Gradients of the last backward, same keys as :meth:`params`."""
+        """Gradients of the last backward, same keys as ``params``."""
         return {
             f"{n.name}/{k}": v for n in self.nodes.values() if n.layer.params()
             for k, v in n.layer.grads().items()

@@ -36,7 +36,7 @@ class SGD:
         _check("SGD", "lr", self.lr, lo_open=True)
 
     def step(self, key: Any, param: np.ndarray, grad: np.ndarray, kernels) -> None:
-        """SGD: ``param -= lr grad``; see :meth:`Momentum.step` for the arguments."""
+        """SGD: ``param -= lr grad``; see ``Momentum.step`` for the arguments."""
         kernels.sgd_step(param, grad, lr=self.lr)
 
 
@@ -96,7 +96,7 @@ class Adam:
         _check("Adam", "epsilon", self.epsilon, lo_open=True)
 
     def step(self, key, param, grad, kernels) -> None:
-        """Adam; see :meth:`Momentum.step` for the arguments."""
+        """Adam; see ``Momentum.step`` for the arguments."""
         slot = self._slots.setdefault(key, [np.zeros_like(param), np.zeros_like(param), 0])
         slot[2] += 1
         kernels.adam_step(

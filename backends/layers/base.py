@@ -70,13 +70,13 @@ class BaseLayer:
         return dict(self._params)
 
     def grads(self) -> Mapping[str, np.ndarray]:
-        """Gradients of the last ``backward``, same keys as :meth:`params`."""
+        """Gradients of the last ``backward``, same keys as ``params``."""
         if self._grads is None:
             raise StateError(f"{self._name}.grads(): call backward() first")
         return dict(self._grads)
 
     def load_params(self, p: Mapping[str, np.ndarray]) -> None:
-        """Set parameters from a mapping with exactly the keys of :meth:`params`.
+        """Set parameters from a mapping with exactly the keys of ``params``.
 
         Values are copied and cast to the layer dtype; shapes must match and values be finite.
         All or nothing: every value is checked before any is assigned.

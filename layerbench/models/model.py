@@ -106,7 +106,7 @@ class SRModel:
         return self.net.params()
 
     def grads(self) -> dict[str, np.ndarray]:
-        """The gradients of the last ``backward``, keyed like :meth:`params`.
+        """The gradients of the last ``backward``, keyed like ``params``.
 
         Returns
         -------
@@ -135,7 +135,7 @@ class SRModel:
         Returns
         -------
         str
-            The table, as :meth:`backends.network.Network.summary` gives it.
+            The table, as ``backends.network.Network.summary`` gives it.
         """
         return self.net.summary()
 

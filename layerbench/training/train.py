@@ -87,7 +87,7 @@ def validate(model, vals) -> float:
     Returns
     -------
     float
-        Mean PSNR in dB, with a border of ``model.scale`` pixels shaved (see :func:`psnr`).
+        Mean PSNR in dB, with a border of ``model.scale`` pixels shaved (see ``psnr``).
     """
     return float(np.mean([psnr(model.super_resolve(lr, tile=None), hr, model.scale)
                           for _, lr, hr in vals]))

@@ -62,7 +62,7 @@ def history_table(runs: list[dict], every: int = 200) -> str:
     Parameters
     ----------
     runs : list of dict
-        Summaries from :func:`load`.
+        Summaries from ``load``.
     every : int, default 200
         Row spacing in steps (each run's last step is always a row).
 
