@@ -50,7 +50,7 @@ HEADLINE = ("thesis_conv_s1", "thesis_conv_s2", "thesis_maxpool3", "thesis_maxpo
             "thesis_shuffle6_b2", "edsr_body", "edsr_small")
 
 
-# Targets of the backend issues (time / the peer's time, same run, threads 1 and 2):
+# Performance targets (time / the peer's time, same run, threads 1 and 2):
 # (item, algo, direction, backend, largest ratio that meets it, note). A forward target
 # holds for the backend's convolution; every algorithm is listed so that a reader sees
 # which one meets it (the issue's "aim 0.8 with Winograd" is the cython body row; ``auto``
@@ -415,7 +415,7 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
 
     tg = targets(t)
     if not tg.empty:
-        lines += ["## Targets of the backend issues (time / peer time: layers / tf_graph, "
+        lines += ["## Performance targets (time / peer time: layers / tf_graph, "
                   "models / keras)", ""]
         rows = [[r.backend, r.item, r.algo or "-", r.direction, r.threads,
                  f"<= {r.target:g}" + (f" ({r.note})" if r.note else ""),
