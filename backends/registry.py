@@ -148,6 +148,15 @@ def check_dtype(dtype: Any) -> np.dtype:
     ------
     DTypeError
         For any other dtype, or ``None``.
+
+    Examples
+    --------
+    >>> check_dtype("float32")
+    dtype('float32')
+    >>> check_dtype("int8")
+    Traceback (most recent call last):
+    ...
+    backends.errors.DTypeError: dtype: expected float32 or float64, received 'int8'
     """
     try:
         dt = np.dtype(dtype)

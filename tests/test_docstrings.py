@@ -4,6 +4,7 @@ few), and the layer contracts document their fields."""
 from __future__ import annotations
 
 import dataclasses
+import doctest
 import importlib
 import inspect
 import pkgutil
@@ -157,3 +158,11 @@ def test_layer_protocol_documents_its_attributes_and_methods():
     methods = {p.name.split("(")[0] for p in doc["Methods"]}
     assert {"spec", "input_shape", "output_shape", "dtype"} <= attributes
     assert {"params", "grads", "load_params", "forward", "backward", "update"} <= methods
+
+
+@pytest.mark.parametrize("module_name", ["backends.registry"])
+def test_doctests(module_name):
+    module = importlib.import_module(module_name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{module_name} has no doctests"
+    assert result.failed == 0, f"{result.failed} doctest(s) failed in {module_name}"
