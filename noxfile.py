@@ -42,7 +42,15 @@ def lock(session: nox.Session) -> None:
         session.install("uv")
     session.run("uv", "pip", "compile", "pyproject.toml", "--extra", "all",
                 "--generate-hashes", "--python-version", "3.11", "-c", CONSTRAINTS,
-                "--no-header", "--quiet", "-o", LOCK, *session.posargs)
+                "--no-header", "--quiet", "-o", LOCK, *_find_links(), *session.posargs)
+
+
+def _find_links() -> list[str]:
+    """pip's local wheel folders (PIP_FIND_LINKS) for uv too: torch's CPU build is a local
+    wheel or the PyTorch CPU index, never PyPI (whose torch is the CUDA build)."""
+    import os
+    links = os.environ.get("PIP_FIND_LINKS", "").split()
+    return [arg for link in links for arg in ("--find-links", link)]
 
 
 @nox.session
