@@ -336,6 +336,20 @@ def _entry(name: str, argv: list[str]) -> Callable[[], None]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``layerbench`` command: dispatch ``argv[0]`` to its subcommand.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default ``sys.argv[1:]``). A leading
+        ``--debug`` shows full tracebacks; ``--version`` prints the version.
+
+    Raises
+    ------
+    SystemExit
+        0 after ``--help`` or ``--version``; 2 for no or an unknown command, and for a
+        user error (one line on stderr, unless ``--debug``).
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--debug":
         os.environ["LAYERBENCH_DEBUG"] = "1"

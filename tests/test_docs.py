@@ -37,7 +37,9 @@ def site(tmp_path_factory) -> Path:
     proc = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q", "-b", "html",
          "-d", str(out / "doctrees"), str(DOCS), str(html)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        # not the checkout: ``python -m`` puts the working directory first on sys.path, and a
+        # checkout without the extension built in place would shadow the installed package
+        cwd=out, env=env, capture_output=True, text=True, timeout=900)
     warnings = [line for line in proc.stderr.splitlines()
                 if "WARNING" in line or "ERROR" in line]
     assert proc.returncode == 0, "sphinx-build failed:\n" + "\n".join(warnings or

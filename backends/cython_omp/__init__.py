@@ -31,10 +31,12 @@ def _single_threaded_blas() -> None:
 
 
 def blas_threads() -> int:
+    """Threads the BLAS library would use for one call (1 while the backend is loaded)."""
     return threads_of(_BLAS)
 
 
 def blas_info() -> list[dict]:
+    """The BLAS libraries loaded in the process, as threadpoolctl describes them."""
     return info_of(_BLAS)
 
 
@@ -45,6 +47,7 @@ def set_threads(n: int) -> None:
 
 
 def get_threads() -> int:
+    """The number of OpenMP threads every kernel of this backend runs on."""
     return _openmp.max_threads()
 
 

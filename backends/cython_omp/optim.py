@@ -28,6 +28,7 @@ def _flat(fn, p, **slots):
 
 
 def sgd_step(p, g, *, lr):
+    """``p -= lr g`` in place (contract of ``backends.numpy_ref.optim.sgd_step``)."""
     fn = "sgd_step"
     p1, g1 = _flat(fn, p, g=g)
     lr = float(ck.number(fn, "lr", lr))
@@ -35,6 +36,7 @@ def sgd_step(p, g, *, lr):
 
 
 def momentum_step(p, g, v, *, lr, momentum, nesterov):
+    """``v = mu v - lr g``; ``p += v`` (Nesterov: ``p += mu v - lr g``), in place."""
     fn = "momentum_step"
     p1, g1, v1 = _flat(fn, p, g=g, v=v)
     lr, mu = float(ck.number(fn, "lr", lr)), float(ck.number(fn, "momentum", momentum))
@@ -42,6 +44,7 @@ def momentum_step(p, g, v, *, lr, momentum, nesterov):
 
 
 def adam_step(p, g, m, v, *, lr, beta1, beta2, epsilon, step):
+    """One Adam step in place on ``p``, ``m`` and ``v`` (formula in the module docstring)."""
     fn = "adam_step"
     p1, g1, m1, v1 = _flat(fn, p, g=g, m=m, v=v)
     step = ck.integer(fn, "step", step)

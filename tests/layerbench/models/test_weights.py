@@ -2,13 +2,13 @@
 
 import os
 import pickle
-import sys
 import zipfile
 
 import numpy as np
 import pytest
 
 from backends.errors import WeightsError
+from backends.testing.fresh import fresh_python
 from layerbench import models
 from layerbench.models import weights_npz, weights_pt
 
@@ -24,7 +24,18 @@ def test_pt_import_matches_pytorch_output(data_dir, model_close):
     with np.load(os.path.join(data_dir, "edsr_tiny_x2_io.npz")) as f:
         x, want = f["x"], f["y"]
     model_close(model.predict(x), want, model=model, dtype=np.float64)
-    assert "torch" not in sys.modules, "reading a .pt file must not import torch"
+
+
+def test_pt_import_does_not_import_torch(data_dir):
+    # in a fresh interpreter: another test in this worker may have imported torch
+    proc = fresh_python(f"""
+        import sys
+        from layerbench.models import weights_pt
+        weights_pt.load_state_dict({os.path.join(data_dir, "edsr_tiny_x2.pt")!r})
+        print("torch" in sys.modules)
+    """)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "False", "reading a .pt file must not import torch"
 
 
 def test_pt_state_dict_keys_and_layout(data_dir):
