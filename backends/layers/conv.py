@@ -137,6 +137,28 @@ class Conv2DAddLayer(_ConvCore, BaseLayer):
         return y
 
     def backward(self, dy):
+        """Return ``(da, db)`` for the upstream ``dy``; keep the weight gradients.
+
+        Parameters
+        ----------
+        dy : numpy.ndarray
+            Upstream gradient, shaped like the output of the last ``forward``.
+
+        Returns
+        -------
+        da : numpy.ndarray
+            Gradient of the convolution's input: the transposed convolution of
+            ``alpha dy``.
+        db : numpy.ndarray
+            Gradient of the skip, ``beta dy``.
+
+        Raises
+        ------
+        StateError
+            No ``forward`` preceded it.
+        ShapeError, DTypeError, LayoutError
+            ``dy`` does not match the last output.
+        """
         x, y_shape = self._take_cache()
         self._check_dy(dy, y_shape)
         d_conv, d_skip = self._shortcut.shortcut_backward(

@@ -31,12 +31,50 @@ class ShortcutLayer(BaseLayer):
     kernel_names = ("shortcut_forward", "shortcut_backward")
 
     def forward(self, a, b, *, training: bool = False):
+        """Compute ``y = alpha a + beta b``.
+
+        Parameters
+        ----------
+        a : numpy.ndarray
+            First input (EDSR: the block output), NHWC, the layer's dtype and channels.
+        b : numpy.ndarray
+            Second input (the skip), same shape and dtype as ``a``.
+        training : bool, optional
+            Accepted for the merge-layer protocol; the layer keeps only ``a.shape``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``y``, a new array shaped like ``a``.
+
+        Raises
+        ------
+        ShapeError, DTypeError, LayoutError
+            An input has the wrong shape, dtype or memory layout.
+        """
         self._check_x(a, "a")
         check_array(self._name, "b", b, self.dtype, shape=a.shape)
         self._cache = (a.shape,)
         return self.k.shortcut_forward(a, b, alpha=self.spec.alpha, beta=self.spec.beta)
 
     def backward(self, dy):
+        """Return ``(da, db) = (alpha dy, beta dy)``.
+
+        Parameters
+        ----------
+        dy : numpy.ndarray
+            Upstream gradient, shaped like the output of the last ``forward``.
+
+        Returns
+        -------
+        da, db : numpy.ndarray
+            The gradients of the two inputs.
+
+        Raises
+        ------
+        StateError
+            No ``forward`` preceded it.
+        """
         (shape,) = self._take_cache()
         self._check_dy(dy, shape)
         self._grads = {}
