@@ -183,11 +183,16 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
                          "one layer or model: backends and peers side by side"),
     "import-onnx": (_module("onnx_import"),
                     "run an ONNX model on every backend, checked against ORT"),
+    "data": (_module("data.fetch"), "download DIV2K and published weights, checked by SHA-256"),
 }
 
 # The longer help text of commands declared here (what they read and write) and example
 # command lines of every command whose parser is built by :func:`parser`.
 DESCRIPTIONS: dict[str, str] = {
+    "data": "Download the thesis' real data (DIV2K's official archives, unpacked into the "
+            "layout\ndataset=div2k reads) and the published weights of its models, each "
+            "checked against the\npackage's SHA-256 registry; resumes interrupted "
+            "transfers, keeps nothing half-made.",
     "compare-backends": "Time one layer or model on our backends and on the peer runtimes "
                         "(Keras, ONNX Runtime,\nOpenVINO, PyTorch), each at its best in its "
                         "own fresh process, interleaved rounds,\nmedians; prints a table "
@@ -220,6 +225,8 @@ DESCRIPTIONS: dict[str, str] = {
                "tables. Exit status 0 when equal, 1 otherwise.",
 }
 EXAMPLES: dict[str, str] = {
+    "data": "layerbench data fetch div2k --split valid --scales 2 4 --root /data/DIV2K --trust\n"
+            "layerbench data fetch weights edsr_x2",
     "compare-backends": "layerbench compare-backends --layer conv --shape 1x128x128x64\n"
                         "layerbench compare-backends --model edsr_baseline_x2 --size 510x339 "
                         "--threads 1 2",
@@ -330,6 +337,20 @@ def _entry(name: str, argv: list[str]) -> Callable[[], None]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``layerbench`` command: dispatch ``argv[0]`` to its subcommand.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program name (default ``sys.argv[1:]``). A leading
+        ``--debug`` shows full tracebacks; ``--version`` prints the version.
+
+    Raises
+    ------
+    SystemExit
+        0 after ``--help`` or ``--version``; 2 for no or an unknown command, and for a
+        user error (one line on stderr, unless ``--debug``).
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--debug":
         os.environ["LAYERBENCH_DEBUG"] = "1"

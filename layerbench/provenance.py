@@ -33,6 +33,13 @@ def git_sha(start: str | os.PathLike | None = None) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str | None]:
+    """The Python version and the installed version of every package in ``PACKAGES``.
+
+    Returns
+    -------
+    dict of str to str or None
+        ``{"python": ..., package: version}``; None for a package that is not installed.
+    """
     out: dict[str, str | None] = {"python": platform.python_version()}
     for p in PACKAGES:
         try:
@@ -43,6 +50,15 @@ def versions() -> dict[str, str | None]:
 
 
 def cpu() -> dict[str, Any]:
+    """The processor model and the CPU counts of this machine.
+
+    Returns
+    -------
+    dict
+        ``model`` (from ``/proc/cpuinfo`` where readable), ``machine`` (architecture),
+        ``logical_cpus``, ``usable_cpus`` (this process's affinity, None where unknown)
+        and ``hostname``.
+    """
     model = platform.processor() or None
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

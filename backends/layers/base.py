@@ -174,12 +174,53 @@ class Layer(BaseLayer):
     """One-input layer: validates, calls ``_forward``/``_backward``, keeps the cache."""
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """Compute ``y = f(x)`` (the subclass's formula) after validating ``x``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Input, NHWC, C-contiguous, exactly the layer's dtype, ``input_shape[3]``
+            channels; batch and spatial size may differ from ``input_shape``.
+        training : bool, optional
+            Accepted for the protocol; what ``backward`` needs is kept either way until
+            :meth:`~BaseLayer.clear`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``y``, a new array.
+
+        Raises
+        ------
+        ShapeError, DTypeError, LayoutError
+            ``x`` has the wrong rank, channel count, dtype or memory layout.
+        """
         self._check_x(x)
         y, cache = self._forward(x, training)
         self._cache = (x.shape, y.shape, cache)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
+        """Return ``dL/dx`` for the upstream ``dy = dL/dy``; keep the weight gradients.
+
+        Parameters
+        ----------
+        dy : numpy.ndarray
+            Upstream gradient, shaped like the output of the last ``forward``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``dL/dx``, shaped like the last input; ``grads()`` then holds ``dL/dparam``
+            summed over the batch.
+
+        Raises
+        ------
+        StateError
+            No ``forward`` preceded it.
+        ShapeError, DTypeError, LayoutError
+            ``dy`` does not match the last output.
+        """
         x_shape, y_shape, cache = self._take_cache()
         self._check_dy(dy, y_shape)
         dx, grads = self._backward(dy, x_shape, cache)

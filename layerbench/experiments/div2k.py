@@ -63,6 +63,27 @@ def worst_crop(hr: np.ndarray, test: np.ndarray, size: int) -> tuple[int, int, i
 
 
 def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict]:
+    """Score every baseline and every SR model of ``task.scale`` on one DIV2K image.
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration (``experiment`` and ``dataset`` are read).
+    task : Task
+        The image and the scale of this shard.
+    models : list
+        The loaded SR models; those of another scale are skipped.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        One row per method and channel (and the whole image): the scores of
+        ``layerbench.metrics.score_channels``, the seconds the method took, the image size
+        and where the LR image came from.
+    examples : dict
+        ``crop_yx_size`` (the crop of the largest bicubic error, ``[y, x, side]``), ``HR``
+        and every method's output, cropped there: the images kept for the panels.
+    """
     e, d = cfg.experiment, cfg.dataset
     pair = div2k.load_pair(d.kind, d.root, d.split, task.image, task.scale)
     methods = [(b, "baseline", baseline(b, task.scale), None) for b in e.baselines]

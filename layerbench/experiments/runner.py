@@ -34,10 +34,36 @@ def result_settings(cfg: Config) -> dict[str, Any]:
 
 
 def shard_dir(cfg: Config) -> Path:
+    """The folder of a run's shards: ``<output.root>/<experiment>/<backend>``.
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration.
+
+    Returns
+    -------
+    pathlib.Path
+        Not created here.
+    """
     return Path(cfg.output.root) / cfg.experiment.name / cfg.backend.name
 
 
 def plan_shards(cfg: Config) -> list[tuple[Any, Shard]]:
+    """Every task of the experiment with the shard that stores its result.
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration.
+
+    Returns
+    -------
+    list of (task, Shard)
+        The experiment's ``plan(cfg)``, each task paired with its shard under
+        :func:`shard_dir`, keyed by the task and the hash of :func:`result_settings`
+        (so a changed setting never reuses an old shard).
+    """
     module = EXPERIMENTS[cfg.experiment.name]
     digest = config_hash(result_settings(cfg))
     return [(t, Shard(shard_dir(cfg), t.key, digest)) for t in module.plan(cfg)]

@@ -34,6 +34,13 @@ class WNConv2D(layers.Layer):
         self.activation = keras.activations.get(activation)
 
     def build(self, shape):
+        """Create ``v`` (HWIO, Glorot uniform), ``g`` and ``bias`` (per output channel).
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The NHWC input shape; its last axis is the input channel count.
+        """
         k = self.kernel_size
         self.v = self.add_weight(name="v", shape=(k, k, shape[-1], self.filters),
                                  initializer="glorot_uniform")
@@ -43,6 +50,18 @@ class WNConv2D(layers.Layer):
                                     initializer=keras.initializers.RandomUniform(-0.1, 0.1))
 
     def call(self, x):
+        """``y = act(conv2d(x, g v / ||v||) + bias)``, stride 1.
+
+        Parameters
+        ----------
+        x : tensorflow.Tensor
+            NHWC input.
+
+        Returns
+        -------
+        tensorflow.Tensor
+            NHWC output with ``filters`` channels.
+        """
         norm = tf.sqrt(tf.reduce_sum(tf.square(self.v), axis=(0, 1, 2)))
         w = self.g * self.v / norm
         y = tf.nn.conv2d(x, w, 1, self.padding.upper()) + self.bias
@@ -64,6 +83,30 @@ def _shuffle(scale, dtype):
 
 
 def edsr(scale, n_resblocks, n_feats, res_scale, *, dtype="float32"):
+    """EDSR as a Keras functional model (input and output RGB in [0, 255]).
+
+    Mean shift, head convolution, ``n_resblocks`` residual blocks (conv, ReLU, conv, scaled
+    by ``res_scale``, plus the skip), body convolution plus the global skip, the upsampler
+    (one conv + pixel shuffle per factor: ``[2, 2]`` for x4) and the tail convolution.
+
+    Parameters
+    ----------
+    scale : int
+        Upscaling factor (2, 3 or 4).
+    n_resblocks : int
+        Number of residual blocks.
+    n_feats : int
+        Feature channels of the body.
+    res_scale : float
+        Multiplier of each residual branch.
+    dtype : str, default "float32"
+        Dtype of every layer.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(None, None, None, 3)``, output ``scale`` times larger.
+    """
     conv = _conv(False, dtype)
     x_in = keras.Input((None, None, 3), dtype=dtype)
     x = layers.Lambda(lambda t: t - MEAN, dtype=dtype)(x_in)
@@ -83,6 +126,39 @@ def edsr(scale, n_resblocks, n_feats, res_scale, *, dtype="float32"):
 
 def wdsr(scale, n_resblocks, n_feats, expansion, *, block="a", weightnorm=False,
          border="same", res_scale=1.0, dtype="float32"):
+    """WDSR as a Keras functional model (input and output RGB in [0, 255]).
+
+    Normalisation ``(x - mean) / 127.5``, head convolution, ``n_resblocks`` wide-activation
+    blocks, a 3x3 main tail and a 5x5 skip from the input, each followed by a pixel shuffle,
+    summed, then de-normalised.
+
+    Parameters
+    ----------
+    scale : int
+        Upscaling factor.
+    n_resblocks : int
+        Number of residual blocks.
+    n_feats : int
+        Feature channels of the body.
+    expansion : int
+        Channel expansion before the ReLU of each block.
+    block : {"a", "b"}, default "a"
+        WDSR-A (3x3 expansion) or WDSR-B (1x1 expansion, 1x1 to ``0.8 n_feats``).
+    weightnorm : bool, default False
+        Use :class:`WNConv2D` instead of ``keras.layers.Conv2D``.
+    border : {"same", "symmetric"}, default "same"
+        ``"symmetric"`` pads the normalised input by 2 pixels (SYMMETRIC) and uses valid
+        head, tail and skip convolutions.
+    res_scale : float, default 1.0
+        Multiplier of each residual branch.
+    dtype : str, default "float32"
+        Dtype of every layer.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(None, None, None, 3)``, output ``scale`` times larger.
+    """
     conv = _conv(weightnorm, dtype)
     edge = "valid" if border == "symmetric" else "same"
     x_in = keras.Input((None, None, 3), dtype=dtype)

@@ -9,6 +9,17 @@ import numpy as np
 
 from backends.errors import WeightsError
 
+# Limits on what a weights file may ask the readers to allocate, checked before anything is
+# read: a weights file from the internet is untrusted input (docs/user/security.md).
+#: Elements of one tensor (2**26: 256 MiB of float32; EDSR's largest kernel has 590k).
+MAX_TENSOR_ELEMENTS = 2**26
+#: Elements of all tensors (and storages) of one file together (1 GiB of float32).
+MAX_TOTAL_ELEMENTS = 2**28
+#: Dimensions of one tensor.
+MAX_NDIM = 16
+#: Bytes of a ``.pt`` archive's pickle (``data.pkl``; a state_dict's is a few kB).
+MAX_PICKLE_BYTES = 2**24
+
 
 def check_params(model, params: Mapping[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
     """Return ``params`` if it has exactly the model's keys and shapes, else raise.

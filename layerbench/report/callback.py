@@ -16,6 +16,13 @@ log = logging.getLogger(__name__)
 
 
 class ReportCallback(Callback):
+    """Build the report of ``config.report`` at the end of a run or multirun.
+
+    Enabled by ``report_on_end=true``. After a single run that failed it builds nothing
+    (the run's error is the message to show); after a multirun it builds once, from every
+    job's tables.
+    """
+
     _job_failed = False
 
     def on_job_end(self, config: DictConfig, job_return: Any = None, **kwargs: Any) -> None:

@@ -81,6 +81,20 @@ def trained_on(div2k: pd.DataFrame) -> pd.Series:
 
 
 def div2k_per_image(div2k: pd.DataFrame) -> pd.DataFrame:
+    """PSNR and SSIM of every method per image and scale, side by side.
+
+    Parameters
+    ----------
+    div2k : pandas.DataFrame
+        The DIV2K run table (one row per image, scale, method and channel).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``(image, scale)`` with ``<method>_psnr`` and ``<method>_ssim`` columns
+        (whole-image scores, rounded to 4 decimals) and, when the table says where images
+        came from, ``held_out``: False for the images the shipped weights were trained on.
+    """
     t = div2k[div2k["channel"] == "all"]
     wide = t.pivot_table(index=["image", "scale"], columns="method",
                          values=["psnr", "ssim"]).round(4)

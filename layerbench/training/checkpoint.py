@@ -22,6 +22,21 @@ def _slot_names(model) -> dict[tuple[int, str], str]:
 
 
 def save(path, model, optimizer: Adam, *, step: int, meta: dict) -> None:
+    """Write a checkpoint atomically (a temporary file renamed over ``path``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` file to write.
+    model : SRModel
+        Its parameters are saved as ``p:<node>/<param>``.
+    optimizer : backends.Adam
+        Its moments are saved as ``m:`` and ``v:`` entries, its step counts in the header.
+    step : int
+        The training step reached.
+    meta : dict
+        More JSON-serialisable header entries (e.g. the history so far).
+    """
     names = _slot_names(model)
     arrays = {f"p:{k}": v for k, v in model.params().items()}
     counts = {}

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from layerbench import confdir, logs
+from layerbench import confdir, logs, schema
+from layerbench.confdir import CONFIG_PATH
 
 nib = pytest.importorskip("nibabel", reason="NIfTI volumes need nibabel (the [mri] extra)")
 
@@ -89,6 +91,14 @@ def test_hydra_directories_follow_output_root_and_are_unique(runs):
         dirs.append(found[0].name.split("_mri_")[1])
     assert dirs[0] != dirs[1]
     assert not (Path(runs["outside"][2]).parent / "results").exists()
+
+
+def test_the_report_hydra_directory_follows_out(tmp_path):
+    schema.register()
+    with initialize_config_dir(config_dir=CONFIG_PATH, version_base="1.3"):
+        cfg = compose(config_name="report", overrides=[f"out={tmp_path}"],
+                      return_hydra_config=True)
+    assert Path(cfg.hydra.run.dir).parent == tmp_path / "runs" / "hydra" / "report"
 
 
 def test_run_id_is_resolved_once_per_config():
