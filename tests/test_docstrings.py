@@ -3,18 +3,22 @@ few), and the layer contracts document their fields."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import doctest
 import importlib
 import inspect
 import pkgutil
+import re
+from pathlib import Path
 
 import pytest
-from numpydoc.docscrape import ClassDoc
+from numpydoc.docscrape import ClassDoc, NumpyDocString
 
 import backends
 import layerbench
-from backends import protocol, specs
+from backends import layers, protocol, registry, specs
+from backends.layers.base import BaseLayer
 
 # Public names still without a docstring. A name that gains one (or disappears) fails
 # test_exception_list_is_live, so the list only shrinks. Empty: every name outside the
@@ -127,6 +131,57 @@ def test_layer_protocol_documents_its_attributes_and_methods():
     methods = {p.name.split("(")[0] for p in doc["Methods"]}
     assert {"spec", "input_shape", "output_shape", "dtype"} <= attributes
     assert {"params", "grads", "load_params", "forward", "backward", "update"} <= methods
+
+
+# The math is stated where it is computed: each layer class and each kernel module has a
+# Notes section with its forward formula (an equation) and its derivative (``dL/d...``).
+DERIVATIVE = re.compile(r"dL/d\w")
+_BACKENDS_DIR = Path(backends.__file__).parent
+
+
+def _notes(doc):
+    return "\n".join(NumpyDocString(doc or "")["Notes"])
+
+
+def _layer_classes():
+    classes = []
+    for info in pkgutil.iter_modules(layers.__path__, layers.__name__ + "."):
+        module = importlib.import_module(info.name)
+        classes += [c for c in _public_classes(module)
+                    if issubclass(c, BaseLayer) and c.__module__ != "backends.layers.base"]
+    return classes
+
+
+def _kernel_module_files():
+    """Every kernel module of every backend folder, read as source (no import: a backend's
+    dependency need not be installed to check its docstrings)."""
+    folders = [_BACKENDS_DIR / package.split(".")[-1]
+               for package in registry.BACKEND_PACKAGES.values()]
+    return sorted(p for d in folders
+                  for p in (d / f"{m}.py" for m in protocol.KERNEL_MODULES) if p.is_file())
+
+
+def test_the_formula_checks_see_every_layer_and_kernel_module():
+    assert len(_layer_classes()) >= 10
+    folders = {p.parent.name for p in _kernel_module_files()}
+    assert {"numpy_ref", "cython_omp", "numba_jit", "jax_xla", "tf_oracle"} <= folders
+
+
+@pytest.mark.parametrize("cls", _layer_classes(), ids=lambda c: c.__name__)
+def test_layer_docstring_states_forward_formula_and_derivative(cls):
+    notes = _notes(inspect.getdoc(cls))
+    assert "=" in notes, f"{cls.__name__}: no forward formula in a Notes section"
+    assert DERIVATIVE.search(notes), f"{cls.__name__}: no derivative (dL/d...) in Notes"
+
+
+@pytest.mark.parametrize("path", _kernel_module_files(),
+                         ids=lambda p: f"{p.parent.name}.{p.stem}")
+def test_kernel_module_docstring_states_formula_and_derivative(path):
+    notes = _notes(ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))))
+    name = f"backends.{path.parent.name}.{path.stem}"
+    assert "=" in notes, f"{name}: no formula in a Notes section of the module docstring"
+    if path.stem != "optim":  # an optimizer step is an update rule, not a differentiable map
+        assert DERIVATIVE.search(notes), f"{name}: no derivative (dL/d...) in Notes"
 
 
 @pytest.mark.parametrize("module_name", ["backends.registry", "backends.losses"])

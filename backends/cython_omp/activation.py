@@ -1,5 +1,11 @@
 """Activation kernels: the formulas, derivatives, constants and kink rules of
-``backends.activations`` compiled in ``_elementwise.pyx``."""
+``backends.activations`` compiled in ``_elementwise.pyx``.
+
+Notes
+-----
+Forward: ``y = f(x)``; derivative: ``dL/dx = f'(x) dy`` (``f``, ``f'`` of
+``backends.activations.ACTIVATIONS[kind]``).
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,12 @@ Winograd F(2x2, 3x3), blocked col2im).
 
 Shapes: ``x`` (N, H, W, C), ``w`` (KH, KW, C, F) HWIO, ``b`` (F,) or None, ``dy`` (N, Ho, Wo, F).
 ``pads = (top, bottom, left, right)`` zero padding; ``stride = (sh, sw)``.
+
+Notes
+-----
+Forward: ``y = epilogue(b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f])``;
+derivatives: ``dL/dw = sum_{n,i,j} xpad dy``, ``dL/db = sum_{n,i,j} dy``, ``dL/dx`` the
+transposed convolution of ``dy``, cropped by ``pads`` (stated in full in ``numpy_ref.conv``).
 """
 
 from __future__ import annotations

@@ -1,5 +1,10 @@
 """Dense (connected) kernels on 2-D arrays over BLAS GEMM (``_conv.pyx``):
-``x`` (N, K), ``w`` (K, U), ``b`` (U,) or None."""
+``x`` (N, K), ``w`` (K, U), ``b`` (U,) or None.
+
+Notes
+-----
+Forward: ``y = x w + b``; derivatives: ``dL/dx = dy w^T``, ``dL/dw = x^T dy``, ``dL/db = sum_n dy``.
+"""
 
 from __future__ import annotations
 

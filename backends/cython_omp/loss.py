@@ -1,9 +1,11 @@
 """Loss kernels over ``_elementwise.pyx``, averaged over every element (``M = y.size``),
 ``e = y - t``.
 
-mse: ``mean(e^2)``, gradient ``2 e / M``; mae: ``mean(|e|)``, gradient ``sign(e) / M``
+Notes
+-----
+mse: ``mean(e^2)``, ``dL/dy = 2 e / M``; mae: ``mean(|e|)``, ``dL/dy = sign(e) / M``
 (0 at e = 0, as TF); smooth_l1 (Huber, Keras): ``0.5 e^2`` if ``|e| <= delta`` else
-``delta (|e| - delta / 2)``, gradient ``e`` or ``delta sign(e)``, over M. The sum for the
+``delta (|e| - delta / 2)``, ``dL/dy = e`` or ``delta sign(e)``, over M. The sum for the
 mean is accumulated in double.
 """
 

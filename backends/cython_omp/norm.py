@@ -2,6 +2,12 @@
 
 The per-channel vectors (``1 / sqrt(var + eps)``, ``gamma inv``) are C-sized and computed with
 NumPy exactly as the reference does; the (N H W, C) passes are compiled.
+
+Notes
+-----
+Forward: ``y = gamma xhat + beta``, ``xhat = (x - mu) / sqrt(var + eps)`` (mu, var: mean and
+biased variance over N, H, W). Derivatives: ``dL/dbeta = sum dy``, ``dL/dgamma = sum dy xhat``,
+``dL/dx = gamma (M dy - dL/dbeta - xhat dL/dgamma) / (M sqrt(var + eps))``, ``M = N H W``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Optimizer steps, in place on ``p`` (and the slots), over ``_elementwise.pyx``; Keras
 conventions as in ``backends/numpy_ref/optim.py``.
 
+Notes
+-----
 SGD: ``p -= lr g``. Momentum: ``v = mu v - lr g``; ``p += v`` (Nesterov: ``p += mu v - lr g``).
 Adam (step t >= 1): ``m += (1 - b1)(g - m)``, ``v += (1 - b2)(g^2 - v)``,
 ``p -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``.

@@ -4,6 +4,12 @@
 the window (so every window holds at least one input cell). Max pooling pads with ``-inf`` and
 returns the arg-max of every output as an int64 flat index into ``x`` (C order). Average
 pooling divides by the number of in-bounds cells of each window, as TensorFlow does.
+
+Notes
+-----
+Forward: max ``y = max`` of the ``-inf``-padded window (and its arg-max), average
+``y = sum of the in-bounds window cells / count``. Derivatives: ``dL/dx`` receives ``dy``
+at the arg-max (max) or ``dy / count`` on each in-bounds cell of the window (average).
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ value at a kink (``jnp.maximum``'s gradient is 1/2 at a tie), while every backen
 the ``kink_rule`` of ``backends.activations``. Sigmoid and softplus use the same
 overflow-free forms as the reference (``exp`` of ``-|x|`` only). The transcendental
 functions are XLA's (its own vectorised ``exp``/``log1p``/``tanh``), not libm's.
+
+Notes
+-----
+Forward: ``y = f(x)``; derivative: ``dL/dx = f'(x) dy`` (``f``, ``f'`` of
+``backends.activations.ACTIVATIONS[kind]``).
 """
 
 from __future__ import annotations

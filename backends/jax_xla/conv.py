@@ -9,6 +9,12 @@ reduced-precision passes.
 Winograd is not implemented here (XLA has no Winograd entry point on the CPU): the
 ``winograd*`` kernels are absent, so a layer with ``algo="winograd"`` or ``"winograd4"`` raises
 :class:`~backends.errors.NotSupportedError` when it is built.
+
+Notes
+-----
+Forward: ``y = epilogue(b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f])``;
+derivatives: ``dL/dw = sum_{n,i,j} xpad dy``, ``dL/db = sum_{n,i,j} dy``, ``dL/dx`` the
+transposed convolution of ``dy``, cropped by ``pads`` (stated in full in ``numpy_ref.conv``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Dense (connected) kernels on ``jnp.matmul``: ``x`` (N, K), ``w`` (K, U), ``b`` (U,) or None.
 
 ``precision=HIGHEST``: full-precision products and sums.
+
+Notes
+-----
+Forward: ``y = x w + b``; derivatives: ``dL/dx = dy w^T``, ``dL/dw = x^T dy``, ``dL/db = sum_n dy``.
 """
 
 from __future__ import annotations

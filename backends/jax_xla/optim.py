@@ -5,6 +5,11 @@ is one jitted program returning the new values, written back into the caller's a
 Adam's step size ``alpha = lr sqrt(1 - b2^t) / (1 - b1^t)`` is computed on the host in the
 parameter's dtype exactly as numpy_ref does and passed as a traced scalar (a static ``step``
 would compile one program per step).
+
+Notes
+-----
+SGD: ``p -= lr g``. Momentum: ``v = mu v - lr g``, ``p += v`` (Nesterov: ``p += mu v - lr g``).
+Adam: ``m += (1 - b1)(g - m)``, ``v += (1 - b2)(g^2 - v)``, ``p -= alpha m / (sqrt(v) + eps)``.
 """
 
 from __future__ import annotations

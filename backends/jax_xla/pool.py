@@ -15,6 +15,12 @@ window with NaN keeps the first non-NaN maximum. Inputs are checked finite upstr
 Average pooling divides the window sums by the number of in-bounds cells of each window
 (TensorFlow's "SAME" convention); its backward is the vector-Jacobian product of that
 (linear) forward.
+
+Notes
+-----
+Forward: max ``y = max`` of the ``-inf``-padded window (and its arg-max), average
+``y = sum of the in-bounds window cells / count``. Derivatives: ``dL/dx`` receives ``dy``
+at the arg-max (max) or ``dy / count`` on each in-bounds cell of the window (average).
 """
 
 from __future__ import annotations

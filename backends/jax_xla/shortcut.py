@@ -1,5 +1,10 @@
 """Shortcut kernels: ``y = alpha a + beta b`` (coefficients rounded to the array's dtype
-first, as ``numpy_ref`` does)."""
+first, as ``numpy_ref`` does).
+
+Notes
+-----
+Forward: ``y = alpha a + beta b``; derivatives: ``dL/da = alpha dy``, ``dL/db = beta dy``.
+"""
 
 from __future__ import annotations
 

@@ -89,12 +89,19 @@ class _ConvCore:
 class Conv2DLayer(_ConvCore, Layer):
     """2-D convolution, NHWC input, HWIO kernel ``W``, bias ``b``.
 
-    Forward: ``y[n,i,j,o] = b[o] + sum_{p,q,c} xpad[n, i*sh+p, j*sw+q, c] W[p,q,c,o]``, then
+    ``algo`` changes the forward algorithm only; backward always uses im2col.
+
+    Notes
+    -----
+    Forward, with ``xpad`` the input zero-padded by ``pads`` and stride ``(sh, sw)``:
+    ``y[n,i,j,o] = b[o] + sum_{p,q,c} xpad[n, i*sh+p, j*sw+q, c] W[p,q,c,o]``, then
     ``y = max(y, 0)`` when ``spec.activation == "relu"`` (fused into the output pass).
-    Derivatives for upstream ``dy`` (after the ReLU's ``dy * (y > 0)``): ``dW[p,q,c,o] =
-    sum_{n,i,j} xpad[n,i*sh+p,j*sw+q,c] dy[n,i,j,o]``, ``db[o] = sum_{n,i,j} dy[n,i,j,o]``
-    and ``dx`` is the transposed convolution of ``dy`` with ``W`` (cropped back from the
-    padded input). ``algo`` changes the forward algorithm only; backward always uses im2col.
+
+    Derivatives for the upstream ``dy`` (after the ReLU's ``dy * (y > 0)``):
+    ``dL/dW[p,q,c,o] = sum_{n,i,j} xpad[n, i*sh+p, j*sw+q, c] dy[n,i,j,o]``,
+    ``dL/db[o] = sum_{n,i,j} dy[n,i,j,o]``, and ``dL/dx`` is the transposed convolution of
+    ``dy`` with ``W`` (``dL/dxpad[n, i*sh+p, j*sw+q, c] += dy[n,i,j,o] W[p,q,c,o]``),
+    cropped back from the padded input.
     """
 
     def __init__(self, *args, **kwargs):
@@ -118,8 +125,15 @@ class Conv2DAddLayer(_ConvCore, BaseLayer):
     """Convolution with the residual sum fused: ``y = alpha (conv(x) + b) + beta skip``.
 
     Inputs ``forward(a, b)``: ``a`` the convolution's input, ``b`` the skip, shaped like the
-    output. Derivatives ``(da, db)``: ``db = beta dy``; ``da`` and the weight gradients are
-    the convolution's (:class:`Conv2DLayer`) for ``alpha dy``.
+    output.
+
+    Notes
+    -----
+    Forward: ``y = alpha (conv(a; W) + bias) + beta b``, with ``conv`` the convolution of
+    :class:`Conv2DLayer` (no activation).
+
+    Derivatives: ``dL/db = beta dy``; ``dL/da``, ``dL/dW`` and ``dL/dbias`` are those of
+    :class:`Conv2DLayer` for the upstream gradient ``alpha dy``.
     """
 
     def __init__(self, *args, **kwargs):
@@ -170,8 +184,12 @@ class Conv2DAddLayer(_ConvCore, BaseLayer):
 class ConnectedLayer(Layer):
     """Dense layer on the row-major flattened input ``x2 = x.reshape(N, H*W*C)``.
 
-    Forward: ``y = x2 @ W + b`` shaped (N, 1, 1, units). Derivatives: ``dx2 = dy2 @ W.T``,
-    ``dW = x2.T @ dy2``, ``db = sum_n dy2[n]``.
+    Notes
+    -----
+    Forward: ``y2 = x2 @ W + b``, returned as ``y`` shaped (N, 1, 1, units).
+
+    Derivatives, with ``dy2 = dy.reshape(N, units)``: ``dL/dx2 = dy2 @ W.T`` (reshaped back
+    to ``x.shape``), ``dL/dW = x2.T @ dy2``, ``dL/db = sum_n dy2[n]``.
     """
 
     kernel_module = "dense"

@@ -6,9 +6,13 @@ from .base import BaseLayer, Layer, check_array
 
 
 class ActivationLayer(Layer):
-    """``y = f(x)`` element-wise; derivative ``dx = f'(x) * dy``.
+    """An activation function applied element by element.
 
-    ``f`` and ``f'`` are those of ``backends.activations.ACTIVATIONS[spec.kind]``.
+    Notes
+    -----
+    Forward: ``y = f(x)``; derivative: ``dL/dx = f'(x) * dy``. ``f``, ``f'`` and the value of
+    ``f'`` at a kink are those of ``backends.activations.ACTIVATIONS[spec.kind]`` (its
+    ``formula``, ``derivative`` and ``kink_rule``).
     """
 
     kernel_module = "activation"
@@ -22,9 +26,13 @@ class ActivationLayer(Layer):
 
 
 class ShortcutLayer(BaseLayer):
-    """Two inputs: ``y = alpha * a + beta * b``; derivatives ``da = alpha dy``, ``db = beta dy``.
+    """Two inputs: the weighted sum ``y = alpha * a + beta * b``.
 
     EDSR's residual uses ``alpha = res_scale`` on the block output and ``beta = 1`` on the skip.
+
+    Notes
+    -----
+    Forward: ``y = alpha a + beta b``; derivatives: ``dL/da = alpha dy``, ``dL/db = beta dy``.
     """
 
     kernel_module = "shortcut"

@@ -10,12 +10,17 @@ from .base import Layer
 class BatchNormLayer(Layer):
     """Per-channel batch normalisation over (N, H, W), as ``tf.keras.layers.BatchNormalization``.
 
-    Training: ``mu, var`` are the batch mean and biased variance per channel,
+    Notes
+    -----
+    Forward (training): ``mu, var`` are the batch mean and biased variance per channel,
     ``xhat = (x - mu) / sqrt(var + eps)``, ``y = gamma xhat + beta``, and the running
     statistics move as ``r = momentum r + (1 - momentum) batch``. Inference uses the running
-    statistics. Derivatives (training, M = N H W): ``dbeta = sum dy``,
-    ``dgamma = sum dy xhat``, ``dx = gamma / (M sqrt(var + eps)) (M dy - dbeta - xhat dgamma)``;
-    in inference ``dx = gamma dy / sqrt(var + eps)``.
+    statistics for ``mu`` and ``var``.
+
+    Derivatives (sums over N, H, W per channel; ``M = N H W``): ``dL/dbeta = sum dy``,
+    ``dL/dgamma = sum dy xhat``; in training
+    ``dL/dx = gamma / (M sqrt(var + eps)) (M dy - dL/dbeta - xhat dL/dgamma)``, in inference
+    ``dL/dx = gamma dy / sqrt(var + eps)``.
     """
 
     kernel_module = "norm"

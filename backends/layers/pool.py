@@ -6,9 +6,14 @@ from .base import Layer
 
 
 class MaxPool2DLayer(Layer):
-    """Max pooling: ``y[n,i,j,c] = max over the window of xpad`` (padding is ``-inf``).
+    """Max pooling over ``size`` windows moved by ``stride`` (padding is ``-inf``).
 
-    Derivative: ``dx`` receives ``dy[n,i,j,c]`` at the stored arg-max of each window only
+    Notes
+    -----
+    Forward: ``y[n,i,j,c] = max_{p,q} xpad[n, i*sh+p, j*sw+q, c]`` over the window, with
+    ``xpad`` the input padded by ``-inf`` (padding never wins).
+
+    Derivative: ``dL/dx`` receives ``dy[n,i,j,c]`` at the stored arg-max of each window only
     (the first maximum in row-major window order on ties); overlapping windows add up.
     """
 
@@ -29,8 +34,13 @@ class MaxPool2DLayer(Layer):
 class AvgPool2DLayer(Layer):
     """Average pooling over the in-bounds cells of each window (TensorFlow's convention).
 
-    ``y[n,i,j,c] = sum_{window ∩ input} x / count``; derivative: each in-bounds cell of a
-    window receives ``dy[n,i,j,c] / count``.
+    Notes
+    -----
+    Forward: ``y[n,i,j,c] = sum_{window ∩ input} x[n,h,w,c] / count[i,j]``, ``count`` the
+    number of in-bounds cells of the window.
+
+    Derivative: ``dL/dx[n,h,w,c] = sum over the windows holding (h, w) of
+    dy[n,i,j,c] / count[i,j]``.
     """
 
     kernel_module = "pool"

@@ -8,9 +8,14 @@ from .base import Layer
 class PixelShuffleLayer(Layer):
     """Depth to space by ``r``: (N, H, W, C r^2) -> (N, H r, W r, C).
 
-    ``dcr``: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]`` (tf.nn.depth_to_space);
-    ``crd``: ``y[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]`` (torch PixelShuffle).
-    A permutation, so the derivative is the inverse permutation of ``dy`` (bit-exact).
+    Notes
+    -----
+    Forward, ``dcr`` order: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]``
+    (tf.nn.depth_to_space); ``crd`` order:
+    ``y[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]`` (torch PixelShuffle).
+
+    Derivative: a permutation, so ``dL/dx`` is the inverse permutation (space to depth) of
+    ``dy``, bit-exact.
     """
 
     kernel_module = "shuffle"
@@ -25,9 +30,13 @@ class PixelShuffleLayer(Layer):
 
 
 class UpsampleLayer(Layer):
-    """Nearest upsampling: ``y[n, h r + i, w r + j, c] = x[n, h, w, c]``.
+    """Nearest-neighbour upsampling by an integer factor ``r``.
 
-    Derivative: ``dx[n,h,w,c] = sum_{i,j < r} dy[n, h r + i, w r + j, c]``.
+    Notes
+    -----
+    Forward: ``y[n, h r + i, w r + j, c] = x[n, h, w, c]`` for ``0 <= i, j < r``.
+
+    Derivative: ``dL/dx[n,h,w,c] = sum_{i,j < r} dy[n, h r + i, w r + j, c]``.
     """
 
     kernel_module = "upsample"

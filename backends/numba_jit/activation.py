@@ -3,6 +3,11 @@
 Formulas, derivatives, constants and kink rules are those of :mod:`backends.activations`
 (see each entry's ``formula``, ``derivative`` and ``kink_rule``). Constants reach the jitted
 code as an array of the input dtype, so float32 math stays float32 as in the reference.
+
+Notes
+-----
+Forward: ``y = f(x)``; derivative: ``dL/dx = f'(x) dy`` (``f``, ``f'`` of
+``backends.activations.ACTIVATIONS[kind]``).
 """
 
 from __future__ import annotations

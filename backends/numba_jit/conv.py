@@ -10,6 +10,12 @@ with one 1-thread BLAS GEMM (``np.dot`` inside jitted code), and written out wit
 added; the backward GEMMs are chunked the same way (:mod:`._gemm`). Block sizes depend on
 shapes only, never on the thread count, so results are bitwise identical for any number of
 threads.
+
+Notes
+-----
+Forward: ``y = epilogue(b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f])``;
+derivatives: ``dL/dw = sum_{n,i,j} xpad dy``, ``dL/db = sum_{n,i,j} dy``, ``dL/dx`` the
+transposed convolution of ``dy``, cropped by ``pads`` (stated in full in ``numpy_ref.conv``).
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 The products are GEMMs in fixed chunks over the threads (:mod:`._gemm`); the bias sum gives
 each task a block of columns, so it runs in one fixed order.
+
+Notes
+-----
+Forward: ``y = x w + b``; derivatives: ``dL/dx = dy w^T``, ``dL/dw = x^T dy``, ``dL/db = sum_n dy``.
 """
 
 from __future__ import annotations

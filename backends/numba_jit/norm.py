@@ -2,6 +2,12 @@
 
 Per-channel sums give each task a block of channels and the whole (N, H, W) range, so every
 sum runs in one fixed order whatever the thread count.
+
+Notes
+-----
+Forward: ``y = gamma xhat + beta``, ``xhat = (x - mu) / sqrt(var + eps)`` (mu, var: mean and
+biased variance over N, H, W). Derivatives: ``dL/dbeta = sum dy``, ``dL/dgamma = sum dy xhat``,
+``dL/dx = gamma (M dy - dL/dbeta - xhat dL/dgamma) / (M sqrt(var + eps))``, ``M = N H W``.
 """
 
 from __future__ import annotations

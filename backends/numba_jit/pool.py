@@ -5,6 +5,12 @@ output as a flat C-order index into ``x`` (ties: first maximum in row-major wind
 NaN counts as the maximum, as ``np.argmax``). Average pooling divides by the number of
 in-bounds cells of each window, as TensorFlow does. Every ``prange`` task owns whole output
 rows, so each sum is taken in one fixed order.
+
+Notes
+-----
+Forward: max ``y = max`` of the ``-inf``-padded window (and its arg-max), average
+``y = sum of the in-bounds window cells / count``. Derivatives: ``dL/dx`` receives ``dy``
+at the arg-max (max) or ``dy / count`` on each in-bounds cell of the window (average).
 """
 
 from __future__ import annotations

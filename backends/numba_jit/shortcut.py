@@ -1,4 +1,9 @@
-"""Shortcut kernels: ``y = alpha a + beta b``; derivatives ``(da, db) = (alpha dy, beta dy)``."""
+"""Shortcut kernels: ``y = alpha a + beta b``; derivatives ``(da, db) = (alpha dy, beta dy)``.
+
+Notes
+-----
+Forward: ``y = alpha a + beta b``; derivatives: ``dL/da = alpha dy``, ``dL/db = beta dy``.
+"""
 
 from __future__ import annotations
 

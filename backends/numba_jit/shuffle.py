@@ -1,9 +1,12 @@
 """Pixel shuffle (depth to space) and its inverse, in the ``dcr`` and ``crd`` orders.
 
+Notes
+-----
 ``dcr``: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]`` (tf.nn.depth_to_space).
 ``crd``: ``y[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]`` (torch.nn.PixelShuffle).
 Pure data movement (bit-exact); each task writes whole rows of the output (``dcr``: whole
 input rows' worth of output).
+Derivative: a permutation, so ``dL/dx = pixel_unshuffle(dy)``, its inverse (bit-exact).
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Nearest-neighbour upsampling kernels; each task writes whole output rows."""
+"""Nearest-neighbour upsampling kernels; each task writes whole output rows.
+
+Notes
+-----
+Forward: ``y[n, h r + i, w r + j, c] = x[n, h, w, c]``; derivative: ``dL/dx[n,h,w,c]`` is the
+sum of ``dy`` over the ``r x r`` block ``x[n,h,w,c]`` was copied to.
+"""
 
 from __future__ import annotations
 

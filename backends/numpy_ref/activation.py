@@ -1,4 +1,10 @@
-"""Activation kernels: the reference formulas of ``backends.activations``."""
+"""Activation kernels: the reference formulas of ``backends.activations``.
+
+Notes
+-----
+Forward: ``y = f(x)``; derivative: ``dL/dx = f'(x) dy``, with ``f``, ``f'`` and the value
+of ``f'`` at a kink (``kink_rule``) taken from ``backends.activations.ACTIVATIONS[kind]``.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,21 @@
 
 Shapes: ``x`` (N, H, W, C), ``w`` (KH, KW, C, F) HWIO, ``b`` (F,) or None, ``dy`` (N, Ho, Wo, F).
 ``pads = (top, bottom, left, right)`` zero padding; ``stride = (sh, sw)``.
+
+Notes
+-----
+Forward (``conv2d_forward``), with ``xpad`` the input zero-padded by ``pads``:
+``z[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``, computed as
+``im2col(x) @ w.reshape(KH KW C, F)``; then the epilogue: ``y = max(z, 0)`` with ``relu``,
+and ``y = alpha y + beta residual`` when a ``residual`` is given. Winograd F(m x m, 3x3)
+(``winograd_forward``, ``winograd4_forward``; 3x3 kernels, stride 1) computes each output
+tile as ``Y = A^T [(G g G^T) ⊙ (B^T d B)] A``: the same convolution up to rounding.
+
+Derivatives (``conv2d_backward``, for ``L = sum(y * dy)`` without epilogue):
+``dL/dw[p,q,c,f] = sum_{n,i,j} xpad[n, i sh + p, j sw + q, c] dy[n,i,j,f]``,
+``dL/db[f] = sum_{n,i,j} dy[n,i,j,f]``, and ``dL/dx = col2im(dy w^T)``: every
+``dy[n,i,j,f] w[p,q,c,f]`` is added at ``xpad[n, i sh + p, j sw + q, c]``, then the padding
+is cropped off.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Dense (connected) kernels on 2-D arrays: ``x`` (N, K), ``w`` (K, U), ``b`` (U,) or None."""
+"""Dense (connected) kernels on 2-D arrays: ``x`` (N, K), ``w`` (K, U), ``b`` (U,) or None.
+
+Notes
+-----
+Forward: ``y = x w + b``. Derivatives: ``dL/dx = dy w^T``, ``dL/dw = x^T dy``,
+``dL/db = sum_n dy[n]``.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """Loss kernels, averaged over every element (``M = y.size``), ``e = y - t``.
 
-mse: ``mean(e^2)``, gradient ``2 e / M``; mae: ``mean(|e|)``, gradient ``sign(e) / M``
+Notes
+-----
+mse: ``mean(e^2)``, ``dL/dy = 2 e / M``; mae: ``mean(|e|)``, ``dL/dy = sign(e) / M``
 (0 at e = 0, as TF); smooth_l1 (Huber, Keras): ``0.5 e^2`` if ``|e| <= delta`` else
-``delta (|e| - delta / 2)``, gradient ``e`` or ``delta sign(e)``, over M.
+``delta (|e| - delta / 2)``, ``dL/dy = e`` or ``delta sign(e)``, over M.
 """
 
 from __future__ import annotations

@@ -1,4 +1,16 @@
-"""Batch-normalisation kernels, per-channel statistics over (N, H, W)."""
+"""Batch-normalisation kernels, per-channel statistics over (N, H, W).
+
+Notes
+-----
+Forward: ``mu = mean_{n,h,w} x`` and the biased ``var = mean_{n,h,w} (x - mu)^2``
+(``batchnorm_statistics``), ``xhat = (x - mu) / sqrt(var + eps)``,
+``y = gamma xhat + beta`` (``batchnorm_forward``).
+
+Derivatives (``batchnorm_backward``; sums over N, H, W per channel, ``M = N H W``):
+``dL/dbeta = sum dy``, ``dL/dgamma = sum dy xhat``; with the batch statistics (``training``)
+``dL/dx = gamma / (M sqrt(var + eps)) (M dy - dL/dbeta - xhat dL/dgamma)``, with fixed
+statistics ``dL/dx = gamma dy / sqrt(var + eps)``.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,17 @@
 Max pooling pads with ``-inf`` (padding never wins) and returns the arg-max of every output
 as a flat index into ``x`` (C order), which is all its backward needs. Average pooling
 divides by the number of in-bounds cells of each window, as TensorFlow does.
+
+Notes
+-----
+Forward: ``maxpool_forward`` gives ``y[n,i,j,c] = max_{p,q} xpad[n, i sh + p, j sw + q, c]``
+over the window (``xpad`` padded with ``-inf``) and its arg-max; ``avgpool_forward`` gives
+``y[n,i,j,c] = sum x[n,h,w,c] / count[i,j]`` over the in-bounds cells ``(h, w)`` of the
+window, ``count[i,j]`` of them.
+
+Derivatives: ``maxpool_backward`` adds ``dy[n,i,j,c]`` to ``dL/dx`` at the arg-max only
+(overlapping windows add up); ``avgpool_backward`` adds ``dy[n,i,j,c] / count[i,j]`` to
+every in-bounds cell of the window.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Shortcut kernels: ``y = alpha a + beta b``."""
+"""Shortcut kernels: ``y = alpha a + beta b``.
+
+Notes
+-----
+Forward: ``y = alpha a + beta b`` (``alpha`` and ``beta`` rounded to the array's dtype).
+Derivatives: ``dL/da = alpha dy``, ``dL/db = beta dy``.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 """Pixel shuffle (depth to space) and its inverse, in the ``dcr`` and ``crd`` orders.
 
+Notes
+-----
 ``dcr``: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]`` (tf.nn.depth_to_space).
 ``crd``: ``y[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]`` (torch.nn.PixelShuffle).
+Derivative: a permutation, so ``dL/dx = pixel_unshuffle(dy)``, its inverse (bit-exact).
 """
 
 from __future__ import annotations

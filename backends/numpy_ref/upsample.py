@@ -1,4 +1,10 @@
-"""Nearest-neighbour upsampling kernels."""
+"""Nearest-neighbour upsampling kernels.
+
+Notes
+-----
+Forward: ``y[n, h r + i, w r + j, c] = x[n, h, w, c]`` for ``0 <= i, j < r``.
+Derivative: ``dL/dx[n,h,w,c] = sum_{i,j < r} dy[n, h r + i, w r + j, c]``.
+"""
 
 from __future__ import annotations
 

@@ -17,6 +17,11 @@ gives TensorFlow's one-sided choice, which differs from ``kink_rule`` there for 
 - selu at 0: ``scale`` (SeluGrad takes the x >= 0 branch); ours ``scale * alpha``;
 - hardtan at +-1: 1 (``clip_by_value`` passes the gradient on the bounds); ours 0;
 - lhtan at 0 and 1: 1 (the middle ``tf.where`` branch holds the bounds); ours 0.001.
+
+Notes
+-----
+Forward: ``y = f(x)``; derivative: ``dL/dx = f'(x) dy`` (``f``, ``f'`` of
+``backends.activations.ACTIVATIONS[kind]``).
 """
 
 from __future__ import annotations

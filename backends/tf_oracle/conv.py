@@ -10,6 +10,12 @@ always follows ``pads``, never TensorFlow's own choice of where the odd cell goe
 Winograd: TensorFlow has no Winograd entry point, so :func:`winograd_forward` is the exact
 convolution; as an oracle for Winograd kernels it gives the true value that their
 transform rounding is measured against.
+
+Notes
+-----
+Forward: ``y = epilogue(b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f])``;
+derivatives: ``dL/dw = sum_{n,i,j} xpad dy``, ``dL/db = sum_{n,i,j} dy``, ``dL/dx`` the
+transposed convolution of ``dy``, cropped by ``pads`` (stated in full in ``numpy_ref.conv``).
 """
 
 from __future__ import annotations

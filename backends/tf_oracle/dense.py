@@ -1,4 +1,9 @@
-"""Dense (connected) kernels on ``tf.linalg.matmul``: ``x`` (N, K), ``w`` (K, U), ``b`` (U,)."""
+"""Dense (connected) kernels on ``tf.linalg.matmul``: ``x`` (N, K), ``w`` (K, U), ``b`` (U,).
+
+Notes
+-----
+Forward: ``y = x w + b``; derivatives: ``dL/dx = dy w^T``, ``dL/dw = x^T dy``, ``dL/db = sum_n dy``.
+"""
 
 from __future__ import annotations
 

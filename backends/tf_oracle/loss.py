@@ -1,11 +1,15 @@
 """Loss kernels: the Keras losses, averaged over every element; gradients by the tape.
 
+Notes
+-----
 ``mse``: ``keras.losses.MeanSquaredError``; ``mae``: ``MeanAbsoluteError``; ``smooth_l1``:
 ``Huber(delta)`` (``0.5 e^2`` if ``|e| <= delta`` else ``delta (|e| - delta / 2)``).
 Keras averages over the last axis and then over the rest ("sum_over_batch_size"), which is
 the mean over all elements. Each loss object is built with the input dtype, so float64
 inputs are not cast to Keras' float32 default.
 Gradient at ``e = 0`` for mae: 0 (the gradient of ``|e|`` is ``sign(e)``).
+Gradients ``dL/dy`` (by the tape) with ``e = y - t``, ``M = y.size``: ``2 e / M`` (mse),
+``sign(e) / M`` (mae), ``clip(e, -delta, delta) / M`` (smooth_l1).
 """
 
 from __future__ import annotations

@@ -1,6 +1,12 @@
 """Batch-normalisation kernels on ``tf.nn.moments`` / ``tf.nn.batch_normalization``.
 
 Per-channel statistics over (N, H, W), biased variance (the TF / PyTorch convention).
+
+Notes
+-----
+Forward: ``y = gamma xhat + beta``, ``xhat = (x - mu) / sqrt(var + eps)`` (mu, var: mean and
+biased variance over N, H, W). Derivatives: ``dL/dbeta = sum dy``, ``dL/dgamma = sum dy xhat``,
+``dL/dx = gamma (M dy - dL/dbeta - xhat dL/dgamma) / (M sqrt(var + eps))``, ``M = N H W``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ given ``v`` / ``m`` arrays (and Adam's iteration counter from ``step``: Keras us
 ``t = iterations + 1``), runs ``apply_gradients`` once and writes the parameter and the slots
 back into the NumPy arrays, in place. Keras' formulas (Keras 3):
 
+Notes
+-----
 SGD: ``p -= lr g``. Momentum: ``v = mu v - lr g``; ``p += v`` (Nesterov: ``p += mu v - lr g``).
 Adam: ``m += (1 - b1)(g - m)``, ``v += (1 - b2)(g^2 - v)``,
 ``p -= lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``.

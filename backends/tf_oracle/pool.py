@@ -10,6 +10,12 @@ kernel replaces the maximum only on a strictly larger value).
 
 Average pooling divides by the number of in-bounds cells of each window (TensorFlow's
 "SAME" convention); for explicit pads the window sums are divided by a count map.
+
+Notes
+-----
+Forward: max ``y = max`` of the ``-inf``-padded window (and its arg-max), average
+``y = sum of the in-bounds window cells / count``. Derivatives: ``dL/dx`` receives ``dy``
+at the arg-max (max) or ``dy / count`` on each in-bounds cell of the window (average).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Shortcut kernels: ``y = alpha a + beta b`` in TensorFlow."""
+"""Shortcut kernels: ``y = alpha a + beta b`` in TensorFlow.
+
+Notes
+-----
+Forward: ``y = alpha a + beta b``; derivatives: ``dL/da = alpha dy``, ``dL/db = beta dy``.
+"""
 
 from __future__ import annotations
 

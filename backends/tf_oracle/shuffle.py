@@ -1,9 +1,12 @@
 """Pixel shuffle (depth to space) and its inverse, in the ``dcr`` and ``crd`` orders.
 
+Notes
+-----
 ``dcr``: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]``: ``tf.nn.depth_to_space``
 and ``tf.nn.space_to_depth``. ``crd``: ``y[n, h r + i, w r + j, c] = x[n, h, w, c r^2 + i r + j]``
 (torch.nn.PixelShuffle), which TensorFlow has no op for: reshape / transpose in TF.
 Both are pure data movement, so the results are bit-exact.
+Derivative: a permutation, so ``dL/dx = pixel_unshuffle(dy)``, its inverse (bit-exact).
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Nearest-neighbour upsampling in TensorFlow: a broadcast of each pixel to an r x r block."""
+"""Nearest-neighbour upsampling in TensorFlow: a broadcast of each pixel to an r x r block.
+
+Notes
+-----
+Forward: ``y[n, h r + i, w r + j, c] = x[n, h, w, c]``; derivative: ``dL/dx[n,h,w,c]`` is the
+sum of ``dy`` over the ``r x r`` block ``x[n,h,w,c]`` was copied to.
+"""
 
 from __future__ import annotations
 

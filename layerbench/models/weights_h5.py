@@ -9,6 +9,11 @@ order of their names, numbers compared numerically, which is Keras' creation ord
 Kernels are HWIO already. Weight-normalised layers store ``v`` (or ``kernel``) and ``g``;
 they are folded as ``W = g v / ||v||`` with the norm over (H, W, I) per output channel.
 
+Before any dataset is read, the whole file is checked (:func:`check_file`): no external
+links, no dataset stored in other files (external storage, virtual datasets), only HDF5's
+built-in filters, numeric data under the size caps of
+:mod:`layerbench.models.weights_common`. A weights file reads nothing but itself.
+
 Layer matching: the convolution layers of the file, in file order, map to the model's
 convolution nodes in graph order; the WDSR tails are matched by name first
 (``conv2d_main_scale_{s}`` -> ``main_conv``, ``conv2d_skip_scale_{s}`` -> ``skip_conv``).
@@ -22,7 +27,7 @@ import numpy as np
 
 from backends.errors import WeightsError, expected
 
-from .weights_common import check_params
+from .weights_common import MAX_TENSOR_ELEMENTS, MAX_TOTAL_ELEMENTS, check_params
 
 ANCHORS = {"conv2d_main_scale_": "main_conv", "conv2d_skip_scale_": "skip_conv"}
 
@@ -40,6 +45,91 @@ def _short(weight_name: str) -> str:
     return weight_name.rsplit("/", 1)[-1].split(":")[0]
 
 
+# HDF5's built-in filters (deflate, shuffle, fletcher32, szip, nbit, scale-offset) and h5py's
+# own lzf; any other id names a plugin, which HDF5 would look for and load from disk
+SAFE_FILTERS = {1: "deflate", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit",
+                6: "scaleoffset", 32000: "lzf"}
+
+
+def _check_dataset(ds, where: str) -> int:
+    """The element count of dataset ``ds`` if its data lies in this file, else raise."""
+    import h5py
+
+    plist = ds.id.get_create_plist()
+    if plist.get_external_count() > 0:
+        name = _decode(plist.get_external(0)[0])
+        raise WeightsError(expected(f"{where} storage", "data inside the file",
+                                    f"external storage in {name!r}"))
+    if plist.get_layout() == h5py.h5d.VIRTUAL:
+        raise WeightsError(expected(f"{where} layout", "data inside the file",
+                                    "a virtual dataset (data mapped from other files)"))
+    for i in range(plist.get_nfilters()):
+        code, _flags, _values, name = plist.get_filter(i)
+        if code not in SAFE_FILTERS:
+            raise WeightsError(expected(f"{where} filter", f"one of HDF5's built-in filters "
+                                        f"{sorted(SAFE_FILTERS.values())}",
+                                        f"{_decode(name) or 'unnamed'} (id {code})"))
+    if ds.dtype.kind not in "fiub" or ds.dtype.fields is not None:
+        raise WeightsError(expected(f"{where} dtype", "numbers", str(ds.dtype)))
+    count = int(np.prod(ds.shape, dtype=object)) if ds.shape is not None else 0
+    if count > MAX_TENSOR_ELEMENTS:
+        raise WeightsError(expected(f"{where} shape", f"at most {MAX_TENSOR_ELEMENTS} "
+                                    "elements", ds.shape))
+    return count
+
+
+def check_file(f, path) -> None:
+    """Raise unless every link of the open HDF5 file ``f`` stays inside it and every dataset
+    holds its own data.
+
+    Refused: external links, datasets with external storage or a virtual layout, filters
+    other than HDF5's built-in ones, non-numeric datasets, more elements than
+    :data:`~layerbench.models.weights_common.MAX_TENSOR_ELEMENTS` in a dataset or
+    :data:`~layerbench.models.weights_common.MAX_TOTAL_ELEMENTS` in all. Soft links are paths
+    inside the file; the objects they name are checked where they are.
+
+    Parameters
+    ----------
+    f : h5py.File
+        The file, open for reading; no dataset is read.
+    path : str
+        The file's name, for the message.
+
+    Raises
+    ------
+    backends.errors.WeightsError
+        Naming the file, the object and what is refused.
+    """
+    import h5py
+
+    total = 0
+
+    def links(group, name: str) -> None:
+        for key in group:
+            link = group.get(key, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                raise WeightsError(expected(f"{path} link {name.rstrip('/')}/{key}",
+                                            "an object of this file",
+                                            f"an external link to {link.filename!r}:"
+                                            f"{link.path}"))
+            if not isinstance(link, h5py.HardLink | h5py.SoftLink):
+                raise WeightsError(expected(f"{path} link {name.rstrip('/')}/{key}",
+                                            "a hard or soft link", type(link).__name__))
+
+    def visit(name: str, obj) -> None:
+        nonlocal total
+        if isinstance(obj, h5py.Group):
+            links(obj, "/" + name)
+        elif isinstance(obj, h5py.Dataset):
+            total += _check_dataset(obj, f"{path} dataset /{name}")
+            if total > MAX_TOTAL_ELEMENTS:
+                raise WeightsError(expected(f"{path} datasets", f"at most {MAX_TOTAL_ELEMENTS} "
+                                            "elements in all", total))
+
+    links(f, "/")
+    f.visititems(visit)
+
+
 def read_layers(path) -> list[tuple[str, dict[str, np.ndarray]]]:
     """``[(layer name, {short weight name: array})]`` in file order, weightless layers
     dropped."""
@@ -47,6 +137,7 @@ def read_layers(path) -> list[tuple[str, dict[str, np.ndarray]]]:
 
     out = []
     with h5py.File(path, "r") as f:
+        check_file(f, path)
         root = f["model_weights"] if "model_weights" in f else f
         if "layer_names" in root.attrs:
             for lname in map(_decode, root.attrs["layer_names"]):

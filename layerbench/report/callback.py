@@ -20,7 +20,8 @@ class ReportCallback(Callback):
 
     Enabled by ``report_on_end=true``. After a single run that failed it builds nothing
     (the run's error is the message to show); after a multirun it builds once, from every
-    job's tables.
+    job's tables. A report that fails is recorded (:func:`layerbench.report.errors.record`)
+    for the command to raise once Hydra returns: Hydra would turn it into a warning.
     """
 
     _job_failed = False
@@ -36,10 +37,17 @@ class ReportCallback(Callback):
             return
         from layerbench import schema
 
+        from . import errors
         from .build import build_report
 
-        r = schema.report_of(config)
-        paths = build_report(r.runs, r.out, formats=r.formats, dpi=r.dpi, workers=r.workers)
+        try:
+            r = schema.report_of(config)
+            with errors.report_errors(r.out):
+                paths = build_report(r.runs, r.out, formats=r.formats, dpi=r.dpi,
+                                     workers=r.workers)
+        except Exception as err:
+            errors.record(err)
+            return
         print(f"report: wrote {len(paths)} files under {r.out}")
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:

@@ -19,9 +19,11 @@ def main(cfg: DictConfig) -> None:
         The composed configuration.
     """
     from .build import build_report
+    from .errors import report_errors
 
     c = schema.validate_report(OmegaConf.to_object(cfg))
-    paths = build_report(c.runs, c.out, formats=c.formats, dpi=c.dpi, workers=c.workers)
+    with report_errors(c.out):
+        paths = build_report(c.runs, c.out, formats=c.formats, dpi=c.dpi, workers=c.workers)
     print(f"report: wrote {len(paths)} files under {c.out}")
 
 

@@ -247,3 +247,132 @@ def test_cli_evaluate_with_out_of_bounds_weights_is_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("layerbench evaluate: error: "), lines
     assert "'head.0.weight'" in lines[0] and str(path) in lines[0]
+
+
+# -- .h5: nothing but the file itself is read ----------------------------------------------
+
+def write_h5(path, model, bias_of_first=None) -> None:
+    """Keras-2 layout (``layer_names`` / ``weight_names``) of ``model``'s convolutions;
+    ``bias_of_first(group, name, value)``, when given, creates the first layer's bias."""
+    import h5py
+
+    params = model.params()
+    convs = [n.name for n in model.net.nodes.values() if n.layer.spec.has_weights]
+    with h5py.File(path, "w") as f:
+        names = []
+        for i, node in enumerate(convs):
+            lname = f"conv2d_{i}" if i else "conv2d"
+            names.append(lname.encode())
+            g = f.create_group(lname)
+            wn = [f"{lname}/kernel:0", f"{lname}/bias:0"]
+            g.attrs["weight_names"] = [w.encode() for w in wn]
+            g.create_dataset(wn[0], data=params[f"{node}/weights"])
+            if i == 0 and bias_of_first is not None:
+                bias_of_first(g, wn[1], params[f"{node}/bias"])
+            else:
+                g.create_dataset(wn[1], data=params[f"{node}/bias"])
+        f.attrs["layer_names"] = names
+
+
+@pytest.fixture
+def secret(tmp_path):
+    """A host file the weights must not read (as /etc/passwd in the reproduction)."""
+    path = tmp_path / "host_secret.txt"
+    path.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n" * 4)
+    return path
+
+
+def test_h5_writer_round_trip(tmp_path):
+    source = tiny_edsr(seed=4)
+    write_h5(tmp_path / "w.h5", source)
+    model = tiny_edsr()
+    model.load_weights(tmp_path / "w.h5")
+    for key, value in source.params().items():
+        np.testing.assert_array_equal(model.params()[key], value, err_msg=key)
+
+
+def test_h5_external_storage_is_refused(tmp_path, secret):
+    """The reproduction: the head bias stored in a host file through HDF5 external storage
+    (``external=[("/etc/passwd", 0, 32)]``; this loaded the file's bytes as the bias)."""
+    def external(g, name, value):  # no data given: HDF5 writes nothing to the host file
+        g.create_dataset(name, shape=value.shape, dtype="<f4",
+                         external=[(str(secret), 0, value.nbytes)])
+
+    before = secret.read_bytes()
+    path = tmp_path / "external.h5"
+    write_h5(path, tiny_edsr(), external)
+    _refused(tiny_edsr(), path, "external storage", str(secret), "conv2d/bias:0")
+    assert secret.read_bytes() == before
+
+
+def test_h5_virtual_dataset_is_refused(tmp_path):
+    import h5py
+
+    source = tmp_path / "source.h5"
+    with h5py.File(source, "w") as f:
+        f["data"] = np.arange(8, dtype=np.float32)
+
+    def virtual(g, name, value):
+        layout = h5py.VirtualLayout(shape=value.shape, dtype="<f4")
+        layout[:] = h5py.VirtualSource(str(source), "data", shape=(8,))
+        g.create_virtual_dataset(name, layout)
+
+    path = tmp_path / "virtual.h5"
+    write_h5(path, tiny_edsr(), virtual)
+    _refused(tiny_edsr(), path, "virtual dataset", "conv2d/bias:0")
+
+
+def test_h5_external_link_is_refused(tmp_path):
+    import h5py
+
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["bias"] = np.arange(8, dtype=np.float32)
+
+    def link(g, name, value):
+        g[name] = h5py.ExternalLink(str(other), "/bias")
+
+    path = tmp_path / "elink.h5"
+    write_h5(path, tiny_edsr(), link)
+    _refused(tiny_edsr(), path, "external link", str(other))
+
+
+def test_h5_unknown_filter_is_refused(tmp_path):
+    """A filter id HDF5 would look for as a plugin on disk (none is registered here)."""
+    def plugin(g, name, value):
+        g.create_dataset(name, shape=value.shape, dtype="<f4", chunks=value.shape,
+                         compression=32099, allow_unknown_filter=True)
+
+    path = tmp_path / "filter.h5"
+    write_h5(path, tiny_edsr(), plugin)
+    _refused(tiny_edsr(), path, "filter", "id 32099")
+
+
+def test_h5_text_dataset_is_refused(tmp_path):
+    import h5py
+
+    def text(g, name, value):
+        g.create_dataset(name, data=["x"] * value.size, dtype=h5py.string_dtype())
+
+    path = tmp_path / "text.h5"
+    write_h5(path, tiny_edsr(), text)
+    _refused(tiny_edsr(), path, "dtype", "expected numbers")
+
+
+def test_h5_builtin_filters_and_soft_links_load(tmp_path):
+    """What stays inside the file loads: compressed, shuffled, checksummed chunks and a soft
+    link to a dataset of the same file."""
+    import h5py
+
+    def inside(g, name, value):
+        g.create_dataset("stored", data=value, chunks=value.shape, compression="gzip",
+                         shuffle=True, fletcher32=True)
+        g[name] = h5py.SoftLink(g.name + "/stored")
+
+    source = tiny_edsr(seed=9)
+    path = tmp_path / "inside.h5"
+    write_h5(path, source, inside)
+    model = tiny_edsr()
+    model.load_weights(path)
+    for key, value in source.params().items():
+        np.testing.assert_array_equal(model.params()[key], value, err_msg=key)

@@ -1,0 +1,45 @@
+"""A report that cannot be written fails its command with one line, whether it runs at the
+end of ``layerbench reproduce`` (Hydra's callback, one run or ``-m``) or as
+``layerbench report``. Hydra turns a callback's exception into a warning, so this exited 0.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+SMOKE = ["experiment=mri_smoke", "experiment.angles=[0]", "experiment.scales=[2]",
+         "dataset.weights=[T1]", "experiment.slices.start=90",
+         "experiment.slices.stop=91", "experiment.examples=[90]", "output.progress=false"]
+
+
+def _one_line_failure(returncode: int, stderr: str, command: str, path) -> None:
+    assert returncode == 2, stderr[-3000:]
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"layerbench {command}: error: the report under ")
+    assert str(path) in lines[0] and "Warning" not in stderr
+
+
+def test_a_failed_report_fails_the_command(cli_env, tmp_path, capsys):
+    """``echo x > <report>/figures``, then ``reproduce``, ``report`` and ``reproduce -m``
+    (the multirun finds the shards finished and goes straight to its report)."""
+    from layerbench.cli import main
+
+    runs, out = tmp_path / "runs", tmp_path / "report"
+    out.mkdir()
+    (out / "figures").write_text("x\n")
+    paths = [f"output.root={runs}", f"report.out={out}"]
+    for multirun in (False, True):
+        proc = subprocess.run([sys.executable, "-m", "layerbench.cli", "reproduce",
+                               *(["-m"] if multirun else []), *SMOKE, *paths],
+                              cwd=tmp_path, env=cli_env, capture_output=True, text=True,
+                              timeout=600)
+        _one_line_failure(proc.returncode, proc.stderr, "reproduce", out / "figures")
+        if multirun:
+            break
+        with pytest.raises(SystemExit) as info:  # in this process: no second start-up
+            main(["report", f"runs={runs}", f"out={out}", f"hydra.run.dir={tmp_path / 'h'}"])
+        _one_line_failure(info.value.code, capsys.readouterr().err, "report", out / "figures")
