@@ -323,7 +323,8 @@ def _without_hydra_job_banner():
 def _usage() -> str:
     lines = ["usage: layerbench [--debug] [--version] <command> [arguments ...]", "",
              "commands:"]
-    lines += [f"  {name:12} {doc}" for name, (_, doc) in COMMANDS.items()]
+    width = max(map(len, COMMANDS))
+    lines += [f"  {name:{width}}  {doc}" for name, (_, doc) in COMMANDS.items()]
     lines += ["", "`layerbench <command> --help` describes a command, its inputs, outputs and "
               "an example.",
               "--debug (or LAYERBENCH_DEBUG=1): full tracebacks instead of one-line errors."]
