@@ -241,8 +241,9 @@ def test_main_api_passes_numpydoc_validation():
 
 @pytest.mark.parametrize("module_name", [
     "backends.registry", "backends.losses", "backends.specs", "backends.backend",
-    "backends.protocol", "layerbench.metrics", "layerbench.models.presets",
-    "layerbench.models.model",
+    "backends.protocol", "backends.network", "backends.testing.tolerances",
+    "layerbench.metrics", "layerbench.models.presets", "layerbench.models.model",
+    "layerbench.compare", "layerbench.catalog",
 ])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)
