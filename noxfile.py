@@ -225,34 +225,53 @@ def browser(session: nox.Session) -> None:
                 *session.posargs, env={**ENV, "LAYERBENCH_REQUIRE_CHROMIUM": "1"})
 
 
-PEER_MODELS = ("edsr_x2", "edsr_baseline_x2", "wdsr_a_x4")
+PEER_MODELS = ("edsr_baseline_x2", "wdsr_a_x4")
 
 
 @nox.session
 def peers(session: nox.Session) -> None:
-    """Our backends against the peer runtimes (Keras, ONNX Runtime, OpenVINO, PyTorch), each
-    in its own fresh process: ``layerbench compare-backends`` on EDSR x2, EDSR-baseline x2 and
-    WDSR-A x4 at 510x339, 1 and 2 threads, 3 interleaved rounds, with the roofline; writes
-    results/tables/peers.csv and peers.md. Run it on a quiet machine: about 3 hours on 2
-    cores, most of it EDSR x2 at 1 thread (every process makes one untimed and one timed
-    call); ``-- --threads 2`` about 1 hour. ``-- --quick``: EDSR-small x2 at 64x48, one round, one
-    thread, written to results/quick/ (a check that every runtime runs, not a result).
-    Other arguments go to ``compare-backends`` (e.g. ``-- --rounds 5``).
-    ``nox --no-venv -s peers`` runs in the current environment (the extension built).
+    """Our backends (cython, numba) against the peer runtimes (Keras, ONNX Runtime, OpenVINO,
+    PyTorch), each in its own fresh process: ``layerbench compare-backends`` on
+    EDSR-baseline x2 and WDSR-A x4 at 510x339, 1 and 2 threads, 3 interleaved rounds, with
+    the roofline; writes results/tables/peers.csv and peers.md and re-renders the README's
+    speed table. About 40 minutes on 2 quiet cores. Every process's result is appended to
+    results/tables/peers_rounds.jsonl: a killed run continues where it stopped, and a later
+    run adds to the same tables (``-- --models edsr_x2 --threads 2 --rounds 1``: EDSR x2,
+    about 15 minutes more). ``-- --train-step``: one training step of EDSR-baseline x2
+    (batch 16, LR patch 48, Adam) against Keras' ``train_on_batch`` and PyTorch, into
+    results/tables/peers_train.{csv,md} (about 15 minutes). ``-- --quick``: EDSR-small x2 on
+    tiny inputs, one round, one thread, into results/quick/ (a check that every runtime
+    runs, not a result). Options: ``--models``, ``--threads``, ``--rounds``; anything else
+    goes to ``compare-backends``. ``nox --no-venv -s peers`` runs in the current environment.
     """
+    import argparse
+
     if session.venv_backend == "none":
-        args, env = list(session.posargs), dict(ENV)
+        rest, env = list(session.posargs), dict(ENV)
     else:
-        args, env = _install(session, "all")
+        rest, env = _install(session, "all")
         session.run("python", "setup.py", "build_ext", "--inplace", "-q")
-    if "--quick" in args:
-        args.remove("--quick")
-        out, models, size, threads, rounds = "results/quick", ["edsr_small_x2"], "64x48", \
-            ["1"], "1"
+    p = argparse.ArgumentParser(prog="nox -s peers --")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--train-step", action="store_true")
+    p.add_argument("--models", "--model", nargs="+")
+    p.add_argument("--threads", nargs="+")
+    p.add_argument("--rounds")
+    a, rest = p.parse_known_args(rest)
+    out = "results/quick" if a.quick else "results/tables"
+    name = "peers_train" if a.train_step else "peers"
+    models = a.models or (["edsr_small_x2"] if a.quick else list(PEER_MODELS))
+    threads = a.threads or (["1"] if a.quick else ["1", "2"])
+    rounds = a.rounds or ("1" if a.quick else "3")
+    if a.train_step:
+        models = a.models or (["edsr_small_x2"] if a.quick else ["edsr_baseline_x2"])
+        what = ["--train-step", *(["--batch", "2", "--patch", "8"] if a.quick else [])]
     else:
-        out, models, size, threads, rounds = "results/tables", list(PEER_MODELS), "510x339", \
-            ["1", "2"], "3"
+        what = ["--size", "64x48" if a.quick else "510x339"]
     session.run("python", "-c", f"import os; os.makedirs({out!r}, exist_ok=True)")
-    session.run("layerbench", "compare-backends", "--model", *models, "--size", size,
+    session.run("layerbench", "compare-backends", "--model", *models, *what,
                 "--threads", *threads, "--rounds", rounds, "--backends", "cython", "numba",
-                "--csv", f"{out}/peers.csv", "--md", f"{out}/peers.md", *args, env=env)
+                "--state", f"{out}/{name}_rounds.jsonl", "--csv", f"{out}/{name}.csv",
+                "--md", f"{out}/{name}.md", *rest, env=env)
+    if not a.quick and not a.train_step:
+        session.run("python", "docs/_ext/results_tables.py", "--update-readme", env=env)

@@ -43,16 +43,23 @@ class Network:
     input_shape : tuple
         Nominal NHWC input shape (batch and spatial size may differ at run time).
     backend : str, default "numpy"
+        The backend every layer runs on.
     dtype : float32 or float64
+        Dtype of the inputs and parameters.
     seed : int
         Base seed for the deterministic default initialisation (node i uses ``seed + i``).
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from backends import specs
     >>> net = Network((1, 8, 8, 3))
     >>> net.add("conv", specs.Conv2D(filters=12, kernel=3))
+    'conv'
     >>> net.add("shuffle", specs.PixelShuffle(scale=2))
-    >>> y = net.forward(x)
+    'shuffle'
+    >>> net.forward(np.zeros((1, 8, 8, 3), np.float32)).shape
+    (1, 16, 16, 3)
     """
 
     def __init__(self, input_shape, *, backend="numpy", dtype=np.float32, seed: int = 0):

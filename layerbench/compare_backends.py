@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 from backends.errors import SpecError, expected
 from layerbench import runtimes
@@ -34,7 +35,7 @@ def add_arguments(p) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--layer", choices=["conv"], help="one layer: a 3x3 'same' convolution "
                       "with as many filters as input channels")
-    what.add_argument("--model", nargs="+", metavar="MODEL",
+    what.add_argument("--model", "--models", nargs="+", metavar="MODEL",
                       help="shipped models or presets (`layerbench models`)")
     p.add_argument("--shape", default="1x128x128x64", help="NxHxWxC input of --layer")
     p.add_argument("--size", default="128x96", help="LR width x height of --model's input")
@@ -48,55 +49,141 @@ def add_arguments(p) -> None:
     p.add_argument("--repeats", type=int, default=1, help="timed calls per process")
     p.add_argument("--no-roofline", action="store_true",
                    help="skip measuring the sgemm peak (the roofline column)")
+    p.add_argument("--train-step", action="store_true",
+                   help="time one training step of --model (forward, mean absolute error, "
+                   "backward, Adam) instead of inference; peers: keras (train_on_batch), "
+                   "torch")
+    p.add_argument("--batch", type=int, default=16, help="--train-step: LR patches per step")
+    p.add_argument("--patch", type=int, default=48, help="--train-step: LR patch side")
+    p.add_argument("--state", default=None, metavar="PATH",
+                   help="JSON-lines file of every process's result: a rerun skips what it "
+                   "holds (a killed run continues) and the tables cover every subject in it")
     p.add_argument("--format", choices=["md", "csv", "json"], default="md",
                    help="what to print")
     p.add_argument("--csv", default=None, metavar="PATH", help="also write the rows as CSV")
     p.add_argument("--md", default=None, metavar="PATH", help="also write the Markdown table")
 
 
-COLUMNS = ("subject", "runtime", "peer", "threads", "seconds", "vs_best_peer", "gflops",
-           "of_sgemm_peak", "sgemm_peak_gflops", "rounds", "settings")
+COLUMNS = ("subject", "runtime", "peer", "threads", "seconds", "vs_best_peer", "best_peer",
+           "gflops", "of_sgemm_peak", "sgemm_peak_gflops", "rounds", "load1", "commit",
+           "settings")
 
 
-def measure(subjects: list[dict], names: list[str], runtime_names: list[str], threads,
-            *, rounds: int, repeats: int, roofline: bool) -> list[dict]:
-    """Rows of :func:`layerbench.runtimes.compare` for every subject, with the ratio to the
-    best peer at the same thread count and the roofline (GFLOP/s over the sgemm peak).
+def label(subject: dict) -> str:
+    """The table's name of a subject: ``"edsr_x2 510x339"``, ``"conv 1x128x128x64"`` or
+    ``"edsr_baseline_x2 train b16 p48"``.
+
+    Parameters
+    ----------
+    subject : dict
+        As :func:`layerbench.runtimes.build_subject`.
+
+    Returns
+    -------
+    str
+    """
+    if "layer" in subject:
+        return f"{subject['layer']} " + "x".join(map(str, subject["shape"]))
+    if "train" in subject:
+        return f"{subject['train']} train b{subject['batch']} p{subject['patch']}"
+    return f"{subject['model']} {subject['size'][0]}x{subject['size'][1]}"
+
+
+def peak(store: runtimes.Store, threads: int) -> float:
+    """The sgemm peak at ``threads`` (:func:`layerbench.runtimes.sgemm_peak`), measured once
+    per store.
+
+    Parameters
+    ----------
+    store : layerbench.runtimes.Store
+    threads : int
+
+    Returns
+    -------
+    float
+        GFLOP/s.
+    """
+    key = {"sgemm": threads}
+    got = store.get(key)
+    if got is None:
+        got = store.put(key, {"gflops": runtimes.sgemm_peak(threads),
+                              "load1": os.getloadavg()[0]})
+    return got["gflops"]
+
+
+def measure(subjects: list[dict], runtime_names: list[str], threads, *, rounds: int,
+            repeats: int, roofline: bool, store: runtimes.Store | None = None,
+            progress=None) -> list[dict]:
+    """Measure what ``store`` lacks (:func:`layerbench.runtimes.compare` per subject) and
+    return :func:`rows` of everything in it.
 
     Parameters
     ----------
     subjects : list of dict
         As :func:`layerbench.runtimes.build_subject`.
-    names : list of str
-        A label per subject.
     runtime_names : list of str
     threads : sequence of int
     rounds, repeats : int
     roofline : bool
         Measure the sgemm peak per thread count.
+    store : layerbench.runtimes.Store, optional
+        Earlier results (a resumed run) and where new ones go.
+    progress : callable, optional
+        Called with each new store entry.
 
     Returns
     -------
     list of dict
         Keys :data:`COLUMNS`.
     """
-    peak = {n: runtimes.sgemm_peak(n) if roofline else None for n in threads}
-    rows = []
-    for name, subject in zip(names, subjects, strict=True):
-        got = runtimes.compare(subject, runtime_names, threads, rounds=rounds, repeats=repeats)
+    store = runtimes.Store() if store is None else store
+    if roofline:
         for n in threads:
-            peers = [r["seconds"] for r in got if r["peer"] and r["threads"] == n]
-            best = min(peers) if peers else None
-            for r in (r for r in got if r["threads"] == n):
-                rows.append({
-                    "subject": name, "runtime": r["runtime"], "peer": r["peer"],
-                    "threads": n, "seconds": r["seconds"],
-                    "vs_best_peer": r["seconds"] / best if best else None,
-                    "gflops": r["gflops"],
-                    "of_sgemm_peak": r["gflops"] / peak[n] if peak[n] else None,
-                    "sgemm_peak_gflops": peak[n], "rounds": r["rounds"],
-                    "settings": r["settings"]})
-    return rows
+            peak(store, n)
+    for subject in subjects:
+        runtimes.compare(subject, runtime_names, threads, rounds=rounds, repeats=repeats,
+                         store=store, progress=progress)
+    return rows(store)
+
+
+def rows(store: runtimes.Store) -> list[dict]:
+    """The table of every subject in ``store``: per (subject, runtime, threads) the median
+    time, the ratio to the best peer at the same subject and thread count, the
+    direct-equivalent GFLOP/s and its ratio to the sgemm peak.
+
+    Parameters
+    ----------
+    store : layerbench.runtimes.Store
+
+    Returns
+    -------
+    list of dict
+        Keys :data:`COLUMNS`, plus ``error`` (a runtime whose every process failed has
+        ``seconds`` None).
+    """
+    entries = list(store.entries.values())
+    peaks = {e["key"]["sgemm"]: e["gflops"] for e in entries if "sgemm" in e["key"]}
+    got = runtimes.aggregate([e for e in entries if "subject" in e["key"]])
+    flops: dict[str, float] = {}
+    out = []
+    for r in got:
+        name = label(r["subject"])
+        if r["seconds"] is not None and name not in flops:
+            flops[name] = runtimes.subject_flops(r["subject"])
+        peers = [p for p in got if p["peer"] and p["subject"] == r["subject"]
+                 and p["threads"] == r["threads"] and p["seconds"] is not None]
+        best = min(peers, key=lambda p: p["seconds"]) if peers else None
+        gflops = flops[name] / r["seconds"] / 1e9 if r["seconds"] else None
+        pk = peaks.get(r["threads"])
+        out.append({
+            "subject": name, "runtime": r["runtime"], "peer": r["peer"],
+            "threads": r["threads"], "seconds": r["seconds"],
+            "vs_best_peer": r["seconds"] / best["seconds"] if best and r["seconds"] else None,
+            "best_peer": best["runtime"] if best else None, "gflops": gflops,
+            "of_sgemm_peak": gflops / pk if gflops and pk else None, "sgemm_peak_gflops": pk,
+            "rounds": r["rounds"], "load1": r["load1"], "commit": r["commit"],
+            "settings": r["settings"], "error": r["error"]})
+    return out
 
 
 #: (model, backend) -> the largest time / best-peer time that meets the target (510x339).
@@ -107,6 +194,8 @@ TARGETS: dict[tuple[str, str], float] = {
 }
 #: (model, backend) -> the smallest direct-equivalent GFLOP/s / sgemm peak that meets it.
 ROOFLINE_TARGETS: dict[tuple[str, str], float] = {("edsr_x2", "cython"): 2.2}
+#: Fewest fresh-process rounds a target is judged on.
+MIN_ROUNDS = 3
 
 
 def targets(rows: list[dict]) -> list[str]:
@@ -116,7 +205,8 @@ def targets(rows: list[dict]) -> list[str]:
     Parameters
     ----------
     rows : list of dict
-        From :func:`measure`.
+        From :func:`measure`; a row measured in fewer than :data:`MIN_ROUNDS` rounds is
+        "not judged".
 
     Returns
     -------
@@ -129,6 +219,12 @@ def targets(rows: list[dict]) -> list[str]:
         if size != "510x339":
             continue
         key = (model, r["runtime"])
+        if key not in TARGETS and key not in ROOFLINE_TARGETS:
+            continue
+        if len(r["rounds"]) < MIN_ROUNDS:
+            lines.append(f"| {model} | {r['runtime']} | {r['threads']} | not judged: "
+                         f"{len(r['rounds'])} round(s), the target asks for {MIN_ROUNDS} |")
+            continue
         checks = []
         if key in TARGETS and r["vs_best_peer"] is not None:
             ok = r["vs_best_peer"] <= TARGETS[key]
@@ -166,31 +262,46 @@ def markdown(rows: list[dict], header: dict) -> str:
     str
     """
     m = header["machine"]
-    lines = [f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
-             f"1-minute load average {m['load1']:.2f} at the start",
+    ok = [r for r in rows if r["seconds"] is not None]
+    loads = [r["load1"] for r in ok if r["load1"] is not None]
+    commits = sorted({c for r in ok for c in r["commit"].split()})
+    peaks = {r["threads"]: r["sgemm_peak_gflops"] for r in ok if r["sgemm_peak_gflops"]}
+    lines = [f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}",
              f"- command: `{header['command']}`",
+             f"- measured at commit {', '.join(commits) or '-'}; 1-minute load average at "
+             f"the end of each process: " + (f"{min(loads):.2f}-{max(loads):.2f}"
+                                             if loads else "-"),
+             "- sgemm peak (numpy float32 matrix product): " + (", ".join(
+                 f"{v:.1f} GFLOP/s at {n} thread(s)" for n, v in sorted(peaks.items()))
+                 or "not measured"),
              "- each row: median over fresh processes (one per round), rounds interleaved "
              "across runtimes; time / best peer at the same thread count; GFLOP/s of the "
-             "direct-equivalent arithmetic (Winograd counted as the direct convolution) and "
-             "its ratio to the sgemm peak", ""]
+             "direct-equivalent arithmetic (Winograd counted as the direct convolution; a "
+             "training step as three forwards) and its ratio to the sgemm peak", ""]
     versions = {}
-    for r in rows:
+    for r in ok:
         versions.setdefault(r["runtime"], r["settings"])
     lines += [f"- {k}: " + ", ".join(f"{a}={b}" for a, b in v.items())
               for k, v in versions.items()]
     lines += ["", "| subject | runtime | threads | seconds | / best peer | GFLOP/s | "
-              "/ sgemm peak |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
+              "/ sgemm peak | rounds |", "|---|---|---|---|---|---|---|---|"]
+    for r in ok:
         name = f"{r['runtime']} (peer)" if r["peer"] else r["runtime"]
         lines.append(f"| {r['subject']} | {name} | {r['threads']} | {r['seconds']:.4g} | "
-                     f"{_fmt(r['vs_best_peer'], '.2f')} | {r['gflops']:.1f} | "
-                     f"{_fmt(r['of_sgemm_peak'], '.2f')} |")
-    lines += targets(rows)
+                     f"{_fmt(r['vs_best_peer'], '.2f')} | {_fmt(r['gflops'], '.1f')} | "
+                     f"{_fmt(r['of_sgemm_peak'], '.2f')} | {len(r['rounds'])} |")
+    failed = [r for r in rows if r["error"]]
+    if failed:
+        lines += ["", "Failed (not in the table):", ""]
+        lines += [f"- {r['subject']}, {r['runtime']}, {r['threads']} thread(s): "
+                  f"{r['error']}" for r in failed]
+    lines += targets(ok)
     return "\n".join(lines) + "\n"
 
 
 def to_csv(rows: list[dict]) -> str:
-    """The rows as CSV (``rounds`` and ``settings`` as JSON).
+    """The measured rows as CSV (``rounds`` and ``settings`` as JSON; failed runtimes left
+    out).
 
     Parameters
     ----------
@@ -204,7 +315,9 @@ def to_csv(rows: list[dict]) -> str:
     w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({**r, "rounds": json.dumps(r["rounds"]),
+        if r["seconds"] is None:
+            continue
+        w.writerow({**{k: r[k] for k in COLUMNS}, "rounds": json.dumps(r["rounds"]),
                     "settings": json.dumps(r["settings"], sort_keys=True)})
     return buf.getvalue()
 
@@ -221,31 +334,48 @@ def run(a) -> None:
 
     from layerbench.onnx_import import _default_backends
 
-    for opt, v in (("--rounds", a.rounds), ("--repeats", a.repeats)):
+    for opt, v in (("--rounds", a.rounds), ("--repeats", a.repeats), ("--batch", a.batch),
+                   ("--patch", a.patch)):
         if v < 1:
             raise SpecError(expected(opt, "an integer >= 1", v))
     if min(a.threads) < 1:
         raise SpecError(expected("--threads", "integers >= 1", a.threads))
+    if a.train_step and not a.model:
+        raise SpecError(expected("--train-step", "--model MODEL", "--layer"))
     if a.layer:
         subjects = [{"layer": a.layer, "shape": list(runtimes.parse_shape(a.shape))}]
-        names = [f"{a.layer} {a.shape}"]
     else:
         from layerbench.onnx_export import load_model
 
         size = list(runtimes.parse_size(a.size))
         for m in a.model:
             load_model(m)  # an unknown name stops here, before any process starts
-        subjects = [{"model": m, "size": size} for m in a.model]
-        names = [f"{m} {a.size}" for m in a.model]
+        subjects = [{"train": m, "batch": a.batch, "patch": a.patch} if a.train_step
+                    else {"model": m, "size": size} for m in a.model]
     backends = _default_backends() if a.backends is None else a.backends
     peers = _installed_peers() if a.peers is None else a.peers
+    if a.train_step:
+        if a.peers is None:
+            peers = [p for p in peers if p in runtimes.TRAIN_PEERS]
+        wrong = [p for p in peers if p not in runtimes.TRAIN_PEERS]
+        if wrong:
+            raise SpecError(expected("--peers with --train-step",
+                                     f"some of {list(runtimes.TRAIN_PEERS)}", wrong))
     if not backends and not peers:
         raise SpecError(expected("--backends/--peers", "at least one runtime", "none"))
-    rows = measure(subjects, names, backends + peers, a.threads, rounds=a.rounds,
-                   repeats=a.repeats, roofline=not a.no_roofline)
+    store = runtimes.Store(a.state)
+
+    def progress(e):
+        k = e["key"]
+        what = e.get("error") or f"{min(e['seconds']):.4g} s"
+        print(f"compare-backends: {label(k['subject'])} {k['runtime']} threads {k['threads']} "
+              f"round {k['round'] + 1}: {what}", file=sys.stderr, flush=True)
+
+    got = measure(subjects, backends + peers, a.threads, rounds=a.rounds, repeats=a.repeats,
+                  roofline=not a.no_roofline, store=store, progress=progress)
     header = {"machine": runtimes.machine(),
               "command": "layerbench compare-backends " + " ".join(sys.argv[2:])}
-    md, table = markdown(rows, header), to_csv(rows)
+    md, table = markdown(got, header), to_csv(got)
     if a.csv:
         with open(a.csv, "w") as f:
             f.write(table)
@@ -253,6 +383,6 @@ def run(a) -> None:
         with open(a.md, "w") as f:
             f.write(md)
     if a.format == "json":
-        print(json.dumps({"machine": header["machine"], "rows": rows}, indent=1))
+        print(json.dumps({"machine": header["machine"], "rows": got}, indent=1))
     else:
         print(md if a.format == "md" else table, end="")

@@ -91,7 +91,8 @@ def build_subject(subject: dict, backend: str = "numpy"):
     ----------
     subject : dict
         ``{"layer": "conv", "shape": [N, H, W, C]}`` (a 3x3 ``same`` convolution with C
-        filters) or ``{"model": name, "size": [W, H]}``.
+        filters), ``{"model": name, "size": [W, H]}``, or ``{"train": name, "batch": B,
+        "patch": P}`` (one training step on B random LR patches of P x P pixels).
     backend : str
 
     Returns
@@ -100,9 +101,15 @@ def build_subject(subject: dict, backend: str = "numpy"):
         An :class:`~layerbench.models.SRModel` (model) or a :class:`~backends.network.Network`
         (layer); both have ``predict(x)``.
     x : numpy.ndarray
-        The NHWC float32 input.
+        The NHWC float32 input (LR patches in ``[0, 255]`` for a training step).
     """
     rng = np.random.default_rng(4)
+    if "train" in subject:
+        from layerbench.onnx_export import load_model
+
+        p = subject["patch"]
+        return (load_model(subject["train"], backend=backend),
+                rng.integers(0, 256, (subject["batch"], p, p, 3)).astype(np.float32))
     if "layer" in subject:
         from backends import specs
         from backends.network import Network
@@ -132,12 +139,17 @@ def subject_flops(subject: dict) -> float:
     Returns
     -------
     float
+        The forward's FLOPs; for a training step (``"train"`` subject) three times that
+        (the backward computes the input and the weight gradients, each as much as the
+        forward).
     """
     from layerbench.models.inference import _flops
 
     run, x = build_subject(subject)
     net = getattr(run, "net", run)
-    return float(sum(_flops(net, x.shape).values()))
+    forward = float(sum(_flops(net, x.shape).values()))
+    # a training step: forward, and a backward of twice the forward's arithmetic
+    return 3 * forward if "train" in subject else forward
 
 
 def _onnx(run):
@@ -148,7 +160,7 @@ def _onnx(run):
 
 # -- PyTorch --------------------------------------------------------------------------------
 
-def torch_module(run):
+def torch_module(run, trainable: bool = False):
     """A ``torch.nn.Module`` computing ``run`` (a Network or an SRModel) with its weights,
     NCHW in and out.
 
@@ -157,6 +169,9 @@ def torch_module(run):
     run : backends.network.Network or layerbench.models.SRModel
         Layers: Conv2D (stride 1 ``same``, or ``valid``), Conv2DAdd, Shortcut, PixelShuffle,
         Activation ``relu``.
+    trainable : bool
+        Register the weights and biases as ``torch.nn.Parameter`` (for a training step);
+        otherwise they are constant tensors.
 
     Returns
     -------
@@ -168,9 +183,13 @@ def torch_module(run):
     from backends.network import INPUT
 
     net = getattr(run, "net", run)
-    params = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in net.params().items()}
+    params = {k: torch.from_numpy(np.array(v)) for k, v in net.params().items()}
     weights = {k: v.permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
                for k, v in params.items() if k.endswith("/weights")}
+    if trainable:
+        weights = {k: torch.nn.Parameter(v) for k, v in weights.items()}
+        params = {k: torch.nn.Parameter(v) for k, v in params.items()
+                  if not k.endswith("/weights")}
     nodes = list(net.nodes.values())
     norm = (float(run.norm), torch.tensor(run.mean, dtype=torch.float32).view(1, -1, 1, 1)) \
         if hasattr(run, "net") else None
@@ -183,6 +202,11 @@ def torch_module(run):
             n, c // (r * r), h * r, w * r)
 
     class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            if trainable:  # registered, so that .parameters() lists them for an optimizer
+                self.weights = torch.nn.ParameterList([*weights.values(), *params.values()])
+
         def forward(self, x):
             if norm is not None:
                 x = (x - norm[1]) / norm[0]
@@ -216,7 +240,7 @@ def torch_module(run):
             y = v[net.output]
             return y * norm[0] + norm[1] if norm is not None else y
 
-    return Net().eval()
+    return Net() if trainable else Net().eval()
 
 
 # -- the worker: one runtime in this process ------------------------------------------------
@@ -303,9 +327,81 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None
     return (lambda: run.predict(x)), {"version": "this package", "threads": threads}
 
 
+#: Runtimes that can time a training step (the ONNX peers are inference engines).
+TRAIN_PEERS = ("keras", "torch")
+#: Adam's learning rate in the timed training step (EDSR's; time does not depend on it).
+TRAIN_LR = 1e-4
+
+
+def _train_runner(runtime: str, run, x: np.ndarray, threads: int):
+    """``(call, settings)``: one training step of the model ``run`` on the LR batch ``x``
+    (HR targets drawn here), mean absolute error, Adam.
+
+    Our backends run what ``layerbench train`` runs per step (forward, loss, backward,
+    ``update``); ``keras`` is ``Model.train_on_batch`` of the compiled Keras twin; ``torch``
+    the module of :func:`torch_module` with ``torch.optim.Adam`` in channels-last memory.
+    """
+    s = run.scale
+    rng = np.random.default_rng(5)
+    hr = rng.integers(0, 256, (x.shape[0], x.shape[1] * s, x.shape[2] * s, 3)).astype(
+        np.float32)
+    if runtime == "keras":
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # TensorFlow already started in this process: its pools stay
+            pass
+        from layerbench.models import keras_peer
+
+        kmodel = keras_peer.build_like(run)
+        kmodel.compile(optimizer=tf.keras.optimizers.Adam(TRAIN_LR), loss="mae")
+        return (lambda: kmodel.train_on_batch(x, hr)), {
+            "version": tf.__version__, "intra_op": threads, "inter_op": 1,
+            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+            "call": "train_on_batch"}
+    if runtime == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        module = torch_module(run, trainable=True)
+        opt = torch.optim.Adam(module.parameters(), lr=TRAIN_LR)
+        xt, yt = (torch.from_numpy(a.transpose(0, 3, 1, 2).copy()).contiguous(
+            memory_format=torch.channels_last) for a in (x, hr))
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.l1_loss(module(xt), yt)
+            loss.backward()
+            opt.step()
+            return loss.item()
+
+        return step, {"version": torch.__version__, "threads": threads,
+                      "memory_format": "channels_last", "optimizer": "torch.optim.Adam"}
+    if runtime in PEERS:
+        raise SpecError(expected("training-step runtime", f"one of our backends or "
+                                 f"{TRAIN_PEERS}", runtime))
+    from backends import Adam, LossFunction, get_backend, specs
+
+    get_backend(runtime).threads(threads).__enter__()  # in force until the process ends
+    adam = Adam(lr=TRAIN_LR)
+    loss = LossFunction(specs.Loss(kind="mae"), backend=runtime, dtype=run.dtype)
+    xn = run.normalise(x)
+    target = ((hr - run.mean) / run.norm).astype(run.dtype)
+
+    def step():
+        value = loss.forward(run.forward(xn, training=True), target)
+        run.backward(loss.backward())
+        run.update(adam)
+        return value
+
+    return step, {"version": "this package", "threads": threads, "optimizer": "Adam"}
+
+
 def worker(task: dict) -> dict:
-    """Run one (subject, runtime, threads) task in this process: build, one warm-up call,
-    then ``repeats`` timed calls.
+    """Run one (subject, runtime, threads) task in this process: build, one warm-up call
+    (a training step for a ``"train"`` subject), then ``repeats`` timed calls.
 
     Parameters
     ----------
@@ -316,18 +412,24 @@ def worker(task: dict) -> dict:
     Returns
     -------
     dict
-        ``seconds`` (the timed calls), ``settings``, ``checksum`` (sum of the output).
+        ``seconds`` (the timed calls), ``settings``, ``checksum`` (sum of the output, or
+        the warm-up step's loss), ``load1`` (the 1-minute load average at the end).
     """
     backend = task["runtime"] if task["runtime"] not in PEERS else "numpy"
     run, x = build_subject(task["subject"], backend=backend)
-    call, settings = _runner(task["runtime"], run, x, task["threads"], task.get("options"))
+    if "train" in task["subject"]:
+        call, settings = _train_runner(task["runtime"], run, x, task["threads"])
+    else:
+        call, settings = _runner(task["runtime"], run, x, task["threads"],
+                                 task.get("options"))
     y = call()
     seconds = []
     for _ in range(task["repeats"]):
         t0 = time.perf_counter()
         call()
         seconds.append(time.perf_counter() - t0)
-    return {"seconds": seconds, "settings": settings, "checksum": float(np.sum(y))}
+    return {"seconds": seconds, "settings": settings, "checksum": float(np.sum(y)),
+            "load1": os.getloadavg()[0]}
 
 
 def fresh(task: dict, env: dict | None = None) -> dict:
@@ -360,9 +462,90 @@ def fresh(task: dict, env: dict | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+class Store:
+    """Every fresh process's result, one JSON line per process, keyed by what it measured
+    (subject, runtime, threads, round, repeats): a run that was killed continues where it
+    stopped, and the tables are made from every line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        The JSON-lines file (created when the first result arrives); in memory when omitted.
+        A last line cut short by a killed write is ignored.
+    """
+
+    def __init__(self, path=None):
+        self.path, self.entries = path, {}
+        if path is not None and os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    try:
+                        e = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    self.entries[self.id(e["key"])] = e
+
+    @staticmethod
+    def id(key: dict) -> str:
+        """The canonical text of ``key`` (sorted JSON).
+
+        Parameters
+        ----------
+        key : dict
+
+        Returns
+        -------
+        str
+        """
+        return json.dumps(key, sort_keys=True)
+
+    def get(self, key: dict) -> dict | None:
+        """The entry stored under ``key``, or None.
+
+        Parameters
+        ----------
+        key : dict
+
+        Returns
+        -------
+        dict or None
+        """
+        return self.entries.get(self.id(key))
+
+    def put(self, key: dict, value: dict) -> dict:
+        """Store ``value`` under ``key``, appending a line to the file (flushed to disk).
+
+        Parameters
+        ----------
+        key : dict
+        value : dict
+
+        Returns
+        -------
+        dict
+            The entry: ``value`` with ``key``.
+        """
+        entry = {"key": key, **value}
+        self.entries[self.id(key)] = entry
+        if self.path is not None:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(entry, sort_keys=True) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        return entry
+
+
+def _commit() -> str:
+    from layerbench.provenance import git_sha
+
+    g = git_sha()
+    return g["sha"][:12] + ("+dirty" if g["dirty"] else "")
+
+
 def compare(subject: dict, runtimes, threads=(1,), *, rounds: int = 3, repeats: int = 1,
-            progress=None) -> list[dict]:
-    """Interleaved rounds of fresh processes: per round, every runtime at every thread count.
+            store: Store | None = None, progress=None) -> list[dict]:
+    """Interleaved rounds of fresh processes: per round, every runtime at every thread count
+    (the runtimes' order rotated by one each round).
 
     Parameters
     ----------
@@ -375,33 +558,78 @@ def compare(subject: dict, runtimes, threads=(1,), *, rounds: int = 3, repeats: 
         Fresh processes per (runtime, threads); the median of their medians is reported.
     repeats : int
         Timed calls in each process (after one warm-up call).
+    store : Store, optional
+        Results already measured (skipped) and where new ones go; a runtime that fails is
+        stored with its ``error`` and not tried again in later rounds.
     progress : callable, optional
-        Called with each row as it is measured.
+        Called with each new store entry.
 
     Returns
     -------
     list of dict
-        One row per (runtime, threads): ``seconds`` (median), ``rounds`` (per-process
-        medians), ``gflops`` (direct-equivalent), ``settings``.
+        :func:`aggregate` of the store's entries for this subject.
     """
-    flops = subject_flops(subject)
-    per: dict[tuple[str, int], list] = {}
-    settings = {}
-    for _ in range(rounds):
+    store = Store() if store is None else store
+    runtimes, failed = list(runtimes), set()
+    for k in range(rounds):
+        order = runtimes[k % len(runtimes):] + runtimes[:k % len(runtimes)] if runtimes \
+            else []
         for n in threads:
-            for r in runtimes:
-                res = fresh({"subject": subject, "runtime": r, "threads": n,
-                             "repeats": repeats})
-                per.setdefault((r, n), []).append(statistics.median(res["seconds"]))
-                settings[(r, n)] = res["settings"]
+            for r in order:
+                key = {"subject": subject, "runtime": r, "threads": n, "round": k,
+                       "repeats": repeats}
+                if store.get(key) is not None or (r, n) in failed:
+                    continue
+                t0 = time.time()
+                try:
+                    res = fresh({"subject": subject, "runtime": r, "threads": n,
+                                 "repeats": repeats})
+                except RuntimeError as err:
+                    failed.add((r, n))
+                    res = {"error": str(err)}
+                entry = store.put(key, {**res, "commit": _commit(), "started": t0})
+                if progress:
+                    progress(entry)
+    return aggregate([e for e in store.entries.values() if e["key"].get("subject") == subject])
+
+
+def aggregate(entries: list[dict]) -> list[dict]:
+    """One row per (subject, runtime, threads) of store entries: the median over processes
+    of each process's median time.
+
+    Parameters
+    ----------
+    entries : list of dict
+        :class:`Store` entries.
+
+    Returns
+    -------
+    list of dict
+        ``subject``, ``runtime``, ``peer``, ``threads``, ``seconds`` (None when every process
+        failed), ``rounds`` (per-process medians), ``settings``, ``load1`` (the largest load
+        average seen at a process's end), ``commit`` (of the measuring code) and ``error``
+        (the last failure, or None), in the order first measured.
+    """
+    groups: dict[str, dict] = {}
+    for e in sorted(entries, key=lambda e: e.get("started", 0)):
+        k = e["key"]
+        g = groups.setdefault(Store.id([k["subject"], k["runtime"], k["threads"]]), {
+            "subject": k["subject"], "runtime": k["runtime"], "peer": k["runtime"] in PEERS,
+            "threads": k["threads"], "rounds": [], "settings": {}, "load1": None,
+            "commits": [], "error": None})
+        if "error" in e:
+            g["error"] = e["error"]
+            continue
+        g["rounds"].append(statistics.median(e["seconds"]))
+        g["settings"] = e["settings"]
+        g["load1"] = max(e.get("load1", 0.0), g["load1"] or 0.0)
+        if e.get("commit") and e["commit"] not in g["commits"]:
+            g["commits"].append(e["commit"])
     rows = []
-    for (r, n), t in per.items():
-        s = statistics.median(t)
-        row = {"runtime": r, "peer": r in PEERS, "threads": n, "seconds": s, "rounds": t,
-               "gflops": flops / s / 1e9, "settings": settings[(r, n)]}
-        rows.append(row)
-        if progress:
-            progress(row)
+    for g in groups.values():
+        g["seconds"] = statistics.median(g["rounds"]) if g["rounds"] else None
+        g["commit"] = " ".join(g.pop("commits"))
+        rows.append(g)
     return rows
 
 

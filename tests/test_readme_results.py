@@ -72,3 +72,38 @@ def test_readme_links_resolve():
         if "://" in target:
             continue
         assert (ROOT / target).exists(), f"README links to missing {target}"
+
+
+PEERS_CSV = (
+    "subject,runtime,peer,threads,seconds,vs_best_peer,best_peer,gflops,of_sgemm_peak,"
+    "sgemm_peak_gflops,rounds,load1,commit,settings\n"
+    'edsr_baseline_x2 510x339,cython,False,2,1.8,0.72,openvino,300,1.6,190,"[1.8, 1.9, 1.7]",'
+    '0.3,abc,{}\n'
+    'edsr_baseline_x2 510x339,keras,True,2,2.6,1.04,openvino,200,1.05,190,"[2.6, 2.6, 2.6]",'
+    '0.3,abc,{}\n'
+    'edsr_baseline_x2 510x339,openvino,True,2,2.5,1.0,openvino,210,1.1,190,"[2.5, 2.5, 2.5]",'
+    '0.3,abc,{}\n')
+
+
+def test_peers_renderer_reads_peers_csv(tmp_path):
+    """The speed table names the peer set and the best peer and follows the CSV; without a
+    CSV it says how to measure one."""
+    assert RT.peers(tmp_path) == RT.NO_PEERS
+    assert RT.peers_source(tmp_path) == ""
+    (tmp_path / "peers.csv").write_text(PEERS_CSV)
+    got = RT.peers(tmp_path)
+    assert got.startswith("Peers: keras, openvino;")
+    assert "median of 3 interleaved rounds" in got
+    assert ("| EDSR-baseline x2 510x339 | 2 | openvino 2.50 s | 0.72 (1.80 s, 300 GFLOP/s = "
+            "1.60x sgemm) |") in got
+    assert "Measured at commit abc: 3 rows; 1-minute load average up to 0.3" in \
+        RT.peers_source(tmp_path)
+
+
+def test_update_readme_rewrites_only_the_marked_blocks(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results-table peers -->\nold\n<!-- /results-table -->\nend\n")
+    assert RT.update_readme(readme, tmp_path) == ["peers"]
+    assert readme.read_text() == (f"intro\n<!-- results-table peers -->\n{RT.NO_PEERS}\n"
+                                  "<!-- /results-table -->\nend\n")
+    assert RT.update_readme(readme, tmp_path) == []

@@ -17,7 +17,8 @@ number in them is read from a committed CSV:
 from __future__ import annotations
 
 import csv
-import statistics
+import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -73,69 +74,90 @@ def equality(tables: Path | None = None) -> str:
     return _markdown(["backend", "rows", "pass", "skip", "fail"], body)
 
 
-def peers(tables: Path | None = None, name: str = "peer_compare.csv") -> str:
-    """Whole models against Keras, side by side: the median over repeats of our time / the
-    Keras time, our median seconds in brackets, and the range of Keras' seconds.
+PEERS_CSV = "peers.csv"
+NO_PEERS = ("No peer table is committed yet: `nox -s peers` measures it into "
+            "`results/tables/peers.csv`.")
+
+
+def peers(tables: Path | None = None, name: str = PEERS_CSV) -> str:
+    """Whole models against the best peer, per model and thread count: the peer set named,
+    the fastest peer and its seconds, and for each of our backends its time / the best
+    peer's time with its seconds and the roofline (direct-equivalent GFLOP/s over the sgemm
+    peak).
 
     Parameters
     ----------
     tables : pathlib.Path, optional
-        Folder holding the peer-compare CSV (default: the committed ``results/tables``).
+        Folder holding the CSV written by ``layerbench compare-backends`` (``nox -s peers``;
+        default: the committed ``results/tables``).
     name : str
-        File name of the CSV written by ``layerbench peer-compare``.
+        The CSV's file name.
 
     Returns
     -------
     str
-        A Markdown table, one row per model and thread count.
+        A sentence naming the peers and a Markdown table; a sentence saying how to measure
+        it when the CSV is not there.
     """
-    groups: dict[tuple[str, int], dict[str, list[dict[str, str]]]] = defaultdict(
-        lambda: defaultdict(list))
-    backends: list[str] = []
-    for row in _rows(name, tables):
-        groups[(row["model"], int(row["threads"]))][row["backend"]].append(row)
-        if row["backend"] not in backends:
-            backends.append(row["backend"])
-    body = []
-    for (model, threads), per_backend in groups.items():
-        cells, keras = [], []
-        for backend in backends:
-            runs = per_backend.get(backend, [])
-            if not runs:
-                cells.append("-")
-                continue
-            ratio = statistics.median(float(r["ratio"]) for r in runs)
-            seconds = statistics.median(float(r["seconds"]) for r in runs)
-            cells.append(f"{ratio:.2f} ({seconds:.2f} s)")
-            keras += [float(r["keras_seconds"]) for r in runs]
-        body.append([MODEL_LABELS.get(model, model), str(threads), *cells,
-                     f"{min(keras):.1f}-{max(keras):.1f}"])
-    return _markdown(["model", "threads", *backends, "keras seconds"], body)
-
-
-def peers_source(tables: Path | None = None, name: str = "peer_compare.csv") -> str:
-    """Where the peer table's numbers come from: commits, repeats and the machine's load.
-
-    Parameters
-    ----------
-    tables : pathlib.Path, optional
-        Folder holding the peer-compare CSV (default: the committed ``results/tables``).
-    name : str
-        File name of the CSV written by ``layerbench peer-compare``.
-
-    Returns
-    -------
-    str
-        One sentence.
-    """
+    path = (tables or TABLES) / name
+    if not path.exists():
+        return NO_PEERS
     rows = _rows(name, tables)
-    commits = sorted({r["commit"].replace("+dirty", " (with uncommitted edits)")
-                      for r in rows})
-    repeats = len({r["repeat"] for r in rows})
+    peer_names = sorted({r["runtime"] for r in rows if r["peer"] == "True"})
+    ours = list(dict.fromkeys(r["runtime"] for r in rows if r["peer"] != "True"))
+    groups: dict[tuple[str, int], dict[str, dict[str, str]]] = defaultdict(dict)
+    for r in rows:
+        groups[(r["subject"], int(r["threads"]))][r["runtime"]] = r
+    rounds = sorted({len(r["rounds"].strip("[]").split(",")) for r in rows})
+    body = []
+    for (subject, threads), per in groups.items():
+        model, _, size = subject.partition(" ")
+        best = per.get(next(iter(per.values()))["best_peer"])
+        cells = []
+        for b in ours:
+            r = per.get(b)
+            if r is None or not r["vs_best_peer"]:
+                cells.append("-" if r is None else f"({float(r['seconds']):.2f} s)")
+                continue
+            roof = (f", {float(r['gflops']):.0f} GFLOP/s = {float(r['of_sgemm_peak']):.2f}x "
+                    "sgemm" if r["of_sgemm_peak"] else "")
+            cells.append(f"{float(r['vs_best_peer']):.2f} ({float(r['seconds']):.2f} s{roof})")
+        peer_cell = f"{best['runtime']} {float(best['seconds']):.2f} s" if best else "-"
+        body.append([f"{MODEL_LABELS.get(model, model)} {size}".strip(), str(threads),
+                     peer_cell, *cells])
+    span = str(rounds[0]) if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
+    intro = (f"Peers: {', '.join(peer_names) or 'none measured'}; each runtime in its own "
+             f"fresh process, median of {span} interleaved rounds. A cell: our time / the best peer's time at the same thread "
+             "count (our seconds, direct-equivalent GFLOP/s and their ratio to the measured "
+             "sgemm peak).")
+    return intro + "\n\n" + _markdown(["model", "threads", "best peer", *ours], body)
+
+
+def peers_source(tables: Path | None = None, name: str = PEERS_CSV) -> str:
+    """Where the peer table's numbers come from: commits, rounds and the machine's load.
+
+    Parameters
+    ----------
+    tables : pathlib.Path, optional
+        Folder holding the CSV (default: the committed ``results/tables``).
+    name : str
+        The CSV's file name.
+
+    Returns
+    -------
+    str
+        One sentence (empty when the CSV is not there).
+    """
+    if not ((tables or TABLES) / name).exists():
+        return ""
+    rows = _rows(name, tables)
+    commits = sorted({c.replace("+dirty", " (with uncommitted edits)")
+                      for r in rows for c in r["commit"].split()})
     loads = [float(r["load1"]) for r in rows if r.get("load1")]
-    load = f", 1-minute load average {min(loads):.1f}-{max(loads):.1f}" if loads else ""
-    return (f"Measured at commit {', '.join(commits)}: {len(rows)} timed pairs, "
-            f"{repeats} repeats{load}.")
+    load = f"; 1-minute load average up to {max(loads):.1f}" if loads else ""
+    return (f"Measured at commit {', '.join(commits)}: {len(rows)} rows{load}; the machine, "
+            "the command and every runtime's settings and version head "
+            "`results/tables/peers.md`.")
 
 
 def div2k_gain(tables: Path | None = None) -> str:
@@ -223,6 +245,39 @@ def csv_table(name: str, columns: list[str] | None = None,
     return _markdown(header, [[r[c] for c in header] for r in rows])
 
 
+README = ROOT / "README.md"
+BLOCK = re.compile(r"(<!-- results-table (\w+) -->\n)(.*?)(\n<!-- /results-table -->)", re.S)
+
+
+def update_readme(path: Path = README, tables: Path | None = None) -> list[str]:
+    """Re-render every block of ``path`` between ``<!-- results-table NAME -->`` and
+    ``<!-- /results-table -->`` with the renderer ``NAME`` (:data:`RENDERERS`).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The Markdown file (default: the README).
+    tables : pathlib.Path, optional
+        The results folder (default: the committed ``results/tables``).
+
+    Returns
+    -------
+    list of str
+        The names of the blocks whose text changed.
+    """
+    text = path.read_text()
+    changed = []
+
+    def render(m):
+        new = RENDERERS[m.group(2)](tables)
+        if new != m.group(3):
+            changed.append(m.group(2))
+        return m.group(1) + new + m.group(4)
+
+    path.write_text(BLOCK.sub(render, text))
+    return changed
+
+
 RENDERERS = {"equality": equality, "peers": peers, "div2k_gain": div2k_gain,
              "mri_headline": mri_headline}
 DOC_ONLY = {"peers_source": peers_source}  # rendered in the docs, not in the README
@@ -267,3 +322,11 @@ def setup(app):  # pragma: no cover - exercised by the docs build
 
     app.add_directive("results-table", ResultsTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":  # python docs/_ext/results_tables.py --update-readme
+    if sys.argv[1:] != ["--update-readme"]:
+        sys.exit("usage: python docs/_ext/results_tables.py --update-readme")
+    names = update_readme()
+    print(f"README.md: re-rendered {', '.join(names)}" if names
+          else "README.md: every rendered table is current")

@@ -29,6 +29,8 @@ EXPERIMENTS = {"div2k": div2k, "mri": mri}
 def result_settings(cfg: Config) -> dict[str, Any]:
     """Everything that changes a shard's rows (threads and output options do not)."""
     c = dataclasses.asdict(cfg)
+    if c["experiment"].get("crop_images") is None:  # the default: shard names as before it
+        c["experiment"].pop("crop_images", None)
     return {"experiment": c["experiment"], "dataset": c["dataset"],
             "backend": {k: c["backend"][k] for k in ("name", "dtype")}, "seed": c["seed"]}
 

@@ -87,7 +87,8 @@ def test_compare_backends_command(tmp_path):
 def test_targets_say_met_and_not_met():
     from layerbench.compare_backends import targets
 
-    row = {"runtime": "cython", "threads": 2, "vs_best_peer": 0.5, "of_sgemm_peak": 2.3}
+    row = {"runtime": "cython", "threads": 2, "vs_best_peer": 0.5, "of_sgemm_peak": 2.3,
+           "rounds": [1.0, 1.1, 0.9]}
     lines = targets([{**row, "subject": "edsr_x2 510x339"},
                      {**row, "subject": "wdsr_a_x4 510x339"},
                      {**row, "subject": "wdsr_a_x4 64x48"}])
@@ -95,3 +96,82 @@ def test_targets_say_met_and_not_met():
                          "/ sgemm peak 2.30 >= 2.2: met |")
     assert lines[-1] == "| wdsr_a_x4 | cython | 2 | / best peer 0.50 <= 0.7: met |"
     assert targets([{**row, "subject": "edsr_x2 64x48"}]) == []
+    few = targets([{**row, "subject": "wdsr_a_x4 510x339", "rounds": [1.0]}])
+    assert few[-1] == ("| wdsr_a_x4 | cython | 2 | not judged: 1 round(s), the target asks "
+                       "for 3 |")
+
+
+def _fake_fresh(calls, fail=()):
+    def fresh(task, env=None):
+        calls.append((task["runtime"], task["threads"]))
+        if task["runtime"] in fail:
+            raise RuntimeError(f"{task['runtime']} failed: boom")
+        return {"seconds": [0.5 if task["runtime"] == "keras" else 0.25], "settings": {},
+                "checksum": 0.0, "load1": 0.1}
+    return fresh
+
+
+def test_killed_run_resumes_from_the_store(tmp_path, monkeypatch):
+    """Rounds interleave runtimes (rotated each round); a rerun measures only what the
+    store lacks, a half-written last line is ignored, and a failing runtime is stored and
+    not retried in the later rounds of the same run (a rerun tries it once more)."""
+    calls = []
+    monkeypatch.setattr(runtimes, "fresh", _fake_fresh(calls, fail=("torch",)))
+    path = tmp_path / "rounds.jsonl"
+    subject = {"model": "m", "size": [4, 4]}
+    runtimes.compare(subject, ["numpy", "keras", "torch"], (1,), rounds=2,
+                     store=runtimes.Store(path))
+    assert calls == [("numpy", 1), ("keras", 1), ("torch", 1), ("keras", 1), ("numpy", 1)]
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:20])  # killed mid-write
+    calls.clear()
+    rows = runtimes.compare(subject, ["numpy", "keras", "torch"], (1,), rounds=3,
+                            store=runtimes.Store(path))
+    assert calls == [("torch", 1), ("numpy", 1), ("numpy", 1), ("keras", 1)]
+    by = {r["runtime"]: r for r in rows}
+    assert by["keras"]["seconds"] == 0.5 and len(by["keras"]["rounds"]) == 3
+    assert by["torch"]["seconds"] is None and "boom" in by["torch"]["error"]
+
+
+def test_table_rows_ratio_to_best_peer_and_roofline(monkeypatch):
+    calls = []
+    monkeypatch.setattr(runtimes, "fresh", _fake_fresh(calls))
+    monkeypatch.setattr(runtimes, "subject_flops", lambda subject: 1e9)
+    store = runtimes.Store()
+    store.put({"sgemm": 1}, {"gflops": 2.0})
+    from layerbench import compare_backends as cb
+
+    got = cb.measure([{"model": "m", "size": [4, 4]}], ["numpy", "keras"], (1,), rounds=1,
+                     repeats=1, roofline=True, store=store)
+    by = {r["runtime"]: r for r in got}
+    assert by["numpy"]["vs_best_peer"] == 0.5 and by["numpy"]["best_peer"] == "keras"
+    assert by["numpy"]["gflops"] == 4.0 and by["numpy"]["of_sgemm_peak"] == 2.0
+    assert cb.to_csv(got).splitlines()[1].startswith("m 4x4,numpy,False,1,0.25,0.5,keras,")
+
+
+def test_training_step_same_loss_as_torch():
+    """One training step: our backend and the PyTorch peer see the same first loss (ours on
+    normalised values, so scaled by the model's norm) and both change the weights."""
+    pytest.importorskip("torch", reason="the torch peer (extra `torch`)")
+    subject = {"train": "edsr_small_x2", "batch": 2, "patch": 6}
+    ours, x = runtimes.build_subject(subject)
+    before = {k: v.copy() for k, v in ours.params().items()}
+    step, _ = runtimes._train_runner("numpy", ours, x, 1)
+    theirs, _ = runtimes.build_subject(subject)
+    tstep, settings = runtimes._train_runner("torch", theirs, x, 1)
+    assert tstep() == pytest.approx(float(step()) * ours.norm, rel=1e-4)
+    assert settings["optimizer"] == "torch.optim.Adam"
+    assert any(np.any(before[k] != v) for k, v in ours.params().items())
+    with pytest.raises(Exception, match="training-step runtime"):
+        runtimes._train_runner("onnxruntime", theirs, x, 1)
+
+
+def test_usage_aligns_every_command(capsys):
+    from layerbench import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("  ") and line.split()[0] in cli.COMMANDS]
+    starts = {len(line) - len(line[2:].split(" ", 1)[1].lstrip()) for line in rows}
+    assert len(rows) == len(cli.COMMANDS) and len(starts) == 1
