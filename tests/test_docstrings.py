@@ -196,7 +196,7 @@ def _public_methods(cls):
 
 
 def _main_api():
-    from backends import backend, losses
+    from backends import backend, losses, network
     from layerbench import metrics
     from layerbench.models import model
 
@@ -220,6 +220,8 @@ def _main_api():
     names += ["backends.backend.KernelBackend", *_public_methods(backend.KernelBackend),
               "backends.backend.Kernels"]
     names += ["backends.losses.LossFunction", *_public_methods(losses.LossFunction)]
+    names += ["backends.network.Network", "backends.network.Node",
+              *_public_methods(network.Network)]
     names += [f"layerbench.metrics.{f}" for f in metrics.__all__
               if getattr(getattr(metrics, f), "__module__", None) == metrics.__name__]
     names += [f"layerbench.models.presets.{f}" for f in ("build", "preset", "pretrained",
