@@ -16,9 +16,11 @@ report (:func:`load_runs`) all read shards through :meth:`Shard.verify`, so a br
 never reported on.
 
 Locks: a run computes a shard only while it holds ``<shard>.lock`` (created with
-``O_CREAT | O_EXCL``; it records the owner's pid, host and start time). A lock is stale, and
-may be taken over, when its owner is on this host and no longer alive, or, for another host
-(a shared file system), when it is older than ``LOCK_STALE_SECONDS``.
+``O_CREAT | O_EXCL``; it records the owner's pid, host and start time, and its lease
+interval). A lock is a lease (:mod:`.lease`): the owner's heartbeat renews it, and it is
+stale, and may be taken over, when its owner is on this host and no longer alive, or when it
+has not been renewed for ``lease.MISSED`` intervals (an owner killed or frozen on any host of
+a shared file system).
 """
 
 from __future__ import annotations
@@ -39,12 +41,11 @@ import pandas as pd
 
 from backends.errors import expected
 
+from . import lease
+
 DATA_SUFFIXES = (".parquet", ".csv", ".npz")
 SIDECAR = ".json"
 LOCK = ".lock"
-# A lock of another host cannot be checked for liveness; the longest shard measured here
-# (DIV2K x4 on numpy, one image, ~3 min on a busy 2-core machine) is far below this.
-LOCK_STALE_SECONDS = 6 * 3600.0
 
 
 def config_hash(obj: Any, length: int = 10) -> str:
@@ -216,10 +217,13 @@ class Shard:
         except FileNotFoundError:
             return False
         if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
-            return not _alive(owner["pid"])
+            if not _alive(owner["pid"]):
+                return True
+            # alive: stale only when frozen past its lease (a lock without one: never)
+            return "lease_interval" in owner and lease.expired(owner, age)
         if not owner:  # unreadable: a crash between create and write leaves it empty
             return age > 60.0
-        return age > LOCK_STALE_SECONDS
+        return lease.expired(owner, age)  # another host: its heartbeat stopped
 
     def try_lock(self) -> bool:
         """Take the shard's lock (True), or leave it to its live owner (False)."""
@@ -233,13 +237,26 @@ class Shard:
                     return False
                 lock.unlink(missing_ok=True)  # a dead owner's lock
                 continue
+            owner = {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(),
+                     **lease.fields()}
             with os.fdopen(fd, "w") as f:
-                json.dump({"pid": os.getpid(), "host": socket.gethostname(),
-                           "time": time.time()}, f)
+                json.dump(owner, f)
+            lease.hold(lock, owner)  # the heartbeat renews it until unlock()
             return True
         return False
 
+    def holds_lock(self) -> bool:
+        """Whether this process still holds the shard's lock (it may have been taken over
+        while this process was frozen past its lease).
+
+        Returns
+        -------
+        bool
+        """
+        return lease.holds(self.path(LOCK))
+
     def unlock(self) -> None:
+        lease.release(self.path(LOCK))
         owner = self.lock_owner()
         if owner and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
             self.path(LOCK).unlink(missing_ok=True)

@@ -26,7 +26,7 @@ from hydra import compose, initialize_config_dir
 
 from layerbench import cli, schema
 from layerbench.confdir import CONFIG_PATH
-from layerbench.experiments import runner, store
+from layerbench.experiments import lease, runner, store
 
 N_SHARDS, ROWS = 6, 300
 KILLS = 24
@@ -261,7 +261,7 @@ def test_a_live_lock_is_respected_and_a_dead_one_taken_over(tmp_path):
     assert shard.lock_is_stale() and shard.try_lock()  # its owner is dead
     shard.path(".lock").write_text(json.dumps({"pid": 1, "host": "elsewhere", "time": 0}))
     assert not shard.lock_is_stale()
-    old = time.time() - store.LOCK_STALE_SECONDS - 1
+    old = time.time() - lease.stale_after({}) - 1
     os.utime(shard.path(".lock"), (old, old))
     assert shard.lock_is_stale()
 
