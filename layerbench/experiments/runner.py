@@ -111,6 +111,12 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
     shard is computed only under its lock: a shard locked by another live run is left to it,
     and this run waits for it (or takes it over if that run dies), so two runs on one output
     root compute each shard once and both return every row.
+
+    Raises
+    ------
+    DataError
+        The plan is empty or selects nothing (:func:`check_plan`), or every shard finished
+        with zero rows.
     """
     shards = plan_shards(cfg)
     check_plan(cfg, [t for t, _ in shards])
@@ -134,6 +140,11 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
         _run_here(cfg, todo)
     tables = [s.read_table() for _, s in shards if s.done()]
     result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if result.empty:  # every shard finished with zero rows: nothing was scored
+        raise DataError(f"experiment {cfg.experiment.name!r}: expected rows, received "
+                        f"{len(shards)} shards with 0 rows each under {shard_dir(cfg)} "
+                        "(nothing was scored: check the slices or images the settings "
+                        "select)")
     print(summary(result))
     return result
 

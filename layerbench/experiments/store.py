@@ -1,26 +1,35 @@
 """Shard files: atomic writes, verification, per-shard locks, resume, listing.
 
 A shard ``<root>/<experiment>/<backend>/<key>.<hash>`` is made of ``.parquet`` (the tidy table),
-``.csv`` (the same rows), optionally ``.npz`` (example images for the panels, with their name,
-slice and angle as data: :class:`Examples`) and ``.json``
-(the sidecar: provenance plus, under ``"files"``, each file's size in bytes, SHA-256 and row
-count). Every file is written to a temporary name in the same directory, fsynced and renamed;
-the sidecar is written last. A shard is finished only when its sidecar parses and every file
-it lists exists with that size, checksum and row count (:meth:`Shard.verify`); anything else
-(a killed write, a truncated or garbled file, a file edited by hand) is reported by name and
-the shard is recomputed. A killed run leaves at worst stray ``*.tmp*`` files and a stale lock,
-which the next run removes.
+``.csv`` (the same rows), ``.npz`` (example images for the panels, with their name, slice and
+angle as data: :class:`Examples`; no image when the shard keeps none) and ``.json`` (the
+sidecar: provenance; under ``"shard"`` the shard's key, config hash and row count; under
+``"files"`` each file's size in bytes, SHA-256 and row count; last, ``"sidecar_sha256"``, the
+SHA-256 of everything else in it). Every file is written to a temporary name in the same
+directory (``<file>.layerbench.tmp-XXXXXXXX<ext>``), fsynced and renamed; the sidecar is
+written last.
+
+A shard is finished only when (:meth:`Shard.verify`) its sidecar parses and matches its own
+checksum, names the shard its file names name (key and hash: a shard copied over another is
+not), lists exactly the files of :data:`DATA_SUFFIXES` (fixed here, not by the sidecar), and
+every file has the listed size, checksum and row count, the tables the shard's row count and
+every row the shard's name. Anything else (a killed write, a truncated or garbled file, a file
+edited, copied or deleted by hand) is reported by name and the shard is recomputed. A killed
+run leaves at worst stray temporaries and a stale lock, which the next run removes; only files
+named as this module names its temporaries are ever removed.
 
 This module is the one reader of run files: the runner's resume, ``layerbench verify`` and the
 report (:func:`load_runs`) all read shards through :meth:`Shard.verify`, so a broken shard is
 never reported on.
 
 Locks: a run computes a shard only while it holds ``<shard>.lock`` (created with
-``O_CREAT | O_EXCL``; it records the owner's pid, host and start time, and its lease
-interval). A lock is a lease (:mod:`.lease`): the owner's heartbeat renews it, and it is
-stale, and may be taken over, when its owner is on this host and no longer alive, or when it
-has not been renewed for ``lease.MISSED`` intervals (an owner killed or frozen on any host of
-a shared file system).
+``O_CREAT | O_EXCL``; a JSON object recording the owner's pid, host, the lock's time, the
+owner process's start time, which tells a reused pid from the owner, and its lease interval).
+A lock is a lease (:mod:`.lease`): the owner's heartbeat renews it. It is stale, and may be
+taken over, when its owner is on this host and no longer alive (or its pid now belongs to
+another process), when it is not a JSON object (after a grace period for a lock being
+written), or when it has not been renewed for ``lease.MISSED`` intervals (an owner killed or
+frozen on any host of a shared file system). Readers ignore fields they do not know.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -43,9 +53,18 @@ from backends.errors import expected
 
 from . import lease
 
+#: The files every finished shard has (besides its sidecar); fixed here, not by the sidecar.
 DATA_SUFFIXES = (".parquet", ".csv", ".npz")
 SIDECAR = ".json"
 LOCK = ".lock"
+#: The sidecar key of the sidecar's own checksum (over everything else in it).
+SIDECAR_DIGEST = "sidecar_sha256"
+#: The marker of this module's temporary files: ``<file>.layerbench.tmp-XXXXXXXX<ext>``.
+TMP_MARK = ".layerbench.tmp-"
+_TMP_NAME = re.compile(re.escape(TMP_MARK) + r"[A-Za-z0-9_]{8}(\.[A-Za-z0-9]+)?$")
+# a lock that is not a JSON object is being written (created, not yet filled) for at most
+# this long; after it, it is a broken lock and stale
+LOCK_UNREADABLE_GRACE = 60.0
 
 
 def config_hash(obj: Any, length: int = 10) -> str:
@@ -66,7 +85,7 @@ def _fsync_dir(directory: Path) -> None:
 def _atomic(path: Path, write: Callable[[str], None], suffix: str) -> None:
     """``write(tmp)``, fsync, rename to ``path``, fsync the directory."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp" + suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + TMP_MARK, suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -77,6 +96,77 @@ def _atomic(path: Path, write: Callable[[str], None], suffix: str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def is_temporary(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is named as this module names its temporary files
+    (``<file>.layerbench.tmp-XXXXXXXX<ext>``, :data:`TMP_MARK`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    bool
+    """
+    return bool(_TMP_NAME.search(Path(path).name))
+
+
+def _canonical(record: Mapping[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sidecar_text(record: Mapping[str, Any]) -> str:
+    """The sidecar file's text of ``record``: its JSON with, last, its own checksum
+    (:data:`SIDECAR_DIGEST`: the SHA-256 of the canonical JSON of the rest).
+
+    Parameters
+    ----------
+    record : mapping
+        Provenance, ``"shard"`` and ``"files"``; values JSON can hold (others are written
+        as their ``str``).
+
+    Returns
+    -------
+    str
+    """
+    plain = json.loads(json.dumps(record, default=str))  # as a reader will see it
+    plain.pop(SIDECAR_DIGEST, None)
+    plain[SIDECAR_DIGEST] = hashlib.sha256(_canonical(plain)).hexdigest()
+    return json.dumps(plain, indent=1)
+
+
+def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
+    """The record of a sidecar whose checksum matches its contents.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    dict
+        Without the checksum.
+
+    Raises
+    ------
+    ValueError
+        The file is not JSON, not an object, has no checksum (written by an older
+        layerbench) or its contents differ from its checksum (edited or garbled).
+    OSError
+        The file cannot be read.
+    """
+    record = json.loads(Path(path).read_text())
+    if not isinstance(record, dict):
+        raise ValueError(expected("sidecar", "a JSON object", type(record).__name__))
+    digest = record.pop(SIDECAR_DIGEST, None)
+    if digest is None:
+        raise ValueError(f"no {SIDECAR_DIGEST!r} (a sidecar of an older layerbench: the "
+                         "shard is recomputed)")
+    if digest != hashlib.sha256(_canonical(record)).hexdigest():
+        raise ValueError("its contents differ from its own checksum (edited or garbled)")
+    return record
 
 
 def sha256(path: Path) -> str:
@@ -126,19 +216,42 @@ class Shard:
     def started(self) -> bool:
         return any(self.path(e).exists() for e in (*DATA_SUFFIXES, SIDECAR))
 
+    @property
+    def digest(self) -> str:
+        """The config hash in the shard's file names."""
+        return self.base.name.rpartition(".")[2]
+
     def verify(self) -> list[str]:
-        """Problems that keep the shard from counting as finished (empty: finished)."""
+        """Problems that keep the shard from counting as finished (empty: finished).
+
+        Returns
+        -------
+        list of str
+            One line per problem, each naming the file (see the module docstring for what
+            is checked).
+        """
         side = self.path(SIDECAR)
         if not side.is_file():
             return [f"{side.name}: sidecar missing (the write did not finish)"]
         try:
-            files = json.loads(side.read_text())["files"]
-            assert isinstance(files, dict) and ".parquet" in files
-        except Exception as err:  # truncated, empty, garbled or foreign JSON
+            record = read_sidecar(side)
+            files, shard = record["files"], record["shard"]
+            if not (isinstance(files, dict) and isinstance(shard, dict)):
+                raise ValueError(expected("'files' and 'shard'", "JSON objects",
+                                          [type(files).__name__, type(shard).__name__]))
+        except Exception as err:  # truncated, empty, garbled, edited or foreign
             return [f"{side.name}: unreadable sidecar ({type(err).__name__}: {err})"]
+        named = (shard.get("key"), shard.get("hash"))
+        if named != (self.key, self.digest):
+            return [f"{side.name}: the sidecar of shard {named[0]}.{named[1]}, not of "
+                    f"{self.base.name} (files copied over from another shard?)"]
+        if set(files) != set(DATA_SUFFIXES):
+            return [f"{side.name}: lists files {sorted(files)}; a shard has exactly "
+                    f"{sorted(DATA_SUFFIXES)}"]
+        rows = shard.get("rows")
         problems = []
-        for ext, want in files.items():
-            p = self.path(ext)
+        for ext in DATA_SUFFIXES:
+            want, p = files[ext], self.path(ext)
             try:
                 if not p.is_file():
                     problems.append(f"{p.name}: missing")
@@ -149,9 +262,31 @@ class Shard:
                     problems.append(f"{p.name}: checksum differs from the sidecar's")
                 elif count_rows(p) != want["rows"]:
                     problems.append(f"{p.name}: row count differs from the sidecar's")
+                elif ext != ".npz" and want["rows"] != rows:
+                    problems.append(f"{p.name}: {want['rows']} rows, the shard has {rows}")
+                elif ext == ".parquet" and not self._rows_name_the_shard(p):
+                    problems.append(f"{p.name}: its rows name another shard (column 'shard')")
             except Exception as err:
                 problems.append(f"{p.name}: unreadable ({type(err).__name__}: {err})")
         return problems
+
+    def _rows_name_the_shard(self, path: Path) -> bool:
+        """Every row's ``shard`` column (when the table has one) is this shard's name."""
+        import pyarrow.parquet as pq
+
+        if "shard" not in pq.ParquetFile(path).schema_arrow.names:
+            return True
+        column = pq.read_table(path, columns=["shard"]).column("shard")
+        return all(v == self.base.name for v in column.unique().to_pylist())
+
+    def rows(self) -> int:
+        """The shard's row count as its sidecar records it (call on a verified shard).
+
+        Returns
+        -------
+        int
+        """
+        return int(read_sidecar(self.path(SIDECAR))["shard"]["rows"])
 
     def done(self) -> bool:
         return not self.verify()
@@ -169,16 +304,15 @@ class Shard:
 
         ``examples``: an :class:`Examples`, or a mapping it is made from (keys: a name, or a
         ``(slice, angle, name)`` tuple)."""
-        if examples:
-            arrays = Examples(examples).arrays()
-            _atomic(self.path(".npz"), lambda t: _savez(t, arrays), ".npz")
+        arrays = Examples(examples).arrays()  # written when empty too: every shard has one
+        _atomic(self.path(".npz"), lambda t: _savez(t, arrays), ".npz")
         _atomic(self.path(".csv"), lambda t: table.to_csv(t, index=False), ".csv")
         _atomic(self.path(".parquet"), lambda t: table.to_parquet(t, index=False), ".parquet")
-        files = {e: describe(self.path(e)) for e in DATA_SUFFIXES if self.path(e).is_file()}
-        sidecar = {**provenance, "files": files}
-        _atomic(self.path(SIDECAR),
-                lambda t: Path(t).write_text(json.dumps(sidecar, indent=1, default=str)),
-                SIDECAR)
+        files = {e: describe(self.path(e)) for e in DATA_SUFFIXES}
+        sidecar = {**provenance, "shard": {"key": self.key, "hash": self.digest,
+                                           "rows": len(table)}, "files": files}
+        text = sidecar_text(sidecar)
+        _atomic(self.path(SIDECAR), lambda t: Path(t).write_text(text), SIDECAR)
 
     def read_table(self) -> pd.DataFrame:
         return pd.read_parquet(self.path(".parquet"))
@@ -278,7 +412,8 @@ def _savez(tmp: str, arrays: dict[str, np.ndarray]) -> None:
 
 
 def remove_stale_temporaries(directory: Path) -> int:
-    """Delete ``*.tmp*`` files left by a killed run; return how many.
+    """Delete the temporary files a killed run left (named as :func:`is_temporary` says;
+    no other file is touched); return how many.
 
     A shard whose lock has a live owner keeps its temporaries: a concurrent run is writing
     them.
@@ -291,8 +426,8 @@ def remove_stale_temporaries(directory: Path) -> int:
         shard = Shard.from_base(lock.with_suffix(""))
         if not shard.lock_is_stale():
             live.add(str(shard.base) + ".")
-    for p in directory.rglob("*.tmp*"):
-        if any(str(p).startswith(b) for b in live):
+    for p in directory.rglob("*" + TMP_MARK + "*"):
+        if not is_temporary(p) or any(str(p).startswith(b) for b in live):
             continue
         p.unlink(missing_ok=True)
         n += 1
@@ -316,7 +451,7 @@ def shard_bases(root: str | os.PathLike) -> list[Path]:
     bases = set()
     for ext in (*DATA_SUFFIXES, SIDECAR):
         for p in Path(root).rglob("*" + ext):
-            if ".tmp" not in p.name and p.is_file():
+            if not is_temporary(p) and p.is_file():
                 bases.add(p.with_suffix(""))
     return sorted(bases)
 
@@ -329,8 +464,9 @@ def verify_tree(root: str | os.PathLike) -> dict[str, list[str]]:
         problems = Shard.from_base(base).verify()
         if problems:
             broken[str(base)] = problems
-    for p in Path(root).rglob("*.tmp*"):
-        broken[str(p)] = ["temporary file of an interrupted write"]
+    for p in Path(root).rglob("*" + TMP_MARK + "*"):
+        if is_temporary(p):
+            broken[str(p)] = ["temporary file of an interrupted write"]
     for p in Path(root).rglob("*" + LOCK):
         shard = Shard.from_base(p.with_suffix(""))
         if shard.lock_is_stale():
