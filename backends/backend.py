@@ -58,8 +58,23 @@ class KernelBackend:
     def kernels(self, module: str) -> ModuleType:
         """The kernel module ``module`` (e.g. ``"conv"``) of this backend.
 
-        Raises :class:`NotSupportedError` when the backend has no such module (a partial
-        backend); an import error inside an existing module propagates unchanged.
+        Parameters
+        ----------
+        module : str
+            One of ``KERNEL_MODULES``.
+
+        Returns
+        -------
+        module
+            The imported kernel module.
+
+        Raises
+        ------
+        NotSupportedError
+            The backend has no such module (a partial backend); an import error inside an
+            existing module propagates unchanged.
+        ValueError
+            ``module`` is not a kernel module name.
         """
         found = self._module(module)
         if found is None:
@@ -68,8 +83,31 @@ class KernelBackend:
         return found
 
     def kernel(self, module: str, function: str) -> Callable[..., Any]:
-        """One kernel function (a name in the module's ``__all__``); a missing one, or a
-        missing module, raises :class:`NotSupportedError` naming backend and kernel."""
+        """One kernel function (a name in the module's ``__all__``).
+
+        Parameters
+        ----------
+        module : str
+            One of ``KERNEL_MODULES``.
+        function : str
+            A kernel name in that module's ``__all__`` (e.g. ``"conv2d_forward"``).
+
+        Returns
+        -------
+        callable
+            The kernel.
+
+        Raises
+        ------
+        NotSupportedError
+            The module or the kernel is missing; the message names backend and kernel.
+
+        Examples
+        --------
+        >>> from backends import get_backend
+        >>> get_backend("numpy").kernel("shortcut", "shortcut_forward").__name__
+        'shortcut_forward'
+        """
         found = self._module(module)
         if found is None:
             raise NotSupportedError(f"backend {self.name!r} has no kernel {module}.{function} "
@@ -96,7 +134,23 @@ class KernelBackend:
 
     @contextmanager
     def threads(self, n: int) -> Iterator[None]:
-        """Run the enclosed block with ``n`` threads in every kernel of this backend."""
+        """Run the enclosed block with ``n`` threads in every kernel of this backend.
+
+        Parameters
+        ----------
+        n : int
+            Thread count, ``>= 1``; the previous count is restored on exit.
+
+        Yields
+        ------
+        None
+            Inside the block the kernels use ``n`` threads.
+
+        Raises
+        ------
+        ValueError
+            ``n`` is not an integer ``>= 1``.
+        """
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(expected("threads", "an integer >= 1", n))
         old = self._get_threads()
@@ -121,7 +175,13 @@ class KernelBackend:
         return self._get_threads()
 
     def info(self) -> dict[str, Any]:
-        """Provenance: name, threads and whatever the backend adds."""
+        """Provenance: name, threads and whatever the backend adds.
+
+        Returns
+        -------
+        dict
+            ``backend``, ``threads`` and the entries of the backend's ``info`` callable.
+        """
         return {"backend": self.name, "threads": self._get_threads(), **self._info()}
 
     def __repr__(self) -> str:
@@ -129,14 +189,23 @@ class KernelBackend:
 
 
 class Kernels:
-    """The functions of one kernel module of ``backend``, each looked up through
-    :meth:`KernelBackend.kernel` on first use (then kept as an attribute); upper-case names
-    are the module's constants (``AUTO_ALGOS``), an ``AttributeError`` when absent.
+    """The functions of one kernel module of ``backend``, looked up on first use.
 
-    ``require`` names the functions to look up now: a layer lists every kernel its forward
-    and backward call, so a backend that lacks one fails at build with
-    :class:`NotSupportedError`, never half-way through a step. (The optimizer kernels are
-    looked up at the first ``update``: a backend without them still runs inference.)
+    Each function is found through :meth:`KernelBackend.kernel` on first use (then kept as
+    an attribute); upper-case names are the module's constants (``AUTO_ALGOS``), an
+    ``AttributeError`` when absent.
+
+    Parameters
+    ----------
+    backend : KernelBackend
+        The backend.
+    module : str
+        One of ``KERNEL_MODULES``.
+    require : iterable of str, optional
+        The functions to look up now: a layer lists every kernel its forward and backward
+        call, so a backend that lacks one fails at build with
+        :class:`NotSupportedError`, never half-way through a step. (The optimizer kernels
+        are looked up at the first ``update``: a backend without them still runs inference.)
     """
 
     def __init__(self, backend: KernelBackend, module: str, require: Iterable[str] = ()):

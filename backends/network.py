@@ -30,6 +30,18 @@ INPUT = "input"
 
 @dataclass
 class Node:
+    """One node of a :class:`Network`.
+
+    Parameters
+    ----------
+    name : str
+        The node's name (parameters are addressed as ``"name/param"``).
+    layer : Layer or MergeLayer
+        The layer it runs.
+    inputs : tuple of str
+        The names of the values it reads (``"input"`` or earlier nodes).
+    """
+
     name: str
     layer: object
     inputs: tuple[str, ...]
@@ -43,16 +55,23 @@ class Network:
     input_shape : tuple
         Nominal NHWC input shape (batch and spatial size may differ at run time).
     backend : str, default "numpy"
+        The backend every layer runs on.
     dtype : float32 or float64
+        Dtype of the inputs and parameters.
     seed : int
         Base seed for the deterministic default initialisation (node i uses ``seed + i``).
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from backends import specs
     >>> net = Network((1, 8, 8, 3))
     >>> net.add("conv", specs.Conv2D(filters=12, kernel=3))
+    'conv'
     >>> net.add("shuffle", specs.PixelShuffle(scale=2))
-    >>> y = net.forward(x)
+    'shuffle'
+    >>> net.forward(np.zeros((1, 8, 8, 3), np.float32)).shape
+    (1, 16, 16, 3)
     """
 
     def __init__(self, input_shape, *, backend="numpy", dtype=np.float32, seed: int = 0):
@@ -66,7 +85,31 @@ class Network:
 
     # -- building ---------------------------------------------------------------------------
     def add(self, name: str, spec: _specs.LayerSpec, inputs: Sequence[str] | None = None) -> str:
-        """Append a node; ``inputs`` defaults to the previous node. Returns ``name``."""
+        """Append a node; ``inputs`` defaults to the previous node.
+
+        Parameters
+        ----------
+        name : str
+            A new node name without ``/``.
+        spec : backends.specs.LayerSpec
+            The node's layer.
+        inputs : sequence of str, optional
+            The values it reads (``"input"`` or earlier nodes); as many as the spec's
+            ``n_inputs``, shaped as its ``input_shapes`` says.
+
+        Returns
+        -------
+        str
+            ``name``.
+
+        Raises
+        ------
+        ValueError
+            The name is taken or holds ``/``, an input is unknown, or the input count is
+            wrong.
+        ShapeError
+            A second input's shape does not fit.
+        """
         if not isinstance(name, str) or not name or "/" in name or name in self._shapes:
             raise ValueError(expected("name", "a new node name without '/'", name))
         inputs = (self.output,) if inputs is None else tuple(inputs)
@@ -99,9 +142,30 @@ class Network:
         """Run every node. ``keep=False`` frees each layer's backward cache and each
         intermediate as soon as its last consumer ran (inference at bounded memory).
 
-        ``band_bytes`` (inference only, with ``keep=False``): every layer whose spec
-        ``has_workspace`` runs on row bands of its input whose workspace is at most that
-        many bytes (:func:`backends.bands.forward_in_bands`; same result).
+        Parameters
+        ----------
+        x : numpy.ndarray
+            NHWC input in the network's dtype.
+        training : bool, default False
+            Training mode (batch statistics; what ``backward`` needs is kept).
+        keep : bool, default True
+            Keep the layers' caches for ``backward``.
+        band_bytes : int, optional
+            Inference only, with ``keep=False``: every layer whose spec ``has_workspace``
+            runs on row bands of its input whose workspace is at most that many bytes
+            (:func:`backends.bands.forward_in_bands`; same result).
+
+        Returns
+        -------
+        numpy.ndarray
+            The output node's value.
+
+        Raises
+        ------
+        ShapeError, DTypeError, LayoutError
+            ``x`` does not fit the network.
+        ValueError
+            ``band_bytes`` given with ``keep=True`` or ``training=True``.
         """
         check_array("Network", "x", x, self.dtype, channels=self.input_shape[3])
         if band_bytes is not None and (keep or training):
@@ -127,13 +191,42 @@ class Network:
         return values[self.output]
 
     def predict(self, x: np.ndarray, *, band_bytes: int | None = None) -> np.ndarray:
-        """Inference: ``forward(x, training=False, keep=False, band_bytes=band_bytes)``."""
+        """Inference: ``forward(x, training=False, keep=False, band_bytes=band_bytes)``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            NHWC input in the network's dtype.
+        band_bytes : int, optional
+            Largest convolution workspace of one row band (None: whole inputs).
+
+        Returns
+        -------
+        numpy.ndarray
+            The output.
+        """
         return self.forward(x, training=False, keep=False, band_bytes=band_bytes)
 
     # -- segments ---------------------------------------------------------------------------
     def crossing(self, name: str) -> set[str]:
         """Values (``"input"`` or node names) produced up to and including node ``name``
-        that nodes after it read."""
+        that nodes after it read.
+
+        Parameters
+        ----------
+        name : str
+            A node of the network.
+
+        Returns
+        -------
+        set of str
+            The values crossing the cut after ``name``.
+
+        Raises
+        ------
+        ValueError
+            ``name`` is not a node.
+        """
         names = list(self.nodes)
         if name not in self.nodes:
             raise ValueError(expected("node", f"one of {names}", name))
@@ -145,8 +238,21 @@ class Network:
         """The nodes up to and including ``cut`` and the nodes after it, as two networks
         sharing this network's layers; the second reads ``cut``'s output as its input.
 
-        Raises ``ValueError`` unless ``cut``'s output is the only value the later nodes read
-        from the earlier ones (:meth:`crossing`) and some node follows it.
+        Parameters
+        ----------
+        cut : str
+            The last node of the head.
+
+        Returns
+        -------
+        head, tail : Network
+            The two segments; ``tail.predict(head.predict(x))`` equals ``predict(x)``.
+
+        Raises
+        ------
+        ValueError
+            ``cut``'s output is not the only value the later nodes read from the earlier
+            ones (:meth:`crossing`), or no node follows it.
         """
         crossing = self.crossing(cut)
         if crossing != {cut}:
@@ -169,7 +275,26 @@ class Network:
         return net
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        """Back-propagate ``dy`` (gradient at the output); return dL/dx of the input."""
+        """Back-propagate ``dy`` (gradient at the output); return dL/dx of the input.
+
+        Gradients of values read by several nodes are summed.
+
+        Parameters
+        ----------
+        dy : numpy.ndarray
+            ``dL/dy`` at the output, shaped like the last ``forward``'s output.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``dL/dx``, shaped like the input.
+
+        Raises
+        ------
+        StateError
+            No ``forward(..., keep=True)`` preceded it, or the output does not depend on
+            the input.
+        """
         if not getattr(self, "_ran", False):
             raise StateError("Network.backward(): call forward(..., keep=True) first")
         pending = {self.output: dy}
@@ -186,7 +311,13 @@ class Network:
         return pending[INPUT]
 
     def update(self, optimizer) -> None:
-        """Apply ``optimizer`` to every node's parameters."""
+        """Apply ``optimizer`` to every node's parameters.
+
+        Parameters
+        ----------
+        optimizer : backends.protocol.Optimizer
+            The optimizer (its slots persist across calls).
+        """
         for node in self.nodes.values():
             node.layer.update(optimizer)
 
@@ -199,18 +330,36 @@ class Network:
         return out
 
     def params(self) -> dict[str, np.ndarray]:
-        """Trainable parameters as ``{"node/param": array}``."""
+        """Trainable parameters as ``{"node/param": array}``.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            The layers' live arrays.
+        """
         return self._collect("params")
 
     def grads(self) -> dict[str, np.ndarray]:
-        """Gradients of the last backward, same keys as ``params``."""
+        """Gradients of the last backward, same keys as ``params``.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``dL/dparam`` summed over the batch.
+        """
         return {
             f"{n.name}/{k}": v for n in self.nodes.values() if n.layer.params()
             for k, v in n.layer.grads().items()
         }
 
     def state(self) -> dict[str, np.ndarray]:
-        """Non-trainable buffers (batch-norm running statistics) as ``{"node/name": array}``."""
+        """Non-trainable buffers (batch-norm running statistics) as ``{"node/name": array}``.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Empty when no layer keeps state.
+        """
         return self._collect("state")
 
     def num_params(self) -> int:
@@ -229,6 +378,19 @@ class Network:
 
         All or nothing: every node's values are checked (keys, shapes, finiteness) before
         any node is assigned, so a rejected load leaves the network unchanged.
+
+        Parameters
+        ----------
+        p : Mapping of str to numpy.ndarray
+            Values keyed ``"node/param"`` (parameters and state).
+        strict : bool, default True
+            Require every parameter and no unknown key; otherwise unknown keys are
+            ignored and nodes without values keep theirs.
+
+        Raises
+        ------
+        WeightsError, NonFiniteError
+            A key, shape or value is rejected (the message names the node).
         """
         by_node: dict[str, dict[str, np.ndarray]] = {}
         for key, value in p.items():
@@ -253,19 +415,37 @@ class Network:
             layer.assign_params(values)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write parameters and state to ``.npz`` atomically (temp file, then rename)."""
+        """Write parameters and state to ``.npz`` atomically (temp file, then rename).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+        """
         path = os.fspath(path)
         tmp = path + ".tmp.npz"
         np.savez(tmp, **self.params(), **self.state())
         os.replace(tmp, path)
 
     def load(self, path: str | os.PathLike) -> None:
-        """Load parameters and state written by :meth:`save`."""
+        """Load parameters and state written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ``.npz`` file.
+        """
         with np.load(path) as f:
             self.load_params({k: f[k] for k in f.files})
 
     def summary(self) -> str:
-        """One line per node: name, layer, inputs, output shape, parameter count."""
+        """One line per node: name, layer, inputs, output shape, parameter count.
+
+        Returns
+        -------
+        str
+            The table, then the total number of parameters.
+        """
         rows = [f"{'node':24} {'layer':14} {'inputs':30} {'output':22} params"]
         for n in self.nodes.values():
             rows.append(

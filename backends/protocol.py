@@ -365,7 +365,29 @@ class Backend(Protocol):
 
 
 def iter_kernel_functions(module: ModuleType) -> Iterator[str]:
-    """Public kernel function names of a kernel module (what the parity test compares)."""
+    """Public kernel function names of a kernel module (what the parity test compares).
+
+    Parameters
+    ----------
+    module : module
+        A kernel module of a backend.
+
+    Yields
+    ------
+    str
+        The names in the module's ``__all__``, in order.
+
+    Raises
+    ------
+    AttributeError
+        The module has no ``__all__``.
+
+    Examples
+    --------
+    >>> from backends.numpy_ref import shortcut
+    >>> list(iter_kernel_functions(shortcut))
+    ['shortcut_forward', 'shortcut_backward']
+    """
     names = getattr(module, "__all__", None)
     if names is None:
         raise AttributeError(f"kernel module {module.__name__} must define __all__")

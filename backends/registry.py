@@ -26,7 +26,7 @@ from .errors import BackendUnavailableError, DTypeError, expected
 class BackendEntry:
     """One row of :data:`BACKEND_TABLE`: everything outside a backend's package that names it.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Registry name: the schema's choice, the asv parameter, the results' ``backend`` column.
@@ -69,8 +69,15 @@ BACKEND_TABLE: tuple[BackendEntry, ...] = (
 
 @dataclass(frozen=True)
 class PeerEntry:
-    """A timing peer that is not a backend (no kernels, not in the registry): its name in the
-    benchmark tables, its label and colour in the figures."""
+    """A timing peer that is not a backend (no kernels, not in the registry).
+
+    Parameters
+    ----------
+    name : str
+        Its name in the benchmark tables.
+    label, colour : str
+        Legend label and matplotlib colour in the figures.
+    """
 
     name: str
     label: str
@@ -96,22 +103,73 @@ DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def display_order() -> tuple[str, ...]:
-    """Backends, then peers, in table order (the benchmark report's columns)."""
+    """Backends, then peers, in table order (the benchmark report's columns).
+
+    Returns
+    -------
+    tuple of str
+        The names of ``BACKEND_TABLE``, then those of ``PEER_TABLE``.
+
+    Examples
+    --------
+    >>> display_order()[:2]
+    ('numpy', 'cython')
+    """
     return (*BACKEND_NAMES, *(p.name for p in PEER_TABLE))
 
 
 def colours() -> dict[str, str]:
-    """Figure colour of every backend and peer, in :func:`display_order`."""
+    """Figure colour of every backend and peer, in :func:`display_order`.
+
+    Returns
+    -------
+    dict of str to str
+        Name to matplotlib colour.
+
+    Examples
+    --------
+    >>> colours()["numpy"]
+    'tab:blue'
+    """
     return {row.name: row.colour for row in (*BACKEND_TABLE, *PEER_TABLE)}
 
 
 def labels() -> dict[str, str]:
-    """Figure legend label of every backend and peer, in :func:`display_order`."""
+    """Figure legend label of every backend and peer, in :func:`display_order`.
+
+    Returns
+    -------
+    dict of str to str
+        Name to legend label.
+    """
     return {row.name: row.label for row in (*BACKEND_TABLE, *PEER_TABLE)}
 
 
 def get_backend(name: str) -> KernelBackend:
-    """Import and return a backend by name; raise if it cannot load here."""
+    """Import and return a backend by name.
+
+    Parameters
+    ----------
+    name : str or KernelBackend
+        A registry name (``BACKEND_NAMES``); a backend object is returned as it is.
+
+    Returns
+    -------
+    KernelBackend
+        The backend package's ``BACKEND``.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a registry name.
+    BackendUnavailableError
+        The backend's package or one of its dependencies cannot be imported here.
+
+    Examples
+    --------
+    >>> get_backend("numpy")
+    KernelBackend('numpy')
+    """
     if isinstance(name, KernelBackend):
         return name
     if name not in BACKEND_PACKAGES:
@@ -124,7 +182,18 @@ def get_backend(name: str) -> KernelBackend:
 
 
 def available_backends() -> tuple[str, ...]:
-    """Names of the backends that import on this machine, in registry order."""
+    """Names of the backends that import on this machine, in registry order.
+
+    Returns
+    -------
+    tuple of str
+        A subset of ``BACKEND_NAMES``; the reference ``"numpy"`` is always there.
+
+    Examples
+    --------
+    >>> "numpy" in available_backends()
+    True
+    """
     names = []
     for name in BACKEND_PACKAGES:
         try:
@@ -184,6 +253,46 @@ def build(
 
     Parameters are initialised deterministically from ``seed`` (He-uniform kernels, zero
     biases, unit ``gamma``); use ``load_params`` to set them.
+
+    Parameters
+    ----------
+    spec : backends.specs.LayerSpec
+        The layer's spec.
+    input_shape : tuple of int
+        Nominal NHWC input shape (batch and spatial size may differ at run time; the
+        channel count may not).
+    backend : str or KernelBackend, default "numpy"
+        The backend whose kernels the layer calls.
+    dtype : float32 or float64, default float32
+        Dtype of the inputs and parameters.
+    seed : int, default 0
+        Seed of the parameter initialisation.
+
+    Returns
+    -------
+    Layer or MergeLayer
+        A layer keeping the ``backends.protocol`` contract (two inputs for ``Shortcut``
+        and ``Conv2DAdd``).
+
+    Raises
+    ------
+    TypeError
+        ``spec`` is not a layer spec.
+    ShapeError, DTypeError
+        ``input_shape`` is not 4 positive ints, or ``dtype`` is not float32/float64.
+    NotSupportedError
+        The backend lacks a kernel the layer needs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from backends import specs
+    >>> layer = build(specs.Upsample(scale=2), input_shape=(1, 2, 2, 1), dtype=np.float64)
+    >>> layer.forward(np.arange(4.0).reshape(1, 2, 2, 1))[0, :, :, 0]
+    array([[0., 0., 1., 1.],
+           [0., 0., 1., 1.],
+           [2., 2., 3., 3.],
+           [2., 2., 3., 3.]])
     """
     from .layers import layer_class
 

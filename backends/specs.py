@@ -61,7 +61,30 @@ def _finite_number(owner: str, name: str, value: object) -> None:
 
 
 def check_input_shape(owner: str, shape: object) -> NHWC:
-    """Validate an NHWC shape tuple (all sizes >= 1)."""
+    """Validate an NHWC shape tuple (all sizes >= 1).
+
+    Parameters
+    ----------
+    owner : str
+        Who asks (the spec's class name), for the error message.
+    shape : object
+        The shape to check.
+
+    Returns
+    -------
+    tuple of int
+        ``(N, H, W, C)`` as Python ints.
+
+    Raises
+    ------
+    ShapeError
+        ``shape`` is not a tuple or list of 4 positive ints.
+
+    Examples
+    --------
+    >>> check_input_shape("Conv2D", [1, 8, 8, 3])
+    (1, 8, 8, 3)
+    """
     ok = (
         isinstance(shape, tuple | list)
         and len(shape) == 4
@@ -75,7 +98,44 @@ def check_input_shape(owner: str, shape: object) -> NHWC:
 def window_geometry(
     owner: str, size: int, kernel: int, stride: int, padding: str, axis: str
 ) -> tuple[int, int, int]:
-    """Output size and (before, after) padding of one spatial axis, TensorFlow convention."""
+    """Output size and (before, after) padding of one spatial axis, TensorFlow convention.
+
+    ``"same"``: ``out = ceil(size / stride)``, total padding
+    ``max((out - 1) stride + kernel - size, 0)``, the odd cell after. ``"valid"``:
+    ``out = (size - kernel) // stride + 1``, no padding.
+
+    Parameters
+    ----------
+    owner : str
+        Who asks, for the error message.
+    size : int
+        Input size along the axis.
+    kernel : int
+        Window size along the axis.
+    stride : int
+        Stride along the axis.
+    padding : {"same", "valid"}
+        TensorFlow's padding mode.
+    axis : str
+        The axis' name (``"height"``, ``"width"``), for the error message.
+
+    Returns
+    -------
+    out, before, after : int
+        Output size and the padding before and after.
+
+    Raises
+    ------
+    ShapeError
+        ``padding="valid"`` and the input is smaller than the window.
+
+    Examples
+    --------
+    >>> window_geometry("Conv2D", 5, 3, 2, "same", "height")
+    (3, 1, 1)
+    >>> window_geometry("Conv2D", 6, 3, 2, "same", "height")
+    (3, 0, 1)
+    """
     if padding == "same":
         out = -(-size // stride)
         total = max((out - 1) * stride + kernel - size, 0)
@@ -124,7 +184,7 @@ def _per_element(obj: object, input_shape: NHWC, direction: str, forward: int,
 class Reach:
     """How far one layer reaches in space, at inference.
 
-    Attributes
+    Parameters
     ----------
     radius : int or None
         Half-width, in pixels of the layer's (first) input, of the window one output pixel
@@ -232,19 +292,83 @@ class LayerSpec(Stated):
         raise _not_stated(self, "spatial reach (reach)")
 
     def state_shapes(self, input_shape: NHWC) -> dict[str, tuple[int, ...]]:
-        """Shapes of the non-trainable buffers (running statistics), ``{}`` for most."""
+        """Shapes of the non-trainable buffers (running statistics), ``{}`` for most.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            NHWC input shape.
+
+        Returns
+        -------
+        dict of str to tuple of int
+            Buffer name to shape.
+        """
         return {}
 
     def output_shape(self, input_shape: NHWC) -> NHWC:
-        """NHWC shape of the output for an NHWC input shape (identity by default)."""
+        """NHWC shape of the output for an NHWC input shape (identity by default).
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            NHWC input shape (of the first input for two-input layers).
+
+        Returns
+        -------
+        tuple of int
+            NHWC output shape.
+
+        Raises
+        ------
+        ShapeError
+            ``input_shape`` is not 4 positive ints, or does not fit the layer (e.g. a
+            channel count a pixel shuffle cannot divide).
+
+        Examples
+        --------
+        >>> from backends import specs
+        >>> specs.Conv2D(filters=8, stride=2).output_shape((1, 9, 9, 3))
+        (1, 5, 5, 8)
+        >>> specs.PixelShuffle(scale=2).output_shape((1, 4, 4, 12))
+        (1, 8, 8, 3)
+        """
         return check_input_shape(type(self).__name__, input_shape)
 
     def param_shapes(self, input_shape: NHWC) -> dict[str, tuple[int, ...]]:
-        """Shapes of the trainable parameters, ``{}`` for weightless layers."""
+        """Shapes of the trainable parameters, ``{}`` for weightless layers.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            NHWC input shape.
+
+        Returns
+        -------
+        dict of str to tuple of int
+            Parameter name (``weights``, ``bias``, ``gamma``, ``beta``) to shape.
+
+        Examples
+        --------
+        >>> from backends import specs
+        >>> specs.Conv2D(filters=8).param_shapes((1, 9, 9, 3))
+        {'weights': (3, 3, 3, 8), 'bias': (8,)}
+        """
         return {}
 
     def input_shapes(self, first: NHWC) -> tuple[NHWC, ...]:
-        """Shapes every input must have, given the first one's (all equal by default)."""
+        """Shapes every input must have, given the first one's (all equal by default).
+
+        Parameters
+        ----------
+        first : tuple of int
+            NHWC shape of the first input.
+
+        Returns
+        -------
+        tuple of tuple of int
+            One NHWC shape per input (``n_inputs`` of them).
+        """
         return (first,) * self.n_inputs
 
 
@@ -353,7 +477,18 @@ class Conv2D(_Windowed):
         return ("im2col",)
 
     def input_shapes(self, first: NHWC) -> tuple[NHWC, ...]:
-        """Shapes every input must have, given the first one's."""
+        """Shapes every input must have, given the first one's: one input.
+
+        Parameters
+        ----------
+        first : tuple of int
+            NHWC shape of the input.
+
+        Returns
+        -------
+        tuple of tuple of int
+            ``(first,)`` (:class:`Conv2DAdd` adds the skip, shaped like the output).
+        """
         return (first,)
 
     def _window(self):
@@ -419,6 +554,17 @@ class Conv2DAdd(Conv2D):
     The same numbers as Conv2D followed by ``Shortcut(alpha, beta)``, written once; EDSR's
     and WDSR's ``x + res_scale * conv(...)`` is ``alpha = res_scale, beta = 1``. The fused
     activation is not allowed here: ``activation`` must stay ``"linear"``.
+
+    Parameters
+    ----------
+    filters, kernel, stride, padding, use_bias, algo
+        As in :class:`Conv2D`.
+    activation : {"linear"}, default "linear"
+        Kept for the shared fields; anything else raises ``SpecError``.
+    alpha : float, default 1.0
+        Weight of the convolution's output.
+    beta : float, default 1.0
+        Weight of the skip ``x2``.
     """
 
     layer_type: ClassVar[str] = "conv2d_add"
@@ -499,6 +645,15 @@ class MaxPool2D(_Pool):
 
     ``y`` selects one input value (reduction length 1, a copy); test inputs are distinct so
     that the maximum of a window is unique.
+
+    Parameters
+    ----------
+    size : int or tuple of int, default (2, 2)
+        Window height and width; an int means a square window.
+    stride : int or tuple of int, optional
+        Vertical and horizontal stride (default: ``size``).
+    padding : {"valid", "same"}, default "valid"
+        TensorFlow's padding mode.
     """
 
     layer_type: ClassVar[str] = "maxpool2d"
@@ -514,6 +669,11 @@ class AvgPool2D(_Pool):
     """Average pooling over the cells inside the input (padding is not counted, as in TF).
 
     ``y`` sums ``kh kw`` cells.
+
+    Parameters
+    ----------
+    size, stride, padding
+        As in :class:`MaxPool2D`.
     """
 
     layer_type: ClassVar[str] = "avgpool2d"
@@ -525,7 +685,15 @@ class AvgPool2D(_Pool):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Shortcut(LayerSpec):
-    """Weighted sum of two inputs of equal shape: ``y = alpha * x1 + beta * x2``."""
+    """Weighted sum of two inputs of equal shape: ``y = alpha * x1 + beta * x2``.
+
+    Parameters
+    ----------
+    alpha : float, default 1.0
+        Weight of the first input.
+    beta : float, default 1.0
+        Weight of the second input.
+    """
 
     layer_type: ClassVar[str] = "shortcut"
     n_inputs: ClassVar[int] = 2
@@ -555,6 +723,13 @@ class PixelShuffle(LayerSpec):
 
     ``order="dcr"`` matches ``tf.nn.depth_to_space``; ``order="crd"`` matches
     ``torch.nn.PixelShuffle``.
+
+    Parameters
+    ----------
+    scale : int
+        The factor ``r`` (positive); the input's channel count must divide by ``r * r``.
+    order : {"dcr", "crd"}, default "dcr"
+        Which channel goes where (see above).
     """
 
     layer_type: ClassVar[str] = "pixelshuffle"
@@ -595,6 +770,13 @@ class BatchNorm(LayerSpec):
 
     ``momentum`` weighs the old running value: ``running = momentum * running + (1 -
     momentum) * batch``; the running variance uses the biased batch variance, as Keras does.
+
+    Parameters
+    ----------
+    epsilon : float, default 1e-3
+        Added to the variance before the square root (``> 0``).
+    momentum : float, default 0.99
+        Weight of the old running statistics, in [0, 1].
     """
 
     layer_type: ClassVar[str] = "batchnorm"
@@ -615,7 +797,18 @@ class BatchNorm(LayerSpec):
         return {"gamma": (c,), "beta": (c,)}
 
     def state_shapes(self, input_shape: NHWC) -> dict[str, tuple[int, ...]]:
-        """The running statistics inference normalises with."""
+        """The running statistics inference normalises with.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            NHWC input shape.
+
+        Returns
+        -------
+        dict of str to tuple of int
+            ``moving_mean`` and ``moving_variance``, one value per channel.
+        """
         c = input_shape[3]
         return {"moving_mean": (c,), "moving_variance": (c,)}
 
@@ -655,7 +848,13 @@ class BatchNorm(LayerSpec):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Activation(LayerSpec):
-    """Element-wise activation; ``kind`` names one of the 17 entries of ``ACTIVATIONS``."""
+    """Element-wise activation; ``kind`` names one of the 17 entries of ``ACTIVATIONS``.
+
+    Parameters
+    ----------
+    kind : str, default "relu"
+        A key of ``backends.activations.ACTIVATIONS``.
+    """
 
     layer_type: ClassVar[str] = "activation"
     input_data: ClassVar[str] = "away_from_kinks"
@@ -685,7 +884,15 @@ class Activation(LayerSpec):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Connected(LayerSpec):
-    """Dense layer on the flattened (H*W*C) input; output shape (N, 1, 1, units)."""
+    """Dense layer on the flattened (H*W*C) input; output shape (N, 1, 1, units).
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs (positive).
+    use_bias : bool, default True
+        Whether a bias is added.
+    """
 
     layer_type: ClassVar[str] = "connected"
     gemm_like: ClassVar[bool] = True
@@ -734,7 +941,13 @@ class Connected(LayerSpec):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Upsample(LayerSpec):
-    """Nearest-neighbour upsampling by an integer ``scale`` along height and width."""
+    """Nearest-neighbour upsampling by an integer ``scale`` along height and width.
+
+    Parameters
+    ----------
+    scale : int
+        The factor (positive).
+    """
 
     layer_type: ClassVar[str] = "upsample"
     moves_data: ClassVar[bool] = True
@@ -772,6 +985,13 @@ class Loss(Stated):
 
     Not a layer (no :class:`LayerSpec`): ``LossFunction`` runs it on a prediction of
     ``input_shape`` and a target; its output is a scalar.
+
+    Parameters
+    ----------
+    kind : {"mse", "mae", "smooth_l1"}, default "mse"
+        The loss.
+    delta : float, default 1.0
+        Huber's switch point (``smooth_l1``), ``> 0``.
     """
 
     layer_type: ClassVar[str] = "loss"
@@ -792,7 +1012,18 @@ class Loss(Stated):
         return (0.0,) if self.kind != "smooth_l1" else (0.0, -self.delta, self.delta)
 
     def output_shape(self, input_shape: NHWC) -> tuple[()]:
-        """A scalar: ``()``."""
+        """A scalar: ``()``.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            NHWC shape of the prediction (checked).
+
+        Returns
+        -------
+        tuple
+            ``()``.
+        """
         check_input_shape("Loss", input_shape)
         return ()
 

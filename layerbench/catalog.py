@@ -124,10 +124,19 @@ def table(rows: list[dict]) -> str:
     Parameters
     ----------
     rows : list of dict
+        Rows with the keys of :data:`COLUMNS`, as :func:`entries` gives them.
 
     Returns
     -------
     str
+        The header, the separator and one line per row.
+
+    Examples
+    --------
+    >>> row = dict.fromkeys(COLUMNS)
+    >>> row.update(name="bicubic_x2", architecture="bicubic", scale=2, parameters=0)
+    >>> print(table([row]).splitlines()[2])
+    | bicubic_x2 | bicubic | 2 | 0 | - | - | - | - | - |
     """
     from layerbench import markdown
 

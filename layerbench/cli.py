@@ -184,11 +184,17 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "import-onnx": (_module("onnx_import"),
                     "run an ONNX model on every backend, checked against ORT"),
     "data": (_module("data.fetch"), "download DIV2K and published weights, checked by SHA-256"),
+    "plan": (_module("experiments.plan"), "an experiment's shards with estimated core-hours "
+                                          "and memory"),
 }
 
 # The longer help text of commands declared here (what they read and write) and example
 # command lines of every command whose parser is built by :func:`parser`.
 DESCRIPTIONS: dict[str, str] = {
+    "plan": "Print the shards `layerbench reproduce <overrides>` would run, each with its LR "
+            "input size,\nmodels, estimated core-hours and peak memory (from per-pixel costs "
+            "measured by\ntools/fullsize_cost.py on the machine its provenance names) and "
+            "whether it is finished.",
     "data": "Download the thesis' real data (DIV2K's official archives, unpacked into the "
             "layout\ndataset=div2k reads) and the published weights of its models, each "
             "checked against the\npackage's SHA-256 registry; resumes interrupted "
@@ -225,6 +231,8 @@ DESCRIPTIONS: dict[str, str] = {
                "tables. Exit status 0 when equal, 1 otherwise.",
 }
 EXAMPLES: dict[str, str] = {
+    "plan": "layerbench plan experiment=div2k_thesis dataset.root=/data/DIV2K backend=cython "
+            "backend.threads=2",
     "data": "layerbench data fetch div2k --split valid --scales 2 4 --root /data/DIV2K --trust\n"
             "layerbench data fetch weights edsr_x2",
     "compare-backends": "layerbench compare-backends --layer conv --shape 1x128x128x64\n"

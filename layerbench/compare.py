@@ -194,6 +194,20 @@ def compare_tables(a: Path, b: Path) -> TableDiff:
     Returns
     -------
     TableDiff
+        The joined rows, one :class:`ColumnDiff` per metric column, structural errors.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_text("image,psnr\\nbaby,30.114\\nbird,28.000\\n")
+    >>> _ = (d / "b.csv").write_text("image,psnr\\nbaby,30.118\\nbird,28.000\\n")
+    >>> diff = compare_tables(d / "a.csv", d / "b.csv")
+    >>> diff.rows, diff.ok(), diff.bitwise
+    (2, True, False)
+    >>> [(c.column, round(c.max_abs, 6), c.tolerance) for c in diff.columns]
+    [('psnr', 0.004, 0.011)]
+    >>> import shutil; shutil.rmtree(d)
     """
     diff = TableDiff(a.stem)
     ha, ra = _read(a)
@@ -271,7 +285,9 @@ def report(diffs: list[TableDiff], errors: list[str], *, bitwise: bool = False,
     Returns
     -------
     text : str
+        One line per table (and per failing column), then the verdict.
     status : int
+        0 when every table passes and none is missing, else 1.
     """
     lines = []
     for d in diffs:

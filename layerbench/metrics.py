@@ -33,7 +33,25 @@ SSIM_WINDOW = 7
 
 
 def conventions(*, data_range: float, shave: int) -> dict[str, object]:
-    """What every score row records next to its numbers."""
+    """What every score row records next to its numbers.
+
+    Parameters
+    ----------
+    data_range : float
+        PSNR's peak value.
+    shave : int
+        Pixels removed from each border before scoring.
+
+    Returns
+    -------
+    dict
+        ``data_range``, ``shave``, ``ssim_window`` and ``metric_lib``.
+
+    Examples
+    --------
+    >>> conventions(data_range=255, shave=0)
+    {'data_range': 255.0, 'shave': 0, 'ssim_window': 7, 'metric_lib': 'skimage.metrics'}
+    """
     return {"data_range": float(data_range), "shave": int(shave),
             "ssim_window": SSIM_WINDOW, "metric_lib": "skimage.metrics"}
 
@@ -60,14 +78,60 @@ def _prepare(reference: np.ndarray, test: np.ndarray, shave: int) -> tuple[np.nd
 
 
 def psnr(reference: np.ndarray, test: np.ndarray, *, data_range: float = 255) -> float:
-    """PSNR = 10 log10(data_range^2 / MSE) (scikit-image); +inf for identical images."""
+    """Peak signal-to-noise ratio, ``PSNR = 10 log10(data_range^2 / MSE)`` (scikit-image).
+
+    Parameters
+    ----------
+    reference : numpy.ndarray
+        Ground truth, HxW or HxWxC.
+    test : numpy.ndarray
+        Image scored, same shape.
+    data_range : float, default 255
+        The peak value (255 for uint8 images).
+
+    Returns
+    -------
+    float
+        In dB; ``inf`` for identical images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ref = np.zeros((4, 4), np.uint8)
+    >>> round(psnr(ref, ref + 1), 2)    # MSE 1: 10 log10(255^2)
+    48.13
+    >>> psnr(ref, ref)
+    inf
+    """
     if np.array_equal(reference, test):
         return float("inf")
     return float(peak_signal_noise_ratio(reference, test, data_range=data_range))
 
 
 def ssim(reference: np.ndarray, test: np.ndarray, *, data_range: float = 255) -> float:
-    """Mean SSIM (scikit-image, 7x7 window); channels averaged when the arrays are HxWxC."""
+    """Mean SSIM (scikit-image, 7x7 window); channels averaged when the arrays are HxWxC.
+
+    Parameters
+    ----------
+    reference : numpy.ndarray
+        Ground truth, HxW or HxWxC, at least 7x7.
+    test : numpy.ndarray
+        Image scored, same shape.
+    data_range : float, default 255
+        SSIM's ``L`` in ``C1 = (K1 L)^2``, ``C2 = (K2 L)^2``.
+
+    Returns
+    -------
+    float
+        The mean of the SSIM map, 1.0 for identical images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    >>> ssim(img, img)
+    1.0
+    """
     axis = -1 if reference.ndim == 3 else None
     return float(structural_similarity(reference, test, data_range=data_range,
                                        channel_axis=axis, win_size=SSIM_WINDOW))
@@ -83,15 +147,34 @@ def score_channels(reference: np.ndarray, test: np.ndarray, *, data_range: float
     reference : uint8 HxW or HxWx3
         Ground truth (a grey reference is compared with every channel of ``test``).
     test : uint8 HxWx3 (or HxW)
-    data_range, shave, ssim_range : see the module conventions.
+        The image scored, the same spatial size.
+    data_range : float, default 255
+        PSNR's peak value (and SSIM's, unless ``ssim_range`` is given).
+    shave : int, default 0
+        Pixels removed from each border of both images first.
     mask : bool HxW, optional
         When given, ``psnr_masked`` and ``ssim_masked`` are added (scores inside the mask).
+    ssim_range : float, optional
+        SSIM's data range when it differs from ``data_range`` (the module conventions).
 
     Returns
     -------
     list of dict
         One row per channel (``R``, ``G``, ``B`` then ``all``) with ``psnr`` and ``ssim``;
         a grey ``test`` gives the single row ``all``.
+
+    Raises
+    ------
+    ValueError
+        The sizes or channels do not match, or ``shave`` is negative or too large.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ref = np.full((8, 8, 3), 100, np.uint8)
+    >>> test = ref.copy(); test[..., 0] += 1
+    >>> [(r["channel"], round(r["psnr"], 2)) for r in score_channels(ref, test)]
+    [('R', 48.13), ('G', inf), ('B', inf), ('all', 52.9)]
     """
     ref, tst = _prepare(reference, test, shave)
     sr = data_range if ssim_range is None else ssim_range
@@ -148,6 +231,24 @@ def masked_scores(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *,
     PSNR = 10 log10(data_range^2 / mean((ref - test)^2 over mask pixels [and channels]));
     SSIM = mean of the full SSIM map (channel-averaged for HxWxC) over mask pixels.
     An empty mask gives NaN for both.
+
+    Parameters
+    ----------
+    reference : numpy.ndarray
+        Ground truth, HxW or HxWxC.
+    test : numpy.ndarray
+        Image scored, same shape.
+    mask : numpy.ndarray
+        Boolean HxW mask of the pixels scored.
+    data_range : float, default 255
+        PSNR's peak value (and SSIM's, unless ``ssim_range`` is given).
+    ssim_range : float, optional
+        SSIM's data range.
+
+    Returns
+    -------
+    dict of str to float
+        ``psnr_masked`` and ``ssim_masked``.
     """
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
@@ -180,6 +281,24 @@ def post_bet(reference: np.ndarray, test: np.ndarray, mask: np.ndarray, *,
 
     Zeroing the background of both images makes it agree exactly, so these scores are higher
     than the unmasked ones; they are not scores *inside* the mask (``masked_scores``).
+
+    Parameters
+    ----------
+    reference : numpy.ndarray
+        Ground truth, HxW.
+    test : numpy.ndarray
+        Image scored, HxW or HxWx3.
+    mask : numpy.ndarray
+        Boolean HxW brain mask of the reference.
+    data_range : float
+        PSNR's peak value (and SSIM's, unless ``ssim_range`` is given).
+    ssim_range : float, optional
+        SSIM's data range.
+
+    Returns
+    -------
+    list of dict
+        The rows of :func:`score_channels` on the masked images.
     """
     mask = np.asarray(mask, dtype=bool)
     m3 = mask if test.ndim == 2 else mask[..., None]
@@ -194,6 +313,27 @@ def brain_mask(img: np.ndarray, *, fraction: float = 0.1, opening: int = 2) -> n
     2nd and 98th percentiles of the slice; Smith 2002 uses fraction 0.1); binary opening with
     a disk of radius ``opening`` to cut thin bridges; keep the largest connected component;
     fill holes (ventricles, dark CSF). A constant slice gives an all-False mask.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        One slice, HxW (or HxWxC, averaged over channels).
+    fraction : float, default 0.1
+        BET's fractional intensity threshold.
+    opening : int, default 2
+        Radius of the opening's disk; 0 skips the opening.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean HxW mask.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((9, 9)); img[2:7, 2:7] = 1.0
+    >>> int(brain_mask(img, opening=0).sum())
+    25
     """
     from skimage.morphology import disk
 
@@ -213,7 +353,28 @@ def brain_mask(img: np.ndarray, *, fraction: float = 0.1, opening: int = 2) -> n
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union ``|a & b| / |a | b|`` of two boolean masks (1.0 if both empty)."""
+    """Intersection over union ``|a & b| / |a | b|`` of two boolean masks (1.0 if both empty).
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Masks of the same shape (cast to bool).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        The shapes differ.
+
+    Examples
+    --------
+    >>> print(iou([True, True, False], [True, False, False]))
+    0.5
+    """
     a = np.asarray(a, dtype=bool)
     b = np.asarray(b, dtype=bool)
     if a.shape != b.shape:

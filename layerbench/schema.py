@@ -36,7 +36,7 @@ ROT_INTERP = ("nearest", "bilinear", "bicubic", "lanczos")
 ROT_BORDERS = ("constant", "reflect", "replicate")
 INTENSITY_RULES = ("percentile", "minmax")
 WEIGHTINGS = ("T1", "T2")
-MODEL_WEIGHTS = ("pretrained", "random")
+MODEL_WEIGHTS = ("pretrained", "random", "published")
 PROTOCOLS = ("clean", "thesis")  # MRI scoring protocols (layerbench/experiments/protocol.py)
 INTENSITIES = ("uint8", "float")
 ROTATION_PROTOCOLS = ("reference", "back")
@@ -123,7 +123,9 @@ class VariantConfig:
 class SRModelConfig:
     label: str = "EDSR"
     preset: str = "edsr_small_x2"
-    weights: str = "pretrained"  # shipped weights, or "random" (seeded, untrained: smoke tests)
+    # shipped weights, "random" (seeded, untrained: smoke tests) or "published" (the
+    # publisher's file fetched by `layerbench data fetch weights <preset>`)
+    weights: str = "pretrained"
     overrides: dict[str, Any] = field(default_factory=dict)
     tile: int | None = 128
     # MRI: the protocol variant labels this model is scored in and the angles it is scored at
@@ -148,6 +150,7 @@ class ExperimentConfig:
     data_range: float = 255.0
     examples: list[int] = field(default_factory=list)  # MRI slices kept as images for panels
     crop: int = 96  # DIV2K crop panel side in HR pixels
+    crop_images: list[str] | None = None  # DIV2K images that keep crop panels (null: all)
     protocol: str = "clean"  # MRI scoring protocol: clean | thesis
     conventions: ConventionsConfig = field(default_factory=ConventionsConfig)
     variants: list[VariantConfig] = field(default_factory=list)  # more MRI protocol variants

@@ -184,7 +184,69 @@ def test_kernel_module_docstring_states_formula_and_derivative(path):
         assert DERIVATIVE.search(notes), f"{name}: no derivative (dL/d...) in Notes"
 
 
-@pytest.mark.parametrize("module_name", ["backends.registry", "backends.losses"])
+# numpydoc's own validation on the main API: every parameter of the signature documented
+# (PR01), no documented parameter that is not in it (PR02), a Returns section where the
+# function returns a value (RT01).
+VALIDATED_CHECKS = ("PR01", "PR02", "RT01")
+
+
+def _public_methods(cls):
+    return [f"{cls.__module__}.{cls.__qualname__}.{name}" for name, member in vars(cls).items()
+            if not name.startswith("_") and inspect.isfunction(member)]
+
+
+def _main_api():
+    from backends import backend, losses, network
+    from layerbench import metrics
+    from layerbench.models import model
+
+    names = []
+    for proto in (protocol.Optimizer, protocol.Layer, protocol.MergeLayer, protocol.Loss,
+                  protocol.Backend):
+        names += _public_methods(proto)
+    names.append("backends.protocol.iter_kernel_functions")
+    spec_classes = [c for c in _public_classes(specs)
+                    if issubclass(c, specs.Stated) and c not in (specs.Stated, specs.LayerSpec)]
+    names += [f"backends.specs.{c.__name__}" for c in (*spec_classes, specs.Reach)]
+    names += [f"backends.specs.LayerSpec.{m}" for m in ("output_shape", "param_shapes",
+                                                        "state_shapes", "input_shapes")]
+    names += [f"backends.specs.{c.__name__}.{m}" for c in spec_classes
+              for m in ("output_shape", "param_shapes", "state_shapes", "input_shapes")
+              if m in vars(c)]
+    names += ["backends.specs.check_input_shape", "backends.specs.window_geometry"]
+    names += [f"backends.registry.{f}" for f in (
+        "get_backend", "available_backends", "build", "check_dtype", "display_order",
+        "colours", "labels", "BackendEntry", "PeerEntry")]
+    names += ["backends.backend.KernelBackend", *_public_methods(backend.KernelBackend),
+              "backends.backend.Kernels"]
+    names += ["backends.losses.LossFunction", *_public_methods(losses.LossFunction)]
+    names += ["backends.network.Network", "backends.network.Node",
+              *_public_methods(network.Network)]
+    names += [f"layerbench.metrics.{f}" for f in metrics.__all__
+              if getattr(getattr(metrics, f), "__module__", None) == metrics.__name__]
+    names += [f"layerbench.models.presets.{f}" for f in ("build", "preset", "pretrained",
+                                                          "pretrained_names")]
+    names += ["layerbench.models.model.SRModel", *_public_methods(model.SRModel)]
+    assert {"layerbench.models.model.SRModel.super_resolve",
+            "layerbench.models.presets.pretrained", "backends.protocol.Layer.forward"} <= set(
+        names)
+    return sorted(set(names))
+
+
+def test_main_api_passes_numpydoc_validation():
+    from numpydoc.validate import validate
+
+    failures = [f"{name}: {code} {message}" for name in _main_api()
+                for code, message in validate(name)["errors"] if code in VALIDATED_CHECKS]
+    assert not failures, "numpydoc validation:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("module_name", [
+    "backends.registry", "backends.losses", "backends.specs", "backends.backend",
+    "backends.protocol", "backends.network", "backends.testing.tolerances",
+    "layerbench.metrics", "layerbench.models.presets", "layerbench.models.model",
+    "layerbench.compare", "layerbench.catalog",
+])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

@@ -89,7 +89,23 @@ RUNTIME_FACTOR = {np.dtype(np.float32): 2.0, np.dtype(np.float64): 1.0}
 
 
 def eps(dtype: Any) -> float:
-    """Machine epsilon of ``dtype`` (float32: 1.19e-7, float64: 2.22e-16)."""
+    """Machine epsilon of ``dtype`` (float32: 1.19e-7, float64: 2.22e-16).
+
+    Parameters
+    ----------
+    dtype : Any
+        Anything ``numpy.dtype`` accepts (a floating type).
+
+    Returns
+    -------
+    float
+        The spacing of floats at 1.
+
+    Examples
+    --------
+    >>> eps("float64")
+    2.220446049250313e-16
+    """
     return float(np.finfo(np.dtype(dtype)).eps)
 
 
@@ -109,7 +125,37 @@ def subnormal_floor(tier: str, dtype: Any) -> float:
 
 
 def tolerance(tier: str, dtype: Any, k: int = 1) -> float:
-    """The relative budget ``rtol`` of ``tier`` in ``dtype`` for a reduction of length ``k``."""
+    """The relative budget ``rtol`` of ``tier`` in ``dtype`` for a reduction of length ``k``.
+
+    Parameters
+    ----------
+    tier : str
+        One of :data:`TIERS`.
+    dtype : Any
+        The lower precision of the two sides compared.
+    k : int, default 1
+        Reduction length (terms summed into one element), for the ``reduction`` and
+        ``winograd`` tiers.
+
+    Returns
+    -------
+    float
+        ``rtol``; the comparison's ``atol`` is ``rtol`` times the scale of the tensor.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``tier``, or the ``finite_difference`` tier in another dtype than float64.
+
+    Examples
+    --------
+    >>> tolerance("exact", "float32")
+    0.0
+    >>> tolerance("reduction", "float32", k=144) == 8 * eps("float32") * 12
+    True
+    >>> tolerance("winograd", "float32", k=144) / tolerance("reduction", "float32", k=144)
+    16.0
+    """
     if tier not in TIERS:
         raise ValueError(f"tier: expected one of {TIERS}, received {tier!r}")
     if tier == "exact":
@@ -282,6 +328,11 @@ def result_tolerance(column: str) -> float | None | bool:
         The largest allowed ``|a - b|``; ``None`` for a column not compared (times);
         ``False`` for a column with no metric in its name: a key (names, scales, counts),
         compared as identical text.
+
+    Examples
+    --------
+    >>> result_tolerance("bicubic_psnr"), result_tolerance("seconds"), result_tolerance("image")
+    (0.01, None, False)
     """
     name = column.lower()
     for metric, tol in RESULT_TOLERANCES.items():

@@ -21,7 +21,7 @@ gives TensorFlow's one-sided choice, which differs from ``kink_rule`` there for 
 Notes
 -----
 Forward: ``y = f(x)``; derivative: ``dL/dx = f'(x) dy`` (``f``, ``f'`` of
-``backends.activations.ACTIVATIONS[kind]``).
+``backends.activations.ACTIVATIONS[kind]``; at the kinks above, TensorFlow's one-sided value).
 """
 
 from __future__ import annotations

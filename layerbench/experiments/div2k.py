@@ -105,6 +105,8 @@ def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict
                 **r, "seconds": seconds, "height": pair.hr.shape[0],
                 "width": pair.hr.shape[1], "lr_source": pair.lr_source, "source": pair.source,
             })
+    if e.crop_images is not None and task.image not in e.crop_images:
+        return pd.DataFrame(rows), {}
     y, x, s = worst_crop(pair.hr, outputs["bicubic"], e.crop)
     examples = {"crop_yx_size": np.array([y, x, s])}
     examples["HR"] = pair.hr[y : y + s, x : x + s]

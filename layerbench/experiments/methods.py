@@ -24,7 +24,7 @@ class SRMethod:
     label: str
     preset: str
     scale: int
-    weights: str  # "pretrained" or "random"
+    weights: str  # "pretrained", "random" or "published"
     weights_sha256: str
     model: Any = field(repr=False)
     tile: int | None = 128
@@ -69,6 +69,13 @@ def load_model(i: int, m: SRModelConfig, *, backend: str, dtype: str, seed: int)
         path = models.presets.WEIGHTS_DIR / f"{m.preset}.npz"
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         training = weights_npz.read_header(path).get("training")
+    elif m.weights == "published":
+        from layerbench.data import fetch
+
+        path = fetch.weights_path(m.preset)  # fetched and checked, or an error saying how
+        model = models.preset(m.preset, backend=backend, dtype=dtype, seed=seed, **overrides)
+        model.load_weights(path)
+        digest, training = fetch.sha256_file(path), None
     else:
         model = models.preset(m.preset, backend=backend, dtype=dtype, seed=seed, **overrides)
         digest, training = "random:" + _params_hash(model), None

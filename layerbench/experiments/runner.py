@@ -6,6 +6,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import multiprocessing
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,15 @@ from .store import Shard, config_hash, remove_stale_locks, remove_stale_temporar
 
 log = logging.getLogger(__name__)
 EXPERIMENTS = {"div2k": div2k, "mri": mri}
+# set by a worker of a Slurm array (``<job>_<task>``): recorded in each shard it computes
+WORKER_ENV = "LAYERBENCH_WORKER"
 
 
 def result_settings(cfg: Config) -> dict[str, Any]:
     """Everything that changes a shard's rows (threads and output options do not)."""
     c = dataclasses.asdict(cfg)
+    if c["experiment"].get("crop_images") is None:  # the default: shard names as before it
+        c["experiment"].pop("crop_images", None)
     return {"experiment": c["experiment"], "dataset": c["dataset"],
             "backend": {k: c["backend"][k] for k in ("name", "dtype")}, "seed": c["seed"]}
 
@@ -106,6 +111,12 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
     shard is computed only under its lock: a shard locked by another live run is left to it,
     and this run waits for it (or takes it over if that run dies), so two runs on one output
     root compute each shard once and both return every row.
+
+    Raises
+    ------
+    DataError
+        The plan is empty or selects nothing (:func:`check_plan`), or every shard finished
+        with zero rows.
     """
     shards = plan_shards(cfg)
     check_plan(cfg, [t for t, _ in shards])
@@ -129,6 +140,11 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
         _run_here(cfg, todo)
     tables = [s.read_table() for _, s in shards if s.done()]
     result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if result.empty:  # every shard finished with zero rows: nothing was scored
+        raise DataError(f"experiment {cfg.experiment.name!r}: expected rows, received "
+                        f"{len(shards)} shards with 0 rows each under {shard_dir(cfg)} "
+                        "(nothing was scored: check the slices or images the settings "
+                        "select)")
     print(summary(result))
     return result
 
@@ -222,11 +238,16 @@ def _compute(cfg, module, task, shard, models, context) -> None:
     prov = provenance.collect(context["config"], backend_info=context["info"], extra={
         "shard": shard.key, "rows": len(table),
         "seconds": round(time.perf_counter() - t0, 3),
+        **({"worker": w} if (w := os.environ.get(WORKER_ENV)) else {}),
         "models": [{"label": m.label, "preset": m.preset, "scale": m.scale,
                     "weights": m.weights, "weights_sha256": m.weights_sha256,
                     "num_params": m.model.num_params()} for m in models],
         **_protocol_record(task),
     })
+    if not shard.holds_lock():  # frozen past the lease: another worker took the shard over
+        log.warning("shard %s: the lock was taken over while this worker was stopped; its "
+                    "result is discarded", shard.name)
+        return
     shard.clean()
     shard.write(table, prov, examples)
 

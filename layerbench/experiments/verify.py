@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .store import SIDECAR, Shard, shard_bases, verify_tree
+from .store import Shard, is_temporary, shard_bases, verify_tree
 
 
 def empty_shards(root: str | os.PathLike, broken: dict[str, list[str]]) -> list[str]:
@@ -28,14 +28,11 @@ def empty_shards(root: str | os.PathLike, broken: dict[str, list[str]]) -> list[
     list of str
         Shard names.
     """
-    import json
-
     empty = []
     for base in shard_bases(root):
         if str(base) in broken:
             continue
-        files = json.loads(Shard.from_base(base).path(SIDECAR).read_text())["files"]
-        if files[".parquet"]["rows"] == 0:
+        if Shard.from_base(base).rows() == 0:
             empty.append(str(base))
     return empty
 
@@ -53,7 +50,7 @@ def verify(root: str | os.PathLike) -> int:
     empty = empty_shards(root, broken)
     for name in empty:
         print(f"EMPTY {name}: 0 rows (finished, but nothing was scored)")
-    bad = sum(1 for b in broken if not b.endswith((".lock",)) and ".tmp" not in b)
+    bad = sum(1 for b in broken if not b.endswith((".lock",)) and not is_temporary(b))
     print(f"layerbench verify {root}: {n} shards, {n - bad - len(empty)} finished and whole, "
           f"{len(empty)} empty, {len(broken)} problems")
     return 1 if broken or empty else 0

@@ -33,17 +33,31 @@ class SRModel:
     Parameters
     ----------
     net : backends.Network
+        The network (normalised input to normalised output).
     arch : str
         ``"edsr"``, ``"wdsr_a"``, ``"wdsr_b"``.
     config : dict
         The builder's keyword arguments (stored in saved weights, checked on load).
     scale : int
+        The upscaling factor.
     mean : sequence of 3 floats
         Per-channel mean in [0, 255].
     norm : float
         Divisor after subtracting the mean (1 for EDSR, 127.5 for WDSR).
     pad : int
         Symmetric input padding the network expects on every side.
+    name : str, optional
+        The model's name (default: ``arch``); presets set their own.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from layerbench.models import pretrained
+    >>> model = pretrained("edsr_small_x2")
+    >>> model.scale, model.arch
+    (2, 'edsr')
+    >>> model.super_resolve(np.full((6, 5, 3), 128, np.uint8)).shape
+    (12, 10, 3)
     """
 
     def __init__(self, net: Network, *, arch: str, config: dict[str, Any], scale: int,
@@ -67,7 +81,20 @@ class SRModel:
         return self.net.dtype
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        """Network forward on normalised NHWC input (see :meth:`normalise`)."""
+        """Network forward on normalised NHWC input (see :meth:`normalise`).
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Normalised NHWC input in the model dtype.
+        training : bool, default False
+            Keep what ``backward`` needs.
+
+        Returns
+        -------
+        numpy.ndarray
+            Normalised NHWC output, ``scale`` times larger.
+        """
         return self.net.forward(x, training=training)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
@@ -126,7 +153,20 @@ class SRModel:
         return self.net.num_params()
 
     def load_params(self, p: Mapping[str, np.ndarray], *, strict: bool = True) -> None:
-        """All or nothing: see :meth:`backends.Network.load_params`."""
+        """Set parameters by layer-qualified name, all or nothing.
+
+        Parameters
+        ----------
+        p : Mapping of str to numpy.ndarray
+            Parameters keyed like :meth:`params`.
+        strict : bool, default True
+            Require exactly the model's keys (see ``backends.network.Network.load_params``).
+
+        Raises
+        ------
+        WeightsError
+            A key is missing or unknown, or a shape does not fit; nothing is assigned.
+        """
         self.net.load_params(p, strict=strict)
 
     def summary(self) -> str:
@@ -140,7 +180,13 @@ class SRModel:
         return self.net.summary()
 
     def receptive_radius(self) -> int:
-        """Receptive half-width in LR pixels (the tile overlap that makes tiling exact)."""
+        """Receptive half-width in LR pixels (the tile overlap that makes tiling exact).
+
+        Returns
+        -------
+        int
+            Pixels of context one output pixel reads on each side.
+        """
         return graph.receptive_radius(self.net)
 
     def to_onnx(self, path=None):
@@ -162,8 +208,21 @@ class SRModel:
 
     # -- normalisation ---------------------------------------------------------------------
     def normalise(self, x: np.ndarray) -> np.ndarray:
-        """``(x - mean) / norm`` for NHWC ``x`` in [0, 255], in the model dtype, padded
-        symmetrically by ``pad`` pixels when the model uses valid border convolutions."""
+        """``(x - mean) / norm`` for NHWC ``x`` in [0, 255], in the model dtype.
+
+        Padded symmetrically by ``pad`` pixels when the model uses valid border
+        convolutions.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            NHWC image(s) in [0, 255], any real dtype.
+
+        Returns
+        -------
+        numpy.ndarray
+            The network's input, C-contiguous.
+        """
         xn = ((np.asarray(x, dtype=np.float64) - self.mean) / self.norm).astype(self.dtype)
         if self.pad:
             p = self.pad
@@ -171,7 +230,18 @@ class SRModel:
         return np.ascontiguousarray(xn)
 
     def denormalise(self, y: np.ndarray) -> np.ndarray:
-        """Inverse of the normalisation, in [0, 255] units (not clipped)."""
+        """Inverse of the normalisation, in [0, 255] units (not clipped).
+
+        Parameters
+        ----------
+        y : numpy.ndarray
+            The network's NHWC output.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``y norm + mean`` in float64.
+        """
         return y.astype(np.float64) * self.norm + self.mean
 
     # -- inference -------------------------------------------------------------------------
@@ -185,6 +255,30 @@ class SRModel:
         untiled one). Otherwise ``memory_budget`` (bytes of activations and convolution
         workspace; ``None``: unbounded) picks the plan of least recomputed arithmetic
         (:func:`.inference.plan`): untiled whenever it fits.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            NHWC shape of the LR input.
+        tile : int, optional
+            Force whole-model tiles of this size (LR pixels).
+        overlap : int, optional
+            Context around each forced tile (default: :meth:`receptive_radius`).
+        memory_budget : int or None, default ``inference.MEMORY_BUDGET``
+            Bytes the plan may use; None for no bound.
+        band_bytes : int, default ``inference.BAND_BYTES``
+            Largest convolution workspace of one row band.
+
+        Returns
+        -------
+        layerbench.models.inference.TilePlan
+            ``kind`` is ``"untiled"``, ``"tiled"`` or a split at a cut; ``recompute`` is the
+            arithmetic over the untiled run's.
+
+        Raises
+        ------
+        ValueError, TypeError
+            An integer argument is out of range or not an integer.
         """
         _check_int("tile", tile, 1, none=True)
         _check_int("overlap", overlap, 0, none=True)
@@ -218,6 +312,25 @@ class SRModel:
         used is kept in ``self.last_plan`` (its ``recompute`` is the tiling tax).
         ``progress`` (optional) is called as ``progress(done, total)`` after each tile (once,
         ``(1, 1)``, when the plan is untiled).
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            NHWC LR image(s) with 3 channels, in [0, 255].
+        tile, overlap, memory_budget, band_bytes
+            As in :meth:`tiling_plan`.
+        progress : callable, optional
+            Called as ``progress(done, total)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Float64 NHWC HR image(s), ``scale`` times larger, not clipped.
+
+        Raises
+        ------
+        ShapeError
+            ``x`` is not (N, H, W, 3) with N, H, W >= 1.
         """
         x = np.asarray(x)
         if x.ndim != 4 or x.shape[3] != 3 or 0 in x.shape:
@@ -255,6 +368,43 @@ class SRModel:
         ``memory_budget`` (default :data:`.inference.MEMORY_BUDGET`, 896 MiB); then the plan
         of least recomputed arithmetic under the budget runs (``self.last_plan.recompute``
         says how much). ``tile`` forces whole-model tiles; see :meth:`tiling_plan`.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            uint8 image, (H, W), (H, W, 1) or (H, W, 3).
+        tile : int, optional
+            Force whole-model tiles of this size (LR pixels).
+        overlap : int, optional
+            Context around each forced tile (default: the receptive radius: exact).
+        band_bytes : int, default ``inference.BAND_BYTES``
+            Largest convolution workspace of one row band.
+        memory_budget : int or None, default ``inference.MEMORY_BUDGET``
+            Bytes of activations and workspace the run may use; None for no bound.
+
+        Returns
+        -------
+        numpy.ndarray
+            uint8 ``(scale H, scale W, 3)``.
+
+        Raises
+        ------
+        TypeError
+            ``image`` is not uint8 (``layerbench.models.upscale.upscale_array`` converts).
+        ShapeError
+            ``image`` has another shape, or an empty axis.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from layerbench.models import pretrained
+        >>> model = pretrained("edsr_small_x2")
+        >>> grey = np.tile(np.arange(0, 256, 32, dtype=np.uint8), (8, 1))  # 8 x 8 ramp
+        >>> hr = model.super_resolve(grey)
+        >>> hr.shape, hr.dtype
+        ((16, 16, 3), dtype('uint8'))
+        >>> bool(np.array_equal(hr, model.super_resolve(grey, tile=4)))  # tiling is exact
+        True
         """
         image = np.asarray(image)
         if image.dtype != np.uint8:
@@ -279,6 +429,11 @@ class SRModel:
 
         All or nothing: the whole file is read and checked before any parameter is assigned;
         on any error the model is unchanged.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The weights file.
 
         Raises
         ------
@@ -305,7 +460,15 @@ class SRModel:
         release_freed_memory()  # the file's arrays, now copied into the layers (see backends._heap)
 
     def save_weights(self, path: str | os.PathLike, **extra) -> None:
-        """Write parameters to ``.npz`` with a JSON header (see :mod:`.weights_npz`)."""
+        """Write parameters to ``.npz`` with a JSON header (see :mod:`.weights_npz`).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write.
+        **extra
+            More JSON-serialisable header entries (e.g. training facts).
+        """
         from . import weights_npz
 
         weights_npz.write(path, self, **extra)

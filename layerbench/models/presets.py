@@ -55,14 +55,70 @@ WEIGHTS_DIR = Path(__file__).with_name("weights")
 
 
 def build(arch: str, *, backend="numpy", dtype=np.float32, seed: int = 0, **config):
-    """Build ``arch`` (a key of :data:`BUILDERS`) with ``config``."""
+    """Build ``arch`` (a key of :data:`BUILDERS`) with ``config``.
+
+    Parameters
+    ----------
+    arch : str
+        ``"edsr"``, ``"wdsr_a"``, ``"wdsr_b"`` or ``"bicubic"``.
+    backend : str, default "numpy"
+        The backend the model's layers run on.
+    dtype : float32 or float64, default float32
+        The model's dtype.
+    seed : int, default 0
+        Seed of the parameter initialisation.
+    **config
+        The builder's keyword arguments (``scale``, ``n_resblocks``, ``n_feats``, ...).
+
+    Returns
+    -------
+    SRModel or BicubicModel
+        The untrained model.
+
+    Raises
+    ------
+    ValueError
+        ``arch`` is not a known architecture.
+    """
     if arch not in BUILDERS:
         raise ValueError(expected("arch", f"one of {tuple(BUILDERS)}", arch))
     return BUILDERS[arch](**config, backend=backend, dtype=dtype, seed=seed)
 
 
 def preset(name: str, *, backend="numpy", dtype=np.float32, seed: int = 0, **overrides):
-    """Build the preset ``name`` (untrained unless you load weights)."""
+    """Build the preset ``name`` (untrained unless you load weights).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRESETS`.
+    backend : str, default "numpy"
+        The backend the model's layers run on.
+    dtype : float32 or float64, default float32
+        The model's dtype.
+    seed : int, default 0
+        Seed of the parameter initialisation.
+    **overrides
+        Entries replacing those of the preset (e.g. ``n_resblocks=2``).
+
+    Returns
+    -------
+    SRModel or BicubicModel
+        The model, named ``name``.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a preset.
+
+    Examples
+    --------
+    >>> model = preset("edsr_small_x2")
+    >>> model.scale, model.num_params()
+    (2, 158979)
+    >>> preset("edsr_small_x2", n_resblocks=1).num_params()
+    66499
+    """
     if name not in PRESETS:
         raise ValueError(expected("preset", f"one of {tuple(PRESETS)}", name))
     config = {**PRESETS[name], **overrides}
@@ -72,12 +128,52 @@ def preset(name: str, *, backend="numpy", dtype=np.float32, seed: int = 0, **ove
 
 
 def pretrained_names() -> tuple[str, ...]:
-    """Presets whose trained weights ship with the package (``weights/{name}.npz``)."""
+    """Presets whose trained weights ship with the package (``weights/{name}.npz``).
+
+    Returns
+    -------
+    tuple of str
+        Sorted preset names.
+
+    Examples
+    --------
+    >>> "edsr_small_x2" in pretrained_names()
+    True
+    """
     return tuple(sorted(p.stem for p in WEIGHTS_DIR.glob("*.npz") if p.stem in PRESETS))
 
 
 def pretrained(name: str, *, backend="numpy", dtype=np.float32, **overrides):
-    """The preset ``name`` with its shipped weights loaded."""
+    """The preset ``name`` with its shipped weights loaded.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`pretrained_names`.
+    backend : str, default "numpy"
+        The backend the model's layers run on.
+    dtype : float32 or float64, default float32
+        The model's dtype.
+    **overrides
+        Preset entries to replace; they must still fit the shipped weights.
+
+    Returns
+    -------
+    SRModel
+        The trained model.
+
+    Raises
+    ------
+    WeightsError
+        ``name`` has no shipped weights, or the weights do not fit the overridden model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = pretrained("edsr_small_x2")
+    >>> model.super_resolve(np.zeros((8, 8, 3), np.uint8)).shape
+    (16, 16, 3)
+    """
     names = pretrained_names()
     if name not in names:
         raise WeightsError(expected("pretrained model", f"one of {names}", name))

@@ -236,3 +236,34 @@ def test_cli_fetches_and_a_missing_file_is_one_line_status_2(server, tmp_path, c
     assert done.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("layerbench data: error:") and "404" in err[0]
+
+
+def test_experiments_load_published_weights_only_once_fetched(tmp_path, monkeypatch):
+    """``weights: published`` reads the fetched file (here a tiny EDSR-PyTorch state_dict
+    standing in for edsr_x2's) and records its SHA-256; unfetched, the error says how."""
+    import numpy as np
+
+    from layerbench.experiments.methods import load_model
+    from layerbench.schema import SRModelConfig
+
+    monkeypatch.setenv(fetch.DATA_DIR_ENV, str(tmp_path))
+    tiny = {"n_resblocks": 2, "n_feats": 8, "res_scale": 0.1}
+    m = SRModelConfig(label="EDSR", preset="edsr_x2", weights="published", overrides=tiny)
+    with pytest.raises(fetch.FetchError, match="layerbench data fetch weights edsr_x2"):
+        load_model(0, m, backend="numpy", dtype="float32", seed=0)
+    src = Path(__file__).parents[1] / "models" / "data" / "edsr_tiny_x2.pt"
+    name = fetch.WEIGHTS["edsr_x2"]
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / name).write_bytes(src.read_bytes())
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    registry = dict(fetch.REGISTRY)
+    registry[name] = dataclasses.replace(registry[name], sha256_prefix=digest[:8])
+    monkeypatch.setattr(fetch, "REGISTRY", registry)
+    method = load_model(0, m, backend="numpy", dtype="float32", seed=0)
+    assert method.weights == "published" and method.weights_sha256 == digest
+    from layerbench.models import preset
+
+    direct = preset("edsr_x2", backend="numpy", **tiny)
+    direct.load_weights(src)
+    for k, v in direct.params().items():
+        np.testing.assert_array_equal(method.model.params()[k], v)

@@ -31,13 +31,19 @@ def test_the_config_tree_is_not_empty():
     assert "numpy" in BACKENDS and len(LAUNCHERS) == 3
 
 
+# the full-size experiments run on real data: they need a dataset root
+FULL_SIZE = {"div2k_thesis": "div2k", "mri_thesis": "mri_dir"}
+
+
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_experiment_and_backend_composes_and_validates(experiment, backend):
-    c = schema.validate(_compose([f"experiment={experiment}", f"backend={backend}"]))
+    root = ["dataset.root=/data/x"] if experiment in FULL_SIZE else []
+    c = schema.validate(_compose([f"experiment={experiment}", f"backend={backend}", *root]))
     assert c.backend.name == backend
     assert c.experiment.name in ("div2k", "mri")
-    assert c.dataset.kind == ("skimage" if c.experiment.name == "div2k" else "mni152")
+    assert c.dataset.kind == FULL_SIZE.get(
+        experiment, "skimage" if c.experiment.name == "div2k" else "mni152")
 
 
 def test_the_mri_experiment_is_the_thesis_grid():

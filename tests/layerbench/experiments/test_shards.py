@@ -26,7 +26,7 @@ from hydra import compose, initialize_config_dir
 
 from layerbench import cli, schema
 from layerbench.confdir import CONFIG_PATH
-from layerbench.experiments import runner, store
+from layerbench.experiments import lease, runner, store
 
 N_SHARDS, ROWS = 6, 300
 KILLS = 24
@@ -261,7 +261,7 @@ def test_a_live_lock_is_respected_and_a_dead_one_taken_over(tmp_path):
     assert shard.lock_is_stale() and shard.try_lock()  # its owner is dead
     shard.path(".lock").write_text(json.dumps({"pid": 1, "host": "elsewhere", "time": 0}))
     assert not shard.lock_is_stale()
-    old = time.time() - store.LOCK_STALE_SECONDS - 1
+    old = time.time() - lease.stale_after({}) - 1
     os.utime(shard.path(".lock"), (old, old))
     assert shard.lock_is_stale()
 
@@ -274,7 +274,7 @@ def test_verify_command_names_what_is_broken(tmp_path, capsys, reference):
     assert ok.value.code == 0
     victim = store.finished_shards(root)[0]
     _damage(victim.path(".csv"), "truncate")
-    (victim.base.parent / "stray.parquet.x1.tmp.parquet").write_bytes(b"x")
+    (victim.base.parent / "stray.parquet.layerbench.tmp-x1y2z3w4.parquet").write_bytes(b"x")
     capsys.readouterr()
     with pytest.raises(SystemExit) as bad:
         cli.main(["verify", str(root)])
@@ -300,3 +300,183 @@ def test_a_dead_runs_lock_on_a_finished_shard_is_removed(tmp_path, reference):
     assert list(store.verify_tree(root)) == [str(shard.path(".lock"))]
     _run_quietly(_cfg(root))
     assert store.verify_tree(root) == {}
+
+
+# -- shards bound to their names, sidecars to their contents --------------------------------
+
+def _finished_copy(tmp_path, reference):
+    root = tmp_path / "runs"
+    shutil.copytree(reference[1], root)
+    return root, store.finished_shards(root)
+
+
+def _named_and_recomputed(root, victim, words, caplog, reference) -> None:
+    broken = store.verify_tree(root)
+    assert list(broken) == [str(victim.base)], broken
+    text = " ".join(broken[str(victim.base)])
+    assert all(w in text for w in words), text
+    with caplog.at_level("WARNING", logger=runner.__name__):
+        _run_quietly(_cfg(root))
+    assert str(victim.base) in caplog.text and "recomputed" in caplog.text
+    assert store.verify_tree(root) == {}
+    pd.testing.assert_frame_equal(_sorted(store.load_tables(root)), reference[0])
+
+
+def test_a_shard_copied_over_another_is_named_and_recomputed(tmp_path, reference, caplog):
+    """Every file of part1 copied onto part0's names (as T2's onto T1's): each file matches
+    the copied sidecar, but the sidecar names another shard."""
+    root, shards = _finished_copy(tmp_path, reference)
+    source, victim = shards[1], shards[0]
+    for ext in (*store.DATA_SUFFIXES, store.SIDECAR):
+        shutil.copy(source.path(ext), victim.path(ext))
+    _named_and_recomputed(root, victim, ["the sidecar of shard part1", "copied"], caplog,
+                          reference)
+
+
+def test_a_sidecar_garbled_into_valid_json_is_named(tmp_path, reference, caplog):
+    """4 bytes of a value in the middle of the sidecar changed; it still parses."""
+    root, shards = _finished_copy(tmp_path, reference)
+    victim = shards[2]
+    text = victim.path(store.SIDECAR).read_text()
+    at = text.index('": "', len(text) // 3) + 4
+    garbled = text[:at] + "n/78" + text[at + 4:]
+    json.loads(garbled)
+    victim.path(store.SIDECAR).write_text(garbled)
+    _named_and_recomputed(root, victim, ["own checksum"], caplog, reference)
+
+
+@pytest.mark.parametrize("files", [[".parquet"], [".parquet", ".csv"], ["../x/.parquet"]])
+def test_a_sidecar_listing_other_files_is_named(tmp_path, reference, caplog, files):
+    """A sidecar (with a valid checksum of its own) listing only some files, the others
+    deleted, or a name with '/': the files a shard has are fixed by the code."""
+    root, shards = _finished_copy(tmp_path, reference)
+    victim = shards[4]
+    record = store.read_sidecar(victim.path(store.SIDECAR))
+    listed = {ext: record["files"].get(ext, record["files"][".parquet"]) for ext in files}
+    for ext in set(store.DATA_SUFFIXES) - set(files):
+        victim.path(ext).unlink()
+    victim.path(store.SIDECAR).write_text(store.sidecar_text({**record, "files": listed}))
+    _named_and_recomputed(root, victim, ["lists files", "a shard has exactly"], caplog,
+                          reference)
+
+
+def test_an_old_sidecar_without_its_checksum_is_recomputed(tmp_path, reference, caplog):
+    root, shards = _finished_copy(tmp_path, reference)
+    victim = shards[5]
+    record = store.read_sidecar(victim.path(store.SIDECAR))
+    victim.path(store.SIDECAR).write_text(json.dumps(record))
+    _named_and_recomputed(root, victim, ["older layerbench"], caplog, reference)
+
+
+def test_only_the_stores_own_temporaries_are_removed(tmp_path, reference):
+    root, shards = _finished_copy(tmp_path, reference)
+    folder = shards[0].base.parent
+    mine = folder / f"{shards[0].path('.csv').name}.layerbench.tmp-a1B2c3D4.csv"
+    users = [folder / "notes.tmp.txt", folder / "part0.x.tmp", folder / "sub" / "a.tmp1"]
+    for p in (mine, *users):
+        p.parent.mkdir(exist_ok=True)
+        p.write_text("x")
+    assert list(store.verify_tree(root)) == [str(mine)]
+    _run_quietly(_cfg(root))
+    assert not mine.exists() and all(p.read_text() == "x" for p in users)
+    assert store.verify_tree(root) == {}
+
+
+def test_a_run_whose_shards_are_all_empty_is_an_error(tmp_path, monkeypatch):
+    from layerbench.data.errors import DataError
+
+    monkeypatch.setitem(runner.EXPERIMENTS, "tiny", types.SimpleNamespace(
+        plan=_plan, run_shard=lambda cfg, task, models: (pd.DataFrame({"value": []}), None)))
+    with pytest.raises(DataError, match="0 rows each"):
+        runner.run_experiment(_cfg(tmp_path / "runs"))
+
+
+# -- locks: broken or stale, never a crash or an endless wait -------------------------------
+
+def _finishes(cfg, seconds: float = 60.0) -> None:
+    """Run ``cfg`` in a child: it must finish within ``seconds`` (a run that waits on a
+    lock nobody holds would wait forever)."""
+    child = _child(cfg)
+    child.process.join(seconds)
+    if child.process.is_alive():
+        child.process.kill()
+        child.process.join()
+        pytest.fail(f"the run still waited after {seconds} s")
+    assert child.process.exitcode == 0
+
+
+@pytest.mark.parametrize("text", ["5", "[]", "null"])
+def test_a_lock_that_is_not_a_json_object_is_broken_not_a_crash(tmp_path, reference, capsys,
+                                                                 text):
+    root, shards = _finished_copy(tmp_path, reference)
+    lock = shards[0].path(store.LOCK)
+    lock.write_text(text)
+    assert store.verify_tree(root) == {str(lock): [
+        f"broken lock (expected a JSON object, found {text!r})"]}
+    with pytest.raises(SystemExit) as status:
+        cli.main(["verify", str(root)])
+    assert status.value.code == 1 and "broken lock" in capsys.readouterr().out
+    shards[1].clean()  # the run has a shard to compute
+    _finishes(_cfg(root))
+    assert store.verify_tree(root) == {} and not lock.exists()
+
+
+def _live_unrelated_process():
+    other = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    other.start()
+    return other
+
+
+def test_a_lock_of_a_reused_pid_is_stale(tmp_path, reference):
+    """The lock's pid runs, but another process than the one that took the lock: its start
+    time differs from the recorded one (pid reuse). The run takes the shard over."""
+    if store.process_start(os.getpid()) is None:
+        pytest.skip("process start times are read from Linux /proc")
+    root, shards = _finished_copy(tmp_path, reference)
+    shards[0].clean()
+    other = _live_unrelated_process()
+    try:
+        record = {"pid": other.pid, "host": os.uname().nodename, "time": time.time(),
+                  "start": store.process_start(other.pid)}
+        shards[0].path(store.LOCK).write_text(json.dumps(record))
+        assert not shards[0].lock_is_stale()  # its real owner: live
+        record["start"] = record["start"] + "0"  # the owner started at another time
+        shards[0].path(store.LOCK).write_text(json.dumps(record))
+        assert "now runs another process" in shards[0].lock_problem()
+        _finishes(_cfg(root))
+    finally:
+        other.kill()
+        other.join()
+    assert store.verify_tree(root) == {}
+
+
+def test_an_old_lock_without_start_time_naming_a_live_pid_is_stale(tmp_path, reference):
+    """The reproduction: a 7-hour-old lock (no recorded start time) whose pid now runs an
+    unrelated process on this host made the run wait forever."""
+    root, shards = _finished_copy(tmp_path, reference)
+    shards[0].clean()
+    other = _live_unrelated_process()
+    try:
+        lock = shards[0].path(store.LOCK)
+        lock.write_text(json.dumps({"pid": other.pid, "host": os.uname().nodename,
+                                    "time": time.time() - 7 * 3600}))
+        old = time.time() - 7 * 3600
+        os.utime(lock, (old, old))
+        assert "not renewed for 252" in shards[0].lock_problem()  # 7 h: 25200 s
+        assert list(store.verify_tree(root)) == [str(lock)]
+        _finishes(_cfg(root))
+    finally:
+        other.kill()
+        other.join()
+    assert store.verify_tree(root) == {}
+
+
+def test_a_lock_records_its_owners_start_and_keeps_unknown_fields_readable(tmp_path):
+    shard = store.Shard(tmp_path, "part0", "abc")
+    assert shard.try_lock()
+    owner = shard.lock_owner()
+    assert owner["pid"] == os.getpid() and owner["start"] == store.process_start(os.getpid())
+    shard.path(store.LOCK).write_text(json.dumps({**owner, "lease": 30, "heartbeat": 1.0}))
+    assert not shard.lock_is_stale()  # fields added later do not break the lock
+    shard.unlock()
+    assert not shard.path(store.LOCK).exists()

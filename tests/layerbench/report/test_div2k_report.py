@@ -39,7 +39,7 @@ def test_rows_cover_every_method_scale_and_channel(run):
 def test_a_second_run_resumes_and_force_recomputes(run):
     cfg, table, _ = run
     shards = [s for _, s in plan_shards(cfg)]
-    stray = shards[0].path(".parquet.x1.tmp.parquet")
+    stray = shards[0].path(".parquet.layerbench.tmp-x1x2x3x4.parquet")
     stray.write_bytes(b"half-written")
     mtimes = {s.key: s.path(".parquet").stat().st_mtime_ns for s in shards}
     again = run_experiment(cfg)
