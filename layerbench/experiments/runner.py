@@ -6,6 +6,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import multiprocessing
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from .store import Shard, config_hash, remove_stale_locks, remove_stale_temporar
 
 log = logging.getLogger(__name__)
 EXPERIMENTS = {"div2k": div2k, "mri": mri}
+# set by a worker of a Slurm array (``<job>_<task>``): recorded in each shard it computes
+WORKER_ENV = "LAYERBENCH_WORKER"
 
 
 def result_settings(cfg: Config) -> dict[str, Any]:
@@ -235,11 +238,16 @@ def _compute(cfg, module, task, shard, models, context) -> None:
     prov = provenance.collect(context["config"], backend_info=context["info"], extra={
         "shard": shard.key, "rows": len(table),
         "seconds": round(time.perf_counter() - t0, 3),
+        **({"worker": w} if (w := os.environ.get(WORKER_ENV)) else {}),
         "models": [{"label": m.label, "preset": m.preset, "scale": m.scale,
                     "weights": m.weights, "weights_sha256": m.weights_sha256,
                     "num_params": m.model.num_params()} for m in models],
         **_protocol_record(task),
     })
+    if not shard.holds_lock():  # frozen past the lease: another worker took the shard over
+        log.warning("shard %s: the lock was taken over while this worker was stopped; its "
+                    "result is discarded", shard.name)
+        return
     shard.clean()
     shard.write(table, prov, examples)
 
