@@ -335,29 +335,85 @@ class Shard:
 
     # -- locking ---------------------------------------------------------------------------
     def lock_owner(self) -> dict[str, Any] | None:
+        """The lock's record (``pid``, ``host``, ``time``, ``start``, maybe more); ``{}``
+        when it is being written, garbled or not a JSON object; ``None`` without a lock.
+
+        Returns
+        -------
+        dict or None
+        """
         try:
-            return json.loads(self.path(LOCK).read_text())
+            owner = json.loads(self.path(LOCK).read_text())
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
             return {}  # being written, or garbled: judged by its age
+        return owner if isinstance(owner, dict) else {}
+
+    def lock_problem(self, now: float | None = None) -> str | None:
+        """Why the shard's lock is stale and may be taken over, or ``None`` (no lock, or a
+        live owner's).
+
+        Stale: a lock that is JSON but not an object (never a lock being written); one that
+        does not parse and is older than ``LOCK_UNREADABLE_GRACE`` seconds (a crash between
+        creating and filling it); on this host, one whose pid is not running or now runs
+        another process (its start time differs from the recorded ``start``); a lease not
+        renewed for ``lease.MISSED`` intervals (:func:`.lease.expired`): on another host, or
+        on this one when its pid runs but the owner is frozen (a lock with a lease interval)
+        or cannot be told from another process (a lock without a start time).
+
+        Parameters
+        ----------
+        now : float, optional
+            The time to judge ages at (default: now).
+
+        Returns
+        -------
+        str or None
+        """
+        lock = self.path(LOCK)
+        try:
+            text = lock.read_text()
+            age = (time.time() if now is None else now) - lock.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            return f"unreadable lock ({err})"
+        try:
+            owner = json.loads(text)
+        except ValueError:
+            if age > LOCK_UNREADABLE_GRACE:
+                return f"unreadable lock ({len(text)} bytes, {age:.0f} s old)"
+            return None
+        if not isinstance(owner, dict):
+            return f"broken lock (expected a JSON object, found {text.strip()[:40]!r})"
+        pid, host = owner.get("pid"), owner.get("host")
+        if host == socket.gethostname() and isinstance(pid, int) and not isinstance(pid, bool):
+            if not _alive(pid):
+                return f"stale lock (owner pid {pid} on this host is not running)"
+            start = owner.get("start")
+            now_start = process_start(pid) if start is not None else None
+            if now_start is not None and now_start != start:
+                return (f"stale lock (pid {pid} now runs another process: it started "
+                        "after the lock's owner)")
+        if lease.expired(owner, age):
+            return (f"stale lock (owner pid {owner.get('pid')!r} on {owner.get('host')!r}: "
+                    f"not renewed for {age:.0f} s, lease {lease.stale_after(owner):.0f} s)")
+        return None
 
     def lock_is_stale(self, now: float | None = None) -> bool:
-        owner = self.lock_owner()
-        if owner is None:
-            return False
-        try:
-            age = (time.time() if now is None else now) - self.path(LOCK).stat().st_mtime
-        except FileNotFoundError:
-            return False
-        if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
-            if not _alive(owner["pid"]):
-                return True
-            # alive: stale only when frozen past its lease (a lock without one: never)
-            return "lease_interval" in owner and lease.expired(owner, age)
-        if not owner:  # unreadable: a crash between create and write leaves it empty
-            return age > 60.0
-        return lease.expired(owner, age)  # another host: its heartbeat stopped
+        """Whether the shard's lock may be taken over (:meth:`lock_problem`).
+
+        Parameters
+        ----------
+        now : float, optional
+            The time to judge ages at (default: now).
+
+        Returns
+        -------
+        bool
+        """
+        return self.lock_problem(now) is not None
 
     def try_lock(self) -> bool:
         """Take the shard's lock (True), or leave it to its live owner (False)."""
@@ -372,7 +428,7 @@ class Shard:
                 lock.unlink(missing_ok=True)  # a dead owner's lock
                 continue
             owner = {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time(),
-                     **lease.fields()}
+                     "start": process_start(os.getpid()), **lease.fields()}
             with os.fdopen(fd, "w") as f:
                 json.dump(owner, f)
             lease.hold(lock, owner)  # the heartbeat renews it until unlock()
@@ -394,6 +450,28 @@ class Shard:
         owner = self.lock_owner()
         if owner and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
             self.path(LOCK).unlink(missing_ok=True)
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started, as ``<boot id>:<clock ticks since boot>`` (Linux
+    ``/proc``): a pid reused by a later process gives another value. ``None`` where it
+    cannot be read (no such process, another system).
+
+    Parameters
+    ----------
+    pid : int
+
+    Returns
+    -------
+    str or None
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # the name in parentheses may hold spaces
+    return f"{boot}:{fields[19]}" if len(fields) > 19 else None  # field 22: starttime
 
 
 def _alive(pid: int) -> bool:
@@ -468,9 +546,9 @@ def verify_tree(root: str | os.PathLike) -> dict[str, list[str]]:
         if is_temporary(p):
             broken[str(p)] = ["temporary file of an interrupted write"]
     for p in Path(root).rglob("*" + LOCK):
-        shard = Shard.from_base(p.with_suffix(""))
-        if shard.lock_is_stale():
-            broken[str(p)] = [f"stale lock (owner {shard.lock_owner()})"]
+        problem = Shard.from_base(p.with_suffix("")).lock_problem()
+        if problem is not None:
+            broken[str(p)] = [problem]
     return broken
 
 

@@ -389,3 +389,94 @@ def test_a_run_whose_shards_are_all_empty_is_an_error(tmp_path, monkeypatch):
         plan=_plan, run_shard=lambda cfg, task, models: (pd.DataFrame({"value": []}), None)))
     with pytest.raises(DataError, match="0 rows each"):
         runner.run_experiment(_cfg(tmp_path / "runs"))
+
+
+# -- locks: broken or stale, never a crash or an endless wait -------------------------------
+
+def _finishes(cfg, seconds: float = 60.0) -> None:
+    """Run ``cfg`` in a child: it must finish within ``seconds`` (a run that waits on a
+    lock nobody holds would wait forever)."""
+    child = _child(cfg)
+    child.process.join(seconds)
+    if child.process.is_alive():
+        child.process.kill()
+        child.process.join()
+        pytest.fail(f"the run still waited after {seconds} s")
+    assert child.process.exitcode == 0
+
+
+@pytest.mark.parametrize("text", ["5", "[]", "null"])
+def test_a_lock_that_is_not_a_json_object_is_broken_not_a_crash(tmp_path, reference, capsys,
+                                                                 text):
+    root, shards = _finished_copy(tmp_path, reference)
+    lock = shards[0].path(store.LOCK)
+    lock.write_text(text)
+    assert store.verify_tree(root) == {str(lock): [
+        f"broken lock (expected a JSON object, found {text!r})"]}
+    with pytest.raises(SystemExit) as status:
+        cli.main(["verify", str(root)])
+    assert status.value.code == 1 and "broken lock" in capsys.readouterr().out
+    shards[1].clean()  # the run has a shard to compute
+    _finishes(_cfg(root))
+    assert store.verify_tree(root) == {} and not lock.exists()
+
+
+def _live_unrelated_process():
+    other = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    other.start()
+    return other
+
+
+def test_a_lock_of_a_reused_pid_is_stale(tmp_path, reference):
+    """The lock's pid runs, but another process than the one that took the lock: its start
+    time differs from the recorded one (pid reuse). The run takes the shard over."""
+    if store.process_start(os.getpid()) is None:
+        pytest.skip("process start times are read from Linux /proc")
+    root, shards = _finished_copy(tmp_path, reference)
+    shards[0].clean()
+    other = _live_unrelated_process()
+    try:
+        record = {"pid": other.pid, "host": os.uname().nodename, "time": time.time(),
+                  "start": store.process_start(other.pid)}
+        shards[0].path(store.LOCK).write_text(json.dumps(record))
+        assert not shards[0].lock_is_stale()  # its real owner: live
+        record["start"] = record["start"] + "0"  # the owner started at another time
+        shards[0].path(store.LOCK).write_text(json.dumps(record))
+        assert "now runs another process" in shards[0].lock_problem()
+        _finishes(_cfg(root))
+    finally:
+        other.kill()
+        other.join()
+    assert store.verify_tree(root) == {}
+
+
+def test_an_old_lock_without_start_time_naming_a_live_pid_is_stale(tmp_path, reference):
+    """The reproduction: a 7-hour-old lock (no recorded start time) whose pid now runs an
+    unrelated process on this host made the run wait forever."""
+    root, shards = _finished_copy(tmp_path, reference)
+    shards[0].clean()
+    other = _live_unrelated_process()
+    try:
+        lock = shards[0].path(store.LOCK)
+        lock.write_text(json.dumps({"pid": other.pid, "host": os.uname().nodename,
+                                    "time": time.time() - 7 * 3600}))
+        old = time.time() - 7 * 3600
+        os.utime(lock, (old, old))
+        assert "not renewed for 252" in shards[0].lock_problem()  # 7 h: 25200 s
+        assert list(store.verify_tree(root)) == [str(lock)]
+        _finishes(_cfg(root))
+    finally:
+        other.kill()
+        other.join()
+    assert store.verify_tree(root) == {}
+
+
+def test_a_lock_records_its_owners_start_and_keeps_unknown_fields_readable(tmp_path):
+    shard = store.Shard(tmp_path, "part0", "abc")
+    assert shard.try_lock()
+    owner = shard.lock_owner()
+    assert owner["pid"] == os.getpid() and owner["start"] == store.process_start(os.getpid())
+    shard.path(store.LOCK).write_text(json.dumps({**owner, "lease": 30, "heartbeat": 1.0}))
+    assert not shard.lock_is_stale()  # fields added later do not break the lock
+    shard.unlock()
+    assert not shard.path(store.LOCK).exists()
