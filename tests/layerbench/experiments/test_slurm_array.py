@@ -65,7 +65,7 @@ def test_two_array_tasks_equal_a_serial_run_and_the_finisher_reports(tree, tmp_p
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for t in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-2000:]
     computed = [[line.split()[1] for line in out.splitlines() if line.startswith("computed ")]
                 for out, _ in outs]
