@@ -200,10 +200,11 @@ def _main_api():
     from backends.testing import tolerances
     from layerbench import metrics
     from layerbench.data import degrade, images
-    from layerbench.models import model
+    from layerbench.models import graph, inference, model
 
-    bicubic = importlib.import_module("layerbench.models.bicubic")  # the package exports a
-    # function of that name
+    # the package exports functions named like these modules
+    bicubic, edsr, wdsr = (importlib.import_module(f"layerbench.models.{m}")
+                           for m in ("bicubic", "edsr", "wdsr"))
 
     names = []
     for proto in (protocol.Optimizer, protocol.Layer, protocol.MergeLayer, protocol.Loss,
@@ -232,7 +233,8 @@ def _main_api():
     names += [f"layerbench.models.presets.{f}" for f in ("build", "preset", "pretrained",
                                                           "pretrained_names")]
     names += ["layerbench.models.model.SRModel", *_public_methods(model.SRModel)]
-    names += [f"{m.__name__}.{f}" for m in (tolerances, bicubic, images, degrade)
+    names += [f"{m.__name__}.{f}" for m in (tolerances, bicubic, images, degrade, edsr, wdsr,
+                                             graph, inference)
               for f, obj in vars(m).items() if not f.startswith("_")
               and (inspect.isfunction(obj) or inspect.isclass(obj))
               and obj.__module__ == m.__name__]
@@ -267,7 +269,8 @@ def test_no_documented_parameter_is_missing_from_its_signature():
     "backends.protocol", "backends.network", "backends.testing.tolerances",
     "layerbench.metrics", "layerbench.models.presets", "layerbench.models.model",
     "layerbench.compare", "layerbench.catalog", "layerbench.models.bicubic",
-    "layerbench.data.images", "layerbench.data.degrade",
+    "layerbench.data.images", "layerbench.data.degrade", "layerbench.models.edsr",
+    "layerbench.models.inference",
 ])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)
