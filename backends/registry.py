@@ -85,10 +85,14 @@ class PeerEntry:
 
 
 # Listed after the backends: ``tf_graph`` (the layers' peer, graph-mode TensorFlow ops,
-# bench/graph_peer.py) and ``keras`` (the models' peer, layerbench/models/keras_peer.py).
+# bench/graph_peer.py) and the models' peers: ``keras`` (layerbench/models/keras_peer.py),
+# ``onnxruntime``, ``openvino`` and ``torch`` (layerbench/runtimes.py).
 PEER_TABLE: tuple[PeerEntry, ...] = (
     PeerEntry("tf_graph", "tf_graph", "tab:brown"),
     PeerEntry("keras", "keras", "tab:purple"),
+    PeerEntry("onnxruntime", "ONNX Runtime", "gold"),
+    PeerEntry("openvino", "OpenVINO", "tab:olive"),
+    PeerEntry("torch", "PyTorch", "tab:cyan"),
 )
 
 BACKEND_PACKAGES: dict[str, str] = {row.name: row.package for row in BACKEND_TABLE}

@@ -160,9 +160,48 @@ def _onnx(run):
 
 # -- PyTorch --------------------------------------------------------------------------------
 
+#: Layer kinds :func:`describe` carries and the spec fields it keeps of each.
+_DESCRIBED = {"Conv2D": ("kernel", "stride", "padding", "activation", "has_weights"),
+              "Conv2DAdd": ("kernel", "stride", "padding", "alpha", "beta", "has_weights"),
+              "Shortcut": ("alpha", "beta"), "PixelShuffle": ("scale", "order"),
+              "Activation": ("kind",)}
+
+
+def describe(run) -> dict:
+    """The graph of ``run`` as plain data (JSON-ready): what a peer needs to rebuild it
+    without our model (:func:`torch_from`, :func:`keras_from`).
+
+    Parameters
+    ----------
+    run : backends.network.Network or layerbench.models.SRModel
+
+    Returns
+    -------
+    dict
+        ``nodes`` (``name``, ``layer`` (the spec's class), ``inputs`` and the spec fields of
+        :data:`_DESCRIBED`), ``output``, ``norm`` and ``mean`` (an SRModel's normalisation,
+        else None), and for an SRModel ``arch``, ``config``, ``dtype``.
+    """
+    net = getattr(run, "net", run)
+    nodes = []
+    for node in net.nodes.values():
+        spec, kind = node.layer.spec, type(node.layer.spec).__name__
+        if kind not in _DESCRIBED:
+            raise SpecError(expected(f"layer {node.name!r}", "a layer with a peer twin ("
+                                     f"{', '.join(_DESCRIBED)})", kind))
+        fields = {f: getattr(spec, f) for f in _DESCRIBED[kind]}
+        nodes.append({"name": node.name, "layer": kind, "inputs": list(node.inputs),
+                      **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}})
+    out = {"nodes": nodes, "output": net.output, "norm": None, "mean": None}
+    if hasattr(run, "net"):
+        out.update(norm=float(run.norm), mean=np.asarray(run.mean, np.float32).tolist(),
+                   arch=run.arch, config=dict(run.config), dtype=np.dtype(run.dtype).name)
+    return out
+
+
 def torch_module(run, trainable: bool = False):
     """A ``torch.nn.Module`` computing ``run`` (a Network or an SRModel) with its weights,
-    NCHW in and out.
+    NCHW in and out (:func:`torch_from` of :func:`describe`).
 
     Parameters
     ----------
@@ -177,22 +216,40 @@ def torch_module(run, trainable: bool = False):
     -------
     torch.nn.Module
     """
+    return torch_from(describe(run), getattr(run, "net", run).params(), trainable)
+
+
+def torch_from(desc: dict, params: dict, trainable: bool = False):
+    """A ``torch.nn.Module`` computing the graph ``desc`` (:func:`describe`) with the
+    weights ``params`` (``"node/weights"`` HWIO, ``"node/bias"``), NCHW in and out.
+
+    Parameters
+    ----------
+    desc : dict
+        From :func:`describe`.
+    params : dict of str to numpy.ndarray
+    trainable : bool
+        As :func:`torch_module`.
+
+    Returns
+    -------
+    torch.nn.Module
+    """
     import torch
     import torch.nn.functional as F
 
     from backends.network import INPUT
 
-    net = getattr(run, "net", run)
-    params = {k: torch.from_numpy(np.array(v)) for k, v in net.params().items()}
+    params = {k: torch.from_numpy(np.array(v)) for k, v in params.items()}
     weights = {k: v.permute(3, 2, 0, 1).contiguous(memory_format=torch.channels_last)
                for k, v in params.items() if k.endswith("/weights")}
     if trainable:
         weights = {k: torch.nn.Parameter(v) for k, v in weights.items()}
         params = {k: torch.nn.Parameter(v) for k, v in params.items()
                   if not k.endswith("/weights")}
-    nodes = list(net.nodes.values())
-    norm = (float(run.norm), torch.tensor(run.mean, dtype=torch.float32).view(1, -1, 1, 1)) \
-        if hasattr(run, "net") else None
+    nodes = desc["nodes"]
+    norm = (desc["norm"], torch.tensor(desc["mean"], dtype=torch.float32).view(1, -1, 1, 1)) \
+        if desc["norm"] is not None else None
 
     def shuffle(x, r, order):
         if order == "crd":
@@ -211,33 +268,33 @@ def torch_module(run, trainable: bool = False):
             if norm is not None:
                 x = (x - norm[1]) / norm[0]
             v = {INPUT: x}
-            for node in nodes:
-                s, kind = node.layer.spec, type(node.layer.spec).__name__
-                a = v[node.inputs[0]]
+            for s in nodes:
+                kind, name = s["layer"], s["name"]
+                a = v[s["inputs"][0]]
                 if kind in ("Conv2D", "Conv2DAdd"):
-                    k = s.kernel[0]
-                    if s.padding == "same" and (tuple(s.stride) != (1, 1) or k % 2 == 0):
-                        raise SpecError(expected(f"{node.name}: padding", "'same' at stride 1 "
-                                                 "with an odd kernel, or 'valid'", s.padding))
-                    y = F.conv2d(a, weights[f"{node.name}/weights"],
-                                 params.get(f"{node.name}/bias"), stride=tuple(s.stride),
-                                 padding=k // 2 if s.padding == "same" else 0)
+                    k = s["kernel"][0]
+                    if s["padding"] == "same" and (tuple(s["stride"]) != (1, 1) or k % 2 == 0):
+                        raise SpecError(expected(f"{name}: padding", "'same' at stride 1 "
+                                                 "with an odd kernel, or 'valid'", s["padding"]))
+                    y = F.conv2d(a, weights[f"{name}/weights"], params.get(f"{name}/bias"),
+                                 stride=tuple(s["stride"]),
+                                 padding=k // 2 if s["padding"] == "same" else 0)
                     if kind == "Conv2D":
-                        y = F.relu(y) if s.activation == "relu" else y
+                        y = F.relu(y) if s["activation"] == "relu" else y
                     else:
-                        y = s.alpha * y + s.beta * v[node.inputs[1]]
+                        y = s["alpha"] * y + s["beta"] * v[s["inputs"][1]]
                 elif kind == "Shortcut":
-                    y = s.alpha * a + s.beta * v[node.inputs[1]]
+                    y = s["alpha"] * a + s["beta"] * v[s["inputs"][1]]
                 elif kind == "PixelShuffle":
-                    y = shuffle(a, s.scale, s.order)
-                elif kind == "Activation" and s.kind == "relu":
+                    y = shuffle(a, s["scale"], s["order"])
+                elif kind == "Activation" and s["kind"] == "relu":
                     y = F.relu(a)
                 else:
-                    raise SpecError(expected(f"layer {node.name!r}", "a layer with a PyTorch "
+                    raise SpecError(expected(f"layer {name!r}", "a layer with a PyTorch "
                                              "twin (Conv2D, Conv2DAdd, Shortcut, PixelShuffle, "
                                              "relu)", kind))
-                v[node.name] = y
-            y = v[net.output]
+                v[name] = y
+            y = v[desc["output"]]
             return y * norm[0] + norm[1] if norm is not None else y
 
     return Net() if trainable else Net().eval()
@@ -245,33 +302,65 @@ def torch_module(run, trainable: bool = False):
 
 # -- the worker: one runtime in this process ------------------------------------------------
 
-def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None = None):
-    """``(call, settings)``: a function running ``x`` once on ``runtime`` and the settings.
+def _keras_threads(threads: int, inter_op: int = 1) -> None:
+    import tensorflow as tf
 
-    ``options`` (Keras only, to measure what each setting costs): ``signature`` ``"static"``
-    (default) or ``"dynamic"`` (traced for any image size), ``inter_op`` (default 1)."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    except RuntimeError:  # TensorFlow already started in this process: its pools stay
+        pass
+
+
+def _keras_model(run, x: np.ndarray):
+    import tensorflow as tf
+
+    from layerbench.models import keras_peer
+
+    if hasattr(run, "net"):
+        return keras_peer.build_like(run)
+    node = next(iter(run.nodes.values()))
+    kmodel = tf.keras.Sequential([tf.keras.Input(x.shape[1:]), tf.keras.layers.Conv2D(
+        node.layer.spec.filters, 3, padding="same")])
+    p = run.params()
+    kmodel.layers[-1].set_weights([p["conv/weights"], p["conv/bias"]])
+    return kmodel
+
+
+def peer_call(runtime: str, artifact, x: np.ndarray, threads: int,
+              options: dict | None = None):
+    """``(call, settings)``: a function running ``x`` once on the peer ``runtime`` and the
+    peer's settings, from the model in the peer's own form.
+
+    Parameters
+    ----------
+    runtime : str
+        One of :data:`PEERS`.
+    artifact : object
+        ``keras``: a Keras model; ``onnxruntime``/``openvino``: the ONNX model's bytes or
+        file path; ``torch``: a module taking and returning NCHW tensors.
+    x : numpy.ndarray
+        The NHWC float32 input.
+    threads : int
+    options : dict, optional
+        Keras only, to measure what each setting costs: ``signature`` ``"static"`` (default)
+        or ``"dynamic"`` (traced for any image size), ``inter_op`` (default 1).
+
+    Returns
+    -------
+    call : callable
+        No arguments; returns the NHWC output as a numpy array.
+    settings : dict
+        Version and settings of the runtime.
+    """
     options = options or {}
     if runtime == "keras":
         import tensorflow as tf
 
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(options.get("inter_op", 1))
-        except RuntimeError:  # TensorFlow already started in this process: its pools stay
-            pass
-        from layerbench.models import keras_peer
-
-        if hasattr(run, "net"):
-            kmodel = keras_peer.build_like(run)
-        else:
-            node = next(iter(run.nodes.values()))
-            kmodel = tf.keras.Sequential([tf.keras.Input(x.shape[1:]), tf.keras.layers.Conv2D(
-                node.layer.spec.filters, 3, padding="same")])
-            p = run.params()
-            kmodel.layers[-1].set_weights([p["conv/weights"], p["conv/bias"]])
+        _keras_threads(threads, options.get("inter_op", 1))
         dynamic = options.get("signature", "static") == "dynamic"
         shape = (x.shape[0], None, None, x.shape[3]) if dynamic else x.shape
-        fn = tf.function(lambda t: kmodel(t, training=False),
+        fn = tf.function(lambda t: artifact(t, training=False),
                          input_signature=[tf.TensorSpec(shape, tf.float32)])
         xt = tf.constant(x)
         return (lambda: fn(xt).numpy()), {
@@ -287,8 +376,7 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None
         so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        sess = ort.InferenceSession(_onnx(run).SerializeToString(), so,
-                                    providers=["CPUExecutionProvider"])
+        sess = ort.InferenceSession(artifact, so, providers=["CPUExecutionProvider"])
         return (lambda: sess.run(None, {"input": x})[0]), {
             "version": ort.__version__, "provider": "CPUExecutionProvider",
             "intra_op": threads, "inter_op": 1, "optimisation": "all"}
@@ -296,7 +384,7 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None
         import openvino as ov
 
         core = ov.Core()
-        model = core.read_model(_onnx(run).SerializeToString())
+        model = core.read_model(artifact)
         model.reshape({"input": list(x.shape)})
         config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32",
                   "PERFORMANCE_HINT": "LATENCY"}
@@ -309,22 +397,157 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None
         import torch
 
         torch.set_num_threads(threads)
-        module = torch_module(run)
         xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).contiguous(
             memory_format=torch.channels_last)
 
         def call():
             with torch.inference_mode():
-                return module(xt).numpy().transpose(0, 2, 3, 1)
+                return artifact(xt).numpy().transpose(0, 2, 3, 1)
 
         return call, {"version": torch.__version__, "threads": threads,
                       "memory_format": "channels_last", "mode": "inference_mode",
                       "compile": "no"}
+    raise SpecError(expected("peer runtime", f"one of {PEERS}", runtime))
+
+
+def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None = None):
+    """``(call, settings)``: a function running ``x`` once on ``runtime`` (a peer, see
+    :func:`peer_call`, given the model converted here, or one of our backends) and the
+    settings."""
+    if runtime == "keras":
+        _keras_threads(threads, (options or {}).get("inter_op", 1))  # before TF starts
+        return peer_call(runtime, _keras_model(run, x), x, threads, options)
+    if runtime in ("onnxruntime", "openvino"):
+        return peer_call(runtime, _onnx(run).SerializeToString(), x, threads, options)
+    if runtime == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        return peer_call(runtime, torch_module(run), x, threads, options)
     from backends import get_backend
 
     # the process ends after the measurement: the thread setting stays in force until then
     get_backend(runtime).threads(threads).__enter__()
     return (lambda: run.predict(x)), {"version": "this package", "threads": threads}
+
+
+# -- a peer without our model in its process (asv) ------------------------------------------
+
+def prepare_peer(model: str, overrides: dict, folder) -> str:
+    """Convert a model for the peers in a fresh Python process and write it to ``folder``,
+    so that the process timing a peer never builds our model nor starts our backends:
+    ``STEM.onnx`` (ONNX Runtime, OpenVINO; when ``onnx`` is installed), ``STEM.npz`` (the
+    weights) and ``STEM.json`` (:func:`describe`; PyTorch and Keras rebuild the graph from
+    these two).
+
+    Parameters
+    ----------
+    model : str
+        A preset name (:data:`layerbench.models.PRESETS`).
+    overrides : dict
+        Preset overrides (e.g. ``n_resblocks``).
+    folder : str or os.PathLike
+        Where the files go.
+
+    Returns
+    -------
+    str
+        ``STEM``, the path without suffix, for :func:`load_peer`.
+    """
+    task = {"model": model, "overrides": overrides,
+            "stem": os.path.join(os.fspath(folder), model)}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out = subprocess.run([sys.executable, "-m", "layerbench.runtimes", "--prepare",
+                          json.dumps(task)], capture_output=True, text=True, env=env)
+    if out.returncode:
+        last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
+        raise RuntimeError(f"preparing {model} for the peers failed: "
+                           f"{last or f'exit status {out.returncode}'}")
+    return task["stem"]
+
+
+def _prepare(task: dict) -> None:
+    import importlib.util
+
+    from layerbench import models
+
+    run = models.preset(task["model"], backend="numpy", **task["overrides"])
+    stem = task["stem"]
+    np.savez(stem + ".npz", **run.net.params())
+    with open(stem + ".json", "w") as f:
+        json.dump(describe(run), f)
+    if importlib.util.find_spec("onnx") is not None:
+        from layerbench.onnx_export import model_to_onnx
+
+        model_to_onnx(run, stem + ".onnx")
+
+
+def keras_from(desc: dict, params: dict):
+    """The Keras twin of the model ``desc`` (:func:`describe` of an SRModel) with the
+    weights ``params``: our convolutions in graph order are the twin's ``Conv2D`` layers in
+    creation order (:func:`layerbench.models.keras_peer.build_like`).
+
+    Parameters
+    ----------
+    desc : dict
+    params : dict of str to numpy.ndarray
+
+    Returns
+    -------
+    keras.Model
+    """
+    from tensorflow.keras import layers
+
+    from backends.errors import ShapeError
+    from layerbench.models import keras_peer
+
+    kmodel = keras_peer.architecture(desc["arch"], desc["config"], desc["dtype"])
+    ours = [n["name"] for n in desc["nodes"] if n.get("has_weights")]
+    theirs = [layer for layer in kmodel.layers if isinstance(layer, layers.Conv2D)]
+    if len(ours) != len(theirs):
+        raise ShapeError(expected("convolution layers of the Keras twin", len(ours),
+                                  len(theirs)))
+    for name, layer in zip(ours, theirs, strict=True):
+        layer.set_weights([params[f"{name}/weights"], params[f"{name}/bias"]])
+    return kmodel
+
+
+def load_peer(runtime: str, stem: str, x: np.ndarray, threads: int):
+    """``(call, settings)`` of :func:`peer_call` for a model :func:`prepare_peer` wrote,
+    importing only the peer's framework (and numpy).
+
+    Parameters
+    ----------
+    runtime : str
+        One of :data:`PEERS`.
+    stem : str
+        From :func:`prepare_peer`.
+    x : numpy.ndarray
+        The NHWC float32 input.
+    threads : int
+
+    Returns
+    -------
+    call : callable
+    settings : dict
+    """
+    if runtime in ("onnxruntime", "openvino"):
+        return peer_call(runtime, stem + ".onnx", x, threads)
+    with open(stem + ".json") as f:
+        desc = json.load(f)
+    with np.load(stem + ".npz") as z:
+        params = dict(z)
+    if runtime == "keras":
+        _keras_threads(threads)  # before TensorFlow starts its pools
+        return peer_call(runtime, keras_from(desc, params), x, threads)
+    if runtime == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        return peer_call(runtime, torch_from(desc, params), x, threads)
+    raise SpecError(expected("peer runtime", f"one of {PEERS}", runtime))
 
 
 #: Runtimes that can time a training step (the ONNX peers are inference engines).
@@ -348,11 +571,7 @@ def _train_runner(runtime: str, run, x: np.ndarray, threads: int):
     if runtime == "keras":
         import tensorflow as tf
 
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:  # TensorFlow already started in this process: its pools stay
-            pass
+        _keras_threads(threads)
         from layerbench.models import keras_peer
 
         kmodel = keras_peer.build_like(run)
@@ -681,5 +900,7 @@ def machine() -> dict:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--worker":
         print(json.dumps(worker(json.loads(sys.argv[2]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--prepare":
+        _prepare(json.loads(sys.argv[2]))
     else:
-        sys.exit("usage: python -m layerbench.runtimes --worker TASK_JSON")
+        sys.exit("usage: python -m layerbench.runtimes --worker|--prepare TASK_JSON")

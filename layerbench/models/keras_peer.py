@@ -186,6 +186,34 @@ def wdsr(scale, n_resblocks, n_feats, expansion, *, block="a", weightnorm=False,
     return keras.Model(x_in, x)
 
 
+def architecture(arch: str, cfg: dict, dtype: str = "float32") -> keras.Model:
+    """The Keras twin's architecture (freshly initialised weights) of an SR model.
+
+    Parameters
+    ----------
+    arch : str
+        ``"edsr"``, ``"wdsr_a"`` or ``"wdsr_b"`` (``SRModel.arch``).
+    cfg : dict
+        ``SRModel.config``: ``scale``, ``n_resblocks``, ``n_feats``, ``res_scale`` and for
+        WDSR ``expansion`` (optionally ``border``).
+    dtype : str
+
+    Returns
+    -------
+    keras.Model
+    """
+    from backends.errors import SpecError, expected
+
+    if arch == "edsr":
+        return edsr(cfg["scale"], cfg["n_resblocks"], cfg["n_feats"], cfg["res_scale"],
+                    dtype=dtype)
+    if arch in ("wdsr_a", "wdsr_b"):
+        return wdsr(cfg["scale"], cfg["n_resblocks"], cfg["n_feats"], cfg["expansion"],
+                    block=arch[-1], border=cfg.get("border", "same"),
+                    res_scale=cfg.get("res_scale", 1.0), dtype=dtype)
+    raise SpecError(expected("model.arch", "'edsr', 'wdsr_a' or 'wdsr_b'", arch))
+
+
 def build_like(model) -> keras.Model:
     """The Keras twin of ``model`` (an EDSR / WDSR :class:`~layerbench.models.SRModel`)
     with ``model``'s weights, in ``model``'s dtype.
@@ -195,19 +223,9 @@ def build_like(model) -> keras.Model:
     Keras model's convolution layers in creation order: both builders create them in the
     same order (head, blocks, body / main, upsampler / skip, tail).
     """
-    from backends.errors import ShapeError, SpecError, expected
+    from backends.errors import ShapeError, expected
 
-    cfg = dict(model.config)
-    dtype = np.dtype(model.dtype).name
-    if model.arch == "edsr":
-        kmodel = edsr(cfg["scale"], cfg["n_resblocks"], cfg["n_feats"], cfg["res_scale"],
-                      dtype=dtype)
-    elif model.arch in ("wdsr_a", "wdsr_b"):
-        kmodel = wdsr(cfg["scale"], cfg["n_resblocks"], cfg["n_feats"], cfg["expansion"],
-                      block=model.arch[-1], border=cfg.get("border", "same"),
-                      res_scale=cfg.get("res_scale", 1.0), dtype=dtype)
-    else:
-        raise SpecError(expected("model.arch", "'edsr', 'wdsr_a' or 'wdsr_b'", model.arch))
+    kmodel = architecture(model.arch, dict(model.config), np.dtype(model.dtype).name)
     ours = [n.name for n in model.net.nodes.values() if n.layer.spec.has_weights]
     theirs = [layer for layer in kmodel.layers if isinstance(layer, layers.Conv2D)]
     if len(ours) != len(theirs):
