@@ -626,13 +626,16 @@ def worker(task: dict) -> dict:
     ----------
     task : dict
         ``subject`` (see :func:`build_subject`), ``runtime``, ``threads``, ``repeats``;
-        optional ``options`` (see :func:`_runner`).
+        optional ``options`` (see :func:`peer_call`) and ``alternate``: one of our backends
+        run in this same process, its calls alternating with ``runtime``'s (to measure
+        what sharing a process costs).
 
     Returns
     -------
     dict
         ``seconds`` (the timed calls), ``settings``, ``checksum`` (sum of the output, or
-        the warm-up step's loss), ``load1`` (the 1-minute load average at the end).
+        the warm-up step's loss), ``load1`` (the 1-minute load average at the end), and
+        with ``alternate`` its ``alternate_seconds``.
     """
     backend = task["runtime"] if task["runtime"] not in PEERS else "numpy"
     run, x = build_subject(task["subject"], backend=backend)
@@ -641,14 +644,24 @@ def worker(task: dict) -> dict:
     else:
         call, settings = _runner(task["runtime"], run, x, task["threads"],
                                  task.get("options"))
+    calls = [call]
+    if task.get("alternate"):  # our backend in the same process, called in turn
+        ours, xo = build_subject(task["subject"], backend=task["alternate"])
+        calls.append(_runner(task["alternate"], ours, xo, task["threads"])[0])
     y = call()
-    seconds = []
+    for c in calls[1:]:
+        c()
+    seconds: list[list[float]] = [[] for _ in calls]
     for _ in range(task["repeats"]):
-        t0 = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - t0)
-    return {"seconds": seconds, "settings": settings, "checksum": float(np.sum(y)),
-            "load1": os.getloadavg()[0]}
+        for c, got in zip(calls, seconds, strict=True):
+            t0 = time.perf_counter()
+            c()
+            got.append(time.perf_counter() - t0)
+    out = {"seconds": seconds[0], "settings": settings, "checksum": float(np.sum(y)),
+           "load1": os.getloadavg()[0]}
+    if task.get("alternate"):
+        out["alternate_seconds"] = seconds[1]
+    return out
 
 
 def fresh(task: dict, env: dict | None = None) -> dict:
