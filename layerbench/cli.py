@@ -184,6 +184,8 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
     "import-onnx": (_module("onnx_import"),
                     "run an ONNX model on every backend, checked against ORT"),
     "data": (_module("data.fetch"), "download DIV2K and published weights, checked by SHA-256"),
+    "submit": (_module("experiments.slurm_array"), "one experiment's shards over a Slurm "
+                                                   "array, then the report"),
     "plan": (_module("experiments.plan"), "an experiment's shards with estimated core-hours "
                                           "and memory"),
 }
@@ -191,6 +193,10 @@ COMMANDS: dict[str, tuple[str | Callable[[argparse.ArgumentParser], Run], str]] 
 # The longer help text of commands declared here (what they read and write) and example
 # command lines of every command whose parser is built by :func:`parser`.
 DESCRIPTIONS: dict[str, str] = {
+    "submit": "Spread the shards of one experiment over a Slurm array of --tasks workers "
+              "sharing output.root\n(each claims shards through their locks), then build "
+              "the report once in a job that\nstarts when every task has ended "
+              "(afterany) and checks every shard first.",
     "plan": "Print the shards `layerbench reproduce <overrides>` would run, each with its LR "
             "input size,\nmodels, estimated core-hours and peak memory (from per-pixel costs "
             "measured by\ntools/fullsize_cost.py on the machine its provenance names) and "
@@ -234,6 +240,8 @@ DESCRIPTIONS: dict[str, str] = {
                "tables. Exit status 0 when equal, 1 otherwise.",
 }
 EXAMPLES: dict[str, str] = {
+    "submit": "layerbench submit experiment=div2k_thesis dataset.root=/data/DIV2K "
+              "backend=cython backend.threads=4 --tasks 16 --partition cpu --mem-gb 8",
     "plan": "layerbench plan experiment=div2k_thesis dataset.root=/data/DIV2K backend=cython "
             "backend.threads=2",
     "data": "layerbench data fetch div2k --split valid --scales 2 4 --root /data/DIV2K --trust\n"

@@ -197,8 +197,14 @@ def _public_methods(cls):
 
 def _main_api():
     from backends import backend, losses, network
+    from backends.testing import tolerances
     from layerbench import metrics
-    from layerbench.models import model
+    from layerbench.data import degrade, images
+    from layerbench.models import graph, inference, model
+
+    # the package exports functions named like these modules
+    bicubic, edsr, wdsr = (importlib.import_module(f"layerbench.models.{m}")
+                           for m in ("bicubic", "edsr", "wdsr"))
 
     names = []
     for proto in (protocol.Optimizer, protocol.Layer, protocol.MergeLayer, protocol.Loss,
@@ -227,6 +233,11 @@ def _main_api():
     names += [f"layerbench.models.presets.{f}" for f in ("build", "preset", "pretrained",
                                                           "pretrained_names")]
     names += ["layerbench.models.model.SRModel", *_public_methods(model.SRModel)]
+    names += [f"{m.__name__}.{f}" for m in (tolerances, bicubic, images, degrade, edsr, wdsr,
+                                             graph, inference)
+              for f, obj in vars(m).items() if not f.startswith("_")
+              and (inspect.isfunction(obj) or inspect.isclass(obj))
+              and obj.__module__ == m.__name__]
     assert {"layerbench.models.model.SRModel.super_resolve",
             "layerbench.models.presets.pretrained", "backends.protocol.Layer.forward"} <= set(
         names)
@@ -241,11 +252,25 @@ def test_main_api_passes_numpydoc_validation():
     assert not failures, "numpydoc validation:\n" + "\n".join(failures)
 
 
+def test_no_documented_parameter_is_missing_from_its_signature():
+    """PR02 over every public function, class and method: a Parameters entry naming no
+    argument of the signature is a stale docstring (a renamed or removed argument)."""
+    from numpydoc.validate import validate
+
+    names = {**_public_names(backends), **_public_names(layerbench)}
+    failures = [f"{name}: {message}" for name, obj in sorted(names.items())
+                if obj is not None and not inspect.ismodule(obj) and not _pending(name)
+                for code, message in validate(name)["errors"] if code == "PR02"]
+    assert not failures, "documented parameters not in the signature:\n" + "\n".join(failures)
+
+
 @pytest.mark.parametrize("module_name", [
     "backends.registry", "backends.losses", "backends.specs", "backends.backend",
     "backends.protocol", "backends.network", "backends.testing.tolerances",
     "layerbench.metrics", "layerbench.models.presets", "layerbench.models.model",
-    "layerbench.compare", "layerbench.catalog",
+    "layerbench.compare", "layerbench.catalog", "layerbench.models.bicubic",
+    "layerbench.data.images", "layerbench.data.degrade", "layerbench.models.edsr",
+    "layerbench.models.inference",
 ])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)

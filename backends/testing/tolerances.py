@@ -119,6 +119,18 @@ def subnormal_floor(tier: str, dtype: Any) -> float:
     ``nox -s fuzz``: ``fuzz_shortcut_1x1x1x1`` (``beta = 1.4e-44``) is 3.5e-47 off in float32
     (one float32 subnormal step against the float64 value) where ``rtol |y|`` allowed 5e-51.
     Nothing a wrong formula produces hides under it: 1e-6 of float32's smallest normal number.
+
+    Parameters
+    ----------
+    tier : str
+        One of :data:`TIERS`.
+    dtype : Any
+        The lower precision of the two sides compared.
+
+    Returns
+    -------
+    float
+        The absolute floor added to ``atol``.
     """
     return 0.0 if tier == "exact" else ELEMENTWISE_ULPS * float(
         np.finfo(np.dtype(dtype)).smallest_subnormal)
@@ -189,8 +201,26 @@ def reduction_length(case, tensor: str) -> int:
     """Number of terms summed into one element of ``tensor`` (1 for element-wise tensors),
     as the case's spec states it (:meth:`backends.specs.Stated.reduction_length`).
 
-    ``tensor`` is a harness name: ``y``, ``dx``, ``da``/``db``, ``grad/<param>``,
-    ``state/<buffer>``, or ``<optimizer>/<param>`` (the gradient's length).
+    Parameters
+    ----------
+    case : backends.testing.catalogue.Case
+        The layer configuration.
+    tensor : str
+        A harness name: ``y``, ``dx``, ``da``/``db``, ``grad/<param>``, ``state/<buffer>``,
+        or ``<optimizer>/<param>`` (the gradient's length).
+
+    Returns
+    -------
+    int
+        ``K``, at least 1.
+
+    Examples
+    --------
+    >>> from backends import specs
+    >>> from backends.testing.catalogue import Case
+    >>> case = Case(name="conv", spec=specs.Conv2D(filters=4), input_shape=(1, 8, 8, 3))
+    >>> reduction_length(case, "y"), reduction_length(case, "grad/weights")  # 3*3*3, 1*8*8
+    (27, 64)
     """
     return case.spec.reduction_length(case.input_shape, _spec_tensor(tensor),
                                       training=case.training)
@@ -200,7 +230,20 @@ def tier_of(case, tensor: str) -> str:
     """The tier a tensor of a case is judged by: ``optimizer`` for a parameter after a step,
     otherwise the tier of the arithmetic its spec states
     (:meth:`backends.specs.Stated.arithmetic`: copy -> exact, formula -> elementwise,
-    sum -> reduction, Winograd transform -> winograd)."""
+    sum -> reduction, Winograd transform -> winograd).
+
+    Parameters
+    ----------
+    case : backends.testing.catalogue.Case
+        The layer configuration.
+    tensor : str
+        Harness tensor name (see :func:`reduction_length`).
+
+    Returns
+    -------
+    str
+        One of :data:`TIERS`.
+    """
     if tensor.split("/", 1)[0] in _OPTIMIZERS:
         return "optimizer"
     kind = case.spec.arithmetic(case.input_shape, tensor, training=case.training)
@@ -215,7 +258,8 @@ def budget(
 
     Parameters
     ----------
-    case : backends.testing.Case
+    case : backends.testing.catalogue.Case
+        The layer configuration.
     tensor : str
         Harness tensor name (see :func:`reduction_length`).
     dtype : float32 or float64
@@ -228,6 +272,27 @@ def budget(
         Optimizer tensors only: ``max|gradient|`` of the parameter and ``d step / d g``
         (``lr`` for SGD and the first Momentum step, ``lr sqrt(1 - beta2) / epsilon`` at most
         for the first Adam step); the gradient's own error, times the gain, adds to ``atol``.
+
+    Returns
+    -------
+    atol, rtol : float
+        The comparison passes where ``|actual - desired| <= atol + rtol |desired|``.
+    tier : str
+        The tier that set them.
+
+    Raises
+    ------
+    ValueError
+        ``against`` is neither ``"numpy"`` nor ``"tensorflow"``.
+
+    Examples
+    --------
+    >>> from backends import specs
+    >>> from backends.testing.catalogue import Case
+    >>> case = Case(name="conv", spec=specs.Conv2D(filters=4), input_shape=(1, 8, 8, 3))
+    >>> atol, rtol, tier = budget(case, "y", "float32", scale=2.0)
+    >>> tier, rtol == tolerance("reduction", "float32", k=27), atol == 2 * rtol
+    ('reduction', True, True)
     """
     dt = np.dtype(dtype)
     if against not in ("numpy", "tensorflow"):
@@ -271,6 +336,20 @@ def term_scale(case, tensor: str, seed: int = 0) -> float:
     sum of them), so a sum that cancels to ~0 keeps the budget of one that does not.
     The numbers come from :func:`~backends.testing.data.make_inputs` in float64 with ``seed``
     (the same data both compared sides ran on).
+
+    Parameters
+    ----------
+    case : backends.testing.catalogue.Case
+        The layer configuration.
+    tensor : str
+        Harness tensor name.
+    seed : int, default 0
+        Seed of the inputs both compared sides ran on.
+
+    Returns
+    -------
+    float
+        ``T`` (0.0 where nothing cancels).
     """
     kind = case.spec.cancelling(tensor, training=case.training)
     return 0.0 if kind is None else _TERM_SCALES[kind](case, tensor, seed)

@@ -91,6 +91,23 @@ def matlab_bicubic(img: np.ndarray, scale: int) -> np.ndarray:
 
     Rows are resized first, then columns (MATLAB's order for equal scales), in float64; the
     result is rounded half away from zero and clipped to uint8 as MATLAB does.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        uint8 H x W (x C) image, at least ``scale`` pixels on each side.
+    scale : int
+        The integer factor, ``>= 1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 ``(H // scale) x (W // scale) (x C)``.
+
+    Raises
+    ------
+    ValueError
+        ``img`` is not uint8 or too small, or ``scale`` is not an integer ``>= 1``.
     """
     _check_uint8("img", img)
     if not isinstance(scale, int) or scale < 1:
@@ -112,6 +129,34 @@ def blur_resize(img: np.ndarray, scale: int, *, order: str = "resize_then_blur",
     ``cv2.GaussianBlur(ksize=(ksize, ksize), sigmaX=sigmaY=sigma)`` (default border
     ``BORDER_REFLECT_101``), applied in ``order``. The thesis text (§3.3 and the defense slides)
     blurs the LR image after the resize, hence the default.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        uint8 or float H x W (x C) image.
+    scale : int
+        The integer factor.
+    order : {"resize_then_blur", "blur_then_resize"}, default "resize_then_blur"
+        Which comes first.
+    ksize : int, default 3
+        Side of the Gaussian kernel (odd).
+    sigma : float, default 1.0
+        Standard deviation of the Gaussian, in pixels, both axes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H // scale) x (W // scale) (x C)``, the dtype of ``img``.
+
+    Raises
+    ------
+    ValueError
+        ``img`` is not an image of a supported dtype, or ``order`` is unknown.
+
+    Examples
+    --------
+    >>> blur_resize(np.full((8, 6), 50, np.uint8), 2).shape
+    (4, 3)
     """
     _check_image("img", img)
     if order not in ORDERS:
@@ -135,6 +180,33 @@ def rotate(img: np.ndarray, angle: float, *, interpolation: str = "bilinear",
     ``cv2.warpAffine`` with ``cv2.getRotationMatrix2D(((w-1)/2, (h-1)/2), angle, 1)``; corners
     leaving the frame are cut, uncovered pixels follow ``border`` (``constant`` = 0, the MRI
     background). Angle 0 returns an exact copy.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        uint8 or float H x W (x C) image.
+    angle : float
+        Degrees, counter-clockwise.
+    interpolation : {"nearest", "bilinear", "bicubic", "lanczos"}, default "bilinear"
+        OpenCV's interpolation.
+    border : {"constant", "reflect", "replicate"}, default "constant"
+        What fills the pixels the rotated image does not cover.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype as ``img``.
+
+    Raises
+    ------
+    ValueError
+        ``img`` is not an image of a supported dtype, or an option is unknown.
+
+    Examples
+    --------
+    >>> img = np.arange(9, dtype=np.float32).reshape(3, 3)
+    >>> rotate(img, 90, interpolation="nearest").tolist()   # the top row becomes the left column
+    [[2.0, 5.0, 8.0], [1.0, 4.0, 7.0], [0.0, 3.0, 6.0]]
     """
     _check_image("img", img)
     if interpolation not in INTERPOLATIONS:
@@ -152,7 +224,32 @@ def rotate(img: np.ndarray, angle: float, *, interpolation: str = "bilinear",
 
 def upscale(img: np.ndarray, scale: int, method: str) -> np.ndarray:
     """Upscale by ``scale`` with ``cv2.resize``: ``nearest``, ``bilinear``, ``bicubic``
-    (OpenCV's a = -0.75 kernel, as the thesis used) or ``lanczos`` (8x8 Lanczos-4)."""
+    (OpenCV's a = -0.75 kernel, as the thesis used) or ``lanczos`` (8x8 Lanczos-4).
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        uint8 or float H x W (x C) image.
+    scale : int
+        The integer factor.
+    method : {"nearest", "bilinear", "bicubic", "lanczos"}
+        The interpolation.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(scale H) x (scale W) (x C)``, the dtype of ``img`` (floats unclipped).
+
+    Raises
+    ------
+    ValueError
+        ``img`` is not an image of a supported dtype, or ``method`` is unknown.
+
+    Examples
+    --------
+    >>> upscale(np.array([[0, 255]], np.uint8), 2, "nearest").tolist()
+    [[0, 0, 255, 255], [0, 0, 255, 255]]
+    """
     _check_image("img", img)
     if method not in INTERPOLATIONS:
         raise ValueError(expected("method", f"one of {tuple(INTERPOLATIONS)}", method))

@@ -22,7 +22,28 @@ EMBEDDED: tuple[str, ...] = (
 
 
 def load_embedded(name: str) -> np.ndarray:
-    """One embedded scikit-image RGB photograph as a uint8 HxWx3 array."""
+    """One embedded scikit-image RGB photograph as a uint8 HxWx3 array.
+
+    Parameters
+    ----------
+    name : str
+        One of ``EMBEDDED``.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 H x W x 3, C-contiguous.
+
+    Raises
+    ------
+    DataError
+        ``name`` is not an embedded image.
+
+    Examples
+    --------
+    >>> load_embedded("astronaut").shape
+    (512, 512, 3)
+    """
     import skimage.data as skd
 
     if name not in EMBEDDED:
@@ -37,6 +58,16 @@ def load_embedded(name: str) -> np.ndarray:
 
 def read_rgb(path: str | os.PathLike) -> np.ndarray:
     """Read an 8-bit image file as RGB uint8 HxWx3 (grey files are replicated).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A PNG or JPEG file (anything OpenCV decodes); an alpha channel is dropped.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 H x W x 3 in RGB order.
 
     Raises
     ------
@@ -62,6 +93,24 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
 
 
 def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
-    """Crop bottom/right so both spatial sizes are multiples of ``scale`` (the SR convention)."""
+    """Crop bottom/right so both spatial sizes are multiples of ``scale`` (the SR convention).
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        H x W (x C) image.
+    scale : int
+        The SR factor.
+
+    Returns
+    -------
+    numpy.ndarray
+        A view of ``img``.
+
+    Examples
+    --------
+    >>> modcrop(np.zeros((7, 10, 3)), 3).shape
+    (6, 9, 3)
+    """
     h, w = img.shape[:2]
     return img[: h - h % scale, : w - w % scale]

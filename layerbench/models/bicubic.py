@@ -18,7 +18,23 @@ A = -0.5
 
 
 def cubic(t: np.ndarray) -> np.ndarray:
-    """Keys' kernel ``k(t)`` with ``a = -0.5``."""
+    """Keys' kernel ``k(t)`` with ``a = -0.5`` (the formula of the module docstring).
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Distances in input pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        The weights, 0 for ``|t| >= 2``.
+
+    Examples
+    --------
+    >>> cubic(np.array([0.0, 0.5, 1.0, 2.0])).tolist()
+    [1.0, 0.5625, 0.0, 0.0]
+    """
     t = np.abs(t)
     near = ((A + 2) * t - (A + 3)) * t * t + 1
     far = ((A * t - 5 * A) * t + 8 * A) * t - 4 * A
@@ -54,7 +70,20 @@ def _down_matrix(n: int, scale: int) -> np.ndarray:
 
 def downscale(image: np.ndarray, scale: int) -> np.ndarray:
     """Antialiased bicubic downscaling of an H x W x C uint8 image (MATLAB ``imresize``
-    convention), rounded back to uint8; H and W are cropped to multiples of ``scale``."""
+    convention), rounded back to uint8; H and W are cropped to multiples of ``scale``.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        H x W x C image in [0, 255].
+    scale : int
+        The integer factor.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 ``(H // scale) x (W // scale) x C``.
+    """
     x = np.asarray(image, dtype=np.float64)
     mh, mw = _down_matrix(x.shape[0], scale), _down_matrix(x.shape[1], scale)
     y = np.einsum("ih,hwc,jw->ijc", mh, x, mw, optimize=True)
@@ -62,14 +91,42 @@ def downscale(image: np.ndarray, scale: int) -> np.ndarray:
 
 
 def upscale(x: np.ndarray, scale: int) -> np.ndarray:
-    """Bicubic upscaling of NHWC ``x`` (float64 out, unclipped)."""
+    """Bicubic upscaling of NHWC ``x`` (float64 out, unclipped).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        NHWC image(s).
+    scale : int
+        The integer factor.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 ``(N, scale H, scale W, C)``.
+
+    Examples
+    --------
+    >>> upscale(np.full((1, 2, 2, 1), 7.0), 2).shape   # a constant stays constant
+    (1, 4, 4, 1)
+    >>> float(upscale(np.full((1, 2, 2, 1), 7.0), 2).max())
+    7.0
+    """
     x = np.asarray(x, dtype=np.float64)
     mh, mw = _matrix(x.shape[1], scale), _matrix(x.shape[2], scale)
     return np.einsum("ih,nhwc,jw->nijc", mh, x, mw, optimize=True)
 
 
 class BicubicModel(SRModel):
-    """Bicubic interpolation behind the :class:`SRModel` interface; no parameters."""
+    """Bicubic interpolation behind the :class:`SRModel` interface; no parameters.
+
+    Parameters
+    ----------
+    scale : int
+        The integer factor.
+    dtype : float32 or float64, default float32
+        The dtype of ``forward``'s output.
+    """
 
     def __init__(self, scale: int, dtype=np.float32):
         self.net = None
@@ -116,8 +173,33 @@ class BicubicModel(SRModel):
 
 
 def bicubic(scale: int = 2, *, backend=None, dtype=np.float32, seed: int = 0) -> BicubicModel:
-    """Bicubic upscaling by an integer ``scale`` with the model interface (``backend`` and
-    ``seed`` are accepted for symmetry and ignored: it is plain NumPy)."""
+    """Bicubic upscaling by an integer ``scale`` with the model interface.
+
+    Parameters
+    ----------
+    scale : int, default 2
+        The integer factor, ``>= 1``.
+    backend, seed
+        Accepted for symmetry with the other builders and ignored: it is plain NumPy.
+    dtype : float32 or float64, default float32
+        The dtype of ``forward``'s output.
+
+    Returns
+    -------
+    BicubicModel
+        The model.
+
+    Raises
+    ------
+    SpecError
+        ``scale`` is not an integer ``>= 1``.
+
+    Examples
+    --------
+    >>> model = bicubic(3)
+    >>> model.super_resolve(np.zeros((4, 5, 3), np.uint8)).shape
+    (12, 15, 3)
+    """
     if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
         raise SpecError(expected("scale", "an integer >= 1", scale))
     return BicubicModel(scale, dtype)

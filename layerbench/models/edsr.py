@@ -17,7 +17,23 @@ SCALES = (2, 3, 4)
 
 
 def upsampler_steps(scale: int) -> list[int]:
-    """Pixel-shuffle factors of the upsampler: x4 is two x2 steps."""
+    """Pixel-shuffle factors of the upsampler: x4 is two x2 steps.
+
+    Parameters
+    ----------
+    scale : int
+        The model's factor.
+
+    Returns
+    -------
+    list of int
+        One factor per conv + shuffle step.
+
+    Examples
+    --------
+    >>> upsampler_steps(4), upsampler_steps(3)
+    ([2, 2], [3])
+    """
     return [2, 2] if scale == 4 else [scale]
 
 
@@ -41,6 +57,7 @@ def edsr(scale: int = 2, n_resblocks: int = 16, n_feats: int = 64, res_scale: fl
     Parameters
     ----------
     scale : {2, 3, 4}
+        The upscaling factor.
     n_resblocks, n_feats : int
         Residual blocks N and feature channels F (thesis ``EDSR_x2``: 32, 256).
     res_scale : float

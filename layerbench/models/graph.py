@@ -27,7 +27,30 @@ def _algo(algo: str, kernel: int) -> str:
 
 def conv(net: Network, name: str, filters: int, kernel: int = 3, *, padding: str = "same",
          inputs=None, algo: str = ALGO) -> str:
-    """Add a biased ``kernel x kernel`` stride-1 convolution node."""
+    """Add a biased ``kernel x kernel`` stride-1 convolution node.
+
+    Parameters
+    ----------
+    net : backends.network.Network
+        The network to extend.
+    name : str
+        The new node's name.
+    filters : int
+        Output channels.
+    kernel : int, default 3
+        Kernel side.
+    padding : {"same", "valid"}, default "same"
+        TensorFlow's padding mode.
+    inputs : list of str, optional
+        The input node (default: the previous node).
+    algo : str
+        Convolution algorithm (a forced ``"winograd"`` leaves non-3x3 kernels on im2col).
+
+    Returns
+    -------
+    str
+        ``name``.
+    """
     return net.add(name, specs.Conv2D(filters=filters, kernel=kernel, padding=padding,
                                       algo=_algo(algo, kernel)), inputs=inputs)
 
@@ -36,7 +59,20 @@ def conv_relu(net: Network, name: str, filters: int, kernel: int = 3, *, fuse: b
               inputs=None, algo: str = ALGO) -> str:
     """``relu(conv(x))``: one node ``name`` with the ReLU fused into the convolution's output
     pass, or (``fuse=False``) the convolution ``name`` and an Activation node
-    ``{name}_relu``. Returns the output node."""
+    ``{name}_relu``.
+
+    Parameters
+    ----------
+    net, name, filters, kernel, inputs, algo
+        As in :func:`conv`.
+    fuse : bool, default True
+        One fused node, or two.
+
+    Returns
+    -------
+    str
+        The output node.
+    """
     if not fuse:
         conv(net, name, filters, kernel, inputs=inputs, algo=algo)
         return relu(net, f"{name}_relu")
@@ -47,8 +83,26 @@ def conv_relu(net: Network, name: str, filters: int, kernel: int = 3, *, fuse: b
 def conv_add(net: Network, name: str, filters: int, x: str, skip: str, *, kernel: int = 3,
              alpha: float = 1.0, fuse: bool = True, algo: str = ALGO) -> str:
     """``alpha * conv(x) + skip`` (a residual): one Conv2DAdd node ``name``, or
-    (``fuse=False``) the convolution ``name`` and a Shortcut node ``{name}_add``. Returns
-    the output node."""
+    (``fuse=False``) the convolution ``name`` and a Shortcut node ``{name}_add``.
+
+    Parameters
+    ----------
+    net, name, filters, kernel, algo
+        As in :func:`conv`.
+    x : str
+        The convolution's input node.
+    skip : str
+        The node added, shaped like the convolution's output.
+    alpha : float, default 1.0
+        The residual scaling.
+    fuse : bool, default True
+        One fused node, or two.
+
+    Returns
+    -------
+    str
+        The output node.
+    """
     if not fuse:
         conv(net, name, filters, kernel, inputs=[x], algo=algo)
         return add(net, f"{name}_add", name, skip, alpha=alpha)
@@ -76,7 +130,24 @@ def relu(net: Network, name: str) -> str:
 
 
 def add(net: Network, name: str, a: str, b: str, *, alpha: float = 1.0) -> str:
-    """``alpha * a + b`` (the residual sum; ``alpha`` is the residual scaling)."""
+    """``alpha * a + b`` (the residual sum; ``alpha`` is the residual scaling).
+
+    Parameters
+    ----------
+    net : backends.network.Network
+        The network to extend.
+    name : str
+        The new node's name.
+    a, b : str
+        The two input nodes, of equal shape.
+    alpha : float, default 1.0
+        Weight of ``a``.
+
+    Returns
+    -------
+    str
+        ``name``.
+    """
     return net.add(name, specs.Shortcut(alpha=float(alpha), beta=1.0), inputs=[a, b])
 
 
@@ -133,7 +204,16 @@ def receptive_radius(net) -> int:
     nodes (an upper bound on any path), each measured in input pixels at the resolution
     ``s`` the node runs at (the product of the ``scale`` of the nodes before it: pixel
     shuffles and upsampling raise it, strides lower it), exact in fractions.
-    ``net``: a :class:`backends.Network` (or any object with its ``nodes``).
+
+    Parameters
+    ----------
+    net : backends.Network
+        The network (or any object with its ``nodes``).
+
+    Returns
+    -------
+    int
+        The radius rounded up.
 
     Raises
     ------
@@ -160,6 +240,13 @@ def init_like_torch(net: Network, seed: int) -> None:
 
     The Network default (He-uniform, 2.45x wider) makes these unnormalised residual stacks
     start with outputs in the thousands on [0, 255] inputs; EDSR was trained from this one.
+
+    Parameters
+    ----------
+    net : backends.Network
+        A network of convolutions; its parameters are replaced.
+    seed : int
+        Seed of the draw.
     """
     rng = np.random.default_rng(seed)
     params = {}
@@ -180,6 +267,16 @@ def reduction_length(net: Network) -> int:
 
     Rounding errors of chained sums random-walk, so comparisons of whole models use the
     reduction tier of ``backends/testing/tolerances.py`` with this K.
+
+    Parameters
+    ----------
+    net : backends.Network
+        The network.
+
+    Returns
+    -------
+    int
+        ``K`` of the whole model.
     """
     lengths = (n.layer.spec.reduction_length(n.layer.input_shape, "y")
                for n in net.nodes.values())

@@ -25,7 +25,25 @@ from backends.bands import BAND_BYTES, band_rows, bounded
 
 
 def tiles(size: int, core: int) -> list[tuple[int, int]]:
-    """Split ``range(size)`` into consecutive ``[a, b)`` cores of at most ``core``."""
+    """Split ``range(size)`` into consecutive ``[a, b)`` cores of at most ``core``.
+
+    Parameters
+    ----------
+    size : int
+        Pixels along the axis.
+    core : int
+        Largest core.
+
+    Returns
+    -------
+    list of (int, int)
+        The ``[a, b)`` ranges, in order.
+
+    Examples
+    --------
+    >>> tiles(10, 4)
+    [(0, 4), (4, 8), (8, 10)]
+    """
     return [(a, min(a + core, size)) for a in range(0, size, core)]
 
 
@@ -33,10 +51,31 @@ def run_tiled(run, x: np.ndarray, *, scale: int, shrink: int, tile, overlap: int
               out_channels: int, progress=None) -> np.ndarray:
     """Apply ``run`` (NHWC -> NHWC, output ``scale * (input - 2 shrink)``) tile by tile.
 
-    ``x`` is the network input (already padded by ``shrink`` on each side when the model
-    uses valid convolutions at the border); cores of ``tile`` LR pixels (an int, or
-    ``(rows, cols)``) get ``overlap`` extra pixels of context on every side that exists.
-    ``progress`` (optional) is called as ``progress(done, total)`` after each tile.
+    Parameters
+    ----------
+    run : callable
+        NHWC array to NHWC array (a network's ``predict``).
+    x : numpy.ndarray
+        The network input (already padded by ``shrink`` on each side when the model uses
+        valid convolutions at the border).
+    scale : int
+        Output pixels per input pixel.
+    shrink : int
+        Border pixels ``run`` consumes on each side.
+    tile : int or (int, int)
+        Core of each tile in input pixels, ``(rows, cols)`` or square.
+    overlap : int
+        Extra pixels of context on every side of a core that exists.
+    out_channels : int
+        Channels of ``run``'s output.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each tile.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, scale H, scale W, out_channels)``, ``H, W`` the unpadded input size; equal to
+        the untiled run when ``overlap`` covers the receptive radius.
     """
     tile_h, tile_w = (tile, tile) if isinstance(tile, int) else tile
     n, hp, wp, _ = x.shape
@@ -85,6 +124,21 @@ class TilePlan:
     ``working_set`` is the estimated peak of activations and convolution workspace in
     bytes (:func:`working_set`); ``recompute`` the arithmetic done over the arithmetic of
     one untiled pass (1.0: no tiling tax).
+
+    Parameters
+    ----------
+    kind : {"untiled", "split", "tiled"}
+        The way it runs.
+    tile : (int, int), optional
+        Core of the tiles.
+    overlap : int, default 0
+        Context on each inner side of a tile.
+    cut : str, optional
+        The last node of the untiled head (``"split"``).
+    working_set : int, default 0
+        Estimated peak bytes.
+    recompute : float, default 1.0
+        Arithmetic over that of one untiled pass.
     """
 
     kind: str
@@ -142,6 +196,22 @@ def working_set(net, input_shape, band_bytes: int = BAND_BYTES, itemsize: int = 
     the input and the output kept); at each node the peak is the live set, the node's
     output and, for a convolution, one band's workspace and output band (see
     :func:`_conv_workspace`).
+
+    Parameters
+    ----------
+    net : backends.Network
+        The network.
+    input_shape : tuple of int
+        NHWC input shape.
+    band_bytes : int, default ``backends.bands.BAND_BYTES``
+        Largest convolution workspace of one row band.
+    itemsize : int, default 4
+        Bytes per element (4: float32).
+
+    Returns
+    -------
+    int
+        Bytes.
     """
     shapes = _sub_shapes(net, input_shape)
     size = {k: itemsize * int(np.prod(v)) for k, v in shapes.items()}
@@ -186,7 +256,18 @@ def cuts(net) -> list[str]:
     """Nodes after which exactly one value (that node's output) is read by later nodes
     (:meth:`backends.Network.crossing`), and after which every node keeps the grid
     (``spec.reach().same_grid``: stride-1 ``same`` convolutions, pixel-wise layers,
-    shuffles), so the rest can be tiled with a margin and no border shrink."""
+    shuffles), so the rest can be tiled with a margin and no border shrink.
+
+    Parameters
+    ----------
+    net : backends.Network
+        The network.
+
+    Returns
+    -------
+    list of str
+        Node names, in network order.
+    """
     names = list(net.nodes)
     return [name for k, name in enumerate(names[:-1])
             if net.crossing(name) == {name}
@@ -237,6 +318,28 @@ def plan(net, input_shape, *, radius: int, shrink: int = 0, budget: int = MEMORY
     grid of :func:`_best_grid`; the plan with the least recomputed arithmetic wins.
     ``reserve`` bytes of the budget are held back for what runs around the network (the
     caller's input and output copies).
+
+    Parameters
+    ----------
+    net : backends.Network
+        The network.
+    input_shape : tuple of int
+        NHWC input shape, padded by ``shrink``.
+    radius : int
+        The model's receptive radius (margin of whole-model tiles).
+    shrink : int, default 0
+        Border pixels the network consumes on each side.
+    budget : int, default ``MEMORY_BUDGET``
+        Bytes the plan may use.
+    band_bytes : int, default ``backends.bands.BAND_BYTES``
+        Largest convolution workspace of one row band.
+    reserve : int, default 0
+        Bytes held back from ``budget``.
+
+    Returns
+    -------
+    TilePlan
+        The plan with the least recomputed arithmetic.
 
     Raises
     ------

@@ -66,8 +66,40 @@ def wdsr_a(scale: int = 4, n_resblocks: int = 8, n_feats: int = 32, expansion: i
     Nodes: ``head``, ``block{i}_expand`` (ReLU fused), ``block{i}_reduce`` (residual sum
     fused), ``main_conv``, ``main_shuffle``, ``skip_conv``, ``skip_shuffle``, ``output``;
     ``fuse=False`` adds ``block{i}_expand_relu`` and ``block{i}_reduce_add`` nodes instead
-    (same parameter keys). See the module docstring for ``border``; ``algo`` as in
-    :func:`layerbench.models.edsr.edsr`.
+    (same parameter keys).
+
+    Parameters
+    ----------
+    scale : int, default 4
+        The upscaling factor.
+    n_resblocks : int, default 8
+        Residual blocks N.
+    n_feats : int, default 32
+        Feature channels F.
+    expansion : int, default 4
+        Channel expansion e before each block's ReLU (F e channels).
+    res_scale : float, default 1.0
+        Multiplier of each residual branch.
+    border : {"same", "symmetric"}, default "same"
+        Zero-padded convolutions, or krasserm's test-time border (see the module docstring).
+    backend, dtype
+        As for :class:`backends.Network`.
+    seed : int, default 0
+        Seed of the initialisation.
+    fuse : bool, default True
+        Fuse the ReLU and the residual sums into the convolutions (same numbers).
+    algo : str
+        Algorithm of the 3x3 convolutions, as in :func:`layerbench.models.edsr.edsr`.
+
+    Returns
+    -------
+    SRModel
+        The untrained model (input normalised by ``(x - 255 mean) / 127.5``).
+
+    Raises
+    ------
+    SpecError
+        A size is not a positive integer, or ``border`` is unknown.
     """
     return _wdsr("a", scale, n_resblocks, n_feats, expansion, res_scale, border, backend,
                  dtype, seed, fuse, algo)
@@ -79,6 +111,16 @@ def wdsr_b(scale: int = 4, n_resblocks: int = 8, n_feats: int = 32, expansion: i
     """Build WDSR-B (blocks: 1x1 expand, ReLU, 1x1 to int(0.8 F), 3x3 to F).
 
     Nodes as :func:`wdsr_a` plus ``block{i}_linear``.
+
+    Parameters
+    ----------
+    scale, n_resblocks, n_feats, expansion, res_scale, border, backend, dtype, seed, fuse, algo
+        As in :func:`wdsr_a` (here ``expansion`` defaults to 6).
+
+    Returns
+    -------
+    SRModel
+        The untrained model.
     """
     return _wdsr("b", scale, n_resblocks, n_feats, expansion, res_scale, border, backend,
                  dtype, seed, fuse, algo)
