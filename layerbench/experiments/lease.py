@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 INTERVAL_ENV = "LAYERBENCH_LOCK_INTERVAL"
+# set by a worker of a Slurm array (``<array job>_<task>``): named in its locks and shards
+WORKER_ENV = "LAYERBENCH_WORKER"
 DEFAULT_INTERVAL = 15.0
 MISSED = 4  # intervals without a heartbeat after which a lock is stale
 
@@ -64,9 +66,11 @@ def fields() -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"lease_interval": seconds}``.
+        ``{"lease_interval": seconds}``, and ``"worker"`` (``$LAYERBENCH_WORKER``) in an
+        array task.
     """
-    return {"lease_interval": interval()}
+    worker = os.environ.get(WORKER_ENV)
+    return {"lease_interval": interval(), **({"worker": worker} if worker else {})}
 
 
 def stale_after(owner: dict[str, Any]) -> float:

@@ -19,14 +19,13 @@ from layerbench import logs, provenance
 from layerbench.data.errors import DataError
 from layerbench.schema import Config
 
-from . import div2k, mri
+from . import div2k, lease, mri
 from .methods import load_model
 from .store import Shard, config_hash, remove_stale_locks, remove_stale_temporaries
 
 log = logging.getLogger(__name__)
 EXPERIMENTS = {"div2k": div2k, "mri": mri}
-# set by a worker of a Slurm array (``<job>_<task>``): recorded in each shard it computes
-WORKER_ENV = "LAYERBENCH_WORKER"
+WORKER_ENV = lease.WORKER_ENV  # a Slurm array task's name, recorded in each shard it computes
 
 
 def result_settings(cfg: Config) -> dict[str, Any]:

@@ -9,9 +9,11 @@ writes them, ``--no-submit``):
   the shards ``i, i+N, i+2N, ...`` of the experiment's plan first, then every other shard
   still unclaimed, each under the shard's lock (:mod:`.store`, a lease renewed by a
   heartbeat: :mod:`.lease`), so every shard is computed once, by whichever task claims it.
-  A shard held by a live worker is skipped, not waited for. A task killed by ``scancel`` or
-  a node failure loses only the shard it was computing: its lock goes stale after the lease
-  and another task, or a later submission, claims it again.
+  A shard another live task holds is passed over; once a task has nothing left to claim it
+  waits for those, so a task killed by ``scancel`` or a node failure loses only the shard it
+  was computing: its lock goes stale (at once on its own host, after the lease elsewhere)
+  and a task still running claims it again; if none is left, submitting the same command
+  again does.
 * ``finish.sbatch``: one job that starts when every array task has ended, whatever their
   state (``--dependency=afterany``). It checks every planned shard (:meth:`.Shard.verify`);
   when all are finished it builds the report (``report.out``) and exits 0, otherwise it
@@ -31,6 +33,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 
 SCRIPT_ARRAY = "array.sbatch"
 SCRIPT_FINISH = "finish.sbatch"
+POLL_SECONDS = 1.0  # how often a worker with nothing to claim looks at the others' shards
 
 
 def task_order(n: int, task: int, tasks: int) -> list[int]:
@@ -101,25 +105,34 @@ def work(cfg: Config, task: int, tasks: int, *, steal: bool = True) -> list[str]
     computed: list[str] = []
     models: list[Any] | None = None
     context: dict[str, Any] = {}
+    pending = list(order)
     with backend.threads(cfg.backend.threads):
-        for i in order:
-            t, shard = shards[i]
-            if shard.done() or not shard.try_lock():
-                continue
-            try:
+        while pending:
+            left = []
+            for i in pending:
+                t, shard = shards[i]
                 if shard.done():
-                    continue  # finished between the check and the lock
-                if models is None:  # loaded once, only when there is work
-                    models = [load_model(k, m, backend=cfg.backend.name,
-                                         dtype=cfg.backend.dtype, seed=cfg.seed)
-                              for k, m in enumerate(cfg.experiment.models)]
-                    context = {"info": backend.info(), "config": dataclasses.asdict(cfg)}
-                runner._compute(cfg, module, t, shard, models, context)
-                if shard.done():
-                    computed.append(shard.key)
-                    print(f"computed {shard.key}", flush=True)
-            finally:
-                shard.unlock()
+                    continue
+                if not shard.try_lock():
+                    left.append(i)  # another worker's: done, or re-claimed if it dies
+                    continue
+                try:
+                    if shard.done():
+                        continue  # finished between the check and the lock
+                    if models is None:  # loaded once, only when there is work
+                        models = [load_model(k, m, backend=cfg.backend.name,
+                                             dtype=cfg.backend.dtype, seed=cfg.seed)
+                                  for k, m in enumerate(cfg.experiment.models)]
+                        context = {"info": backend.info(), "config": dataclasses.asdict(cfg)}
+                    runner._compute(cfg, module, t, shard, models, context)
+                    if shard.done():
+                        computed.append(shard.key)
+                        print(f"computed {shard.key}", flush=True)
+                finally:
+                    shard.unlock()
+            pending = left
+            if pending:  # shards other workers hold: wait until they finish or their
+                time.sleep(POLL_SECONDS)  # leases lapse (a killed worker's), then claim
     return computed
 
 
