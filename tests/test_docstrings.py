@@ -198,8 +198,8 @@ def _public_methods(cls):
 def _main_api():
     from backends import backend, losses, network
     from backends.testing import tolerances
-    from layerbench import metrics
-    from layerbench.data import degrade, images
+    from layerbench import markdown, metrics
+    from layerbench.data import degrade, div2k, images, mri
     from layerbench.models import graph, inference, model
 
     # the package exports functions named like these modules
@@ -233,8 +233,8 @@ def _main_api():
     names += [f"layerbench.models.presets.{f}" for f in ("build", "preset", "pretrained",
                                                           "pretrained_names")]
     names += ["layerbench.models.model.SRModel", *_public_methods(model.SRModel)]
-    names += [f"{m.__name__}.{f}" for m in (tolerances, bicubic, images, degrade, edsr, wdsr,
-                                             graph, inference)
+    names += [f"{m.__name__}.{f}" for m in (tolerances, bicubic, images, degrade, div2k, mri,
+                                             edsr, wdsr, graph, inference, markdown)
               for f, obj in vars(m).items() if not f.startswith("_")
               and (inspect.isfunction(obj) or inspect.isclass(obj))
               and obj.__module__ == m.__name__]
@@ -270,7 +270,8 @@ def test_no_documented_parameter_is_missing_from_its_signature():
     "layerbench.metrics", "layerbench.models.presets", "layerbench.models.model",
     "layerbench.compare", "layerbench.catalog", "layerbench.models.bicubic",
     "layerbench.data.images", "layerbench.data.degrade", "layerbench.models.edsr",
-    "layerbench.models.inference",
+    "layerbench.models.inference", "layerbench.data.div2k", "layerbench.data.mri",
+    "layerbench.markdown",
 ])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)

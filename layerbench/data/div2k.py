@@ -29,7 +29,23 @@ SPLITS = ("train", "valid")
 
 @dataclass(frozen=True)
 class SRPair:
-    """One HR image (mod-cropped to ``scale``) and its LR counterpart."""
+    """One HR image (mod-cropped to ``scale``) and its LR counterpart.
+
+    Parameters
+    ----------
+    image : str
+        The image's name (file stem or embedded name).
+    scale : int
+        The SR factor.
+    hr : numpy.ndarray
+        uint8 H x W x 3, H and W multiples of ``scale``.
+    lr : numpy.ndarray
+        uint8 ``(H / scale) x (W / scale) x 3``.
+    lr_source : {"file", "matlab_bicubic"}
+        DIV2K's ``LR_bicubic`` file, or made here from ``hr``.
+    source : str
+        The HR file's path, or ``"skimage:<name>"``.
+    """
 
     image: str
     scale: int
@@ -41,7 +57,27 @@ class SRPair:
 
 def list_div2k(root: str | Path, split: str = "valid",
                images: Sequence[str] | None = None) -> list[Path]:
-    """HR image paths of ``split`` under ``root``, sorted; ``images`` selects by stem."""
+    """HR image paths of ``split`` under ``root``, sorted; ``images`` selects by stem.
+
+    Parameters
+    ----------
+    root : str or Path
+        The DIV2K root (holding ``DIV2K_{split}_HR``).
+    split : {"valid", "train"}, default "valid"
+        The split.
+    images : sequence of str, optional
+        File stems to keep (``"0801"``), in this order; default all.
+
+    Returns
+    -------
+    list of Path
+        The ``.png`` files.
+
+    Raises
+    ------
+    DataError
+        Unknown split, missing or empty HR directory, or a selected image not found.
+    """
     if split not in SPLITS:
         raise DataError(f"dataset.split: expected one of {SPLITS}, received {split!r}")
     hr_dir = Path(root) / f"DIV2K_{split}_HR"
@@ -67,9 +103,36 @@ def _lr_path(hr_path: Path, split: str, scale: int) -> Path:
 
 def div2k_pairs(root: str | Path, scale: int, *, split: str = "valid",
                 images: Sequence[str] | None = None) -> Iterator[SRPair]:
-    """Yield HR/LR pairs from a DIV2K tree; LR files are checked against the HR size."""
+    """Yield HR/LR pairs from a DIV2K tree; LR files are checked against the HR size.
+
+    Parameters
+    ----------
+    root : str or Path
+        The DIV2K root.
+    scale : int
+        The SR factor.
+    split : {"valid", "train"}, default "valid"
+        The split.
+    images : sequence of str, optional
+        File stems to keep; default all.
+
+    Yields
+    ------
+    SRPair
+        One per image; the LR image from ``LR_bicubic/X{scale}`` when present, else made by
+        :func:`~layerbench.data.degrade.matlab_bicubic`.
+
+    Raises
+    ------
+    DataError
+        As :func:`list_div2k`, or an LR file whose size is not the HR size over ``scale``.
+    """
     for hr_path in list_div2k(root, split, images):
-        hr = modcrop(read_rgb(hr_path), scale)
+        hr = read_rgb(hr_path)
+        if min(hr.shape[:2]) < scale:
+            raise DataError(f"{hr_path}: expected an HR image of at least {scale}x{scale} "
+                            f"pixels for x{scale}, received {hr.shape[0]}x{hr.shape[1]}")
+        hr = modcrop(hr, scale)
         lr_path = _lr_path(hr_path, split, scale)
         if lr_path.exists():
             lr = read_rgb(lr_path)
@@ -85,7 +148,26 @@ def div2k_pairs(root: str | Path, scale: int, *, split: str = "valid",
 
 
 def embedded_pairs(scale: int, *, images: Sequence[str] | None = None) -> Iterator[SRPair]:
-    """Yield HR/LR pairs from the scikit-image photographs, LR by MATLAB-style bicubic."""
+    """Yield HR/LR pairs from the scikit-image photographs, LR by MATLAB-style bicubic.
+
+    Parameters
+    ----------
+    scale : int
+        The SR factor.
+    images : sequence of str, optional
+        Names among ``EMBEDDED``; default all.
+
+    Yields
+    ------
+    SRPair
+        One per image, ``lr_source="matlab_bicubic"``.
+
+    Examples
+    --------
+    >>> pair = next(embedded_pairs(4, images=["astronaut"]))
+    >>> pair.hr.shape, pair.lr.shape, pair.source
+    ((512, 512, 3), (128, 128, 3), 'skimage:astronaut')
+    """
     for name in images if images is not None else EMBEDDED:
         hr = modcrop(load_embedded(name), scale)
         yield SRPair(name, scale, hr, matlab_bicubic(hr, scale), "matlab_bicubic",
@@ -94,7 +176,34 @@ def embedded_pairs(scale: int, *, images: Sequence[str] | None = None) -> Iterat
 
 def image_names(kind: str, root: str | None, split: str,
                 images: Sequence[str] | None) -> list[str]:
-    """The image names a dataset config selects (used to plan shards)."""
+    """The image names a dataset config selects (used to plan shards).
+
+    Parameters
+    ----------
+    kind : {"skimage", "div2k"}
+        The dataset's kind.
+    root : str or None
+        The DIV2K root (``kind="div2k"``).
+    split : str
+        The DIV2K split.
+    images : sequence of str or None
+        The selection; None for all.
+
+    Returns
+    -------
+    list of str
+        Names, in order.
+
+    Raises
+    ------
+    DataError
+        A name is not an embedded image, or as :func:`list_div2k`.
+
+    Examples
+    --------
+    >>> image_names("skimage", None, "valid", ["coffee", "rocket"])
+    ['coffee', 'rocket']
+    """
     if kind == "skimage":
         names = list(images) if images is not None else list(EMBEDDED)
         for n in names:
@@ -106,7 +215,22 @@ def image_names(kind: str, root: str | None, split: str,
 
 
 def load_pair(kind: str, root: str | None, split: str, image: str, scale: int) -> SRPair:
-    """One pair by name, from either source."""
+    """One pair by name, from either source.
+
+    Parameters
+    ----------
+    kind, root, split
+        As in :func:`image_names`.
+    image : str
+        The image's name.
+    scale : int
+        The SR factor.
+
+    Returns
+    -------
+    SRPair
+        The pair.
+    """
     if kind == "skimage":
         return next(embedded_pairs(scale, images=[image]))
     return next(div2k_pairs(root, scale, split=split, images=[image]))

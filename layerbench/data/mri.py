@@ -39,7 +39,23 @@ INTENSITY_RULES = ("percentile", "minmax")
 
 @dataclass(frozen=True)
 class Volume:
-    """A uint8 (or [0, 1] float64) volume with where it came from."""
+    """A uint8 (or [0, 1] float64) volume with where it came from.
+
+    Parameters
+    ----------
+    subject : str
+        The subject's name.
+    weight : {"T1", "T2"}
+        The weighting.
+    data : numpy.ndarray
+        3-D, uint8 or float64 in [0, 1].
+    source : str
+        The file's path, or ``"nilearn:..."`` for the embedded template.
+    synthetic : bool
+        True for the embedded T2 made by :func:`synthetic_t2`.
+    intensity_rule : str
+        How the intensities were mapped (:func:`to_uint8`, :func:`to_unit`).
+    """
 
     subject: str
     weight: str
@@ -58,7 +74,36 @@ def _strip_ext(name: str) -> str | None:
 
 
 def find_subjects(root: str | Path, weights: Sequence[str] = WEIGHTS) -> dict[str, dict[str, Path]]:
-    """Map subject -> weighting -> file under ``root`` by the naming rule of this module."""
+    """Map subject -> weighting -> file under ``root`` by the naming rule of this module.
+
+    Parameters
+    ----------
+    root : str or Path
+        The directory searched (recursively).
+    weights : sequence of str, default ("T1", "T2")
+        The weightings every subject must have.
+
+    Returns
+    -------
+    dict
+        ``{subject: {weighting: path}}``.
+
+    Raises
+    ------
+    DataError
+        ``root`` is missing or holds no volume, a subject has two files of one weighting,
+        or lacks a requested weighting (the message says which and how to select).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("case01_T1.nii.gz", "case01_t2w.nii.gz", "notes.txt"):
+    ...     _ = (root / name).write_bytes(b"")
+    >>> {s: sorted(w) for s, w in find_subjects(root).items()}
+    {'case01': ['T1', 'T2']}
+    >>> import shutil; shutil.rmtree(root)
+    """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: expected a directory of MRI volumes (dataset.root), "
@@ -97,6 +142,16 @@ def find_subjects(root: str | Path, weights: Sequence[str] = WEIGHTS) -> dict[st
 
 def load_volume(path: str | Path) -> np.ndarray:
     """Read a NIfTI or NRRD file as a float64 3-D array (a trailing singleton axis is dropped).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.nii``, ``.nii.gz``, ``.nrrd`` or ``.nhdr`` file.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64, 3-D, finite.
 
     Raises
     ------
@@ -144,6 +199,33 @@ def to_uint8(volume: np.ndarray, rule: str = "percentile", low: float = 0.0,
 
     ``percentile``: lo, hi = percentiles ``low``, ``high``; ``minmax``: lo, hi = min, max.
     Then ``round(255 * clip((v - lo) / (hi - lo), 0, 1))``.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        The raw intensities.
+    rule : {"percentile", "minmax"}, default "percentile"
+        How ``lo`` and ``hi`` are chosen.
+    low, high : float, default 0.0 and 99.5
+        The percentiles of the ``percentile`` rule.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        uint8, same shape.
+    rule : str
+        The rule with its ``lo`` and ``hi``, for the records.
+
+    Raises
+    ------
+    DataError
+        Unknown ``rule``.
+
+    Examples
+    --------
+    >>> data, rule = to_uint8(np.array([0.0, 1.0, 2.0]), "minmax")
+    >>> data.tolist(), rule
+    ([0, 128, 255], 'minmax: [0, 2] -> [0, 255]')
     """
     if rule == "percentile":
         lo, hi = np.percentile(volume, [low, high])
@@ -159,7 +241,34 @@ def to_uint8(volume: np.ndarray, rule: str = "percentile", low: float = 0.0,
 
 
 def get_slice(volume: np.ndarray, index: int, axis: int, modulo: int = 1) -> np.ndarray:
-    """``rot90(take(volume, index, axis))`` cropped bottom/right to a multiple of ``modulo``."""
+    """``rot90(take(volume, index, axis))`` cropped bottom/right to a multiple of ``modulo``.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        3-D volume.
+    index : int
+        The slice, ``0 <= index < volume.shape[axis]``.
+    axis : int
+        The axis sliced.
+    modulo : int, default 1
+        The crop's multiple (the largest SR scale).
+
+    Returns
+    -------
+    numpy.ndarray
+        2-D, C-contiguous.
+
+    Raises
+    ------
+    DataError
+        ``index`` is out of range.
+
+    Examples
+    --------
+    >>> get_slice(np.zeros((4, 5, 7)), 1, axis=0, modulo=2).shape   # rot90 of 5 x 7, cropped
+    (6, 4)
+    """
     if not 0 <= index < volume.shape[axis]:
         raise DataError(f"slice index: expected 0 <= index < {volume.shape[axis]} along axis "
                         f"{axis}, received {index}")
@@ -193,6 +302,18 @@ def synthetic_t2(t1: np.ndarray, gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
     envelope and ``c = clip(b - g - w, 0, 1)`` the cerebrospinal fluid left inside it:
     ``T2 = 1.0 c + 0.55 g + 0.25 w + 0.35 (1 - b) t1/max(t1)`` — CSF bright, WM dark, and the
     extra-cerebral tissue kept from the T1 at a low weight so the head outline is present.
+
+    Parameters
+    ----------
+    t1 : numpy.ndarray
+        The T1 volume.
+    gm, wm : numpy.ndarray
+        Grey- and white-matter probability maps, same shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64, same shape.
     """
     from scipy import ndimage as ndi
 
@@ -206,7 +327,20 @@ def synthetic_t2(t1: np.ndarray, gm: np.ndarray, wm: np.ndarray) -> np.ndarray:
 
 def to_unit(volume: np.ndarray) -> tuple[np.ndarray, str]:
     """Min-max scale a volume to [0, 1] as float64 (the thesis' intensity rule):
-    ``(v - min) / (max - min)``; return the array and the rule applied."""
+    ``(v - min) / (max - min)``; return the array and the rule applied.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        The raw intensities.
+
+    Returns
+    -------
+    data : numpy.ndarray
+        Float64 in [0, 1].
+    rule : str
+        The rule with the original range, for the records.
+    """
     lo, hi = float(volume.min()), float(volume.max())
     span = hi - lo if hi > lo else 1.0
     return (volume - lo) / span, f"minmax: [{lo:.6g}, {hi:.6g}] -> [0, 1] float"
@@ -237,6 +371,31 @@ def load_subject_volume(kind: str, root: str | None, subject: str, weight: str, 
     ``intensity="uint8"`` maps the volume to uint8 by ``rule`` (:func:`to_uint8`);
     ``intensity="float"`` min-max scales it to [0, 1] float64 (:func:`to_unit`, the thesis'
     rule; ``rule``, ``low`` and ``high`` are then unused).
+
+    Parameters
+    ----------
+    kind : {"mni152", "mri_dir"}
+        The embedded template, or volumes under ``root``.
+    root : str or None
+        The directory of volumes (``kind="mri_dir"``).
+    subject : str
+        The subject.
+    weight : {"T1", "T2"}
+        The weighting.
+    rule, low, high
+        As in :func:`to_uint8`.
+    intensity : {"uint8", "float"}, default "uint8"
+        The mapping of the intensities.
+
+    Returns
+    -------
+    Volume
+        The volume and its provenance.
+
+    Raises
+    ------
+    DataError
+        Unknown weighting, subject or ``intensity``, or an unreadable file.
     """
     raw, src, synthetic = _source(kind, root, subject, weight)
     if intensity == "float":
@@ -250,7 +409,29 @@ def load_subject_volume(kind: str, root: str | None, subject: str, weight: str, 
 
 def subject_names(kind: str, root: str | None, subjects: Sequence[str] | None,
                   weights: Sequence[str]) -> list[str]:
-    """Subjects a dataset config selects (used to plan shards)."""
+    """Subjects a dataset config selects (used to plan shards).
+
+    Parameters
+    ----------
+    kind : {"mni152", "mri_dir"}
+        The dataset's kind.
+    root : str or None
+        The directory of volumes.
+    subjects : sequence of str or None
+        The selection; None for all.
+    weights : sequence of str
+        The weightings every subject must have.
+
+    Returns
+    -------
+    list of str
+        Names, in order.
+
+    Raises
+    ------
+    DataError
+        A selected subject is not there, or as :func:`find_subjects`.
+    """
     if kind == "mni152":
         names = [EMBEDDED_SUBJECT]
     else:

@@ -111,7 +111,7 @@ def _checked_shape(tensor: _Tensor, where: str) -> tuple[tuple[int, ...], int]:
         raise WeightsError(expected(f"{where} stride", f"{len(size)} values (one per "
                                     f"dimension of size {size})", stride))
     count = math.prod(size)
-    if count > MAX_TENSOR_ELEMENTS:
+    if count > MAX_TENSOR_ELEMENTS or max(size, default=0) > MAX_TENSOR_ELEMENTS:
         raise WeightsError(expected(f"{where} size", f"at most {MAX_TENSOR_ELEMENTS} elements",
                                     f"{size}: {count} elements"))
     if count == 0:
@@ -142,7 +142,7 @@ def _view(tensor: _Tensor, size: tuple[int, ...]) -> np.ndarray:
                                                                      strict=True))
     view = np.lib.stride_tricks.as_strided(data[tensor.offset:], shape=size, strides=strides,
                                            writeable=False)
-    return np.array(view)
+    return np.array(view, order="C")
 
 
 class _Unpickler(pickle.Unpickler):

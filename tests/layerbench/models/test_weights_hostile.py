@@ -23,12 +23,14 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backends.errors import WeightsError
 from layerbench import models
 from layerbench.models import weights_pt
 from layerbench.models.presets import preset
-from layerbench.models.weights_common import MAX_TENSOR_ELEMENTS
+from layerbench.models.weights_common import MAX_NDIM, MAX_TENSOR_ELEMENTS
 
 # -- a torch.save writer for crafted files ------------------------------------------------
 
@@ -251,9 +253,9 @@ def test_cli_evaluate_with_out_of_bounds_weights_is_one_line(tmp_path):
 
 # -- .h5: nothing but the file itself is read ----------------------------------------------
 
-def write_h5(path, model, bias_of_first=None) -> None:
+def write_h5(path, model, make_bias=None, index: int = 0) -> None:
     """Keras-2 layout (``layer_names`` / ``weight_names``) of ``model``'s convolutions;
-    ``bias_of_first(group, name, value)``, when given, creates the first layer's bias."""
+    ``make_bias(group, name, value)``, when given, creates the bias of layer ``index``."""
     import h5py
 
     params = model.params()
@@ -267,8 +269,8 @@ def write_h5(path, model, bias_of_first=None) -> None:
             wn = [f"{lname}/kernel:0", f"{lname}/bias:0"]
             g.attrs["weight_names"] = [w.encode() for w in wn]
             g.create_dataset(wn[0], data=params[f"{node}/weights"])
-            if i == 0 and bias_of_first is not None:
-                bias_of_first(g, wn[1], params[f"{node}/bias"])
+            if i == index and make_bias is not None:
+                make_bias(g, wn[1], params[f"{node}/bias"])
             else:
                 g.create_dataset(wn[1], data=params[f"{node}/bias"])
         f.attrs["layer_names"] = names
@@ -376,3 +378,185 @@ def test_h5_builtin_filters_and_soft_links_load(tmp_path):
     model.load_weights(path)
     for key, value in source.params().items():
         np.testing.assert_array_equal(model.params()[key], value, err_msg=key)
+
+
+# -- fuzz: random views, pickle streams and HDF5 layouts ------------------------------------
+# A fixed (derandomised) slice runs in the test command; `nox -s fuzz` explores with fresh
+# seeds and the fuzz profile's number of examples (`nox -s fuzz -- 600 -m fuzz`: these only).
+
+def _examples(n: int) -> int:
+    return n if settings.default.derandomize else settings.default.max_examples
+
+
+STORAGES = {"FloatStorage": "<f4", "DoubleStorage": "<f8", "HalfStorage": "<f2",
+            "LongStorage": "<i8", "ByteStorage": "u1", "BFloat16Storage": "bfloat16"}
+dims = st.one_of(st.integers(-1, 5), st.sampled_from([2**31, 2**62]))
+steps = st.one_of(st.integers(-2, 12), st.sampled_from([2**24, 2**30, 2**62]))
+
+
+def _reference(raw: bytes, stype: str, numel: int, offset, size, stride):
+    """The tensor a view denotes, read with numpy's bounds-checked indexing, or None when
+    the view is invalid (the loader must refuse it)."""
+    ints = (isinstance(offset, int) and all(isinstance(v, int) for v in (*size, *stride)))
+    if not ints or offset < 0 or min((*size, *stride), default=0) < 0 \
+            or len(size) != len(stride) or len(size) > MAX_NDIM:
+        return None
+    itemsize = 2 if stype == "BFloat16Storage" else np.dtype(STORAGES[stype]).itemsize
+    if len(raw) < numel * itemsize or int(np.prod(size, dtype=object)) > MAX_TENSOR_ELEMENTS \
+            or max(size, default=0) > MAX_TENSOR_ELEMENTS:  # an empty tensor too
+        return None
+    raw = raw[: numel * itemsize]
+    if stype == "BFloat16Storage":
+        data = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
+    else:
+        data = np.frombuffer(raw, STORAGES[stype])
+    if 0 in size:
+        return np.zeros(size, data.dtype) if offset <= numel else None
+    index = offset + sum(np.arange(n).reshape((-1,) + (1,) * (len(size) - k - 1)) * s
+                         for k, (n, s) in enumerate(zip(size, stride, strict=True)))
+    index = np.broadcast_to(index, size) if size else np.asarray(offset)
+    if index.max() >= numel:
+        return None
+    return data[index]
+
+
+@pytest.mark.fuzz
+@settings(max_examples=_examples(60))
+@given(stype=st.sampled_from(sorted(STORAGES)), numel=st.integers(0, 40),
+       extra=st.integers(-8, 8), offset=st.one_of(st.integers(-2, 48), st.just(2**40)),
+       size=st.lists(dims, max_size=5).map(tuple), stride=st.lists(steps, max_size=5).map(tuple),
+       seed=st.integers(0, 2**16))
+def test_fuzz_pt_views_load_exactly_or_are_refused(tmp_path_factory, stype, numel, extra,
+                                                   offset, size, stride, seed):
+    """A tensor with a random offset, size and stride over a random storage: it loads as
+    exactly the elements numpy's bounds-checked indexing reads, or it is refused; the loader
+    never reads beyond the storage."""
+    itemsize = 2 if stype == "BFloat16Storage" else np.dtype(STORAGES[stype]).itemsize
+    raw = np.random.default_rng(seed).integers(0, 256, max(0, numel * itemsize + extra),
+                                               dtype=np.uint8).tobytes()
+    path = tmp_path_factory.mktemp("view") / "v.pt"
+    write_pt(path, state_pickle([("x", tensor_ops("0", numel, offset, size, stride,
+                                                  stype))]), {"0": raw})
+    want = _reference(raw, stype, numel, offset, size, stride)
+    if want is None:
+        with pytest.raises(WeightsError, match="'x'|storage '0'"):
+            weights_pt.load_state_dict(path)
+        return
+    got = weights_pt.load_state_dict(path)["x"]
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert got.flags.c_contiguous
+    np.testing.assert_array_equal(np.atleast_1d(got).view(np.uint8),  # NaN payloads too
+                                  np.atleast_1d(np.ascontiguousarray(want)).view(np.uint8))
+
+
+GLOBALS = [("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+           ("torch._utils", "_rebuild_parameter"), ("torch", "FloatStorage"),
+           ("torch", "LongStorage"), ("os", "system"), ("builtins", "eval"),
+           ("torch._utils", "_rebuild_tensor"), ("collections", "defaultdict")]
+opcodes = st.one_of(
+    st.sampled_from([b"(", b"t", b")", b"R", b"Q", b"}", b"s", b"u", b"b", b"0", b"2", b"N",
+                     b"\x88", b"\x89", b"]", b"a", b"e", b"\x85", b"\x86"]),
+    st.integers(-3, 300).map(_ops), st.sampled_from(["storage", "0", "1", "cpu", "x"]).map(_ops),
+    st.integers(0, 3).map(lambda i: b"q" + bytes([i])),
+    st.integers(0, 3).map(lambda i: b"h" + bytes([i])),
+    st.sampled_from(GLOBALS).map(lambda g: _global(*g)),
+    st.builds(tensor_ops, st.sampled_from(["0", "1"]), st.integers(0, 20), st.integers(-1, 20),
+              st.lists(st.integers(0, 5), max_size=3).map(tuple),
+              st.lists(st.integers(0, 9), max_size=3).map(tuple)),
+)
+
+
+@pytest.mark.fuzz
+@settings(max_examples=_examples(60))
+@given(body=st.lists(opcodes, max_size=40))
+def test_fuzz_pt_pickle_streams_only_load_or_refuse(tmp_path_factory, body):
+    """Random opcode streams over the allowed globals (and some refused ones, ``os.system``
+    among them): a state_dict or a WeightsError, nothing run, no other exception."""
+    folder = tmp_path_factory.mktemp("stream")
+    marker = folder / "ran"
+    shell = _global("os", "system") + b"(" + _ops(f"touch {marker}") + b"tR"
+    pkl = b"\x80\x02" + b"".join(body) + shell * (len(body) % 2) + b"."
+    path = folder / "s.pt"
+    write_pt(path, pkl, {"0": np.arange(16, dtype="<f4").tobytes(), "1": b"\x00" * 8})
+    model = tiny_edsr()
+    before = _snapshot(model)
+    try:
+        model.load_weights(path)
+    except WeightsError as err:
+        assert str(path) in str(err)
+        assert all(np.array_equal(v, before[k]) for k, v in _snapshot(model).items())
+    assert not marker.exists()
+
+
+@pytest.mark.fuzz
+@settings(max_examples=_examples(30))
+@given(where=st.integers(0, 5),
+       kind=st.sampled_from(["plain", "chunked", "compact", "soft", "external", "virtual",
+                             "elink", "plugin", "text", "elink_unused"]),
+       dtype=st.sampled_from(["<f4", "<f8", "<f2", ">f4"]), short=st.booleans())
+def test_fuzz_h5_layouts_read_only_the_file(tmp_path_factory, where, kind, dtype, short):
+    """The bias of layer ``where`` stored one of many ways, in a float type, maybe one value
+    short: what stays in the file and fits loads equal to what was stored; anything reaching
+    outside is refused, and nothing outside is read."""
+    import h5py
+
+    folder = tmp_path_factory.mktemp("h5")
+    secret = folder / "host_secret.bin"
+    secret.write_bytes(np.full(4096, 7, np.uint8).tobytes())
+    other = folder / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["d"] = np.zeros(4096, np.float32)
+    source = tiny_edsr(seed=where)
+    params = source.params()
+    convs = [n.name for n in source.net.nodes.values() if n.layer.spec.has_weights]
+    node = convs[where % len(convs)]
+
+    def make(g, name, value):
+        value = np.asarray(value, dtype)[: value.size - short]
+        if kind == "plain":
+            g.create_dataset(name, data=value)
+        elif kind == "chunked":
+            g.create_dataset(name, data=value, chunks=value.shape, compression="gzip",
+                             shuffle=True)
+        elif kind == "compact":
+            plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            plist.set_layout(h5py.h5d.COMPACT)
+            space = h5py.h5s.create_simple(value.shape)
+            ftype = h5py.h5t.py_create(value.dtype)
+            dset = h5py.h5d.create(g.id, name.encode(), ftype, space, plist)
+            dset.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(value))
+        elif kind == "soft":
+            g.create_dataset(name + "_target", data=value)
+            g[name] = h5py.SoftLink(f"{g.name}/{name}_target")
+        elif kind == "external":
+            g.create_dataset(name, shape=value.shape, dtype=dtype,
+                             external=[(str(secret), 0, value.nbytes)])
+        elif kind == "virtual":
+            layout = h5py.VirtualLayout(shape=value.shape, dtype=dtype)
+            layout[:] = h5py.VirtualSource(str(other), "d", shape=(4096,))[:value.size]
+            g.create_virtual_dataset(name, layout)
+        elif kind == "elink":
+            g[name] = h5py.ExternalLink(str(other), "/d")
+        elif kind == "elink_unused":  # not named by any layer: still refused
+            g.create_dataset(name, data=value)
+            g["unused"] = h5py.ExternalLink(str(other), "/d")
+        elif kind == "plugin":
+            g.create_dataset(name, shape=value.shape, dtype=dtype, chunks=value.shape,
+                             compression=32099, allow_unknown_filter=True)
+        else:  # text
+            g.create_dataset(name, data=["x"] * value.size, dtype=h5py.string_dtype())
+
+    path = folder / "w.h5"
+    write_h5(path, source, make, index=convs.index(node))
+    before = secret.read_bytes()
+    model = tiny_edsr()
+    if kind in ("plain", "chunked", "compact", "soft") and not short:
+        model.load_weights(path)
+        bias = f"{node}/bias"
+        stored = np.asarray(params[bias], dtype).astype(model.params()[bias].dtype)
+        for key, value in {**params, bias: stored}.items():
+            np.testing.assert_array_equal(model.params()[key], value, err_msg=key)
+    else:
+        _refused(model, path)
+    assert secret.read_bytes() == before
+
