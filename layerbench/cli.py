@@ -209,7 +209,10 @@ DESCRIPTIONS: dict[str, str] = {
                         "(Keras, ONNX Runtime,\nOpenVINO, PyTorch), each at its best in its "
                         "own fresh process, interleaved rounds,\nmedians; prints a table "
                         "with the ratio to the best peer and the roofline (GFLOP/s\nover the "
-                        "measured sgemm peak), recording machine, threads and versions.",
+                        "measured sgemm peak), recording machine, threads and versions.\n"
+                        "--state FILE keeps every process's result: a killed run continues. "
+                        "--train-step times\none training step (forward, L1, backward, Adam) "
+                        "against Keras and PyTorch.",
     "import-onnx": "Build a model from an ONNX graph (Conv, activations, Add, Mul by a "
                    "constant, DepthToSpace,\npools, BatchNormalization), run it on each "
                    "backend, check its output against ONNX\nRuntime within the model "
@@ -245,7 +248,9 @@ EXAMPLES: dict[str, str] = {
             "layerbench data fetch weights edsr_x2",
     "compare-backends": "layerbench compare-backends --layer conv --shape 1x128x128x64\n"
                         "layerbench compare-backends --model edsr_baseline_x2 --size 510x339 "
-                        "--threads 1 2",
+                        "--threads 1 2 --state rounds.jsonl\n"
+                        "layerbench compare-backends --train-step --model edsr_baseline_x2 "
+                        "--batch 16 --patch 48",
     "import-onnx": "layerbench import-onnx my_edsr.onnx --backends numpy cython --size 64x48",
     "export": "layerbench export edsr_small_x2 --onnx edsr_small_x2.onnx",
     "bench-report": "layerbench bench-report --machine mybox",

@@ -456,16 +456,24 @@ def prepare_peer(model: str, overrides: dict, folder) -> str:
     """
     task = {"model": model, "overrides": overrides,
             "stem": os.path.join(os.fspath(folder), model)}
+    _child("--prepare", task, {"TF_CPP_MIN_LOG_LEVEL": "3"},
+           f"preparing {model} for the peers")
+    return task["stem"]
+
+
+def _child(mode: str, task: dict, env: dict, what: str) -> str:
+    """Run ``python -m layerbench.runtimes MODE TASK_JSON`` in a fresh process importing this
+    copy of the package (the working directory is the folder holding it, which ``-m`` puts
+    first on the path); return its standard output, or raise naming ``what`` failed."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    out = subprocess.run([sys.executable, "-m", "layerbench.runtimes", "--prepare",
-                          json.dumps(task)], capture_output=True, text=True, env=env)
+    e = {**os.environ, **env}
+    e["PYTHONPATH"] = os.pathsep.join([root, e.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out = subprocess.run([sys.executable, "-m", "layerbench.runtimes", mode, json.dumps(task)],
+                         capture_output=True, text=True, env=e, cwd=root)
     if out.returncode:
         last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
-        raise RuntimeError(f"preparing {model} for the peers failed: "
-                           f"{last or f'exit status {out.returncode}'}")
-    return task["stem"]
+        raise RuntimeError(f"{what} failed: {last or f'exit status {out.returncode}'}")
+    return out.stdout
 
 
 def _prepare(task: dict) -> None:
@@ -626,13 +634,16 @@ def worker(task: dict) -> dict:
     ----------
     task : dict
         ``subject`` (see :func:`build_subject`), ``runtime``, ``threads``, ``repeats``;
-        optional ``options`` (see :func:`_runner`).
+        optional ``options`` (see :func:`peer_call`) and ``alternate``: one of our backends
+        run in this same process, its calls alternating with ``runtime``'s (to measure
+        what sharing a process costs).
 
     Returns
     -------
     dict
         ``seconds`` (the timed calls), ``settings``, ``checksum`` (sum of the output, or
-        the warm-up step's loss), ``load1`` (the 1-minute load average at the end).
+        the warm-up step's loss), ``load1`` (the 1-minute load average at the end), and
+        with ``alternate`` its ``alternate_seconds``.
     """
     backend = task["runtime"] if task["runtime"] not in PEERS else "numpy"
     run, x = build_subject(task["subject"], backend=backend)
@@ -641,14 +652,24 @@ def worker(task: dict) -> dict:
     else:
         call, settings = _runner(task["runtime"], run, x, task["threads"],
                                  task.get("options"))
+    calls = [call]
+    if task.get("alternate"):  # our backend in the same process, called in turn
+        ours, xo = build_subject(task["subject"], backend=task["alternate"])
+        calls.append(_runner(task["alternate"], ours, xo, task["threads"])[0])
     y = call()
-    seconds = []
+    for c in calls[1:]:
+        c()
+    seconds: list[list[float]] = [[] for _ in calls]
     for _ in range(task["repeats"]):
-        t0 = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - t0)
-    return {"seconds": seconds, "settings": settings, "checksum": float(np.sum(y)),
-            "load1": os.getloadavg()[0]}
+        for c, got in zip(calls, seconds, strict=True):
+            t0 = time.perf_counter()
+            c()
+            got.append(time.perf_counter() - t0)
+    out = {"seconds": seconds[0], "settings": settings, "checksum": float(np.sum(y)),
+           "load1": os.getloadavg()[0]}
+    if task.get("alternate"):
+        out["alternate_seconds"] = seconds[1]
+    return out
 
 
 def fresh(task: dict, env: dict | None = None) -> dict:
@@ -667,18 +688,11 @@ def fresh(task: dict, env: dict | None = None) -> dict:
         :func:`worker`'s result.
     """
     n = str(task["threads"])
-    e = {**os.environ, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
-         "MKL_NUM_THREADS": n, "NUMBA_NUM_THREADS": n, "TF_CPP_MIN_LOG_LEVEL": "3",
-         "TF_ENABLE_ONEDNN_OPTS": "1", **(env or {})}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    e["PYTHONPATH"] = os.pathsep.join([root, e.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    out = subprocess.run([sys.executable, "-m", "layerbench.runtimes", "--worker",
-                          json.dumps(task)], capture_output=True, text=True, env=e)
-    if out.returncode:
-        last = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else ""
-        raise RuntimeError(f"{task['runtime']} on {task['subject']} (threads {n}) failed: "
-                           f"{last or f'exit status {out.returncode}'}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    e = {"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n,
+         "NUMBA_NUM_THREADS": n, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "1",
+         **(env or {})}
+    out = _child("--worker", task, e, f"{task['runtime']} on {task['subject']} (threads {n})")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 class Store:

@@ -175,3 +175,47 @@ def test_usage_aligns_every_command(capsys):
             if line.startswith("  ") and line.split()[0] in cli.COMMANDS]
     starts = {len(line) - len(line[2:].split(" ", 1)[1].lstrip()) for line in rows}
     assert len(rows) == len(cli.COMMANDS) and len(starts) == 1
+
+
+def _tool():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "keras_one_process.py"
+    if not path.exists():
+        pytest.skip("tools/keras_one_process.py is not here (the test runs from the checkout)")
+    spec = importlib.util.spec_from_file_location("keras_one_process", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_one_process_factor_from_interleaved_rounds():
+    tasks = []
+
+    def fresh(task, env=None):
+        tasks.append((task["runtime"], task.get("alternate")))
+        shared = task.get("alternate") is not None
+        out = {"seconds": [1.2 if shared else 1.0]}
+        if shared:
+            out["alternate_seconds"] = [0.55]
+        elif task["runtime"] == "cython":
+            out["seconds"] = [0.5]
+        return out
+
+    got = _tool().measure({"model": "m", "size": [4, 4]}, "cython", 2, 2, 1,
+                          {"inter_op": 1}, fresh=fresh)
+    assert tasks == [("keras", None), ("cython", None), ("keras", "cython")] * 2
+    assert got["keras_factor"] == pytest.approx(1.2)
+    assert got["ours_factor"] == pytest.approx(1.1)
+    assert _tool().main(["--rounds", "0"]) == 2
+
+
+def test_alternating_worker_times_both_in_one_process():
+    peer = next((p for p in ("onnxruntime", "torch", "keras") if _installed(p)), None)
+    if peer is None:
+        pytest.skip("no peer runtime installed (extras onnx, torch, tf)")
+    res = runtimes.fresh({"subject": SUBJECT, "runtime": peer, "threads": 1, "repeats": 2,
+                          "alternate": "numpy"})
+    assert len(res["seconds"]) == len(res["alternate_seconds"]) == 2
+    assert min(res["alternate_seconds"]) > 0
