@@ -128,7 +128,11 @@ def div2k_pairs(root: str | Path, scale: int, *, split: str = "valid",
         As :func:`list_div2k`, or an LR file whose size is not the HR size over ``scale``.
     """
     for hr_path in list_div2k(root, split, images):
-        hr = modcrop(read_rgb(hr_path), scale)
+        hr = read_rgb(hr_path)
+        if min(hr.shape[:2]) < scale:
+            raise DataError(f"{hr_path}: expected an HR image of at least {scale}x{scale} "
+                            f"pixels for x{scale}, received {hr.shape[0]}x{hr.shape[1]}")
+        hr = modcrop(hr, scale)
         lr_path = _lr_path(hr_path, split, scale)
         if lr_path.exists():
             lr = read_rgb(lr_path)

@@ -22,7 +22,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from backends import Adam, LossFunction, specs
-from backends.errors import expected
+from backends.errors import WeightsError, expected
 from layerbench.data.degrade import upscale
 from layerbench.models.bicubic import bicubic
 from layerbench.models.presets import build
@@ -99,7 +99,8 @@ def _init_weights(model, init: str) -> str:
 
     path = WEIGHTS_DIR / f"{init}.npz" if init in pretrained_names() else Path(init)
     if not path.is_file():
-        raise ValueError(expected("init", f"one of {pretrained_names()} or a .npz path", init))
+        raise WeightsError(expected("init", f"one of {pretrained_names()} or the path of a "
+                                    ".npz file", init))
     model.load_weights(path)
     return f"{init} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]})"
 

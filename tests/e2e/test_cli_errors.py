@@ -14,6 +14,16 @@ import sys
 import pytest
 
 
+def _png_1x1() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, cli_env):
     """``{case: CompletedProcess-like (returncode, stderr)}`` for every case, run at once."""
@@ -22,6 +32,9 @@ def runs(tmp_path_factory, cli_env):
     mri.mkdir()
     for w in ("T1", "T2"):  # not gzip, not NIfTI: a corrupt volume
         (mri / f"case01_{w}.nii.gz").write_bytes(os.urandom(3000))
+    hr = tmp / "DIV2K" / "DIV2K_valid_HR"  # a 1x1 image, too small for x2
+    hr.mkdir(parents=True)
+    (hr / "0801.png").write_bytes(_png_1x1())
     common = [f"output.root={tmp / 'runs'}", f"hydra.run.dir={tmp / 'hydra'}",
               "report_on_end=false", "output.progress=false"]
     cases = {
@@ -31,6 +44,9 @@ def runs(tmp_path_factory, cli_env):
         "corrupt_nifti": ["reproduce", "experiment=mri", "dataset=mri_dir",
                           f"dataset.root={mri}", "experiment.models=[]", *common],
         "missing_root": ["verify", str(tmp / "nowhere")],
+        "tiny_image": ["reproduce", "experiment=div2k_smoke", "dataset=div2k",
+                       f"dataset.root={tmp / 'DIV2K'}", "dataset.images=null", *common],
+        "missing_init": ["train", "init=/missing.npz", f"hydra.run.dir={tmp / 'hydra_train'}"],
         "debug": ["--debug", "reproduce", "experiment.scales=[3]", *common],
     }
     procs = {name: subprocess.Popen([sys.executable, "-m", "layerbench.cli", *args],
@@ -50,6 +66,8 @@ def runs(tmp_path_factory, cli_env):
     ("wrong_type", ["experiment.scales", "'x'"]),
     ("corrupt_nifti", ["case01_T1.nii.gz", "corrupt"]),
     ("missing_root", ["nowhere", "not found"]),
+    ("tiny_image", ["0801.png", "at least 2x2 pixels", "received 1x1"]),
+    ("missing_init", ["init", "/missing.npz"]),
 ])
 def test_user_errors_are_one_line_and_exit_2(runs, case, names):
     code, err = runs[case]
