@@ -134,6 +134,9 @@ class Models(c.Scoped):
                    f"{max(c.THREADS)} threads only; the other models show thread scaling")
         self.image = image(size)
         if backend in PEERS:
+            if c.tiny() and size != SIZES[0]:
+                c.skip("budget", "tiny mode gives every size the same image: a peer runs "
+                       f"at {SIZES[0]} only")
             self.run = peer(model, backend, self.image, threads)
             return
         self.scope = c.ThreadScope(backend, threads)

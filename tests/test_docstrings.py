@@ -201,6 +201,7 @@ def _main_api():
     from layerbench import markdown, metrics
     from layerbench.data import degrade, div2k, images, mri
     from layerbench.models import graph, inference, model
+    from layerbench.report import tables as report_tables
 
     # the package exports functions named like these modules
     bicubic, edsr, wdsr = (importlib.import_module(f"layerbench.models.{m}")
@@ -234,7 +235,8 @@ def _main_api():
                                                           "pretrained_names")]
     names += ["layerbench.models.model.SRModel", *_public_methods(model.SRModel)]
     names += [f"{m.__name__}.{f}" for m in (tolerances, bicubic, images, degrade, div2k, mri,
-                                             edsr, wdsr, graph, inference, markdown)
+                                             edsr, wdsr, graph, inference, markdown,
+                                             report_tables)
               for f, obj in vars(m).items() if not f.startswith("_")
               and (inspect.isfunction(obj) or inspect.isclass(obj))
               and obj.__module__ == m.__name__]

@@ -191,11 +191,8 @@ def sha256_file(path: Path) -> str:
     -------
     str
     """
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _record(path: Path) -> Path:

@@ -30,7 +30,18 @@ PROTOCOL_VARIANTS = ("clean", "thesis", "thesis_blur_first")
 
 
 def with_protocol(mri: pd.DataFrame) -> pd.DataFrame:
-    """Rows of runs made before protocols existed are the clean protocol's."""
+    """Rows of runs made before protocols existed are the clean protocol's.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows, with or without ``protocol`` and ``variant`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy whose missing ``protocol``/``variant`` values are ``"clean"``.
+    """
     mri = mri.copy()
     for col in ("protocol", "variant"):
         mri[col] = mri[col].fillna("clean") if col in mri else "clean"
@@ -39,7 +50,18 @@ DIV2K_KEYS = ["experiment", "backend", "image", "scale", "method", "channel"]
 
 
 def dedupe(table: pd.DataFrame) -> pd.DataFrame:
-    """Keep the latest row per key when runs overlap (re-runs, overlapping sweeps)."""
+    """Keep the latest row per key when runs overlap (re-runs, overlapping sweeps).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The merged run table (``_mtime`` orders the runs when present).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per key of ``MRI_KEYS`` / ``DIV2K_KEYS``.
+    """
     if table.empty:
         return table
     parts = []
@@ -55,13 +77,36 @@ def dedupe(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def primary_backend(table: pd.DataFrame) -> str:
-    """The backend the figures use: numpy when present (the reference), else the first."""
+    """The backend the figures use: numpy when present (the reference), else the first.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows with a ``backend`` column.
+
+    Returns
+    -------
+    str
+        The backend's name.
+    """
     names = sorted(table["backend"].unique())
     return "numpy" if "numpy" in names else names[0]
 
 
 def div2k_interpolation(div2k: pd.DataFrame) -> pd.DataFrame:
-    """Mean PSNR/SSIM over images of every method (whole image), per scale."""
+    """Mean PSNR/SSIM over images of every method (whole image), per scale.
+
+    Parameters
+    ----------
+    div2k : pandas.DataFrame
+        The DIV2K rows; the whole-image ones (channel ``all``) are averaged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per scale and method: ``psnr``, ``ssim``, ``images`` and the thesis' numbers where
+        it states them.
+    """
     t = div2k[div2k["channel"] == "all"]
     out = t.groupby(["scale", "method"], as_index=False).agg(
         psnr=("psnr", "mean"), ssim=("ssim", "mean"), images=("image", "nunique"))
@@ -73,7 +118,18 @@ def div2k_interpolation(div2k: pd.DataFrame) -> pd.DataFrame:
 def trained_on(div2k: pd.DataFrame) -> pd.Series:
     """True for the rows of images that the shipped weights were trained on: embedded
     scikit-image photographs listed in ``layerbench.training.trainset.TRAINING``. SR scores on
-    them are not held-out results."""
+    them are not held-out results.
+
+    Parameters
+    ----------
+    div2k : pandas.DataFrame
+        Rows with ``source`` and ``image`` columns.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned with ``div2k``.
+    """
     from layerbench.training.trainset import TRAINING
 
     embedded = div2k["source"].astype(str).str.startswith("skimage:")
@@ -108,7 +164,19 @@ def div2k_per_image(div2k: pd.DataFrame) -> pd.DataFrame:
 
 def div2k_sr_gain(div2k: pd.DataFrame) -> pd.DataFrame:
     """Mean PSNR/SSIM of each SR model and of bicubic at its scale, and the gain, over the
-    images held out from the shipped weights' training and over all images."""
+    images held out from the shipped weights' training and over all images.
+
+    Parameters
+    ----------
+    div2k : pandas.DataFrame
+        The DIV2K rows (a ``source`` column says where each image came from).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per scale, model and image subset (``held out``, ``all``): ``sr_psnr``,
+        ``bicubic_psnr``, ``gain_db``, ``sr_ssim``, ``bicubic_ssim``.
+    """
     t = div2k[div2k["channel"] == "all"].assign(held_out=lambda d: ~trained_on(d))
     rows = []
     for (scale, model), g in t[t["kind"] == "sr"].groupby(["scale", "method"]):
@@ -130,7 +198,18 @@ def div2k_sr_gain(div2k: pd.DataFrame) -> pd.DataFrame:
 def without_mri_trained(mri: pd.DataFrame) -> pd.DataFrame:
     """The rows of the thesis' comparison: baselines and the photo models, without the models
     trained on MRI (they run on fewer angles and have their own table,
-    :func:`mri_trained_models`)."""
+    :func:`mri_trained_models`).
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows, with a ``model_training`` column when models were trained on MRI.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows whose ``model_training`` is not an MRI training.
+    """
     if "model_training" not in mri:
         return mri
     return mri[~mri["model_training"].isin(("mri_finetune", "mri_scratch"))]
@@ -138,7 +217,19 @@ def without_mri_trained(mri: pd.DataFrame) -> pd.DataFrame:
 
 def mri_means(mri: pd.DataFrame) -> pd.DataFrame:
     """Means over subjects, slices and angles per protocol variant, weighting, scale, method
-    and channel (post-BET columns empty for protocols that do not score them)."""
+    and channel (post-BET columns empty for protocols that do not score them).
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows of every protocol variant, with the columns of ``MRI_SCORES`` they scored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group of ``MRI_GROUP``: the mean scores and ``rows``, protocols in the
+        order of ``PROTOCOL_VARIANTS``.
+    """
     mri = with_protocol(mri)
     cols = [c for c in MRI_SCORES if c in mri]
     g = mri.groupby(MRI_GROUP, as_index=False, sort=False)
@@ -160,7 +251,19 @@ def _channel_range(g: pd.DataFrame, col: str, digits: int) -> str:
 
 def mri_vs_thesis(mri: pd.DataFrame) -> pd.DataFrame:
     """Our means per protocol (channel range for SR, whole image for baselines) beside the
-    thesis' case01015 T1 numbers."""
+    thesis' case01015 T1 numbers.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows; the variants of ``PROTOCOL_VARIANTS`` are compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per variant, weighting, scale and method: ``psnr``, ``ssim``, their ranges over the
+        output channels, and ``thesis_psnr``/``thesis_ssim`` where the thesis has them.
+    """
     m = mri_means(without_mri_trained(mri))
     m = m[m["variant"].isin(PROTOCOL_VARIANTS)]
     rows = []
@@ -205,6 +308,18 @@ def mri_convention_ablation(mri: pd.DataFrame, *, weight: str = "T1") -> pd.Data
     reference-rotation steps, ``bicubic_rotback`` from step 3); ``bicubic_unrot_*``: the
     thesis' per-slice bicubic (unrotated, steps 3-6). ``d_*``: change from the step named in
     ``from_step``.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows of the ablation variants (``ABLATION``).
+    weight : str, default "T1"
+        The weighting shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step of ``ABLATION`` and scale (empty without the variants).
     """
     mri = with_protocol(without_mri_trained(mri))
     t = mri[(mri["weight"] == weight) & (mri["channel"] == "all")]
@@ -253,7 +368,19 @@ def mri_convention_ablation(mri: pd.DataFrame, *, weight: str = "T1") -> pd.Data
 
 
 def backend_agreement(table: pd.DataFrame) -> pd.DataFrame:
-    """Largest PSNR/SSIM difference of each SR method between every backend and the primary."""
+    """Largest PSNR/SSIM difference of each SR method between every backend and the primary.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The merged run table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per backend other than :func:`primary_backend`: ``rows`` joined,
+        ``max_abs_dpsnr`` and ``max_abs_dssim`` (empty with one backend).
+    """
     if table.empty or table["backend"].nunique() < 2:
         return pd.DataFrame()
     ref_name = primary_backend(table)
@@ -277,7 +404,18 @@ TRAINING_KINDS = ("photo", "mri_finetune", "mri_scratch")
 def common_grid(g: pd.DataFrame) -> pd.DataFrame:
     """Rows of the (subject, slice, angle) points every SR model of ``g`` was scored at (a
     model may run at some angles only: ``experiment.models[*].angles``), so that models and
-    bicubic are compared on one grid."""
+    bicubic are compared on one grid.
+
+    Parameters
+    ----------
+    g : pandas.DataFrame
+        The rows of one group (models and bicubic).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows on the shared grid (``g`` itself without SR rows).
+    """
     keys = ["subject", "slice", "angle"]
     sr = g[g["kind"] == "sr"]
     if sr.empty:
@@ -296,7 +434,19 @@ def mri_trained_models(mri: pd.DataFrame) -> pd.DataFrame:
     the whole-image PSNR/SSIM (channel ``all``) and the gain over ``bicubic`` on the same
     slices and angles (under the thesis protocol its unrotated per-slice bicubic), on the grid
     every model of the group was scored at (:func:`common_grid`). Every
-    scored slice is held out from the MRI models' training (the experiment refuses others)."""
+    scored slice is held out from the MRI models' training (the experiment refuses others).
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows of the photo and MRI-trained models and bicubic.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per variant, scale, weighting, training kind and model: means and gains (empty
+        when no MRI-trained model was scored).
+    """
     mri = with_protocol(mri)
     t = mri[mri["variant"].isin(PROTOCOL_VARIANTS) & (mri["channel"] == "all")]
     if "model_training" not in t or not t["model_training"].isin(TRAINING_KINDS[1:]).any():
@@ -340,7 +490,20 @@ def _pair(psnr: float, ssim: float) -> str:
 
 def readme_mri_vs_thesis(vs: pd.DataFrame, weight: str = "T1") -> str:
     """Bicubic and SR per protocol and scale beside the thesis' own numbers (README table,
-    from ``mri_vs_thesis.csv``)."""
+    from ``mri_vs_thesis.csv``).
+
+    Parameters
+    ----------
+    vs : pandas.DataFrame
+        The table of :func:`mri_vs_thesis`.
+    weight : str, default "T1"
+        The weighting shown.
+
+    Returns
+    -------
+    str
+        A Markdown table.
+    """
     t = vs[vs["weight"] == weight]
     rows = []
     for scale in sorted(t["scale"].unique()):
@@ -372,7 +535,20 @@ def readme_mri_vs_thesis(vs: pd.DataFrame, weight: str = "T1") -> str:
 def readme_ablation(ab: pd.DataFrame, *, delta: bool = False) -> str:
     """The convention ablation as the README shows it (from ``mri_convention_ablation.csv``):
     PSNR / SSIM after each step (``delta``: the change from the step it starts from).
-    Bicubic on the SR's rotation path first, the thesis' unrotated bicubic in parentheses."""
+    Bicubic on the SR's rotation path first, the thesis' unrotated bicubic in parentheses.
+
+    Parameters
+    ----------
+    ab : pandas.DataFrame
+        The table of :func:`mri_convention_ablation`.
+    delta : bool, default False
+        Show the changes instead of the values.
+
+    Returns
+    -------
+    str
+        A Markdown table.
+    """
     p = "d_" if delta else ""
     fmt = "{:+.2f} / {:+.3f}" if delta else "{:.2f} / {:.3f}"
     scales = sorted(ab["scale"].unique())

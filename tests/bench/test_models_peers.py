@@ -33,7 +33,7 @@ import bench.models as m
 out = {}
 for peer in sys.argv[1:]:
     b = m.Models()
-    b.setup("edsr_baseline_x2", "128x128", peer, 1)
+    b.setup("edsr_baseline_x2", "510x339", peer, 1)
     y = b.run()
     b.teardown()
     out[peer] = [list(y.shape), str(y.dtype)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,3 +22,25 @@ def cli_env() -> dict[str, str]:
     src = Path(backends.__file__).resolve().parent.parent
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
     return env
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """``(slurm_local module, state folder)`` of a single-node Slurm started by
+    ``tools/slurm_local.py`` for the module's tests and stopped after them; skips with the
+    reason when Slurm cannot be started here."""
+    path = Path(__file__).resolve().parents[2] / "tools" / "slurm_local.py"
+    if not path.exists():
+        pytest.skip("tools/slurm_local.py is not here (the test runs from the checkout)")
+    spec = importlib.util.spec_from_file_location("slurm_local", path)
+    slurm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(slurm)
+    # a short path: munge's socket lives in it (unix socket paths are limited to 108 bytes)
+    state = Path(tempfile.mkdtemp(prefix="lb-slurm-"))
+    try:
+        slurm.start(state)
+    except slurm.Unavailable as err:
+        slurm.stop(state)
+        pytest.skip(f"Slurm cannot be started here: {err}")
+    yield slurm, state
+    slurm.stop(state)

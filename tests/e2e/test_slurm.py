@@ -11,11 +11,9 @@ that does not come up) the test skips with the reason.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -36,32 +34,14 @@ SLURM_LAUNCHER = ["hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1",
 RUN_COLUMNS = {"seconds"}
 
 
-def _slurm_local():
-    spec = importlib.util.spec_from_file_location("slurm_local",
-                                                  ROOT / "tools" / "slurm_local.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def cluster():
-    """``(slurm_local module, state folder)`` of a running single-node cluster."""
-    if not (ROOT / "tools" / "slurm_local.py").exists():
-        pytest.skip("tools/slurm_local.py is not here (the test runs from the checkout)")
+def cluster(request):
+    """``(slurm_local module, state folder)`` of a running single-node cluster
+    (``slurm_cluster`` of conftest.py), once the backends are known to be here."""
     missing = [b for b in BACKENDS if b not in backends.available_backends()]
     if missing:
         pytest.skip(f"backends {missing} are not available")
-    slurm = _slurm_local()
-    # a short path: munge's socket lives in it (unix socket paths are limited to 108 bytes)
-    state = Path(tempfile.mkdtemp(prefix="lb-slurm-"))
-    try:
-        slurm.start(state)
-    except slurm.Unavailable as err:
-        slurm.stop(state)
-        pytest.skip(f"Slurm cannot be started here: {err}")
-    yield slurm, state
-    slurm.stop(state)
+    return request.getfixturevalue("slurm_cluster")
 
 
 def _command(tmp: Path, launcher: list[str]) -> list[str]:

@@ -8,12 +8,10 @@ skips with the reason.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,29 +21,9 @@ import pytest
 import backends
 from layerbench.data.div2k_tree import make_tree
 
-ROOT = Path(__file__).resolve().parents[2]
 RUN_COLUMNS = ["seconds"]
 IMAGES = ["0801", "0802", "0803", "0804"]
 SHARDS = len(IMAGES) * 2  # x scales 2, 4
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """``(slurm_local module, state folder)`` of a running single-node cluster."""
-    path = ROOT / "tools" / "slurm_local.py"
-    if not path.exists():
-        pytest.skip("tools/slurm_local.py is not here (the test runs from the checkout)")
-    spec = importlib.util.spec_from_file_location("slurm_local", path)
-    slurm = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(slurm)
-    state = Path(tempfile.mkdtemp(prefix="lb-array-"))
-    try:
-        slurm.start(state)
-    except slurm.Unavailable as err:
-        slurm.stop(state)
-        pytest.skip(f"Slurm cannot be started here: {err}")
-    yield slurm, state
-    slurm.stop(state)
 
 
 def _env(extra: dict | None = None) -> dict[str, str]:
@@ -86,8 +64,9 @@ def _submit(tree: Path, root: Path, tmp: Path, env: dict) -> tuple[str, str]:
     return words[words.index("array") + 1], words[words.index("finisher") + 1].rstrip(";")
 
 
-def test_an_array_computes_each_shard_once_and_survives_a_cancelled_task(cluster, tmp_path):
-    slurm, state = cluster
+def test_an_array_computes_each_shard_once_and_survives_a_cancelled_task(slurm_cluster,
+                                                                        tmp_path):
+    slurm, state = slurm_cluster
     env = _env(slurm.env(state))
     tree = make_tree(tmp_path / "DIV2K", IMAGES, size=(192, 256))
     root = tmp_path / "runs"

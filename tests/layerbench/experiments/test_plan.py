@@ -107,3 +107,26 @@ def test_crop_images_keep_panels_of_those_images_only(tree, tmp_path):
     run_experiment(cfg)
     kept = {s.key: len(s.read_examples()) > 0 for _, s in plan_shards(cfg)}
     assert kept == {"0801-x2": False, "0828-x2": True, "0845-x2": False}
+
+
+def test_plan_of_an_mri_cohort(tmp_path):
+    """One subject, T1 and T2 of 6 non-blank 24x32 slices: per shard, 6 slices x 20 angles
+    of one model (mri_thesis: 2 variants x 2 weightings x 2 scales = 8 shards)."""
+    import nibabel as nib
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for w in ("T1", "T2"):
+        nib.save(nib.Nifti1Image((rng.random((24, 32, 6)) * 1000 + 1).astype(np.float32),
+                                 np.eye(4)), str(tmp_path / f"case01_{w}.nii.gz"))
+    cfg = plan.compose(["experiment=mri_thesis", f"dataset.root={tmp_path}", "backend=numpy",
+                        f"output.root={tmp_path / 'runs'}"])
+    est = plan.estimate(cfg, COSTS)
+    assert len(est) == 8 and len({s.key for s in est}) == 8
+    by = {s.key: s for s in est}
+    x2, x4 = by["thesis-case01-T1-x2"], by["thesis_blur_first-case01-T2-x4"]
+    assert x2.inputs == x4.inputs == 6 * 20
+    assert x2.models == ["EDSR"] and x4.models == ["WDSR"]
+    assert x2.lr_size == (12, 16) and x4.lr_size == (6, 8)
+    assert x2.core_hours == pytest.approx(120 * 12 * 16 * 1e-3 / 3600)
+    assert x4.core_hours == pytest.approx(120 * 6 * 8 * 2e-4 / 3600)
