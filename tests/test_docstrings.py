@@ -201,6 +201,7 @@ def _main_api():
     from layerbench import markdown, metrics
     from layerbench.data import degrade, div2k, images, mri
     from layerbench.models import graph, inference, model
+    from layerbench.report import figures as report_figures
     from layerbench.report import tables as report_tables
 
     # the package exports functions named like these modules
@@ -236,7 +237,7 @@ def _main_api():
     names += ["layerbench.models.model.SRModel", *_public_methods(model.SRModel)]
     names += [f"{m.__name__}.{f}" for m in (tolerances, bicubic, images, degrade, div2k, mri,
                                              edsr, wdsr, graph, inference, markdown,
-                                             report_tables)
+                                             report_tables, report_figures)
               for f, obj in vars(m).items() if not f.startswith("_")
               and (inspect.isfunction(obj) or inspect.isclass(obj))
               and obj.__module__ == m.__name__]
@@ -273,7 +274,7 @@ def test_no_documented_parameter_is_missing_from_its_signature():
     "layerbench.compare", "layerbench.catalog", "layerbench.models.bicubic",
     "layerbench.data.images", "layerbench.data.degrade", "layerbench.models.edsr",
     "layerbench.models.inference", "layerbench.data.div2k", "layerbench.data.mri",
-    "layerbench.markdown",
+    "layerbench.markdown", "layerbench.report.figures",
 ])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)
