@@ -31,7 +31,21 @@ KINK_MARGIN = 1e-2      # data factories keep |x - kink| above this
 
 @dataclass(frozen=True)
 class ActivationDef:
-    """One activation: formula, derivative (both in x), kinks and the rule used at them."""
+    """One activation: formula, derivative (both in x), kinks and the rule used at them.
+
+    Parameters
+    ----------
+    name : str
+        The key in ``ACTIVATIONS``.
+    formula, derivative : str
+        ``f(x)`` and ``f'(x)`` in plain text.
+    f, df : callable
+        ``f`` and ``f'`` on arrays, in the array's dtype.
+    kinks : tuple of float, default ()
+        Points where ``f`` is not differentiable.
+    kink_rule : str
+        The value ``df`` takes at the kinks, in words.
+    """
 
     name: str
     formula: str

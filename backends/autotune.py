@@ -70,7 +70,14 @@ def _announce() -> None:
 
 
 def cache_path() -> Path:
-    """Where choices are stored (see the module docstring)."""
+    """Where choices are stored (see the module docstring).
+
+    Returns
+    -------
+    pathlib.Path
+        ``$LAYERBENCH_AUTOTUNE_CACHE`` when set, else ``conv_algo.json`` under the user's
+        cache directory.
+    """
     env = os.environ.get(ENV)
     if env:
         return Path(env)
@@ -79,7 +86,26 @@ def cache_path() -> Path:
 
 
 def cache_key(backend: str, spec, x_shape, dtype, threads: int) -> str:
-    """The key of one choice: everything the relative speed of the algorithms depends on."""
+    """The key of one choice: everything the relative speed of the algorithms depends on.
+
+    Parameters
+    ----------
+    backend : str
+        The backend's name.
+    spec : backends.specs.Conv2D
+        The convolution (kernel, stride, padding, filters).
+    x_shape : tuple of int
+        NHWC input shape.
+    dtype : numpy.dtype or str
+        The dtype.
+    threads : int
+        The thread count.
+
+    Returns
+    -------
+    str
+        The key, versioned by the kernels' version.
+    """
     (kh, kw), (sh, sw) = spec.kernel, spec.stride
     n, h, w, c = x_shape
     return (f"v{KERNELS_VERSION}|{backend}|k{kh}x{kw}|s{sh}x{sw}|{spec.padding}|"
@@ -95,7 +121,13 @@ def _read(path: Path) -> dict[str, str]:
 
 
 def load() -> dict[str, str]:
-    """The cached choices of the current cache file (read once per process and path)."""
+    """The cached choices of the current cache file (read once per process and path).
+
+    Returns
+    -------
+    dict of str to str
+        Key to algorithm (empty when the file is missing or unreadable).
+    """
     path = cache_path()
     key = str(path)
     if key not in _MEMORY:
@@ -104,7 +136,15 @@ def load() -> dict[str, str]:
 
 
 def store(key: str, algo: str) -> None:
-    """Record one choice, merged with what the file holds now, written atomically."""
+    """Record one choice, merged with what the file holds now, written atomically.
+
+    Parameters
+    ----------
+    key : str
+        From :func:`cache_key`.
+    algo : str
+        The chosen algorithm.
+    """
     path = cache_path()
     merged = {**_read(path), **load(), key: algo}
     _MEMORY[str(path)] = merged
@@ -130,6 +170,20 @@ def measure(run: Callable[[str], object], algos: tuple[str, ...], repeats: int =
     load from other processes slows every candidate rather than one: timed one algorithm
     after the other, EDSR-baseline's 64->256 convolution picked F(2x2) over F(4x4) on a
     loaded 2-core VM and ran 3x slower than with F(4x4).
+
+    Parameters
+    ----------
+    run : callable
+        Runs the convolution with the algorithm given.
+    algos : tuple of str
+        The candidates.
+    repeats : int, default 3
+        Timed calls of each.
+
+    Returns
+    -------
+    str
+        The fastest.
     """
     for algo in algos:
         run(algo)
@@ -149,7 +203,20 @@ def _timed(run, algo) -> float:
 def candidates(spec, kernels) -> tuple[str, ...]:
     """The algorithms ``algo="auto"`` chooses among for ``spec`` on a backend whose conv
     kernel module is ``kernels``: the spec's algorithms that its ``AUTO_ALGOS`` lists
-    (im2col where it lists none of them)."""
+    (im2col where it lists none of them).
+
+    Parameters
+    ----------
+    spec : backends.specs.Conv2D
+        The convolution.
+    kernels : module or Kernels
+        The backend's ``conv`` kernels.
+
+    Returns
+    -------
+    tuple of str
+        The candidates, at least ``("im2col",)``.
+    """
     allowed = getattr(kernels, "AUTO_ALGOS", ("im2col",))
     return tuple(a for a in spec.algos() if a in allowed) or ("im2col",)
 
@@ -157,7 +224,22 @@ def candidates(spec, kernels) -> tuple[str, ...]:
 def choose(backend: str, spec, x_shape, dtype, threads: int, candidates: tuple[str, ...],
            run: Callable[[str], object]) -> str:
     """The algorithm for this shape: the cached one if the cache holds a valid entry, else
-    the fastest of ``candidates`` measured with ``run`` (then cached)."""
+    the fastest of ``candidates`` measured with ``run`` (then cached).
+
+    Parameters
+    ----------
+    backend, spec, x_shape, dtype, threads
+        The key's parts, as in :func:`cache_key`.
+    candidates : tuple of str
+        The algorithms to choose among (one: returned at once).
+    run : callable
+        Runs the convolution with the algorithm given (on the real input).
+
+    Returns
+    -------
+    str
+        The algorithm.
+    """
     if len(candidates) == 1:
         return candidates[0]
     key = cache_key(backend, spec, x_shape, dtype, threads)

@@ -22,13 +22,47 @@ BAND_BYTES = 64 * 2**20
 
 def bounded(layer) -> bool:
     """Whether the layer's kernels bound their own workspace (``conv.BOUNDED_WORKSPACE``:
-    fixed-size per-thread buffers, whatever H x W), so the layer runs whole."""
+    fixed-size per-thread buffers, whatever H x W), so the layer runs whole.
+
+    Parameters
+    ----------
+    layer : Layer
+        A built layer.
+
+    Returns
+    -------
+    bool
+        True when its kernel module sets ``BOUNDED_WORKSPACE``.
+    """
     return bool(getattr(getattr(layer, "k", None), "BOUNDED_WORKSPACE", False))
 
 
 def band_rows(spec, shape, band_bytes: int, itemsize: int) -> int:
     """Output rows per band: as many as keep one band's im2col buffer (``N W kh kw C``
-    elements per row) within ``band_bytes``, at least one."""
+    elements per row) within ``band_bytes``, at least one.
+
+    Parameters
+    ----------
+    spec : backends.specs.Conv2D
+        The convolution.
+    shape : tuple of int
+        NHWC input shape.
+    band_bytes : int
+        The workspace bound.
+    itemsize : int
+        Bytes per element.
+
+    Returns
+    -------
+    int
+        Rows, at least 1.
+
+    Examples
+    --------
+    >>> from backends import specs
+    >>> band_rows(specs.Conv2D(filters=8), (1, 100, 100, 16), 2**20, 4)  # 57600 B per row
+    18
+    """
     n, _, w, c = shape
     kh, kw = spec.kernel
     return max(1, band_bytes // max(1, n * w * kh * kw * c * itemsize))
@@ -42,6 +76,22 @@ def forward_in_bands(layer, x: np.ndarray, band_bytes: int = BAND_BYTES,
 
     ``skip`` is the second input of a fused residual convolution (``Conv2DAdd``): it has the
     output's shape, so each band takes its output rows of it.
+
+    Parameters
+    ----------
+    layer : Layer or MergeLayer
+        A convolution layer.
+    x : numpy.ndarray
+        Its NHWC input.
+    band_bytes : int, default ``BAND_BYTES``
+        The workspace bound of one band.
+    skip : numpy.ndarray, optional
+        The skip input of a ``Conv2DAdd`` layer.
+
+    Returns
+    -------
+    numpy.ndarray
+        The layer's output.
     """
     spec = layer.spec
     n, h, w, c = x.shape

@@ -44,7 +44,27 @@ class WeightsError(LayerbenchError, ValueError):
 
 
 def expected(param: str, what: str, received: object) -> str:
-    """Format the one message style we use: ``param: expected <what>, received <value>``."""
+    """Format the one message style we use: ``param: expected <what>, received <value>``.
+
+    Parameters
+    ----------
+    param : str
+        The parameter's name (dotted for a field: ``Conv2D.filters``).
+    what : str
+        What is expected.
+    received : object
+        The value received (shown with ``repr``).
+
+    Returns
+    -------
+    str
+        The message.
+
+    Examples
+    --------
+    >>> expected("Conv2D.filters", "an integer >= 1", 0)
+    'Conv2D.filters: expected an integer >= 1, received 0'
+    """
     return f"{param}: expected {what}, received {received!r}"
 
 

@@ -242,8 +242,26 @@ class Stated:
         """Number of terms summed into one element of ``tensor`` (1: computed element-wise).
 
         Rounding errors of a sum of ``K`` terms random-walk, so the tolerance of a tensor
-        grows as ``sqrt(K)`` (``backends/testing/tolerances.py``). ``training`` is the mode of
-        the forward pass (batch statistics).
+        grows as ``sqrt(K)`` (``backends/testing/tolerances.py``).
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            NHWC input shape.
+        tensor : str
+            ``y``, ``dx``, ``da``/``db``, ``grad/<param>`` or ``state/<buffer>``.
+        training : bool, default False
+            The mode of the forward pass (batch statistics).
+
+        Returns
+        -------
+        int
+            ``K``.
+
+        Raises
+        ------
+        NotImplementedError
+            The class does not state it.
         """
         raise _not_stated(self, "reduction length per tensor (reduction_length)")
 
@@ -253,6 +271,16 @@ class Stated:
         ``"sum"`` (reduction length > 1), ``"copy"`` (length 1 and ``moves_data``: input
         values moved, no rounding), ``"formula"`` (length 1, one formula per element) or
         ``"transform"`` (a Winograd-transformed sum, see :class:`Conv2D`).
+
+        Parameters
+        ----------
+        input_shape, tensor, training
+            As in :meth:`reduction_length`.
+
+        Returns
+        -------
+        str
+            One of the four names above.
         """
         k = self.reduction_length(input_shape, tensor, training=training)
         if k > 1:
@@ -260,16 +288,50 @@ class Stated:
         return "copy" if self.moves_data else "formula"
 
     def cancelling(self, tensor: str, *, training: bool = False) -> str | None:
-        """Name of the formula whose terms can cancel far below their own size in
-        ``tensor`` (its tolerance then scales with the terms, not the result:
-        ``backends/testing/tolerances.py`` ``term_scale``), ``None`` where nothing cancels."""
+        """Name of the formula whose terms can cancel far below their own size in ``tensor``.
+
+        Its tolerance then scales with the terms, not the result
+        (``backends/testing/tolerances.py`` ``term_scale``).
+
+        Parameters
+        ----------
+        tensor : str
+            As in :meth:`reduction_length`.
+        training : bool, default False
+            The mode of the forward pass.
+
+        Returns
+        -------
+        str or None
+            ``None`` where nothing cancels.
+        """
         return None
 
     def flops(self, input_shape: NHWC, direction: str = "forward", *,
               training: bool = False) -> int:
-        """Floating-point operations of one ``direction`` pass (``"forward"`` or
-        ``"backward"``) on ``input_shape`` (a multiply-add counts 2; each class states its
-        formula in its docstring). ``training`` is the forward mode (batch statistics)."""
+        """Floating-point operations of one ``direction`` pass on ``input_shape``.
+
+        A multiply-add counts 2; each class states its formula in its docstring.
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            NHWC input shape.
+        direction : {"forward", "backward"}, default "forward"
+            The pass.
+        training : bool, default False
+            The forward mode (batch statistics).
+
+        Returns
+        -------
+        int
+            The count.
+
+        Raises
+        ------
+        NotImplementedError
+            The class does not state it.
+        """
         raise _not_stated(self, "FLOPs for an input shape (flops)")
 
 

@@ -49,6 +49,18 @@ def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
     fused multiply-adds: ``t[a, q] = (Gi[a,0] g[0,q] + Gi[a,1] g[1,q]) + Gi[a,2] g[2,q]``,
     ``U[a, b] = ((t[a,0] Gi[b,0] + t[a,1] Gi[b,1]) + t[a,2] Gi[b,2]) / S^2``. The compiled
     ``winograd4_filter`` kernels of the backends compute the same sums in the same order.
+
+    Parameters
+    ----------
+    w : numpy.ndarray
+        HWIO kernels, 3 x 3 x C x F.
+    m : int
+        The output tile size (2 or 4).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``U``, shaped ``((m + 2)^2, C, F)``, dtype of ``w``.
     """
     gi = G[m] * SCALE[m]
     g = w.astype(np.float64)
@@ -92,6 +104,17 @@ CACHE_BYTES = 1 << 20
 # tiles on EDSR x2's 256-channel body, 2.0-2.8x slower than T = 224 there.
 def chunk_tiles(c: int, f: int) -> int:
     """Tiles per F(4x4) chunk for C input and F output channels: 224 when the filter matrix
-    of one GEMM has at least 2^16 elements (C = F = 256), else 112 (see the table above)."""
+    of one GEMM has at least 2^16 elements (C = F = 256), else 112 (see the table above).
+
+    Parameters
+    ----------
+    c, f : int
+        Input and output channels.
+
+    Returns
+    -------
+    int
+        224 or 112.
+    """
     return 224 if c * f >= 1 << 16 else 112
 

@@ -119,11 +119,14 @@ def _bench_report(p: argparse.ArgumentParser) -> Run:
 def _verify(p: argparse.ArgumentParser) -> Run:
     p.add_argument("root", nargs="?", type=Path, default=Path(RUNS),
                    help=f"a results tree of `layerbench reproduce` (default: {RUNS})")
+    p.add_argument("--report", type=Path, default=None,
+                   help="a report's output root, checked against its report_manifest.json "
+                        "(default: the parent of root when it has one)")
 
     def run(a: argparse.Namespace) -> None:
         from layerbench.experiments.verify import verify
 
-        raise SystemExit(verify(a.root))
+        raise SystemExit(verify(a.root, a.report))
     return run
 
 
@@ -224,8 +227,8 @@ DESCRIPTIONS: dict[str, str] = {
                     "median per backend\n(<out>/tables/bench_summary.md and .csv) and its "
                     "figures (<out>/figures/bench_*).",
     "verify": "Check every shard of a results tree: finished and whole, empty (zero rows), "
-              "or\nunfinished/corrupt (named with the reason). Exit status 0 when all are "
-              "whole, 1 otherwise.",
+              "or\nunfinished/corrupt (named with the reason), and the report's tables and "
+              "figures against\nits manifest. Exit status 0 when all are whole, 1 otherwise.",
     "models": "List every model preset and shipped weight file: architecture, scale, "
               "parameters,\ntraining data, the degradation it expects, held-out scores and "
               "the file's SHA-256.",

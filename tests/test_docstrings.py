@@ -196,11 +196,13 @@ def _public_methods(cls):
 
 
 def _main_api():
-    from backends import backend, losses, network
+    from backends import activations, autotune, backend, bands, errors, losses, network, winograd
+    from backends.layers import base as layers_base
     from backends.testing import tolerances
     from layerbench import markdown, metrics
     from layerbench.data import degrade, div2k, images, mri
     from layerbench.models import graph, inference, model
+    from layerbench.report import figures as report_figures
     from layerbench.report import tables as report_tables
 
     # the package exports functions named like these modules
@@ -217,6 +219,8 @@ def _main_api():
     names += [f"backends.specs.{c.__name__}" for c in (*spec_classes, specs.Reach)]
     names += [f"backends.specs.LayerSpec.{m}" for m in ("output_shape", "param_shapes",
                                                         "state_shapes", "input_shapes")]
+    names += _public_methods(specs.Stated)
+    names += [*_public_methods(layers_base.BaseLayer), *_public_methods(layers_base.Layer)]
     names += [f"backends.specs.{c.__name__}.{m}" for c in spec_classes
               for m in ("output_shape", "param_shapes", "state_shapes", "input_shapes")
               if m in vars(c)]
@@ -236,7 +240,8 @@ def _main_api():
     names += ["layerbench.models.model.SRModel", *_public_methods(model.SRModel)]
     names += [f"{m.__name__}.{f}" for m in (tolerances, bicubic, images, degrade, div2k, mri,
                                              edsr, wdsr, graph, inference, markdown,
-                                             report_tables)
+                                             report_tables, report_figures, autotune, bands,
+                                             winograd, activations, errors, layers_base)
               for f, obj in vars(m).items() if not f.startswith("_")
               and (inspect.isfunction(obj) or inspect.isclass(obj))
               and obj.__module__ == m.__name__]
@@ -273,7 +278,7 @@ def test_no_documented_parameter_is_missing_from_its_signature():
     "layerbench.compare", "layerbench.catalog", "layerbench.models.bicubic",
     "layerbench.data.images", "layerbench.data.degrade", "layerbench.models.edsr",
     "layerbench.models.inference", "layerbench.data.div2k", "layerbench.data.mri",
-    "layerbench.markdown",
+    "layerbench.markdown", "layerbench.report.figures", "backends.bands", "backends.errors",
 ])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)

@@ -15,9 +15,39 @@ def check_array(
     owner: str, name: str, a: object, dtype: np.dtype, *, ndim: int = 4,
     channels: int | None = None, shape: tuple[int, ...] | None = None,
 ) -> np.ndarray:
-    """Validate an input array of a layer (exactly its dtype, rank ``ndim``, optional
-    ``shape`` / ``channels``, non-empty, C-contiguous) before any kernel sees it; return it
-    unchanged. The checks are ``backends._validate.array``'s, shared with the kernels."""
+    """Validate an input array of a layer before any kernel sees it; return it unchanged.
+
+    The checks are ``backends._validate.array``'s, shared with the kernels.
+
+    Parameters
+    ----------
+    owner : str
+        The layer's name, for the message.
+    name : str
+        The argument's name (``x``, ``dy``, ...).
+    a : object
+        The value.
+    dtype : numpy.dtype
+        Exactly the dtype required.
+    ndim : int, default 4
+        The rank required.
+    channels : int, optional
+        The size of the last axis, when fixed.
+    shape : tuple of int, optional
+        The whole shape, when fixed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a``.
+
+    Raises
+    ------
+    TypeError
+        ``a`` is not a NumPy array.
+    ShapeError, DTypeError, LayoutError
+        Wrong rank, shape, channels, dtype, an empty axis, or not C-contiguous.
+    """
     return _validate.array(owner, name, a, ndim=ndim, rank_note=" (NHWC)", dtype=dtype,
                            shape=shape, channels=channels)
 
@@ -32,6 +62,20 @@ class BaseLayer:
     ``_backward``.
     Spatial size and batch may differ from the nominal ``input_shape`` (a model runs on
     tiles of any size); the channel count may not.
+
+    Parameters
+    ----------
+    spec : backends.specs.LayerSpec
+        The layer's spec.
+    input_shape : tuple of int
+        Nominal NHWC input shape.
+    dtype : numpy.dtype
+        ``float32`` or ``float64``.
+    backend : KernelBackend
+        The backend whose kernels it calls.
+    seed : int, default 0
+        Seed of the parameter initialisation (He-uniform weights, zero biases, unit
+        ``gamma``).
     """
 
     kernel_module = ""
@@ -66,11 +110,28 @@ class BaseLayer:
         return out
 
     def params(self) -> Mapping[str, np.ndarray]:
-        """Trainable parameters by name (live arrays; do not modify them in place)."""
+        """Trainable parameters by name (live arrays; do not modify them in place).
+
+        Returns
+        -------
+        Mapping of str to numpy.ndarray
+            A new dict of the layer's arrays.
+        """
         return dict(self._params)
 
     def grads(self) -> Mapping[str, np.ndarray]:
-        """Gradients of the last ``backward``, same keys as ``params``."""
+        """Gradients of the last ``backward``, same keys as ``params``.
+
+        Returns
+        -------
+        Mapping of str to numpy.ndarray
+            ``dL/dparam`` summed over the batch.
+
+        Raises
+        ------
+        StateError
+            No ``backward`` since the parameters were last set.
+        """
         if self._grads is None:
             raise StateError(f"{self._name}.grads(): call backward() first")
         return dict(self._grads)
@@ -80,12 +141,39 @@ class BaseLayer:
 
         Values are copied and cast to the layer dtype; shapes must match and values be finite.
         All or nothing: every value is checked before any is assigned.
+
+        Parameters
+        ----------
+        p : Mapping of str to numpy.ndarray
+            Parameters (and state, e.g. running statistics) by name.
+
+        Raises
+        ------
+        WeightsError
+            A key is missing or unknown, a shape differs, or a value is not real.
+        NonFiniteError
+            A value holds NaN or infinity.
         """
         self.assign_params(self.check_params(p))
 
     def check_params(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Validate ``p`` for :meth:`load_params` without changing the layer; return the
-        values cast to the layer dtype (for :meth:`assign_params`)."""
+        """Validate ``p`` for :meth:`load_params` without changing the layer.
+
+        Parameters
+        ----------
+        p : Mapping of str to numpy.ndarray
+            As for :meth:`load_params`.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            C-contiguous copies in the layer dtype, for :meth:`assign_params`.
+
+        Raises
+        ------
+        WeightsError, NonFiniteError
+            As :meth:`load_params`.
+        """
         expected_keys = set(self._params) | set(self._state_names())
         missing = set(self._params) - set(p)
         unknown = set(p) - expected_keys
@@ -113,7 +201,13 @@ class BaseLayer:
         return checked
 
     def assign_params(self, checked: Mapping[str, np.ndarray]) -> None:
-        """Assign values returned by :meth:`check_params` (no check can fail here)."""
+        """Assign values returned by :meth:`check_params` (no check can fail here).
+
+        Parameters
+        ----------
+        checked : Mapping of str to numpy.ndarray
+            The output of :meth:`check_params`; the stored gradients are dropped.
+        """
         state = self._state()
         for name, value in checked.items():
             (self._params if name in self._params else state)[name] = value
@@ -127,11 +221,28 @@ class BaseLayer:
         return {}
 
     def state(self) -> Mapping[str, np.ndarray]:
-        """Non-trainable buffers saved with the parameters (e.g. running statistics)."""
+        """Non-trainable buffers saved with the parameters (e.g. running statistics).
+
+        Returns
+        -------
+        Mapping of str to numpy.ndarray
+            Empty for most layers.
+        """
         return dict(self._state())
 
     def update(self, optimizer) -> None:
-        """Apply ``optimizer`` to every parameter with the gradients of the last backward."""
+        """Apply ``optimizer`` to every parameter with the gradients of the last backward.
+
+        Parameters
+        ----------
+        optimizer : Optimizer
+            Its ``step`` updates each parameter in place (slots keyed by layer and name).
+
+        Raises
+        ------
+        StateError
+            The layer has parameters and no ``backward`` preceded it.
+        """
         if not self._params:
             return
         grads = self.grads()
@@ -171,7 +282,13 @@ class BaseLayer:
 
 
 class Layer(BaseLayer):
-    """One-input layer: validates, calls ``_forward``/``_backward``, keeps the cache."""
+    """One-input layer: validates, calls ``_forward``/``_backward``, keeps the cache.
+
+    Parameters
+    ----------
+    spec, input_shape, dtype, backend, seed
+        As for :class:`BaseLayer`.
+    """
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """Compute ``y = f(x)`` (the subclass's formula) after validating ``x``.

@@ -98,6 +98,24 @@ def _atomic(path: Path, write: Callable[[str], None], suffix: str) -> None:
     _fsync_dir(path.parent)
 
 
+def write_atomic(path: str | os.PathLike, write: Callable[[str], None], suffix: str) -> None:
+    """Write ``path`` all or nothing: ``write(tmp)`` to a temporary name in its directory
+    (``<name>.layerbench.tmp-XXXXXXXX<suffix>``), fsync, rename to ``path``, fsync the
+    directory. A killed write leaves the temporary (see :func:`is_temporary`), never a
+    partial ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    write : callable
+        Writes the contents to the temporary path it is given.
+    suffix : str
+        The temporary name's extension (writers that infer the format from it need it).
+    """
+    _atomic(Path(path), write, suffix)
+
+
 def is_temporary(path: str | os.PathLike) -> bool:
     """Whether ``path`` is named as this module names its temporary files
     (``<file>.layerbench.tmp-XXXXXXXX<ext>``, :data:`TMP_MARK`).

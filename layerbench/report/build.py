@@ -18,7 +18,7 @@ from layerbench.data.errors import DataError
 from layerbench.experiments import store
 from layerbench.experiments.store import Shard
 
-from . import figures, tables
+from . import figures, manifest, tables
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,10 @@ def provenance_header(shards: dict[str, Shard]) -> str:
 def _write_table(df: pd.DataFrame, out: Path, name: str, header: str = "") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     csv, md = out / f"{name}.csv", out / f"{name}.md"
-    df.to_csv(csv, index=False)
-    md.write_text(header + markdown.frame(df))
+    text = header + markdown.frame(df)
+    # each file all or nothing: a killed report leaves no truncated table
+    store.write_atomic(csv, lambda t: df.to_csv(t, index=False), ".csv")
+    store.write_atomic(md, lambda t: Path(t).write_text(text), ".md")
     return [csv, md]
 
 
@@ -84,7 +86,9 @@ def _save_figure(fig, out: Path, name: str, formats, dpi: int) -> list[Path]:
     paths = []
     for fmt in formats:
         p = out / f"{name}.{fmt}"
-        fig.savefig(p, dpi=dpi, metadata={"CreationDate": None} if fmt == "pdf" else None)
+        meta = {"CreationDate": None} if fmt == "pdf" else None
+        store.write_atomic(p, lambda t, fmt=fmt, meta=meta: fig.savefig(
+            t, format=fmt, dpi=dpi, metadata=meta), f".{fmt}")
         paths.append(p)
     return paths
 
@@ -152,16 +156,21 @@ def build_report(runs: str | os.PathLike = RUNS, out: str | os.PathLike = RESULT
     ``k % workers``; this one writes the tables and its share): drawing and encoding the
     ~150 figures (PNG and PDF) was over half of the report's time. A figure is a pure function
     of the tables, so its bytes do not depend on the process that saved it.
+
+    Every file is written to a temporary name and renamed; ``<out>/report_manifest.json``
+    (:mod:`.manifest`), written last, lists them with their sizes and SHA-256.
     """
     if workers <= 1:
-        return _build(runs, out, formats, dpi, 0, 1)
-    ctx = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
-        others = [pool.submit(_build, runs, out, formats, dpi, part, workers)
-                  for part in range(1, workers)]
-        written = _build(runs, out, formats, dpi, 0, workers)
-        for f in others:
-            written += f.result()
+        written = _build(runs, out, formats, dpi, 0, 1)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=ctx) as pool:
+            others = [pool.submit(_build, runs, out, formats, dpi, part, workers)
+                      for part in range(1, workers)]
+            written = _build(runs, out, formats, dpi, 0, workers)
+            for f in others:
+                written += f.result()
+    manifest.write(out, written)  # last: what `layerbench verify` checks the report against
     return written
 
 

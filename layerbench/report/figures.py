@@ -24,7 +24,25 @@ def _sr_scale(mri: pd.DataFrame, method: str) -> int:
 
 
 def crossings(x: np.ndarray, diff: np.ndarray) -> list[float]:
-    """x positions where ``diff`` changes sign, linearly interpolated between samples."""
+    """x positions where ``diff`` changes sign, linearly interpolated between samples.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Sample positions, increasing.
+    diff : numpy.ndarray
+        Values at ``x`` (e.g. SR minus bicubic).
+
+    Returns
+    -------
+    list of float
+        The zero crossings.
+
+    Examples
+    --------
+    >>> crossings(np.array([0.0, 1.0, 2.0]), np.array([-1.0, 1.0, 3.0]))
+    [0.5]
+    """
     out = []
     for i in range(len(diff) - 1):
         a, b = diff[i], diff[i + 1]
@@ -50,6 +68,20 @@ def scores_vs_slice(mri: pd.DataFrame, *, method: str, weight: str) -> Figure:
     angles); dotted lines where the SR channel mean crosses bicubic. Under the thesis
     protocol the bicubic line is its unrotated per-slice bicubic and the dashed one the
     bicubic through the SR's rotate/back path.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows of ``method`` and bicubic.
+    method : str
+        The SR method (its scale is taken from its rows).
+    weight : str
+        The weighting shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        PSNR and SSIM panels.
     """
     scale = _sr_scale(mri, method)
     t = mri[(mri["weight"] == weight) & (mri["scale"] == scale)]
@@ -93,7 +125,20 @@ def _protocol_note(t: pd.DataFrame) -> str:
 
 def scores_vs_angle(mri: pd.DataFrame, *, scale: int) -> Figure:
     """Mean PSNR and SSIM vs rotation angle: one line per SR output channel and per baseline
-    (whole image), per weighting."""
+    (whole image), per weighting.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows at every angle.
+    scale : int
+        The scale shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        PSNR and SSIM panels (T1 solid, T2 dashed).
+    """
     t = mri[mri["scale"] == scale]
     t = t[(t["kind"] == "sr") & t["channel"].isin(["R", "G", "B"])
           | (t["kind"] != "sr") & (t["channel"] == "all")]
@@ -117,7 +162,22 @@ def scores_vs_angle(mri: pd.DataFrame, *, scale: int) -> Figure:
 
 def masking_vs_slice(mri: pd.DataFrame, *, method: str, weight: str) -> Figure:
     """Per-slice scores before and after the thesis' post-BET masking (and inside the mask):
-    the SR method (mean of its channels) and bicubic, means over subjects and angles."""
+    the SR method (mean of its channels) and bicubic, means over subjects and angles.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows with the masked and post-BET columns.
+    method : str
+        The SR method.
+    weight : str
+        The weighting shown.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        PSNR and SSIM panels, one line style per scoring.
+    """
     scale = _sr_scale(mri, method)
     t = mri[(mri["weight"] == weight) & (mri["scale"] == scale)]
     fig = Figure(figsize=(11, 4), layout="constrained")
@@ -165,7 +225,28 @@ def _peak(img: np.ndarray) -> float:
 
 def mri_panels(examples: dict[str, np.ndarray], mri: pd.DataFrame, *, subject: str,
                weight: str, scale: int, slice_: int, angle: float) -> Figure:
-    """HR, LR, SR (channel R) and bicubic of one slice, with PSNR/SSIM in the titles."""
+    """HR, LR, SR (channel R) and bicubic of one slice, with PSNR/SSIM in the titles.
+
+    Parameters
+    ----------
+    examples : dict of str to numpy.ndarray
+        The images of the slice (see the module docstring).
+    mri : pandas.DataFrame
+        MRI rows, for the scores in the titles.
+    subject, weight : str
+        The slice's subject and weighting.
+    scale : int
+        The scale.
+    slice_ : int
+        The slice index.
+    angle : float
+        The rotation angle in degrees.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per image.
+    """
     methods = _methods(examples)
     fig = Figure(figsize=(3 * (2 + len(methods)), 3.4), layout="constrained")
     axes = fig.subplots(1, 2 + len(methods))
@@ -193,7 +274,22 @@ def _back(rows: pd.DataFrame) -> bool:
 
 
 def difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
-    """``|output - HR|`` per method (SR channel R), on one colour scale."""
+    """``|output - HR|`` per method (SR channel R), on one colour scale.
+
+    Parameters
+    ----------
+    examples : dict of str to numpy.ndarray
+        The images of one slice and angle (see the module docstring).
+    tag : str
+        The example's label, for the title.
+    scale : int
+        The scale, for the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One map per method and a shared colour bar.
+    """
     hr = examples["hr"].astype(np.int16)
     methods = _methods(examples)
     diffs = {m: np.abs(_grey(examples[m]).astype(np.int16) - hr) for m in methods}
@@ -211,7 +307,18 @@ def difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: int) ->
 
 
 def difference_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
-    """Normalised histograms of ``|output - HR|`` per method (log y, as the defense slides)."""
+    """Normalised histograms of ``|output - HR|`` per method (log y, as the defense slides).
+
+    Parameters
+    ----------
+    examples, tag, scale
+        As in :func:`difference_maps`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One histogram line per method.
+    """
     hr = examples["hr"].astype(np.int16)
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
@@ -240,7 +347,22 @@ def _unit(img: np.ndarray) -> np.ndarray:
 
 def lr_at_angles(lr: dict[float, np.ndarray], *, slice_: int, scale: int) -> Figure:
     """The LR input of one slice at every angle (thesis: the 20 rotated inputs); ``lr`` maps
-    each angle (degrees) to its image (:meth:`~layerbench.experiments.store.Examples.by_angle`)."""
+    each angle (degrees) to its image (:meth:`~layerbench.experiments.store.Examples.by_angle`).
+
+    Parameters
+    ----------
+    lr : dict of float to numpy.ndarray
+        The LR image at each angle.
+    slice_ : int
+        The slice index, for the title.
+    scale : int
+        The scale, for the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A grid of up to 5 columns.
+    """
     keys = sorted(lr)
     cols = min(5, len(keys))
     rows = -(-len(keys) // cols)
@@ -256,7 +378,18 @@ def lr_at_angles(lr: dict[float, np.ndarray], *, slice_: int, scale: int) -> Fig
 
 
 def mask_example(examples: dict[str, np.ndarray], *, tag: str) -> Figure:
-    """HR slice, its BET-like brain mask and the masked HR (what post-BET scores see)."""
+    """HR slice, its BET-like brain mask and the masked HR (what post-BET scores see).
+
+    Parameters
+    ----------
+    examples, tag
+        As in :func:`difference_maps`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels.
+    """
     from layerbench.metrics import brain_mask
 
     hr = _unit(examples["hr"])
@@ -275,7 +408,18 @@ def mask_example(examples: dict[str, np.ndarray], *, tag: str) -> Figure:
 
 def masks_side_by_side(examples: dict[str, np.ndarray], *, tag: str) -> Figure:
     """Brain masks made separately from HR and from every reconstruction (SR: channel R),
-    with their IoU against the HR mask."""
+    with their IoU against the HR mask.
+
+    Parameters
+    ----------
+    examples, tag
+        As in :func:`difference_maps`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One mask per image, IoU in the titles.
+    """
     from layerbench.metrics import brain_mask, iou
 
     hr_mask = brain_mask(_unit(examples["hr"]))
@@ -311,6 +455,16 @@ def signed_difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: 
     """HR minus reconstruction (signed; SR channel R) before and after post-BET masking.
 
     Negative (blue) = the reconstruction is brighter than HR: the thesis' "over-estimation".
+
+    Parameters
+    ----------
+    examples, tag, scale
+        As in :func:`difference_maps`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two rows (unmasked, post-BET), one column per method.
     """
     diffs = _signed(examples)
     vmax = max(1e-6, max(float(np.abs(d).max()) for d, _ in diffs.values()))
@@ -330,7 +484,18 @@ def signed_difference_maps(examples: dict[str, np.ndarray], *, tag: str, scale: 
 
 def signed_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: int) -> Figure:
     """Histograms of HR minus reconstruction before and after post-BET masking (log y):
-    mass left of 0 is where the reconstruction over-estimates the intensity."""
+    mass left of 0 is where the reconstruction over-estimates the intensity.
+
+    Parameters
+    ----------
+    examples, tag, scale
+        As in :func:`difference_maps`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Unmasked and post-BET panels.
+    """
     diffs = _signed(examples)
     fig = Figure(figsize=(11, 4), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
@@ -351,7 +516,18 @@ def signed_histograms(examples: dict[str, np.ndarray], *, tag: str, scale: int) 
 
 
 def convention_ablation(ablation: pd.DataFrame) -> Figure:
-    """Bicubic and SR PSNR/SSIM after each step of the convention ablation, per scale."""
+    """Bicubic and SR PSNR/SSIM after each step of the convention ablation, per scale.
+
+    Parameters
+    ----------
+    ablation : pandas.DataFrame
+        The table of :func:`layerbench.report.tables.mri_convention_ablation`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        PSNR and SSIM panels, steps on the x axis.
+    """
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("psnr", "ssim"), strict=True):
@@ -373,7 +549,18 @@ def convention_ablation(ablation: pd.DataFrame) -> Figure:
 
 
 def t1_t2_boxplots(mri: pd.DataFrame) -> Figure:
-    """PSNR and SSIM distributions (whole image, every slice/angle) per method, T1 vs T2."""
+    """PSNR and SSIM distributions (whole image, every slice/angle) per method, T1 vs T2.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows of both weightings.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One box per scale, method and weighting.
+    """
     t = mri[mri["channel"] == "all"]
     groups = sorted(t.groupby(["scale", "method", "weight"]).groups)
     fig = Figure(figsize=(max(7, 1.1 * len(groups)), 4.5), layout="constrained")
@@ -391,7 +578,18 @@ def t1_t2_boxplots(mri: pd.DataFrame) -> Figure:
 
 
 def mask_iou_vs_slice(mri: pd.DataFrame) -> Figure:
-    """IoU between the brain mask of HR and of each reconstruction, vs slice."""
+    """IoU between the brain mask of HR and of each reconstruction, vs slice.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows with a ``mask_iou`` column.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One line per method and weighting.
+    """
     t = mri[mri["channel"] == "all"]
     fig = Figure(figsize=(7, 4), layout="constrained")
     ax = fig.subplots()
@@ -407,7 +605,18 @@ def mask_iou_vs_slice(mri: pd.DataFrame) -> Figure:
 
 
 def masked_vs_unmasked(mri: pd.DataFrame) -> Figure:
-    """Mean scores on the whole slice and inside the HR brain mask, per method/weighting."""
+    """Mean scores on the whole slice and inside the HR brain mask, per method/weighting.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows with ``psnr_masked`` and ``ssim_masked``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Grouped bars.
+    """
     t = mri[mri["channel"] == "all"]
     g = t.groupby(["scale", "method", "weight"])[
         ["psnr", "psnr_masked", "ssim", "ssim_masked"]].mean()
@@ -426,7 +635,18 @@ def masked_vs_unmasked(mri: pd.DataFrame) -> Figure:
 
 
 def div2k_interpolation(table: pd.DataFrame) -> Figure:
-    """The interpolation table as bars: mean PSNR/SSIM per baseline and scale."""
+    """The interpolation table as bars: mean PSNR/SSIM per baseline and scale.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table of :func:`layerbench.report.tables.div2k_interpolation`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        PSNR and SSIM bar panels.
+    """
     fig = Figure(figsize=(9, 3.8), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("psnr", "ssim"), strict=True):
@@ -443,7 +663,24 @@ def div2k_interpolation(table: pd.DataFrame) -> Figure:
 
 def div2k_crops(examples: dict[str, np.ndarray], div2k: pd.DataFrame, *, image: str,
                 scale: int) -> Figure:
-    """HR / bicubic / SR crops of one image; titles carry the whole-image PSNR/SSIM."""
+    """HR / bicubic / SR crops of one image; titles carry the whole-image PSNR/SSIM.
+
+    Parameters
+    ----------
+    examples : dict of str to numpy.ndarray
+        The crops kept by the DIV2K run (``HR``, ``bicubic``, the SR models).
+    div2k : pandas.DataFrame
+        The DIV2K rows, for the titles.
+    image : str
+        The image's name.
+    scale : int
+        The scale.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per crop.
+    """
     order = ["HR", "bicubic"] + [k for k in examples
                                  if k not in ("HR", "bicubic", "crop_yx_size", "nearest",
                                               "lanczos", "bilinear")]
@@ -461,7 +698,18 @@ def div2k_crops(examples: dict[str, np.ndarray], div2k: pd.DataFrame, *, image: 
 
 
 def div2k_sr_vs_bicubic(div2k: pd.DataFrame) -> Figure:
-    """PSNR gain of every SR model over bicubic, per image (whole image)."""
+    """PSNR gain of every SR model over bicubic, per image (whole image).
+
+    Parameters
+    ----------
+    div2k : pandas.DataFrame
+        The DIV2K rows of the SR models and bicubic.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The gain per image, one marker series per model and scale.
+    """
     t = div2k[div2k["channel"] == "all"]
     bic = t[t["method"] == "bicubic"].set_index(["image", "scale"])["psnr"]
     sr = t[t["kind"] == "sr"]
@@ -486,7 +734,18 @@ def mri_gain_vs_slice(mri: pd.DataFrame) -> Figure:
     """PSNR gain over bicubic per slice of every SR model (channel ``all``, mean over angles
     of ``psnr_model - psnr_bicubic`` on the same slice and angle, on the angles every model
     was scored at: ``tables.common_grid``): one panel per weighting
-    (rows) and scale (columns); photo models dashed grey, MRI models coloured."""
+    (rows) and scale (columns); photo models dashed grey, MRI models coloured.
+
+    Parameters
+    ----------
+    mri : pandas.DataFrame
+        MRI rows of the SR models and bicubic.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A grid of weightings by scales.
+    """
     t = mri[mri["channel"] == "all"]
     weights, scales = sorted(t["weight"].unique()), sorted(t["scale"].unique())
     fig = Figure(figsize=(5.5 * len(scales), 3.2 * len(weights)), layout="constrained")
