@@ -125,7 +125,8 @@ def div2k_pairs(root: str | Path, scale: int, *, split: str = "valid",
     Raises
     ------
     DataError
-        As :func:`list_div2k`, or an LR file whose size is not the HR size over ``scale``.
+        As :func:`list_div2k`, an HR image smaller than ``scale`` x ``scale`` pixels, or an LR
+        file whose size is not the HR size over ``scale``.
     """
     for hr_path in list_div2k(root, split, images):
         hr = read_rgb(hr_path)

@@ -129,9 +129,10 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
                         "; ".join(problems))
         if cfg.output.force or problems:
             todo.append((task, shard))
-    log.info("%s on %s: %d shards, %d finished, %d to run%s", cfg.experiment.name,
+    log.info("%s on %s: %d shards, %d finished, %d to run%s, under %s", cfg.experiment.name,
              cfg.backend.name, len(shards), len(shards) - len(todo), len(todo),
-             f" (removed {stale} stale temporary files)" if stale else "")
+             f" (removed {stale} stale temporary files)" if stale else "",
+             shard_dir(cfg).resolve())  # output.root as given may hold '..' or a link
     workers = min(cfg.output.workers, len(todo))
     if workers > 1:
         _run_workers(cfg, todo, workers)

@@ -480,3 +480,12 @@ def test_a_lock_records_its_owners_start_and_keeps_unknown_fields_readable(tmp_p
     assert not shard.lock_is_stale()  # fields added later do not break the lock
     shard.unlock()
     assert not shard.path(store.LOCK).exists()
+
+
+def test_the_run_shows_its_resolved_output_folder(tmp_path, caplog):
+    """``output.root`` may hold '..': the run names the folder it really writes to."""
+    (tmp_path / "a").mkdir()
+    with caplog.at_level("INFO", logger=runner.__name__):
+        _run_quietly(_cfg(tmp_path / "a" / ".." / "runs"))
+    where = (tmp_path / "runs" / "tiny" / "numpy").resolve()
+    assert f"under {where}" in caplog.text and (where / "part0.lock").parent.is_dir()

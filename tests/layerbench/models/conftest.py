@@ -70,3 +70,33 @@ def km():
 @pytest.fixture(scope="session")
 def data_dir():
     return os.path.join(HERE, "data")
+
+
+def write_keras_h5(path, model, make_bias=None, index: int = 0) -> None:
+    """``model``'s convolutions in the Keras 2 ``.h5`` layout (``layer_names`` /
+    ``weight_names``, as ``model.save_weights`` of Keras 2 writes it), written with h5py;
+    ``make_bias(group, name, value)``, when given, creates the bias of layer ``index``."""
+    import h5py
+
+    params = model.params()
+    convs = [n.name for n in model.net.nodes.values() if n.layer.spec.has_weights]
+    with h5py.File(path, "w") as f:
+        names = []
+        for i, node in enumerate(convs):
+            lname = f"conv2d_{i}" if i else "conv2d"
+            names.append(lname.encode())
+            g = f.create_group(lname)
+            wn = [f"{lname}/kernel:0", f"{lname}/bias:0"]
+            g.attrs["weight_names"] = [w.encode() for w in wn]
+            g.create_dataset(wn[0], data=params[f"{node}/weights"])
+            if i == index and make_bias is not None:
+                make_bias(g, wn[1], params[f"{node}/bias"])
+            else:
+                g.create_dataset(wn[1], data=params[f"{node}/bias"])
+        f.attrs["layer_names"] = names
+
+
+@pytest.fixture(scope="session")
+def keras_h5():
+    """:func:`write_keras_h5` (tests import nothing from this folder: importlib mode)."""
+    return write_keras_h5

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backends import specs
 from backends.errors import NonFiniteError, WeightsError
 from layerbench import models
 
@@ -30,33 +29,15 @@ def tiny_edsr(**kw):
     return models.edsr(2, 2, 8, 0.1, **kw)  # the configuration of data/edsr_tiny_x2.pt
 
 
-def _write_h5(path, model) -> None:
-    import h5py
-
-    params = model.params()
-    convs = [n.name for n in model.net.nodes.values() if isinstance(n.layer.spec, specs.Conv2D)]
-    with h5py.File(path, "w") as f:
-        names = []
-        for i, node in enumerate(convs):
-            lname = f"conv2d_{i}" if i else "conv2d"
-            names.append(lname.encode())
-            g = f.create_group(lname)
-            wn = [f"{lname}/kernel:0", f"{lname}/bias:0"]
-            g.attrs["weight_names"] = [w.encode() for w in wn]
-            g.create_dataset(wn[0], data=params[f"{node}/weights"])
-            g.create_dataset(wn[1], data=params[f"{node}/bias"])
-        f.attrs["layer_names"] = names
-
-
 @pytest.fixture(scope="module")
-def valid_files(tmp_path_factory, data_dir):
+def valid_files(tmp_path_factory, data_dir, keras_h5):
     """``{suffix: path}`` of a valid file per format for :func:`tiny_edsr`."""
     d = tmp_path_factory.mktemp("weights")
     source = tiny_edsr(seed=7)
     out = {".npz": d / "w.npz", ".pt": d / "w.pt", ".h5": d / "w.h5"}
     source.save_weights(out[".npz"])
     shutil.copy(os.path.join(data_dir, "edsr_tiny_x2.pt"), out[".pt"])
-    _write_h5(out[".h5"], source)
+    keras_h5(out[".h5"], source)
     return out
 
 

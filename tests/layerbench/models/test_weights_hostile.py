@@ -253,29 +253,6 @@ def test_cli_evaluate_with_out_of_bounds_weights_is_one_line(tmp_path):
 
 # -- .h5: nothing but the file itself is read ----------------------------------------------
 
-def write_h5(path, model, make_bias=None, index: int = 0) -> None:
-    """Keras-2 layout (``layer_names`` / ``weight_names``) of ``model``'s convolutions;
-    ``make_bias(group, name, value)``, when given, creates the bias of layer ``index``."""
-    import h5py
-
-    params = model.params()
-    convs = [n.name for n in model.net.nodes.values() if n.layer.spec.has_weights]
-    with h5py.File(path, "w") as f:
-        names = []
-        for i, node in enumerate(convs):
-            lname = f"conv2d_{i}" if i else "conv2d"
-            names.append(lname.encode())
-            g = f.create_group(lname)
-            wn = [f"{lname}/kernel:0", f"{lname}/bias:0"]
-            g.attrs["weight_names"] = [w.encode() for w in wn]
-            g.create_dataset(wn[0], data=params[f"{node}/weights"])
-            if i == index and make_bias is not None:
-                make_bias(g, wn[1], params[f"{node}/bias"])
-            else:
-                g.create_dataset(wn[1], data=params[f"{node}/bias"])
-        f.attrs["layer_names"] = names
-
-
 @pytest.fixture
 def secret(tmp_path):
     """A host file the weights must not read (as /etc/passwd in the reproduction)."""
@@ -284,16 +261,16 @@ def secret(tmp_path):
     return path
 
 
-def test_h5_writer_round_trip(tmp_path):
+def test_h5_writer_round_trip(tmp_path, keras_h5):
     source = tiny_edsr(seed=4)
-    write_h5(tmp_path / "w.h5", source)
+    keras_h5(tmp_path / "w.h5", source)
     model = tiny_edsr()
     model.load_weights(tmp_path / "w.h5")
     for key, value in source.params().items():
         np.testing.assert_array_equal(model.params()[key], value, err_msg=key)
 
 
-def test_h5_external_storage_is_refused(tmp_path, secret):
+def test_h5_external_storage_is_refused(tmp_path, secret, keras_h5):
     """The reproduction: the head bias stored in a host file through HDF5 external storage
     (``external=[("/etc/passwd", 0, 32)]``; this loaded the file's bytes as the bias)."""
     def external(g, name, value):  # no data given: HDF5 writes nothing to the host file
@@ -302,12 +279,12 @@ def test_h5_external_storage_is_refused(tmp_path, secret):
 
     before = secret.read_bytes()
     path = tmp_path / "external.h5"
-    write_h5(path, tiny_edsr(), external)
+    keras_h5(path, tiny_edsr(), external)
     _refused(tiny_edsr(), path, "external storage", str(secret), "conv2d/bias:0")
     assert secret.read_bytes() == before
 
 
-def test_h5_virtual_dataset_is_refused(tmp_path):
+def test_h5_virtual_dataset_is_refused(tmp_path, keras_h5):
     import h5py
 
     source = tmp_path / "source.h5"
@@ -320,11 +297,11 @@ def test_h5_virtual_dataset_is_refused(tmp_path):
         g.create_virtual_dataset(name, layout)
 
     path = tmp_path / "virtual.h5"
-    write_h5(path, tiny_edsr(), virtual)
+    keras_h5(path, tiny_edsr(), virtual)
     _refused(tiny_edsr(), path, "virtual dataset", "conv2d/bias:0")
 
 
-def test_h5_external_link_is_refused(tmp_path):
+def test_h5_external_link_is_refused(tmp_path, keras_h5):
     import h5py
 
     other = tmp_path / "other.h5"
@@ -335,33 +312,33 @@ def test_h5_external_link_is_refused(tmp_path):
         g[name] = h5py.ExternalLink(str(other), "/bias")
 
     path = tmp_path / "elink.h5"
-    write_h5(path, tiny_edsr(), link)
+    keras_h5(path, tiny_edsr(), link)
     _refused(tiny_edsr(), path, "external link", str(other))
 
 
-def test_h5_unknown_filter_is_refused(tmp_path):
+def test_h5_unknown_filter_is_refused(tmp_path, keras_h5):
     """A filter id HDF5 would look for as a plugin on disk (none is registered here)."""
     def plugin(g, name, value):
         g.create_dataset(name, shape=value.shape, dtype="<f4", chunks=value.shape,
                          compression=32099, allow_unknown_filter=True)
 
     path = tmp_path / "filter.h5"
-    write_h5(path, tiny_edsr(), plugin)
+    keras_h5(path, tiny_edsr(), plugin)
     _refused(tiny_edsr(), path, "filter", "id 32099")
 
 
-def test_h5_text_dataset_is_refused(tmp_path):
+def test_h5_text_dataset_is_refused(tmp_path, keras_h5):
     import h5py
 
     def text(g, name, value):
         g.create_dataset(name, data=["x"] * value.size, dtype=h5py.string_dtype())
 
     path = tmp_path / "text.h5"
-    write_h5(path, tiny_edsr(), text)
+    keras_h5(path, tiny_edsr(), text)
     _refused(tiny_edsr(), path, "dtype", "expected numbers")
 
 
-def test_h5_builtin_filters_and_soft_links_load(tmp_path):
+def test_h5_builtin_filters_and_soft_links_load(tmp_path, keras_h5):
     """What stays inside the file loads: compressed, shuffled, checksummed chunks and a soft
     link to a dataset of the same file."""
     import h5py
@@ -373,7 +350,7 @@ def test_h5_builtin_filters_and_soft_links_load(tmp_path):
 
     source = tiny_edsr(seed=9)
     path = tmp_path / "inside.h5"
-    write_h5(path, source, inside)
+    keras_h5(path, source, inside)
     model = tiny_edsr()
     model.load_weights(path)
     for key, value in source.params().items():
@@ -494,7 +471,8 @@ def test_fuzz_pt_pickle_streams_only_load_or_refuse(tmp_path_factory, body):
        kind=st.sampled_from(["plain", "chunked", "compact", "soft", "external", "virtual",
                              "elink", "plugin", "text", "elink_unused"]),
        dtype=st.sampled_from(["<f4", "<f8", "<f2", ">f4"]), short=st.booleans())
-def test_fuzz_h5_layouts_read_only_the_file(tmp_path_factory, where, kind, dtype, short):
+def test_fuzz_h5_layouts_read_only_the_file(tmp_path_factory, keras_h5, where, kind, dtype,
+                                            short):
     """The bias of layer ``where`` stored one of many ways, in a float type, maybe one value
     short: what stays in the file and fits loads equal to what was stored; anything reaching
     outside is refused, and nothing outside is read."""
@@ -547,7 +525,7 @@ def test_fuzz_h5_layouts_read_only_the_file(tmp_path_factory, where, kind, dtype
             g.create_dataset(name, data=["x"] * value.size, dtype=h5py.string_dtype())
 
     path = folder / "w.h5"
-    write_h5(path, source, make, index=convs.index(node))
+    keras_h5(path, source, make, index=convs.index(node))
     before = secret.read_bytes()
     model = tiny_edsr()
     if kind in ("plain", "chunked", "compact", "soft") and not short:
