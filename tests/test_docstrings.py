@@ -207,9 +207,11 @@ def _main_api():
     from backends import activations, autotune, backend, bands, errors, losses, network, winograd
     from backends.layers import base as layers_base
     from backends.testing import tolerances
-    from layerbench import markdown, metrics
+    from layerbench import confdir, crosscheck, markdown, metrics, provenance
     from layerbench.data import degrade, div2k, images, mri
-    from layerbench.models import graph, inference, model
+    from layerbench.experiments import div2k as div2k_experiment
+    from layerbench.experiments import methods
+    from layerbench.models import graph, inference, measure, model
     from layerbench.report import figures as report_figures
     from layerbench.report import tables as report_tables
     from layerbench.training import (
@@ -258,7 +260,8 @@ def _main_api():
                                             report_tables, report_figures, autotune, bands,
                                             winograd, activations, errors, layers_base,
                                             train, trainset, trainset_mri, evaluate,
-                                            train_report, checkpoint)
+                                            train_report, checkpoint, provenance, confdir,
+                                            measure, crosscheck, methods, div2k_experiment)
              for f, obj in vars(m).items() if not f.startswith("_")
              and (inspect.isfunction(obj) or inspect.isclass(obj))
              and obj.__module__ == m.__name__]
@@ -299,6 +302,7 @@ def test_no_documented_parameter_is_missing_from_its_signature():
     "layerbench.data.images", "layerbench.data.degrade", "layerbench.models.edsr",
     "layerbench.models.inference", "layerbench.data.div2k", "layerbench.data.mri",
     "layerbench.markdown", "layerbench.report.figures", "backends.bands", "backends.errors",
+    "layerbench.confdir",
 ])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)
