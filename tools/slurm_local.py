@@ -11,12 +11,15 @@ the daemons listen on two free ports picked at start (not Slurm's 6817/6818), so
 Slurm or a second cluster started at the same time is left alone. Clients find the
 cluster through ``SLURM_CONF=<state>/slurm.conf``; ``env`` prints that line.
 
-``stop`` ends the daemons it started (by their pid files) and removes the folder unless
-``--keep``.
+``start --nodes N`` makes this host N Slurm nodes (``<host>-1`` ... ``<host>-N``), one
+``slurmd -N <node>`` each on its own port, the cores and memory split between them: a
+cluster of several nodes on one machine (Debian's build runs several ``slurmd`` on one
+host). ``stop`` ends the daemons it started (by their pid files) and removes the folder
+unless ``--keep``.
 
 Usage::
 
-    python tools/slurm_local.py start [--state DIR]    # prints export SLURM_CONF=...
+    python tools/slurm_local.py start [--state DIR] [--nodes N]   # prints export SLURM_CONF=...
     export SLURM_CONF=/tmp/layerbench-slurm/slurm.conf
     sinfo; sbatch --wrap hostname; squeue
     python tools/slurm_local.py stop [--state DIR] [--keep]
@@ -94,24 +97,45 @@ def free_ports(count: int = 2) -> list[int]:
             s.close()
 
 
-def config(state: Path, ports: list[int]) -> str:
+def node_names(nodes: int = 1) -> list[str]:
+    """The Slurm node names of a cluster of ``nodes`` nodes on this host: the host's name,
+    or ``<host>-1`` ... ``<host>-N``."""
+    name = node()["name"]
+    return [name] if nodes == 1 else [f"{name}-{i}" for i in range(1, nodes + 1)]
+
+
+def _nodes_config(state: Path, ports: list[int], nodes: int) -> list[str]:
+    """``slurmd`` settings and one ``NodeName`` line per node (ports: one per node)."""
+    n = node()
+    if nodes == 1:
+        return [f"SlurmdPort={ports[0]}", f"SlurmdSpoolDir={state / 'spool'}",
+                f"SlurmdPidFile={state / 'slurmd.pid'}", f"SlurmdLogFile={state / 'slurmd.log'}",
+                "NodeName={name} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} "
+                "State=UNKNOWN".format(**n)]
+    cpus, memory = max(1, n["cpus"] // nodes), n["memory_mb"] // nodes
+    lines = [f"SlurmdSpoolDir={state / 'spool'}/%n", f"SlurmdPidFile={state}/slurmd-%n.pid",
+             f"SlurmdLogFile={state}/slurmd-%n.log"]
+    for name, port in zip(node_names(nodes), ports, strict=True):
+        lines.append(f"NodeName={name} NodeHostname={n['name']} NodeAddr=127.0.0.1 "
+                     f"Port={port} CPUs={cpus} RealMemory={memory} State=UNKNOWN")
+    return lines
+
+
+def config(state: Path, ports: list[int], nodes: int = 1) -> str:
+    """``slurm.conf`` of the cluster: ``ports`` are slurmctld's, then one per node."""
     n = node()
     return "\n".join([
         "ClusterName=layerbench",
         "SlurmctldHost={name}(127.0.0.1)".format(**n),
         f"SlurmctldPort={ports[0]}",
-        f"SlurmdPort={ports[1]}",
         "SlurmUser=root",
         "SlurmdUser=root",
         f"AuthInfo=socket={state / 'munge.socket'}",
         "AuthType=auth/munge",
         "CredType=cred/munge",
         f"StateSaveLocation={state / 'ctld'}",
-        f"SlurmdSpoolDir={state / 'spool'}",
         f"SlurmctldPidFile={state / 'slurmctld.pid'}",
-        f"SlurmdPidFile={state / 'slurmd.pid'}",
         f"SlurmctldLogFile={state / 'slurmctld.log'}",
-        f"SlurmdLogFile={state / 'slurmd.log'}",
         "SlurmctldDebug=info",
         "SlurmdDebug=info",
         # no cgroups in a container: track processes by parent id, no task binding
@@ -129,9 +153,9 @@ def config(state: Path, ports: list[int]) -> str:
         f"JobCompLoc={state / 'jobcomp.log'}",
         "MinJobAge=600",
         "DefMemPerCPU=1024",
-        "NodeName={name} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} "
-        "State=UNKNOWN".format(**n),
-        "PartitionName=local Nodes={name} Default=YES MaxTime=INFINITE State=UP".format(**n),
+        *_nodes_config(state, ports[1:], nodes),
+        f"PartitionName=local Nodes={','.join(node_names(nodes))} Default=YES "
+        "MaxTime=INFINITE State=UP",
         "",
     ])
 
@@ -152,13 +176,16 @@ def _wait(what: str, check, timeout: float, log: Path | None = None) -> None:
 
 
 def _node_idle(state: Path) -> bool:
-    out = subprocess.run(["sinfo", "-h", "-o", "%t"], env=env(state), capture_output=True,
+    out = subprocess.run(["sinfo", "-h", "-N", "-o", "%t"], env=env(state), capture_output=True,
                          text=True, timeout=30)
-    return out.returncode == 0 and out.stdout.strip() in ("idle", "mix", "alloc")
+    states = out.stdout.split()
+    return out.returncode == 0 and bool(states) and all(
+        s in ("idle", "mix", "alloc") for s in states)
 
 
-def start(state: Path = STATE) -> Path:
-    """Install if needed, start the three daemons, wait for the node; returns slurm.conf."""
+def start(state: Path = STATE, nodes: int = 1) -> Path:
+    """Install if needed, start munged, slurmctld and one slurmd per node, wait for the
+    nodes; returns slurm.conf."""
     install()
     stop(state, keep=False)  # a previous run's leftovers
     for sub in ("ctld", "spool"):
@@ -168,21 +195,25 @@ def start(state: Path = STATE) -> Path:
     key.write_bytes(os.urandom(1024))
     key.chmod(0o600)
     conf = state / "slurm.conf"
-    conf.write_text(config(state, free_ports()))
+    conf.write_text(config(state, free_ports(1 + nodes), nodes))
+    for name in node_names(nodes) if nodes > 1 else []:
+        (state / "spool" / name).mkdir(parents=True, exist_ok=True)
     _run([_sbin("munged"), "--force", f"--socket={state / 'munge.socket'}",
           f"--key-file={key}", f"--pid-file={state / 'munged.pid'}",
           f"--log-file={state / 'munged.log'}", f"--seed-file={state / 'munge.seed'}"])
     _run([_sbin("slurmctld"), "-f", str(conf)], env=env(state))
-    _run([_sbin("slurmd"), "-f", str(conf)], env=env(state))
-    _wait("the node did not become idle", lambda: _node_idle(state), 60,
+    for name in node_names(nodes) if nodes > 1 else [None]:
+        _run([_sbin("slurmd"), "-f", str(conf), *(["-N", name] if name else [])],
+             env=env(state))
+    _wait("the nodes did not become idle", lambda: _node_idle(state), 60,
           state / "slurmctld.log")
     return conf
 
 
 def stop(state: Path = STATE, keep: bool = False) -> None:
     """End the daemons started in ``state`` (pid files), then remove it unless ``keep``."""
-    for daemon in DAEMONS:
-        pidfile = state / f"{daemon}.pid"
+    pidfiles = [*sorted(state.glob("slurmd-*.pid"))] + [state / f"{d}.pid" for d in DAEMONS]
+    for pidfile in pidfiles:
         try:
             pid = int(pidfile.read_text().split()[0])
         except (OSError, ValueError, IndexError):
@@ -209,11 +240,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("command", choices=("start", "stop", "env"))
     parser.add_argument("--state", type=Path, default=STATE)
     parser.add_argument("--keep", action="store_true", help="stop: keep logs and jobcomp.log")
+    parser.add_argument("--nodes", type=int, default=1, help="start: Slurm nodes on this host")
     args = parser.parse_args(argv)
     state = args.state.resolve()
     if args.command == "start":
         try:
-            start(state)
+            start(state, args.nodes)
         except Unavailable as err:
             sys.exit(f"slurm_local: cannot start Slurm: {err}")
     elif args.command == "stop":

@@ -25,10 +25,11 @@ def cli_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def slurm_cluster():
-    """``(slurm_local module, state folder)`` of a single-node Slurm started by
-    ``tools/slurm_local.py`` for the module's tests and stopped after them; skips with the
-    reason when Slurm cannot be started here."""
+def slurm_cluster(request):
+    """``(slurm_local module, state folder)`` of a Slurm on this host started by
+    ``tools/slurm_local.py`` for the module's tests (``SLURM_NODES`` of the module: nodes,
+    default 1) and stopped after them; skips with the reason when Slurm cannot be started
+    here."""
     path = Path(__file__).resolve().parents[2] / "tools" / "slurm_local.py"
     if not path.exists():
         pytest.skip("tools/slurm_local.py is not here (the test runs from the checkout)")
@@ -38,7 +39,7 @@ def slurm_cluster():
     # a short path: munge's socket lives in it (unix socket paths are limited to 108 bytes)
     state = Path(tempfile.mkdtemp(prefix="lb-slurm-"))
     try:
-        slurm.start(state)
+        slurm.start(state, getattr(request.module, "SLURM_NODES", 1))
     except slurm.Unavailable as err:
         slurm.stop(state)
         pytest.skip(f"Slurm cannot be started here: {err}")

@@ -1,5 +1,5 @@
-"""A real Slurm array: ``layerbench submit --tasks 3`` on the single-node cluster of
-``tools/slurm_local.py`` runs the shards of one experiment on a DIV2K-layout tree (embedded
+"""A real Slurm array: ``layerbench submit --tasks 3`` on a two-node cluster (two ``slurmd``
+on this host, ``tools/slurm_local.py start --nodes 2``) runs the shards of one experiment on a DIV2K-layout tree (embedded
 photographs): every shard computed exactly once, by a named task; the tables equal a local
 run's; one task cancelled while it holds a shard, and the run complete after submitting the
 same command again; ``layerbench verify`` clean. When Slurm cannot be started the test
@@ -24,6 +24,7 @@ from layerbench.data.div2k_tree import make_tree
 RUN_COLUMNS = ["seconds"]
 IMAGES = ["0801", "0802", "0803", "0804"]
 SHARDS = len(IMAGES) * 2  # x scales 2, 4
+SLURM_NODES = 2  # the conftest's cluster: two slurmd on this host, one core each
 
 
 def _env(extra: dict | None = None) -> dict[str, str]:
@@ -108,6 +109,12 @@ def test_an_array_computes_each_shard_once_and_survives_a_cancelled_task(slurm_c
                if ".tmp" not in p.name]
     assert len(workers) == SHARDS
     assert {w.split("_")[0] for w in workers} <= {array, again}
+
+    # the scheduler's record: the first array ran on both nodes
+    records = [r for r in (state / "jobcomp.log").read_text().splitlines()
+               if f"ArrayJobId={array} " in r]
+    nodes = {r.split("NodeList=")[1].split()[0] for r in records}
+    assert nodes == set(slurm.node_names(SLURM_NODES)), records
 
     verify = _cli(["verify", str(root)], env, tmp_path)
     assert verify.returncode == 0, verify.stdout[-2000:]
