@@ -87,7 +87,9 @@ def fuzz(session: nox.Session) -> None:
     Rounds of every Hypothesis test (``-m hypothesis``) with a fresh seed each (profile
     ``fuzz`` of tests/conftest.py: random, no example database) until the time is up. A
     failure prints the minimal example, the seed that reproduces it and, for the layer fuzz
-    test, the ``Case(...)`` line to add to backends/testing/catalogue.py.
+    test, the ``Case(...)`` line to add to backends/testing/catalogue.py. Further arguments go
+    to pytest: ``nox -s fuzz -- 600 -m fuzz`` explores only the fuzzers of untrusted input
+    (weights files: crafted ``.pt`` views and pickle streams, ``.h5`` layouts and links).
     """
     import random
     import time

@@ -20,7 +20,23 @@ RESULTS = "results"
 
 
 def results_path(*parts: str) -> str:
-    """``RESULTS/part/...`` (the root itself without parts)."""
+    """``RESULTS/part/...`` (the root itself without parts).
+
+    Parameters
+    ----------
+    *parts : str
+        Path parts; empty ones are skipped.
+
+    Returns
+    -------
+    str
+        The ``/``-joined path.
+
+    Examples
+    --------
+    >>> results_path("tables", "", "div2k.csv") == RESULTS + "/tables/div2k.csv"
+    True
+    """
     return "/".join([RESULTS, *(p for p in parts if p)])
 
 
@@ -37,7 +53,13 @@ OmegaConf.register_new_resolver("results", results_path, replace=True)
 def run_id() -> str:
     """``<pid>-<6 random hex digits>``: the suffix that keeps the Hydra directories of runs
     started in the same second apart (``${run_id:}`` in ``conf/config.yaml``; resolved once
-    per run and shared by a multirun's jobs)."""
+    per run and shared by a multirun's jobs).
+
+    Returns
+    -------
+    str
+        The suffix.
+    """
     return f"{os.getpid()}-{secrets.token_hex(3)}"
 
 
@@ -47,7 +69,13 @@ OmegaConf.register_new_resolver("run_id", run_id, use_cache=True, replace=True)
 def conf_dir() -> Path:
     """The Hydra config directory: ``conf/`` beside this package in a source checkout (so a
     checkout runs its own configs even when another copy is installed), else the installed
-    ``layerbench.conf`` package."""
+    ``layerbench.conf`` package.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory holding ``config.yaml``.
+    """
     checkout = Path(__file__).resolve().parent.parent / "conf"
     if (checkout / "config.yaml").is_file() and (checkout / "crosscheck.yaml").is_file():
         return checkout

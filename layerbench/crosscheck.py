@@ -23,7 +23,25 @@ from layerbench.confdir import CONFIG_PATH, TABLES
 
 @dataclass
 class CrosscheckConfig:
-    """What ``conf/crosscheck.yaml`` may hold (struct: unknown keys are errors)."""
+    """What ``conf/crosscheck.yaml`` may hold (struct: unknown keys are errors).
+
+    Parameters
+    ----------
+    backends : list of str, optional
+        Backends checked (default: every one that imports).
+    dtypes : list of str
+        ``float32`` and/or ``float64``.
+    against : list of str
+        The oracles: ``numpy`` (numpy_ref float64) and/or ``tensorflow``.
+    cases : list of str, optional
+        Names or globs of catalogue cases (default: all).
+    seed : int, default 0
+        Must be 0 (the cases seed their own data).
+    output_dir : str
+        Where the tables go.
+    progress : bool, default True
+        Show a progress bar.
+    """
 
     backends: list[str] | None = None
     dtypes: list[str] = field(default_factory=lambda: ["float32", "float64"])
@@ -38,7 +56,23 @@ ConfigStore.instance().store(name="crosscheck_schema", node=CrosscheckConfig)
 
 
 def select_cases(patterns):
-    """Catalogue cases whose names match any of ``patterns`` (all when ``None``)."""
+    """Catalogue cases whose names match any of ``patterns`` (all when ``None``).
+
+    Parameters
+    ----------
+    patterns : list of str or None
+        Names or ``fnmatch`` globs.
+
+    Returns
+    -------
+    list of Case
+        The cases, in catalogue order.
+
+    Raises
+    ------
+    ValueError
+        A pattern matches no case.
+    """
     from backends.testing import CASES, PRESETS
 
     if patterns is None:
@@ -53,7 +87,25 @@ def select_cases(patterns):
 
 
 def run(cfg: DictConfig) -> tuple[list[dict], dict[str, Path]]:
-    """Run the cross-check of ``cfg`` and write the tables; return rows and file paths."""
+    """Run the cross-check of ``cfg`` and write the tables; return rows and file paths.
+
+    Parameters
+    ----------
+    cfg : omegaconf.DictConfig
+        Keys of :class:`CrosscheckConfig`.
+
+    Returns
+    -------
+    rows : list of dict
+        One row per case, backend, dtype and oracle.
+    paths : dict of str to Path
+        The tables written.
+
+    Raises
+    ------
+    ValueError
+        ``seed`` is not 0, or a dtype is not float32/float64.
+    """
     import numpy as np
 
     from backends.testing import crosscheck as cc
@@ -89,7 +141,22 @@ def run(cfg: DictConfig) -> tuple[list[dict], dict[str, Path]]:
 
 
 def write_markdown(rows, path, header: dict | None = None) -> Path:
-    """Provenance, a pass/fail summary per backend, per layer, and every non-passing row."""
+    """Provenance, a pass/fail summary per backend, per layer, and every non-passing row.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The cross-check's rows.
+    path : str or Path
+        The Markdown file to write (atomically).
+    header : dict, optional
+        Provenance entries listed first.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     from backends.testing.crosscheck import atomic_write, summarize
 
     lines = ["# Cross-check of the backends", ""]

@@ -19,7 +19,18 @@ PACKAGES = ("numpy", "scipy", "scikit-image", "opencv-python-headless", "nibabel
 
 def git_sha(start: str | os.PathLike | None = None) -> dict[str, Any]:
     """``{"sha": ..., "dirty": bool}`` of the checkout holding this package (or ``start``);
-    ``sha`` is ``"unknown"`` for an installed copy outside any git checkout."""
+    ``sha`` is ``"unknown"`` for an installed copy outside any git checkout.
+
+    Parameters
+    ----------
+    start : str or os.PathLike, optional
+        A directory inside the checkout (default: this package's).
+
+    Returns
+    -------
+    dict
+        ``sha`` and ``dirty`` (None when unknown).
+    """
     where = Path(start) if start else Path(__file__).resolve().parent
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
@@ -211,7 +222,23 @@ def summary(b: dict[str, Any]) -> str:
 
 def collect(config: dict[str, Any], *, backend_info: dict[str, Any] | None = None,
             extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The provenance sidecar written next to every result table."""
+    """The provenance sidecar written next to every result table.
+
+    Parameters
+    ----------
+    config : dict
+        The run's configuration.
+    backend_info : dict, optional
+        The backend's ``info()``.
+    extra : dict, optional
+        More entries, added last.
+
+    Returns
+    -------
+    dict
+        Creation time, git state, command line, configuration, package versions, CPU,
+        backend, thread-related environment variables and the dispatch ``bits``.
+    """
     env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS",
                                            "OMP_WAIT_POLICY", "TF_ENABLE_ONEDNN_OPTS",
                                            "SLURM_JOB_ID")}

@@ -24,6 +24,16 @@ from .methods import baseline
 
 @dataclass(frozen=True)
 class Task:
+    """One shard of the DIV2K experiment.
+
+    Parameters
+    ----------
+    image : str
+        The image's name.
+    scale : int
+        The SR factor.
+    """
+
     image: str
     scale: int
 
@@ -51,7 +61,22 @@ def plan(cfg: Config) -> list[Task]:
 
 
 def worst_crop(hr: np.ndarray, test: np.ndarray, size: int) -> tuple[int, int, int]:
-    """Top-left ``(y, x)`` and side of the ``size`` square with the largest squared error."""
+    """Top-left ``(y, x)`` and side of the ``size`` square with the largest squared error.
+
+    Parameters
+    ----------
+    hr : numpy.ndarray
+        The reference, H x W x C.
+    test : numpy.ndarray
+        The image compared.
+    size : int
+        The square's side (at most the image's).
+
+    Returns
+    -------
+    y, x, side : int
+        Top-left corner and side.
+    """
     size = min(size, *hr.shape[:2])
     err = ((hr.astype(np.float64) - test.astype(np.float64)) ** 2).mean(axis=2)
     local = ndi.uniform_filter(err, size=size, mode="constant")

@@ -19,7 +19,31 @@ from layerbench.schema import ConfigError, SRModelConfig
 
 @dataclass
 class SRMethod:
-    """A loaded SR model with what the tables record about it."""
+    """A loaded SR model with what the tables record about it.
+
+    Parameters
+    ----------
+    label : str
+        The method's name in the tables.
+    preset : str
+        The model preset.
+    scale : int
+        The SR factor.
+    weights : {"pretrained", "random", "published"}
+        Where the weights came from.
+    weights_sha256 : str
+        The weights file's hash.
+    model : SRModel
+        The model.
+    tile : int or None, default 128
+        Tile size of ``super_resolve`` (None: the memory budget decides).
+    training : dict, optional
+        The weights header's training summary.
+    variants : list of str, optional
+        MRI protocol variants it runs in (None: all).
+    angles : list of float, optional
+        MRI angles it is scored at (None: all).
+    """
 
     label: str
     preset: str
@@ -50,7 +74,31 @@ def _params_hash(model) -> str:
 
 
 def load_model(i: int, m: SRModelConfig, *, backend: str, dtype: str, seed: int) -> SRMethod:
-    """Build ``experiment.models[i]`` on ``backend``; pretrained weights must ship."""
+    """Build ``experiment.models[i]`` on ``backend``; pretrained weights must ship.
+
+    Parameters
+    ----------
+    i : int
+        Its index in ``experiment.models``, for messages.
+    m : SRModelConfig
+        Its configuration.
+    backend : str
+        The backend.
+    dtype : str
+        ``float32`` or ``float64``.
+    seed : int
+        Seed of random weights.
+
+    Returns
+    -------
+    SRMethod
+        The model with its record.
+
+    Raises
+    ------
+    ConfigError
+        Unknown preset, or ``pretrained`` weights that do not ship.
+    """
     from layerbench import models
     from layerbench.models import weights_npz
 
@@ -85,7 +133,20 @@ def load_model(i: int, m: SRModelConfig, *, backend: str, dtype: str, seed: int)
 
 
 def baseline(name: str, scale: int):
-    """``lr -> cv2.resize(lr, scale x, interpolation=name)``."""
+    """``lr -> cv2.resize(lr, scale x, interpolation=name)``.
+
+    Parameters
+    ----------
+    name : str
+        ``nearest``, ``bilinear``, ``bicubic`` or ``lanczos``.
+    scale : int
+        The SR factor.
+
+    Returns
+    -------
+    callable
+        LR image to upscaled image (:func:`layerbench.data.degrade.upscale`).
+    """
 
     def fn(lr: np.ndarray) -> np.ndarray:
         return degrade.upscale(lr, scale, name)
@@ -94,5 +155,16 @@ def baseline(name: str, scale: int):
 
 
 def to_rgb(img: np.ndarray) -> np.ndarray:
-    """Replicate a grey slice to three identical channels."""
+    """Replicate a grey slice to three identical channels.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        H x W (or already H x W x C, returned as it is).
+
+    Returns
+    -------
+    numpy.ndarray
+        H x W x 3.
+    """
     return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img

@@ -34,7 +34,26 @@ def _image(seed: int = 0) -> np.ndarray:
 
 def forward_times(name: str, backends, *, repeats: int = 3, threads: int = 1,
                   warmup: int = 1) -> dict:
-    """Median wall time (s) of one forward of ``name`` per backend, interleaved rounds."""
+    """Median wall time (s) of one forward of ``name`` per backend, interleaved rounds.
+
+    Parameters
+    ----------
+    name : str
+        A model preset.
+    backends : iterable of str
+        Backend names.
+    repeats : int, default 3
+        Timed rounds.
+    threads : int, default 1
+        Threads of every backend.
+    warmup : int, default 1
+        Untimed rounds first (JIT compilation, graph building, caches).
+
+    Returns
+    -------
+    dict
+        Per backend: ``median_s``, ``runs_s`` and ``threads``.
+    """
     from backends import get_backend
 
     x = _image()[None].astype(np.float64)
@@ -75,7 +94,24 @@ def _rss_child(name: str, backend: str, tile: str, threads: int) -> None:
 
 
 def peak_rss(name: str, backend: str, tile: str, threads: int = 1) -> dict:
-    """Peak RSS (MiB) of one ``super_resolve`` in a fresh process."""
+    """Peak RSS (MiB) of one ``super_resolve`` in a fresh process.
+
+    Parameters
+    ----------
+    name : str
+        A model preset.
+    backend : str
+        The backend.
+    tile : str
+        The tiling setting passed to the child (``--tile``).
+    threads : int, default 1
+        Threads of the backend.
+
+    Returns
+    -------
+    dict
+        The child's JSON report.
+    """
     cmd = [sys.executable, "-m", "layerbench.cli", "measure", "_rss", name, "--backend",
            backend, "--tile", str(tile), "--threads", str(threads)]
     # cwd outside any checkout: ``python -m`` puts the cwd first on sys.path, and a source

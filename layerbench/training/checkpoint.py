@@ -51,7 +51,27 @@ def save(path, model, optimizer: Adam, *, step: int, meta: dict) -> None:
 
 
 def load(path, model, optimizer: Adam) -> dict:
-    """Restore ``model`` and ``optimizer`` in place; return the header (``step``, ...)."""
+    """Restore ``model`` and ``optimizer`` in place; return the header (``step``, ...).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A checkpoint written by :func:`save`.
+    model : SRModel
+        Receives the parameters.
+    optimizer : backends.Adam
+        Receives the moments and step counts.
+
+    Returns
+    -------
+    dict
+        The header (``step``, ``history``, ...).
+
+    Raises
+    ------
+    WeightsError
+        The checkpoint does not fit the model.
+    """
     with np.load(path, allow_pickle=False) as f:
         header = json.loads(str(f["__header__"]))
         params = {k[2:]: f[k] for k in f.files if k.startswith("p:")}

@@ -17,7 +17,20 @@ from .trainset import VALIDATION, pair
 
 
 def scores(sr: np.ndarray, hr: np.ndarray, shave: int) -> tuple[float, float]:
-    """``(psnr_db, ssim)`` of uint8 images with ``shave`` border pixels ignored."""
+    """``(psnr_db, ssim)`` of uint8 images with ``shave`` border pixels ignored.
+
+    Parameters
+    ----------
+    sr, hr : numpy.ndarray
+        Output and reference, uint8 H x W x 3.
+    shave : int
+        Border pixels ignored on each side.
+
+    Returns
+    -------
+    psnr_db, ssim : float
+        scikit-image's PSNR (range 255) and SSIM (channels averaged).
+    """
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     a, b = sr[shave:-shave, shave:-shave], hr[shave:-shave, shave:-shave]
@@ -26,7 +39,20 @@ def scores(sr: np.ndarray, hr: np.ndarray, shave: int) -> tuple[float, float]:
 
 
 def evaluate(model, names=VALIDATION) -> list[dict]:
-    """One row per image: PSNR/SSIM of ``model`` and of bicubic, and the margins."""
+    """One row per image: PSNR/SSIM of ``model`` and of bicubic, and the margins.
+
+    Parameters
+    ----------
+    model : SRModel
+        The model scored.
+    names : iterable of str, default ``VALIDATION``
+        Held-out scikit-image samples.
+
+    Returns
+    -------
+    list of dict
+        ``image``, ``size``, ``psnr``, ``ssim``, their bicubic values and gains.
+    """
     rows = []
     base = bicubic(model.scale)
     for name in names:

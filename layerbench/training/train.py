@@ -35,7 +35,20 @@ log = logging.getLogger(__name__)
 
 
 def psnr(a: np.ndarray, b: np.ndarray, shave: int) -> float:
-    """PSNR in dB of uint8 RGB images over all channels, ``shave`` border pixels ignored."""
+    """PSNR in dB of uint8 RGB images over all channels, ``shave`` border pixels ignored.
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        The two images, same shape.
+    shave : int
+        Border pixels ignored on each side (``>= 1``).
+
+    Returns
+    -------
+    float
+        ``10 log10(255^2 / MSE)``.
+    """
     a = a[shave:-shave, shave:-shave].astype(np.float64)
     b = b[shave:-shave, shave:-shave].astype(np.float64)
     return float(10 * np.log10(255.0**2 / np.mean((a - b) ** 2)))
@@ -63,7 +76,22 @@ def model_from_config(cfg: TrainConfig):
 
 
 def validation_set(names, scale: int, crop: int):
-    """Centre crops (HR ``crop`` x ``crop``, rounded to the scale) of held-out images."""
+    """Centre crops (HR ``crop`` x ``crop``, rounded to the scale) of held-out images.
+
+    Parameters
+    ----------
+    names : iterable of str
+        scikit-image sample names.
+    scale : int
+        The SR factor.
+    crop : int
+        HR side of the crop.
+
+    Returns
+    -------
+    list of (str, numpy.ndarray, numpy.ndarray)
+        ``(name, lr, hr)`` per image.
+    """
     out = []
     for name in names:
         lr, hr = pair(name, scale)
@@ -138,7 +166,20 @@ def _data(cfg: TrainConfig, scale: int):
 
 
 def train(cfg: TrainConfig) -> dict:
-    """Run (or resume) training as configured; return the run summary."""
+    """Run (or resume) training as configured; return the run summary.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The validated configuration; ``cfg.resume`` continues from ``out_dir``'s checkpoint.
+
+    Returns
+    -------
+    dict
+        The run summary (model, backend, steps, data, optimizer, the history of loss and
+        validation PSNR, wall time), also written to ``summary.json`` and into the
+        header of the ``<model>.npz`` weights in ``out_dir``.
+    """
     model = model_from_config(cfg)
     init = _init_weights(model, cfg.init) if cfg.init else None
     o = cfg.optim
@@ -202,7 +243,18 @@ def _progress(cfg: TrainConfig, start: int):
 
 
 def to_schema(cfg: DictConfig) -> TrainConfig:
-    """Merge ``cfg`` into the schema (raising on unknown keys / bad types)."""
+    """Merge ``cfg`` into the schema (raising on unknown keys / bad types).
+
+    Parameters
+    ----------
+    cfg : omegaconf.DictConfig
+        The composed Hydra configuration.
+
+    Returns
+    -------
+    TrainConfig
+        The typed configuration.
+    """
     schema = OmegaConf.structured(TrainConfig)
     # a "+key=value" override slips past the merge of typed nodes: compare the keys
     _check_keys(OmegaConf.to_container(cfg, resolve=False),

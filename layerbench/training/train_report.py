@@ -38,7 +38,18 @@ def load(run_dir) -> dict:
 
 
 def validation_curves(runs: list[dict]) -> Figure:
-    """Validation PSNR vs step of each run (one panel per model), bicubic dotted."""
+    """Validation PSNR vs step of each run (one panel per model), bicubic dotted.
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run summaries (``model``, ``run``, ``history``, ``val_bicubic_psnr``, ``init``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per model.
+    """
     models = list(dict.fromkeys(r["model"] for r in runs))
     fig = Figure(figsize=(5.2 * len(models), 3.6), layout="constrained")
     axes = fig.subplots(1, len(models), squeeze=False)[0]
@@ -87,7 +98,20 @@ def history_table(runs: list[dict], every: int = 200) -> str:
 def degradation_control(names, photos=None) -> str:
     """PSNR/SSIM of shipped models and cv2 bicubic on held-out photographs (grey, replicated
     to RGB) degraded by the MRI experiment's default ``blur_resize`` (resize, then Gaussian
-    blur 3x3, sigma 1); ``scale`` border pixels shaved. A markdown table."""
+    blur 3x3, sigma 1); ``scale`` border pixels shaved. A markdown table.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Shipped model names.
+    photos : iterable of str, optional
+        scikit-image samples (default ``VALIDATION``).
+
+    Returns
+    -------
+    str
+        The Markdown table.
+    """
     import numpy as np
 
     from layerbench.data import degrade

@@ -23,7 +23,23 @@ TRAINING = (
 
 
 def load_image(name: str) -> np.ndarray:
-    """A scikit-image sample image as uint8 H x W x 3."""
+    """A scikit-image sample image as uint8 H x W x 3.
+
+    Parameters
+    ----------
+    name : str
+        A ``skimage.data`` sample (``motorcycle_left``/``right`` for the stereo pair).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 H x W x 3 (grey samples replicated).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a sample.
+    """
     from skimage import data
 
     if name in ("motorcycle_left", "motorcycle_right"):
@@ -39,7 +55,20 @@ def load_image(name: str) -> np.ndarray:
 
 
 def pair(name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(lr, hr)`` uint8 images with ``hr.shape == scale * lr.shape``."""
+    """``(lr, hr)`` uint8 images with ``hr.shape == scale * lr.shape``.
+
+    Parameters
+    ----------
+    name : str
+        A scikit-image sample.
+    scale : int
+        The SR factor; the LR image is ``layerbench.models.bicubic.downscale`` of the HR.
+
+    Returns
+    -------
+    lr, hr : numpy.ndarray
+        uint8 H x W x 3 each.
+    """
     hr = load_image(name)
     h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
     hr = np.ascontiguousarray(hr[:h, :w])
@@ -48,7 +77,20 @@ def pair(name: str, scale: int) -> tuple[np.ndarray, np.ndarray]:
 
 def augment(rng: np.random.Generator, a: np.ndarray, b: np.ndarray):
     """The same random 90-degree rotation and horizontal flip of an LR patch ``a`` and its HR
-    patch ``b`` (two draws from ``rng``: rotation, then flip)."""
+    patch ``b`` (two draws from ``rng``: rotation, then flip).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The draws' source.
+    a, b : numpy.ndarray
+        LR and HR patches.
+
+    Returns
+    -------
+    a, b : numpy.ndarray
+        The transformed views.
+    """
     k, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
     a, b = np.rot90(a, k), np.rot90(b, k)
     return (a[:, ::-1], b[:, ::-1]) if flip else (a, b)
@@ -80,7 +122,18 @@ class PatchSampler:
         self.weights = areas / areas.sum()
 
     def batch_at(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(lr, hr)`` float64 NHWC batches in [0, 255] for training step ``step``."""
+        """``(lr, hr)`` float64 NHWC batches in [0, 255] for training step ``step``.
+
+        Parameters
+        ----------
+        step : int
+            The training step (with the sampler's seed, it fixes the draws).
+
+        Returns
+        -------
+        lr, hr : numpy.ndarray
+            ``(batch, patch, patch, 3)`` and ``(batch, scale patch, scale patch, 3)``.
+        """
         rng = np.random.default_rng([self.seed, step])
         p, s = self.patch, self.scale
         lrs, hrs = [], []

@@ -40,13 +40,47 @@ def _volumes(dataset, weights):
 
 
 def degrade_slice(hr: np.ndarray, scale: int, deg) -> np.ndarray:
-    """The LR slice of the MRI experiment's clean protocol at angle 0."""
+    """The LR slice of the MRI experiment's clean protocol at angle 0.
+
+    Parameters
+    ----------
+    hr : numpy.ndarray
+        The HR slice.
+    scale : int
+        The SR factor.
+    deg : object
+        The degradation settings (``order``, ``ksize``, ``sigma``).
+
+    Returns
+    -------
+    numpy.ndarray
+        :func:`layerbench.data.degrade.blur_resize` of ``hr``.
+    """
     return degrade.blur_resize(hr, scale, order=deg.order, ksize=deg.ksize, sigma=deg.sigma)
 
 
 def slices_of(dataset, data, scale: int, axes, *, only=None):
     """``[(subject, weight, axis, index, source, hr, lr)]`` of the non-blank slices along ``axes``
-    (``only``: just these indices)."""
+    (``only``: just these indices).
+
+    Parameters
+    ----------
+    dataset : object
+        The dataset settings (kind, root, subjects, weights, intensity).
+    data : object
+        The training data settings (its ``degrade``).
+    scale : int
+        The SR factor.
+    axes : iterable of int
+        The slicing axes.
+    only : iterable of int, optional
+        Slice indices to keep.
+
+    Returns
+    -------
+    list of tuple
+        One tuple per non-blank slice.
+    """
     out = []
     for vol in _volumes(dataset, list(dataset.weights)):
         src = vol.source
@@ -101,11 +135,28 @@ class MRIPatchSampler:
         self.weights = area / area.sum()
 
     def record(self) -> dict:
-        """Which slices were trained on (for the weights header and :func:`check_split`)."""
+        """Which slices were trained on (for the weights header and :func:`check_split`).
+
+        Returns
+        -------
+        dict
+            As :func:`split_record`.
+        """
         return split_record(self.slices, self.kind)
 
     def batch_at(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(lr, hr)`` float64 NHWC RGB batches in [0, 255] for training step ``step``."""
+        """``(lr, hr)`` float64 NHWC RGB batches in [0, 255] for training step ``step``.
+
+        Parameters
+        ----------
+        step : int
+            The training step; the draws depend on it and the sampler's seed only.
+
+        Returns
+        -------
+        lr, hr : numpy.ndarray
+            Grey patches replicated to RGB; HR patches hold at least ``min_fg`` foreground.
+        """
         rng = np.random.default_rng([self.seed, step])
         p, s = self.patch, self.scale
         lrs, hrs = [], []
@@ -125,7 +176,20 @@ class MRIPatchSampler:
 
 def split_record(slices, kind: str) -> dict:
     """The trained slices: ``{"kind", "sources": {"subject/weight": source},
-    "subjects": {subject: {weight: {axis: [indices]}}}}``."""
+    "subjects": {subject: {weight: {axis: [indices]}}}}``.
+
+    Parameters
+    ----------
+    slices : iterable of tuple
+        As :func:`slices_of` gives them.
+    kind : str
+        The dataset's kind.
+
+    Returns
+    -------
+    dict
+        The record stored in the weights header.
+    """
     rec: dict = {}
     sources: dict = {}
     for subject, weight, axis, i, src, *_ in slices:
@@ -138,8 +202,25 @@ def check_split(label: str, training: dict | None, *, kind: str, source: str, su
                 weight: str, axis: int, slices) -> None:
     """Refuse to score a model on slices its weights header says it trained on.
 
-    ``training`` is the header's training summary; a model trained on other data (photos)
-    or another dataset source passes. Raises ``ValueError`` naming the model and the slices.
+    A model trained on other data (photos) or another dataset source passes.
+
+    Parameters
+    ----------
+    label : str
+        The model's label, for the message.
+    training : dict or None
+        The weights header's training summary.
+    kind, source, subject, weight : str
+        The volume scored.
+    axis : int
+        The slicing axis.
+    slices : iterable of int
+        The slices scored.
+
+    Raises
+    ------
+    ValueError
+        A scored slice is one the model trained on (the message names the model and them).
     """
     split = (training or {}).get("split")
     if not split or split["kind"] != kind or split["sources"].get(
