@@ -50,6 +50,18 @@ class ConfigError(LayerbenchError, ValueError):
 
 @dataclass
 class BackendConfig:
+    """The ``backend`` group: which kernels run, with how many threads, in which precision.
+
+    Parameters
+    ----------
+    name : str, default "numpy"
+        A backend of the registry (``BACKENDS``).
+    threads : int, default 1
+        Threads of the backend's one knob.
+    dtype : {"float32", "float64"}, default "float32"
+        The models' precision.
+    """
+
     name: str = "numpy"
     threads: int = 1
     dtype: str = "float32"
@@ -57,6 +69,16 @@ class BackendConfig:
 
 @dataclass
 class IntensityConfig:
+    """How MRI intensities map to uint8 (``dataset.intensity``; see ``data.mri.to_uint8``).
+
+    Parameters
+    ----------
+    rule : {"percentile", "minmax"}, default "percentile"
+        How the range is chosen.
+    low, high : float, default 0.0 and 99.5
+        The percentiles of the ``percentile`` rule.
+    """
+
     rule: str = "percentile"
     low: float = 0.0
     high: float = 99.5
@@ -64,6 +86,29 @@ class IntensityConfig:
 
 @dataclass
 class DatasetConfig:
+    """The ``dataset`` group: where the images or volumes come from.
+
+    Parameters
+    ----------
+    kind : {"skimage", "div2k", "mni152", "mri_dir"}, default "skimage"
+        The embedded photographs, a DIV2K tree, the embedded MNI152 template, or a directory of
+        NIfTI/NRRD volumes.
+    root : str, optional
+        The DIV2K root or the volumes' directory (required for ``div2k`` and ``mri_dir``).
+    split : {"valid", "train"}, default "valid"
+        The DIV2K split.
+    images : list of str, optional
+        The images to use (default: all).
+    subjects : list of str, optional
+        The MRI subjects to use (default: all).
+    weights : list of str, default ["T1", "T2"]
+        The MRI weightings.
+    axis : int, default 2
+        The MRI slicing axis.
+    intensity : IntensityConfig
+        The MRI intensity mapping.
+    """
+
     kind: str = "skimage"
     root: str | None = None
     split: str = "valid"
@@ -76,6 +121,18 @@ class DatasetConfig:
 
 @dataclass
 class SliceConfig:
+    """A range of slice indices, ``range(start, stop, step)``.
+
+    Parameters
+    ----------
+    start : int, default 0
+        First slice.
+    stop : int, optional
+        End (exclusive; default: the volume's depth).
+    step : int, default 1
+        Stride.
+    """
+
     start: int = 0
     stop: int | None = None
     step: int = 1
@@ -83,6 +140,18 @@ class SliceConfig:
 
 @dataclass
 class DegradeConfig:
+    """The MRI degradation (:func:`layerbench.data.degrade.blur_resize`).
+
+    Parameters
+    ----------
+    order : {"resize_then_blur", "blur_then_resize"}, default "resize_then_blur"
+        Which comes first.
+    ksize : int, default 3
+        Side of the Gaussian kernel.
+    sigma : float, default 1.0
+        Its standard deviation in pixels.
+    """
+
     order: str = "resize_then_blur"
     ksize: int = 3
     sigma: float = 1.0
@@ -90,13 +159,39 @@ class DegradeConfig:
 
 @dataclass
 class RotationConfig:
+    """The MRI rotation (:func:`layerbench.data.degrade.rotate`).
+
+    Parameters
+    ----------
+    interpolation : {"nearest", "bilinear", "bicubic", "lanczos"}, default "bilinear"
+        OpenCV's interpolation.
+    border : {"constant", "reflect", "replicate"}, default "constant"
+        What fills the uncovered pixels.
+    """
+
     interpolation: str = "bilinear"
     border: str = "constant"
 
 
 @dataclass
 class ConventionsConfig:
-    """MRI protocol conventions switched from the protocol's own (null = keep it)."""
+    """MRI protocol conventions switched from the protocol's own (null = keep it).
+
+    Parameters
+    ----------
+    order : {"resize_then_blur", "blur_then_resize"}, optional
+        The degradation's order.
+    intensity : {"uint8", "float"}, optional
+        The intensity pipeline.
+    psnr_range, ssim_range : float, optional
+        The metrics' data ranges.
+    rotation : {"reference", "back"}, optional
+        Rotate the HR reference with the input, or rotate the output back.
+    post_bet : bool, optional
+        Score post-BET (HR brain mask applied to both images).
+    slices : {"range", "nonblank"}, optional
+        The slice rule.
+    """
 
     order: str | None = None  # resize_then_blur | blur_then_resize
     intensity: str | None = None  # uint8 | float
@@ -109,7 +204,23 @@ class ConventionsConfig:
 
 @dataclass
 class VariantConfig:
-    """A protocol variant run in the same MRI job under its own label."""
+    """A protocol variant run in the same MRI job under its own label.
+
+    Parameters
+    ----------
+    label : str, default "thesis"
+        The variant's name in the tables.
+    protocol : {"clean", "thesis"}, default "thesis"
+        The protocol it starts from.
+    conventions : ConventionsConfig
+        Conventions switched from that protocol's.
+    weights : list of str, optional
+        Weightings (null: ``dataset.weights``).
+    angles : list of float, optional
+        Angles (null: ``experiment.angles``).
+    slices : SliceConfig, optional
+        Slices (null: ``experiment.slices``; the nonblank rule uses its step).
+    """
 
     label: str = "thesis"
     protocol: str = "thesis"
@@ -121,6 +232,27 @@ class VariantConfig:
 
 @dataclass
 class SRModelConfig:
+    """One entry of ``experiment.models``: an SR model scored beside the baselines.
+
+    Parameters
+    ----------
+    label : str, default "EDSR"
+        The method's name in the tables.
+    preset : str, default "edsr_small_x2"
+        A model preset.
+    weights : {"pretrained", "random", "published"}, default "pretrained"
+        The shipped weights, seeded untrained weights (smoke runs), or the publisher's file
+        (fetched by ``layerbench data fetch weights <preset>``).
+    overrides : dict
+        Preset entries to replace.
+    tile : int, optional, default 128
+        Tile size of ``super_resolve`` (null: the memory budget decides).
+    variants : list of str, optional
+        MRI protocol variants it is scored in (null: all).
+    angles : list of float, optional
+        MRI angles it is scored at (null: all of the variant's).
+    """
+
     label: str = "EDSR"
     preset: str = "edsr_small_x2"
     # shipped weights, "random" (seeded, untrained: smoke tests) or "published" (the
@@ -137,6 +269,48 @@ class SRModelConfig:
 
 @dataclass
 class ExperimentConfig:
+    """The ``experiment`` group: what is computed and how it is scored.
+
+    Parameters
+    ----------
+    name : {"div2k", "mri"}, default "div2k"
+        The experiment.
+    scales : list of int, default [2, 4]
+        The SR factors.
+    baselines : list of str, default ["nearest", "bicubic", "lanczos"]
+        Interpolation baselines (``BASELINES``).
+    models : list of SRModelConfig
+        The SR models.
+    angles : list of float, default [0.0]
+        MRI rotation angles in degrees.
+    slices : SliceConfig
+        MRI slices scored.
+    degrade : DegradeConfig
+        The MRI degradation.
+    rotation : RotationConfig
+        The MRI rotation.
+    mask : bool, default True
+        MRI: make brain masks (scores inside the mask, post-BET scores).
+    shave : int, default 0
+        Border pixels removed before scoring.
+    data_range : float, default 255.0
+        PSNR's peak value (and SSIM's under the clean protocol).
+    examples : list of int
+        MRI slices kept as images for the panels.
+    crop : int, default 96
+        Side of the DIV2K crop panels in HR pixels.
+    crop_images : list of str, optional
+        DIV2K images that keep crop panels (null: all).
+    protocol : {"clean", "thesis"}, default "clean"
+        The MRI scoring protocol.
+    conventions : ConventionsConfig
+        Conventions switched from the protocol's own.
+    variants : list of VariantConfig
+        More MRI protocol variants run in the same job.
+    example_angle : float, default 18.0
+        MRI angle of the example figures.
+    """
+
     name: str = "div2k"
     scales: list[int] = field(default_factory=lambda: [2, 4])
     baselines: list[str] = field(default_factory=lambda: ["nearest", "bicubic", "lanczos"])
@@ -159,6 +333,20 @@ class ExperimentConfig:
 
 @dataclass
 class OutputConfig:
+    """The ``output`` group: where shards go and how they are computed.
+
+    Parameters
+    ----------
+    root : str
+        The runs' root directory.
+    force : bool, default False
+        Recompute shards that are already done.
+    progress : bool, default True
+        Show a progress bar.
+    workers : int, default 1
+        Processes computing shards (each with ``backend.threads`` threads).
+    """
+
     root: str = RUNS
     force: bool = False
     progress: bool = True
@@ -167,6 +355,22 @@ class OutputConfig:
 
 @dataclass
 class ReportConfig:
+    """The ``report`` group: which runs are summarised and where the tables and figures go.
+
+    Parameters
+    ----------
+    runs : str
+        The runs' root directory read.
+    out : str
+        The results directory written (``tables/`` and ``figures/``).
+    formats : list of str, default ["png", "pdf"]
+        Figure formats (``REPORT_FORMATS``).
+    dpi : int, default 110
+        Resolution of raster figures.
+    workers : int, default 1
+        Processes saving figures.
+    """
+
     runs: str = RUNS
     out: str = RESULTS
     formats: list[str] = field(default_factory=lambda: ["png", "pdf"])
@@ -176,6 +380,26 @@ class ReportConfig:
 
 @dataclass
 class Config:
+    """The whole configuration of ``layerbench reproduce``.
+
+    Parameters
+    ----------
+    backend : BackendConfig
+        Kernels, threads and precision.
+    dataset : DatasetConfig
+        The data.
+    experiment : ExperimentConfig
+        What is computed and scored.
+    output : OutputConfig
+        Where shards go.
+    report : ReportConfig
+        The report built at the end.
+    report_on_end : bool, default True
+        Build the report when the run (or multirun) ends.
+    seed : int, default 0
+        Seed of random model weights.
+    """
+
     backend: BackendConfig = field(default_factory=BackendConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
@@ -284,7 +508,24 @@ def _validate_protocols(e: ExperimentConfig, d: DatasetConfig) -> None:
 
 
 def validate(cfg: DictConfig | Config) -> Config:
-    """Check ranges and choices of a composed config; return it as a typed :class:`Config`."""
+    """Check ranges and choices of a composed config; return it as a typed :class:`Config`.
+
+    Parameters
+    ----------
+    cfg : omegaconf.DictConfig or Config
+        The composed configuration.
+
+    Returns
+    -------
+    Config
+        The typed configuration.
+
+    Raises
+    ------
+    ConfigError
+        A key is unknown, or a value is out of range or not an allowed choice (the message
+        names the full key, the expectation and the value).
+    """
     if isinstance(cfg, DictConfig):
         _unknown_keys(cfg, Config, "")
     c: Config = OmegaConf.to_object(cfg) if isinstance(cfg, DictConfig) else cfg
@@ -359,8 +600,26 @@ def validate(cfg: DictConfig | Config) -> Config:
 
 
 def validate_report(r: ReportConfig, prefix: str = "") -> ReportConfig:
-    """Check the report's settings (``prefix``: where they sit, ``report.`` in a run's
-    config, nothing in ``conf/report.yaml``)."""
+    """Check the report's settings.
+
+    Parameters
+    ----------
+    r : ReportConfig
+        The settings.
+    prefix : str, default ""
+        Where they sit, for messages: ``report.`` in a run's config, nothing in
+        ``conf/report.yaml``.
+
+    Returns
+    -------
+    ReportConfig
+        ``r``.
+
+    Raises
+    ------
+    ConfigError
+        ``workers`` or ``dpi`` is not positive, or a format is unknown.
+    """
     _positive(f"{prefix}workers", r.workers)
     _positive(f"{prefix}dpi", r.dpi)
     for i, f in enumerate(r.formats):
@@ -375,6 +634,21 @@ def report_of(cfg: DictConfig) -> ReportConfig:
     Only that node is taken, on the schema's defaults for the rest: a multirun's base config
     (what Hydra passes to ``on_multirun_end``) leaves out the swept overrides, so its other
     nodes need not form a valid run (``-m experiment=mri dataset=mri_dir,mni152``).
+
+    Parameters
+    ----------
+    cfg : omegaconf.DictConfig
+        A run's composed configuration.
+
+    Returns
+    -------
+    ReportConfig
+        The checked report settings.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`validate`.
     """
     _unknown_keys(cfg.report, ReportConfig, "report.")
     report = OmegaConf.to_container(cfg.report, resolve=True)

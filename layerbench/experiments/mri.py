@@ -51,6 +51,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Task:
+    """One shard of the MRI experiment.
+
+    Parameters
+    ----------
+    subject : str
+        The subject.
+    weight : str
+        The weighting.
+    scale : int
+        The SR factor.
+    variant : Variant, optional
+        The protocol variant (None: the experiment's clean protocol).
+    """
+
     subject: str
     weight: str
     scale: int
@@ -65,7 +79,19 @@ class Task:
 
 def plan(cfg: Config) -> list[Task]:
     """One task per subject x weighting x protocol variant x scale (weighting-major, so the
-    volume caches serve every variant of a weighting in turn)."""
+    volume caches serve every variant of a weighting in turn).
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration (``dataset`` subjects and weightings, the experiment's
+        variants and scales).
+
+    Returns
+    -------
+    list of Task
+        The shards, in that order.
+    """
     d = cfg.dataset
     subjects = mri.subject_names(d.kind, d.root, d.subjects, d.weights)
     variants = protocol.variants(cfg.experiment)
@@ -134,7 +160,26 @@ def slice_indices(cfg: Config, depth: int, rule: str = "range",
                   ) -> list[int]:
     """``range``: ``range(start, stop, step)`` of ``slices`` (default ``experiment.slices``);
     ``nonblank``: every slice of ``range(0, depth, step)`` holding a non-zero voxel of
-    ``volume``."""
+    ``volume``.
+
+    Parameters
+    ----------
+    cfg : Config
+        The configuration (``experiment.slices``, ``dataset.axis``).
+    depth : int
+        Slices along the axis.
+    rule : {"range", "nonblank"}, default "range"
+        The slice rule.
+    volume : numpy.ndarray, optional
+        The volume (needed by ``nonblank``).
+    slices : SliceConfig, optional
+        The range (default ``experiment.slices``).
+
+    Returns
+    -------
+    list of int
+        Slice indices.
+    """
     s = cfg.experiment.slices if slices is None else slices
     if rule == "nonblank":
         axis = cfg.dataset.axis
@@ -150,7 +195,23 @@ def _modulo(cfg: Config) -> int:
 def training_kind(training: dict | None) -> str:
     """What a model's weights header says it was trained on: ``photo`` (the shipped photo
     models), ``mri_finetune`` / ``mri_scratch`` (:mod:`layerbench.training.trainset_mri`,
-    started from a photo model's weights or not), ``untrained`` (seeded random weights)."""
+    started from a photo model's weights or not), ``untrained`` (seeded random weights).
+
+    Parameters
+    ----------
+    training : dict or None
+        The weights header's training summary.
+
+    Returns
+    -------
+    str
+        One of the four kinds.
+
+    Examples
+    --------
+    >>> training_kind(None), training_kind({"data": {"kind": "mri"}, "init": "edsr_small_x2"})
+    ('untrained', 'mri_finetune')
+    """
     if not training:
         return "untrained"
     if training.get("data", {}).get("kind") == "mri":
@@ -170,7 +231,23 @@ def _mask_of(img: np.ndarray, channel: str) -> np.ndarray:
 
 def minmax(img: np.ndarray) -> np.ndarray:
     """``(x - min) / (max - min)`` per channel of an HxW or HxWxC float image (the thesis'
-    per-slice scaling of its float outputs; a constant channel maps to 0)."""
+    per-slice scaling of its float outputs; a constant channel maps to 0).
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        H x W or H x W x C float image.
+
+    Returns
+    -------
+    numpy.ndarray
+        Each channel scaled to [0, 1].
+
+    Examples
+    --------
+    >>> minmax(np.array([[1.0, 3.0], [5.0, 5.0]])).tolist()
+    [[0.0, 0.5], [1.0, 1.0]]
+    """
     axes = (0, 1)
     lo = img.min(axis=axes, keepdims=True)
     span = img.max(axis=axes, keepdims=True) - lo
@@ -202,8 +279,29 @@ def _score(hr: np.ndarray, out: np.ndarray, hr_mask: np.ndarray | None,
 
 
 def run_shard(cfg: Config, task: Task, models: list) -> tuple[pd.DataFrame, dict]:
-    """Rows for one variant/subject/weighting/scale and the example images kept for figures
-    (``{(slice, angle, name): image}``, stored by :class:`~.store.Examples`)."""
+    """Rows for one variant/subject/weighting/scale and the example images kept for figures.
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration.
+    task : Task
+        The shard.
+    models : list of SRMethod
+        The loaded SR models; those of another scale or variant are skipped.
+
+    Returns
+    -------
+    rows : pandas.DataFrame
+        One row per slice, angle, method and channel with the scores and the conventions.
+    examples : dict
+        ``{(slice, angle, name): image}``, stored by :class:`~.store.Examples`.
+
+    Raises
+    ------
+    ValueError
+        An MRI-trained model would be scored on a slice it trained on.
+    """
     e, d = cfg.experiment, cfg.dataset
     v = task.variant or protocol.variants(e)[0]
     c = v.conventions

@@ -36,7 +36,23 @@ PROTOCOLS = ("clean", "thesis")
 
 @dataclass(frozen=True)
 class Conventions:
-    """The conventions one variant runs with (recorded in every row)."""
+    """The conventions one variant runs with (recorded in every row).
+
+    Parameters
+    ----------
+    order : str
+        The degradation's order.
+    intensity : {"uint8", "float"}
+        The intensity pipeline.
+    psnr_range, ssim_range : float
+        The metrics' data ranges.
+    rotation : {"reference", "back"}
+        Rotate the HR reference with the input, or the output back.
+    post_bet : bool
+        Score post-BET too.
+    slices : {"range", "nonblank"}
+        The slice rule.
+    """
 
     order: str
     intensity: str  # "uint8" | "float"
@@ -49,7 +65,23 @@ class Conventions:
 
 @dataclass(frozen=True)
 class Variant:
-    """A labelled protocol variant of one run: its conventions, weightings and angles."""
+    """A labelled protocol variant of one run: its conventions, weightings and angles.
+
+    Parameters
+    ----------
+    label : str
+        Its name in the tables.
+    protocol : str
+        The protocol it starts from.
+    conventions : Conventions
+        The resolved conventions.
+    weights : tuple of str or None
+        Its weightings (None: the dataset's).
+    angles : tuple of float
+        Its angles.
+    slices : (int, int or None, int)
+        ``(start, stop, step)``.
+    """
 
     label: str
     protocol: str
@@ -70,7 +102,20 @@ class Variant:
 
 
 def defaults(protocol: str, e: ExperimentConfig) -> Conventions:
-    """The conventions of a named protocol (``clean`` reads the experiment's own keys)."""
+    """The conventions of a named protocol (``clean`` reads the experiment's own keys).
+
+    Parameters
+    ----------
+    protocol : {"clean", "thesis"}
+        The protocol.
+    e : ExperimentConfig
+        The experiment (its degradation order and data range).
+
+    Returns
+    -------
+    Conventions
+        The protocol's conventions.
+    """
     if protocol == "clean":
         return Conventions(order=e.degrade.order, intensity="uint8",
                            psnr_range=float(e.data_range), ssim_range=float(e.data_range),
@@ -80,13 +125,39 @@ def defaults(protocol: str, e: ExperimentConfig) -> Conventions:
 
 
 def resolve(protocol: str, overrides: ConventionsConfig, e: ExperimentConfig) -> Conventions:
-    """``defaults(protocol)`` with every non-null key of ``overrides`` switched."""
+    """``defaults(protocol)`` with every non-null key of ``overrides`` switched.
+
+    Parameters
+    ----------
+    protocol : str
+        The protocol.
+    overrides : ConventionsConfig
+        The switches.
+    e : ExperimentConfig
+        The experiment.
+
+    Returns
+    -------
+    Conventions
+        The resolved conventions.
+    """
     switched = {k: v for k, v in dataclasses.asdict(overrides).items() if v is not None}
     return dataclasses.replace(defaults(protocol, e), **switched)
 
 
 def variants(e: ExperimentConfig) -> list[Variant]:
-    """The run's own protocol (label = its name) followed by ``experiment.variants``."""
+    """The run's own protocol (label = its name) followed by ``experiment.variants``.
+
+    Parameters
+    ----------
+    e : ExperimentConfig
+        The experiment.
+
+    Returns
+    -------
+    list of Variant
+        At least the run's own protocol.
+    """
     def grid(s: SliceConfig) -> tuple[int, int | None, int]:
         return (s.start, s.stop, s.step)
 
@@ -101,6 +172,18 @@ def variants(e: ExperimentConfig) -> list[Variant]:
 
 
 def describe(c: Conventions) -> dict[str, object]:
-    """Columns every row of a variant carries."""
+    """Columns every row of a variant carries.
+
+    Parameters
+    ----------
+    c : Conventions
+        The variant's conventions.
+
+    Returns
+    -------
+    dict
+        ``intensity``, ``psnr_range``, ``ssim_range``, ``rotation_protocol``, ``post_bet``
+        and ``slice_rule``.
+    """
     return {"intensity": c.intensity, "psnr_range": c.psnr_range, "ssim_range": c.ssim_range,
             "rotation_protocol": c.rotation, "post_bet": c.post_bet, "slice_rule": c.slices}

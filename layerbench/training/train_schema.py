@@ -20,7 +20,19 @@ from .trainset import TRAINING, VALIDATION
 
 @dataclass
 class ModelConfig:
-    """One model of the ``model`` group (fields unused by ``arch`` stay ``None``)."""
+    """One model of the ``model`` group (fields unused by ``arch`` stay ``None``).
+
+    Parameters
+    ----------
+    name : str, default "edsr_small_x2"
+        The preset trained (the weights file's name).
+    arch : {"edsr", "wdsr_a", "wdsr_b"}, default "edsr"
+        The architecture.
+    scale : int, default 2
+        The SR factor.
+    n_resblocks, n_feats, res_scale, expansion, border : optional
+        The architecture's settings (null: the builder's default).
+    """
 
     name: str = "edsr_small_x2"
     arch: str = "edsr"
@@ -34,6 +46,32 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
+    """The training data (``data``).
+
+    Parameters
+    ----------
+    kind : {"photo", "mri"}, default "photo"
+        scikit-image photographs, or slices of ``dataset`` (``training.trainset_mri``).
+    train, val : list of str
+        Training and validation photographs.
+    patch : int, default 32
+        LR patch side.
+    batch : int, default 16
+        Patches per step.
+    val_crop : int, default 192
+        HR centre crop of the per-epoch validation PSNR.
+    degrade : DegradeConfig
+        MRI: the experiment's degradation.
+    train_axes : list of int, default [0, 1]
+        MRI: the slicing axes trained on.
+    val_axis : int, default 2
+        MRI: the validation slices' axis.
+    val_slices : list of int, default [45, 85, 125]
+        MRI: the validation slices.
+    min_fg : float, default 0.5
+        MRI: least non-zero fraction of an HR patch (20 draws, then any).
+    """
+
     kind: str = "photo"  # photo: scikit-image images | mri: slices of `dataset` (trainset_mri)
     train: list[str] = field(default_factory=lambda: list(TRAINING))
     val: list[str] = field(default_factory=lambda: list(VALIDATION))
@@ -50,6 +88,20 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
+    """Adam and its learning-rate schedule (``optim``).
+
+    Parameters
+    ----------
+    lr : float, default 1e-3
+        Learning rate.
+    beta1, beta2, epsilon : float, default 0.9, 0.999 and 1e-7
+        Adam's constants (Keras' defaults).
+    decay_every : int, default 0
+        Steps between learning-rate decays (0: constant).
+    decay : float, default 0.5
+        Factor of each decay.
+    """
+
     lr: float = 1e-3
     beta1: float = 0.9
     beta2: float = 0.999
@@ -60,6 +112,36 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
+    """The whole configuration of ``layerbench train``.
+
+    Parameters
+    ----------
+    model : ModelConfig
+        The model trained.
+    data : DataConfig
+        The training data.
+    dataset : DatasetConfig
+        MRI: where the volumes come from (``data.kind=mri``).
+    init : str, optional
+        Start from a shipped preset's weights (fine-tuning) or a ``.npz`` file.
+    optim : OptimConfig
+        The optimizer.
+    backend : BackendConfig
+        Kernels, threads and precision.
+    seed : int, default 0
+        Seed of the initialisation and the patch draws.
+    steps : int, default 1000
+        Training steps.
+    epoch_steps : int, default 100
+        Steps between validations and checkpoints.
+    out_dir : str
+        Where the checkpoint, weights and summary go.
+    resume : bool, default True
+        Continue from ``out_dir``'s checkpoint when there is one.
+    progress : bool, default True
+        Show a progress bar.
+    """
+
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)  # data.kind=mri only
@@ -76,7 +158,13 @@ class TrainConfig:
 
 
 def model_group() -> dict[str, ModelConfig]:
-    """The ``model`` config group: every preset with parameters to train (not bicubic)."""
+    """The ``model`` config group: every preset with parameters to train (not bicubic).
+
+    Returns
+    -------
+    dict of str to ModelConfig
+        Preset name to its config.
+    """
     return {name: ModelConfig(name=name, **p) for name, p in PRESETS.items()
             if p["arch"] != "bicubic"}
 
