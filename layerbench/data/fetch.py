@@ -567,6 +567,8 @@ def add_arguments(p) -> None:
                                          "against the package's SHA-256 registry.")
     what = fetch.add_subparsers(dest="what", required=True, metavar="{div2k,weights}")
     d = what.add_parser("div2k", formatter_class=Formatter,
+                        epilog="example:\n  layerbench data fetch div2k --split valid --scales 2 4 "
+                               "--root /data/DIV2K --trust",
                         help="DIV2K archives, unpacked into the layout dataset=div2k reads",
                         description="Download DIV2K's HR and bicubic LR archives of a "
                                     "split and unpack them under --root.")
@@ -579,6 +581,8 @@ def add_arguments(p) -> None:
     d.add_argument("--remove-archives", action="store_true",
                    help="delete each archive once unpacked (default: keep in <root>/downloads)")
     w = what.add_parser("weights", formatter_class=Formatter,
+                        epilog="example:\n  layerbench data fetch weights edsr_x2\n"
+                               "  layerbench data fetch weights wdsr_a_x4 --trust",
                         help="published weights of the thesis' models",
                         description="Download the published weights of a thesis model into "
                                     "--dir, where weights: published finds them.")

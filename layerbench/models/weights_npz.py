@@ -14,7 +14,7 @@ import numpy as np
 
 from backends.errors import WeightsError, expected
 
-from .weights_common import check_params
+from .weights_common import MAX_TENSOR_ELEMENTS, MAX_TOTAL_ELEMENTS, check_params
 
 FORMAT = "layerbench-weights"
 VERSION = 1
@@ -57,8 +57,45 @@ def read_header(path) -> dict:
         return json.loads(str(f[HEADER]))
 
 
+def check_sizes(path) -> None:
+    """Raise unless every array of the ``.npz`` ``path`` holds at most
+    :data:`~layerbench.models.weights_common.MAX_TENSOR_ELEMENTS` elements (and all together
+    :data:`~layerbench.models.weights_common.MAX_TOTAL_ELEMENTS`), read from the array
+    headers before any array is: numpy allocates an array whole before reading its data.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+
+    Raises
+    ------
+    WeightsError
+        Naming the file, the array and its shape.
+    """
+    import zipfile
+
+    total = 0
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if not name.endswith(".npy"):
+                continue
+            with z.open(name) as f:
+                version = np.lib.format.read_magic(f)
+                header = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                          np.lib.format.read_array_header_2_0)
+                shape, _, _ = header(f)
+            count = int(np.prod(shape, dtype=object))
+            total += count
+            if count > MAX_TENSOR_ELEMENTS or total > MAX_TOTAL_ELEMENTS:
+                raise WeightsError(expected(f"{path} array {name[:-4]!r} shape",
+                                            f"at most {MAX_TENSOR_ELEMENTS} elements (and "
+                                            f"{MAX_TOTAL_ELEMENTS} in all)", shape))
+
+
 def read(path, model) -> dict[str, np.ndarray]:
     """Parameters for ``model``; the header's architecture and config must match it."""
+    check_sizes(path)
     header = read_header(path)
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise WeightsError(expected(f"{path} header format/version", f"{FORMAT} v{VERSION}",

@@ -538,3 +538,22 @@ def test_fuzz_h5_layouts_read_only_the_file(tmp_path_factory, keras_h5, where, k
         _refused(model, path)
     assert secret.read_bytes() == before
 
+
+
+def test_npz_array_header_with_a_huge_shape_is_refused_before_allocating(tmp_path):
+    """A ``.npz`` whose array header declares 2**40 floats (numpy would allocate them whole
+    before reading the data): refused from the header, naming the array."""
+    source = tiny_edsr(seed=1)
+    path = tmp_path / "huge.npz"
+    source.save_weights(path)
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    name = "head/bias.npy"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (2**40,)})
+    members[name] = header.getvalue() + members[name][len(header.getvalue()):]
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    _refused(tiny_edsr(), path, "'head/bias' shape", "at most")
