@@ -248,6 +248,9 @@ def _main_api():
 
     layer_modules = [importlib.import_module(f"backends.layers.{m}")
                      for m in ("conv", "elementwise", "norm", "pool", "reshape")]
+    # numpy_ref: the canonical kernel signatures every backend keeps
+    reference_kernels = [importlib.import_module(f"backends.numpy_ref.{m}")
+                         for m in protocol.KERNEL_MODULES]
     # the package exports functions named like these modules
     bicubic, edsr, wdsr = (importlib.import_module(f"layerbench.models.{m}")
                            for m in ("bicubic", "edsr", "wdsr"))
@@ -289,7 +292,8 @@ def _main_api():
                                             measure, crosscheck, methods, div2k_experiment,
                                             mri_experiment, experiment_protocol, schema,
                                             train_schema, optim, layers, *layer_modules, cli,
-                                            runner, bench_figures, report_build, compare)
+                                            runner, bench_figures, report_build, compare,
+                                            *reference_kernels)
              for f, obj in vars(m).items() if not f.startswith("_")
              and (inspect.isfunction(obj) or inspect.isclass(obj))
              and obj.__module__ == m.__name__]

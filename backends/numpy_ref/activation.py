@@ -14,10 +14,38 @@ __all__ = ["activation_forward", "activation_backward"]
 
 
 def activation_forward(x, *, kind):
-    """``y = f(x)``."""
+    """``y = f(x)``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Input, any shape.
+    kind : str
+        A key of ``backends.activations.ACTIVATIONS``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y``, the dtype of ``x``.
+    """
     return ACTIVATIONS[kind].f(x)
 
 
 def activation_backward(x, dy, *, kind):
-    """``dx = f'(x) dy``."""
+    """``dx = f'(x) dy``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The forward's input.
+    dy : numpy.ndarray
+        Upstream gradient.
+    kind : str
+        As in :func:`activation_forward`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dx``.
+    """
     return ACTIVATIONS[kind].df(x) * dy

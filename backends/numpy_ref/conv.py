@@ -47,7 +47,24 @@ def _out_size(x, w, stride, pads):
 
 
 def im2col(x, kh, kw, stride, pads):
-    """Patches of the padded input as rows: (N*Ho*Wo, KH*KW*C), row-major in (p, q, c)."""
+    """Patches of the padded input as rows: (N*Ho*Wo, KH*KW*C), row-major in (p, q, c).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        NHWC input.
+    kh, kw : int
+        Window size.
+    stride, pads
+        As in :func:`conv2d_forward`.
+
+    Returns
+    -------
+    cols : numpy.ndarray
+        (N Ho Wo, KH KW C), one patch per row, (p, q, c) order.
+    ho, wo : int
+        Output size.
+    """
     n, _, _, c = x.shape
     xp = _pad(x, pads)
     ho = (xp.shape[1] - kh) // stride[0] + 1
@@ -60,7 +77,29 @@ def im2col(x, kh, kw, stride, pads):
 def epilogue(y, *, relu=False, residual=None, alpha=1.0, beta=1.0):
     """The fused output pass, defined as the unfused layers compute it: ``y = max(y, 0)``
     (the ReLU of ``backends.activations``) if ``relu``, then ``y = alpha y + beta residual``
-    (the Shortcut kernel) if ``residual`` is given."""
+    (the Shortcut kernel) if ``residual`` is given.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        The convolution's output (with its bias).
+    relu : bool, default False
+        Fused ReLU.
+    residual : numpy.ndarray, optional
+        Fused residual sum's second input, shaped like the output.
+    alpha, beta : float, default 1.0
+        Weights of the residual sum.
+
+    Returns
+    -------
+    numpy.ndarray
+        The output.
+
+    Raises
+    ------
+    ValueError
+        ``residual`` is shaped unlike ``y``.
+    """
     t = y.dtype.type
     if relu:
         y = np.maximum(y, t(0))
@@ -73,7 +112,28 @@ def epilogue(y, *, relu=False, residual=None, alpha=1.0, beta=1.0):
 
 def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.0, beta=1.0):
     """``y[n,i,j,f] = b[f] + sum_{p,q,c} xpad[n, i sh + p, j sw + q, c] w[p,q,c,f]``, then
-    :func:`epilogue` (``relu``: ``max(y, 0)``; ``residual``: ``alpha y + beta residual``)."""
+    :func:`epilogue` (``relu``: ``max(y, 0)``; ``residual``: ``alpha y + beta residual``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        NHWC input.
+    w : numpy.ndarray
+        HWIO kernels (KH, KW, C, F).
+    b : numpy.ndarray or None
+        Bias (F,).
+    stride : (int, int)
+        ``(sh, sw)``.
+    pads : (int, int, int, int)
+        Zero padding ``(top, bottom, left, right)``.
+    relu, residual, alpha, beta
+        The fused output pass, as in :func:`epilogue`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y`` (N, Ho, Wo, F).
+    """
     kh, kw, c, f = w.shape
     cols, ho, wo = im2col(x, kh, kw, stride, pads)
     y = cols @ w.reshape(kh * kw * c, f)
@@ -87,6 +147,22 @@ def conv2d_backward(x, w, dy, *, stride, pads):
     """Return ``(dx, dw, db)`` for ``L = sum(y * dy)``.
 
     ``dw = cols^T dy``, ``db = sum_{n,i,j} dy``, ``dx = col2im(dy w^T)`` cropped to the input.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        The forward's NHWC input.
+    w : numpy.ndarray
+        The kernels.
+    dy : numpy.ndarray
+        Upstream gradient (N, Ho, Wo, F).
+    stride, pads
+        As in :func:`conv2d_forward`.
+
+    Returns
+    -------
+    dx, dw, db : numpy.ndarray
+        Shaped like ``x``, ``w`` and (F,).
     """
     kh, kw, c, f = w.shape
     n, h, wd, _ = x.shape
@@ -110,7 +186,23 @@ def conv2d_backward(x, w, dy, *, stride, pads):
 # Winograd F(m x m, 3x3) (Lavin & Gray 2016): Y = A^T [(G g G^T) ⊙ (B^T d B)] A, with the
 # matrices of backends/winograd.py.
 def winograd_filter(w):
-    """``U = G g G^T`` of every (c, f) 3x3 kernel, shaped (16, C, F) (row ``4 a + b``)."""
+    """``U = G g G^T`` of every (c, f) 3x3 kernel, shaped (16, C, F) (row ``4 a + b``).
+
+    Parameters
+    ----------
+    w : numpy.ndarray
+        3x3 HWIO kernels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``U``, (16, C, F).
+
+    Raises
+    ------
+    ValueError
+        The kernel is not 3x3.
+    """
     if w.shape[:2] != (3, 3):
         raise ValueError(f"w: expected a 3x3 kernel for Winograd F(2x2,3x3), received {w.shape}")
     g = _wg.G[2].astype(w.dtype)
@@ -152,6 +244,20 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
     ``U = G g G^T`` per (c, f) (:func:`winograd_filter`, or ``u`` when the caller keeps it)
     and ``V = B^T d B`` per tile and channel; the channel sum of ``U ⊙ V`` is 16 matrix
     products. Then :func:`epilogue`.
+
+    Parameters
+    ----------
+    x, w, b, pads
+        As in :func:`conv2d_forward` (stride 1, 3x3 kernels).
+    u : numpy.ndarray, optional
+        The kernels' :func:`winograd_filter`, when the caller keeps it.
+    relu, residual, alpha, beta
+        The fused output pass, as in :func:`epilogue`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y``.
     """
     u = winograd_filter(w) if u is None else u
     return _winograd(x, w, b, pads, 2, u, dict(relu=relu, residual=residual, alpha=alpha,
@@ -160,7 +266,23 @@ def winograd_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha=
 
 def winograd4_filter(w):
     """F(4x4, 3x3) filter transform ``U = G g G^T`` (36, C, F), computed in float64 and
-    rounded once (:func:`backends.winograd.filter_transform`)."""
+    rounded once (:func:`backends.winograd.filter_transform`).
+
+    Parameters
+    ----------
+    w : numpy.ndarray
+        3x3 HWIO kernels, float32 or float64 (the result keeps their dtype).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``U``, (36, C, F), row ``6 a + b``.
+
+    Raises
+    ------
+    ValueError
+        The kernel is not 3x3.
+    """
     if w.shape[:2] != (3, 3):
         raise ValueError(f"w: expected a 3x3 kernel for Winograd F(4x4,3x3), received {w.shape}")
     return _wg.filter_transform(w, 4)
@@ -172,6 +294,18 @@ def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha
     input tile, ``Y = A^T (U ⊙ V) A`` (matrices in :mod:`backends.winograd`), the channel sum
     as 36 matrix products; input and output transforms in the working precision. Then
     :func:`epilogue`. Equals ``conv2d_forward`` up to rounding (the ``winograd`` tier).
+
+    Parameters
+    ----------
+    x, w, b, pads, relu, residual, alpha, beta
+        As in :func:`winograd_forward`.
+    u : numpy.ndarray, optional
+        The kernels' :func:`winograd4_filter`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y``.
     """
     u = winograd4_filter(w) if u is None else u
     return _winograd(x, w, b, pads, 4, u, dict(relu=relu, residual=residual, alpha=alpha,

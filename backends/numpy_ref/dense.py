@@ -12,7 +12,22 @@ __all__ = ["dense_forward", "dense_backward"]
 
 
 def dense_forward(x, w, b):
-    """``y = x w + b``."""
+    """``y = x w + b``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (N, K).
+    w : numpy.ndarray
+        (K, U).
+    b : numpy.ndarray or None
+        (U,).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y`` (N, U).
+    """
     y = x @ w
     if b is not None:
         y += b
@@ -20,5 +35,18 @@ def dense_forward(x, w, b):
 
 
 def dense_backward(x, w, dy):
-    """Return ``(dx, dw, db) = (dy w^T, x^T dy, sum_n dy)``."""
+    """Return ``(dx, dw, db) = (dy w^T, x^T dy, sum_n dy)``.
+
+    Parameters
+    ----------
+    x, w
+        As in :func:`dense_forward`.
+    dy : numpy.ndarray
+        Upstream gradient (N, U).
+
+    Returns
+    -------
+    dx, dw, db : numpy.ndarray
+        Shaped like ``x``, ``w`` and (U,).
+    """
     return dy @ w.T, x.T @ dy, dy.sum(axis=0)

@@ -15,7 +15,22 @@ __all__ = ["loss_forward", "loss_backward"]
 
 
 def loss_forward(y, t, *, kind, delta):
-    """Mean loss over all elements, as a Python float."""
+    """Mean loss over all elements, as a Python float.
+
+    Parameters
+    ----------
+    y, t : numpy.ndarray
+        Prediction and target, same shape and dtype.
+    kind : {"mse", "mae", "smooth_l1"}
+        The loss.
+    delta : float
+        Huber's switch point (``smooth_l1``).
+
+    Returns
+    -------
+    float
+        ``L``.
+    """
     e = y - t
     if kind == "mse":
         v = e * e
@@ -29,7 +44,18 @@ def loss_forward(y, t, *, kind, delta):
 
 
 def loss_backward(y, t, *, kind, delta):
-    """Gradient of the mean loss with respect to ``y``."""
+    """Gradient of the mean loss with respect to ``y``.
+
+    Parameters
+    ----------
+    y, t, kind, delta
+        As in :func:`loss_forward`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dL/dy``.
+    """
     e = y - t
     m = y.dtype.type(y.size)
     if kind == "mse":

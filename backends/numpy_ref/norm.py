@@ -20,14 +20,42 @@ __all__ = ["batchnorm_statistics", "batchnorm_forward", "batchnorm_backward"]
 
 
 def batchnorm_statistics(x):
-    """Per-channel mean and biased variance ``mean((x - mu)^2)`` over (N, H, W)."""
+    """Per-channel mean and biased variance ``mean((x - mu)^2)`` over (N, H, W).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        NHWC input.
+
+    Returns
+    -------
+    mean, var : numpy.ndarray
+        (C,) each.
+    """
     mean = x.mean(axis=(0, 1, 2))
     var = ((x - mean) ** 2).mean(axis=(0, 1, 2))
     return mean, var
 
 
 def batchnorm_forward(x, gamma, beta, mean, var, *, epsilon):
-    """``y = gamma (x - mean) / sqrt(var + eps) + beta``."""
+    """``y = gamma (x - mean) / sqrt(var + eps) + beta``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        NHWC input.
+    gamma, beta : numpy.ndarray
+        Scale and shift, (C,).
+    mean, var : numpy.ndarray
+        The statistics normalised with, (C,).
+    epsilon : float
+        ``eps``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y``.
+    """
     inv = 1 / np.sqrt(var + x.dtype.type(epsilon))
     return (x - mean) * (inv * gamma) + beta
 
@@ -37,6 +65,20 @@ def batchnorm_backward(x, dy, gamma, mean, var, *, epsilon, training):
 
     With batch statistics (``training``) ``dx = gamma inv / M (M dy - sum dy - xhat sum(dy
     xhat))``, M = N H W; with fixed statistics ``dx = gamma inv dy``.
+
+    Parameters
+    ----------
+    x, gamma, mean, var, epsilon
+        As in :func:`batchnorm_forward`.
+    dy : numpy.ndarray
+        Upstream gradient.
+    training : bool
+        Whether ``mean`` and ``var`` were the batch's own.
+
+    Returns
+    -------
+    dx, dgamma, dbeta : numpy.ndarray
+        Shaped like ``x``, (C,) and (C,).
     """
     inv = 1 / np.sqrt(var + x.dtype.type(epsilon))
     xhat = (x - mean) * inv

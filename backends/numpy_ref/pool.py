@@ -45,6 +45,24 @@ def maxpool_forward(x, *, size, stride, pads):
     """``y = max over each window``; returns ``(y, argmax)`` with int64 flat indices into x.
 
     Ties go to the first maximum in row-major window order.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        NHWC input.
+    size : (int, int)
+        Window ``(kh, kw)``.
+    stride : (int, int)
+        ``(sh, sw)``.
+    pads : (int, int, int, int)
+        ``(top, bottom, left, right)``, each smaller than the window.
+
+    Returns
+    -------
+    y : numpy.ndarray
+        (N, Ho, Wo, C).
+    argmax : numpy.ndarray
+        int64, shaped like ``y``.
     """
     n, h, w, c = x.shape
     ho, wo = _out(x, size, stride, pads)
@@ -62,7 +80,22 @@ def maxpool_forward(x, *, size, stride, pads):
 
 
 def maxpool_backward(dy, argmax, *, x_shape):
-    """``dx[argmax[o]] += dy[o]`` for every output ``o``."""
+    """``dx[argmax[o]] += dy[o]`` for every output ``o``.
+
+    Parameters
+    ----------
+    dy : numpy.ndarray
+        Upstream gradient, shaped like ``y``.
+    argmax : numpy.ndarray
+        The forward's ``argmax``.
+    x_shape : tuple of int
+        The input's shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dx``.
+    """
     dx = np.zeros(int(np.prod(x_shape)), dtype=dy.dtype)
     np.add.at(dx, argmax.ravel(), dy.ravel())
     return dx.reshape(x_shape)
@@ -74,14 +107,42 @@ def _counts(x_shape, size, stride, pads, ho, wo, dtype):
 
 
 def avgpool_forward(x, *, size, stride, pads):
-    """``y = (sum of in-bounds cells of the window) / (their count)``."""
+    """``y = (sum of in-bounds cells of the window) / (their count)``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        NHWC input.
+    size, stride, pads
+        As in :func:`maxpool_forward`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y`` (N, Ho, Wo, C).
+    """
     ho, wo = _out(x, size, stride, pads)
     sums = _windows(_pad(x, pads, 0.0), size, stride, ho, wo).sum(axis=(-2, -1))
     return np.ascontiguousarray(sums / _counts(x.shape, size, stride, pads, ho, wo, x.dtype))
 
 
 def avgpool_backward(dy, *, x_shape, size, stride, pads):
-    """Each in-bounds cell of a window receives ``dy / count`` of that window."""
+    """Each in-bounds cell of a window receives ``dy / count`` of that window.
+
+    Parameters
+    ----------
+    dy : numpy.ndarray
+        Upstream gradient.
+    x_shape : tuple of int
+        The input's shape.
+    size, stride, pads
+        As in :func:`maxpool_forward`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``dx``.
+    """
     n, h, w, c = x_shape
     ho, wo = dy.shape[1:3]
     g = dy / _counts(x_shape, size, stride, pads, ho, wo, dy.dtype)

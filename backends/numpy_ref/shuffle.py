@@ -15,7 +15,22 @@ __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
 
 def pixel_shuffle(x, *, scale, order):
-    """(N, H, W, C r^2) -> (N, H r, W r, C)."""
+    """(N, H, W, C r^2) -> (N, H r, W r, C).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        NHWC input, C r^2 channels.
+    scale : int
+        ``r``.
+    order : {"dcr", "crd"}
+        The channel order (see the module docstring).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y``, C-contiguous.
+    """
     n, h, w, cr = x.shape
     r = scale
     c = cr // (r * r)
@@ -27,7 +42,20 @@ def pixel_shuffle(x, *, scale, order):
 
 
 def pixel_unshuffle(y, *, scale, order):
-    """Inverse of :func:`pixel_shuffle`: (N, H r, W r, C) -> (N, H, W, C r^2)."""
+    """Inverse of :func:`pixel_shuffle`: (N, H r, W r, C) -> (N, H, W, C r^2).
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        NHWC array, height and width multiples of ``scale``.
+    scale, order
+        As in :func:`pixel_shuffle`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array ``pixel_shuffle`` maps to ``y``.
+    """
     n, hr, wr, c = y.shape
     r = scale
     h, w = hr // r, wr // r
