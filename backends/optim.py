@@ -28,7 +28,22 @@ def _check(owner, name, value, lo=0.0, hi=math.inf, lo_open=False, hi_open=False
 
 @dataclass
 class SGD:
-    """Plain gradient descent: ``p -= lr g``."""
+    """Plain gradient descent: ``p -= lr g``.
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+        Learning rate, ``> 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from backends import get_backend
+    >>> p = np.array([1.0, 2.0])
+    >>> SGD(lr=0.5).step("w", p, np.array([1.0, -2.0]), get_backend("numpy").kernels("optim"))
+    >>> p
+    array([0.5, 3. ])
+    """
 
     lr: float = 0.01
 
@@ -36,13 +51,31 @@ class SGD:
         _check("SGD", "lr", self.lr, lo_open=True)
 
     def step(self, key: Any, param: np.ndarray, grad: np.ndarray, kernels) -> None:
-        """SGD: ``param -= lr grad``; see ``Momentum.step`` for the arguments."""
+        """SGD: ``param -= lr grad``.
+
+        Parameters
+        ----------
+        key, param, grad, kernels
+            As in :meth:`Momentum.step` (SGD keeps no slot).
+        """
         kernels.sgd_step(param, grad, lr=self.lr)
 
 
 @dataclass
 class Momentum:
-    """SGD with (optionally Nesterov) momentum, Keras form: ``v = mu v - lr g; p += v``."""
+    """SGD with (optionally Nesterov) momentum, Keras form: ``v = mu v - lr g; p += v``.
+
+    Parameters
+    ----------
+    lr : float, default 0.01
+        Learning rate, ``> 0``.
+    momentum : float, default 0.9
+        ``mu``, in [0, 1].
+    nesterov : bool, default False
+        Nesterov's form: ``p += mu v - lr g``.
+    _slots : dict
+        The velocities by parameter key, kept by the optimizer (not an argument to pass).
+    """
 
     lr: float = 0.01
     momentum: float = 0.9
@@ -80,6 +113,18 @@ class Adam:
     """Adam (Kingma & Ba), Keras form with the bias correction folded into the step size.
 
     The step counter advances per parameter, so every parameter sees t = 1 on its first step.
+
+    Parameters
+    ----------
+    lr : float, default 0.001
+        Learning rate, ``> 0``.
+    beta1, beta2 : float, default 0.9 and 0.999
+        Decay rates of the moments, in [0, 1).
+    epsilon : float, default 1e-7
+        Added to ``sqrt(v)``, ``> 0``.
+    _slots : dict
+        The moments and step count by parameter key, kept by the optimizer (not an argument
+        to pass).
     """
 
     lr: float = 0.001
@@ -96,7 +141,13 @@ class Adam:
         _check("Adam", "epsilon", self.epsilon, lo_open=True)
 
     def step(self, key, param, grad, kernels) -> None:
-        """Adam; see ``Momentum.step`` for the arguments."""
+        """One Adam step of ``param`` (its moments and step count kept under ``key``).
+
+        Parameters
+        ----------
+        key, param, grad, kernels
+            As in :meth:`Momentum.step`.
+        """
         slot = self._slots.setdefault(key, [np.zeros_like(param), np.zeros_like(param), 0])
         slot[2] += 1
         kernels.adam_step(

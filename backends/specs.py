@@ -527,11 +527,28 @@ class Conv2D(_Windowed):
             )
 
     def winograd_eligible(self) -> bool:
-        """Whether the Winograd algorithms apply (3x3 kernel, stride 1)."""
+        """Whether the Winograd algorithms apply (3x3 kernel, stride 1).
+
+        Returns
+        -------
+        bool
+            True for a 3x3 kernel with stride 1.
+        """
         return self.kernel == (3, 3) and self.stride == (1, 1)
 
     def algos(self) -> tuple[str, ...]:
-        """The concrete algorithms that compute this convolution (``auto`` picks among them)."""
+        """The concrete algorithms that compute this convolution (``auto`` picks among them).
+
+        Returns
+        -------
+        tuple of str
+            ``(algo,)``, or for ``auto`` ``im2col`` and the eligible Winograd variants.
+
+        Examples
+        --------
+        >>> Conv2D(filters=4, algo="auto").algos()
+        ('im2col', 'winograd', 'winograd4')
+        """
         if self.algo != "auto":
             return (self.algo,)
         if self.winograd_eligible():

@@ -40,7 +40,13 @@ Run = Callable[[argparse.Namespace], None]
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Every command's help layout: the description and example as written, each option's
-    default shown (``(default: ...)``) unless it is ``None``/``False`` or already said."""
+    default shown (``(default: ...)``) unless it is ``None``/``False`` or already said.
+
+    Parameters
+    ----------
+    prog, indent_increment, max_help_position, width
+        As for ``argparse.HelpFormatter``.
+    """
 
     def _get_help_string(self, action):
         text = action.help or ""
@@ -286,7 +292,18 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def is_user_error(err: BaseException) -> bool:
     """A named config/data/weights error, or a ``ValueError`` Hydra raises itself while
     parsing overrides (e.g. ``backend=0``: "Config group override must be a string or a
-    list"), which it does not wrap in its own error types."""
+    list"), which it does not wrap in its own error types.
+
+    Parameters
+    ----------
+    err : BaseException
+        The error a command raised.
+
+    Returns
+    -------
+    bool
+        True: shown as one line with exit status 2; False: a bug, shown with its traceback.
+    """
     if isinstance(err, _user_errors()):
         return True
     if isinstance(err, ValueError) and err.__traceback__ is not None:
@@ -299,7 +316,23 @@ def is_user_error(err: BaseException) -> bool:
 
 def one_line(err: BaseException) -> str:
     """The error's message on one line, with its cause's first line when Hydra wraps one
-    (``Error merging override ...`` says where, the OmegaConf cause says what)."""
+    (``Error merging override ...`` says where, the OmegaConf cause says what).
+
+    Parameters
+    ----------
+    err : BaseException
+        The error.
+
+    Returns
+    -------
+    str
+        Its message, whitespace collapsed (the class name when empty).
+
+    Examples
+    --------
+    >>> one_line(ValueError("dataset.root:\\n  expected a directory"))
+    'dataset.root: expected a directory'
+    """
     text = " ".join(str(err).split()) or type(err).__name__
     cause = err.__cause__
     if cause is not None and str(cause).strip():

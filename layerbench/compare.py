@@ -49,7 +49,7 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf", re
 class ColumnDiff:
     """One metric column of one table: its largest difference and whether it passes.
 
-    Attributes
+    Parameters
     ----------
     column : str
         The column's name.
@@ -77,7 +77,7 @@ class ColumnDiff:
 class TableDiff:
     """The comparison of one table.
 
-    Attributes
+    Parameters
     ----------
     name : str
         The table's file stem.

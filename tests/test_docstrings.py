@@ -212,16 +212,28 @@ def _resolve(name):
 
 
 def _main_api():
-    from backends import activations, autotune, backend, bands, errors, losses, network, winograd
+    from backends import (
+        activations,
+        autotune,
+        backend,
+        bands,
+        errors,
+        losses,
+        network,
+        optim,
+        winograd,
+    )
     from backends.layers import base as layers_base
     from backends.testing import tolerances
-    from layerbench import confdir, crosscheck, markdown, metrics, provenance, schema
+    from layerbench import cli, compare, confdir, crosscheck, markdown, metrics, provenance, schema
     from layerbench.data import degrade, div2k, images, mri
     from layerbench.experiments import div2k as div2k_experiment
-    from layerbench.experiments import methods
+    from layerbench.experiments import methods, runner
     from layerbench.experiments import mri as mri_experiment
     from layerbench.experiments import protocol as experiment_protocol
     from layerbench.models import graph, inference, measure, model
+    from layerbench.report import bench_figures
+    from layerbench.report import build as report_build
     from layerbench.report import figures as report_figures
     from layerbench.report import tables as report_tables
     from layerbench.training import (
@@ -234,6 +246,8 @@ def _main_api():
         trainset_mri,
     )
 
+    layer_modules = [importlib.import_module(f"backends.layers.{m}")
+                     for m in ("conv", "elementwise", "norm", "pool", "reshape")]
     # the package exports functions named like these modules
     bicubic, edsr, wdsr = (importlib.import_module(f"layerbench.models.{m}")
                            for m in ("bicubic", "edsr", "wdsr"))
@@ -274,7 +288,8 @@ def _main_api():
                                             train_report, checkpoint, provenance, confdir,
                                             measure, crosscheck, methods, div2k_experiment,
                                             mri_experiment, experiment_protocol, schema,
-                                            train_schema)
+                                            train_schema, optim, layers, *layer_modules, cli,
+                                            runner, bench_figures, report_build, compare)
              for f, obj in vars(m).items() if not f.startswith("_")
              and (inspect.isfunction(obj) or inspect.isclass(obj))
              and obj.__module__ == m.__name__]
@@ -315,7 +330,8 @@ def test_no_documented_parameter_is_missing_from_its_signature():
     "layerbench.data.images", "layerbench.data.degrade", "layerbench.models.edsr",
     "layerbench.models.inference", "layerbench.data.div2k", "layerbench.data.mri",
     "layerbench.markdown", "layerbench.report.figures", "backends.bands", "backends.errors",
-    "layerbench.confdir", "layerbench.experiments.mri",
+    "layerbench.confdir", "layerbench.experiments.mri", "backends.optim", "layerbench.cli",
+    "layerbench.report.build",
 ])
 def test_doctests(module_name):
     module = importlib.import_module(module_name)

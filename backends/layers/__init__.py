@@ -25,7 +25,23 @@ LAYER_CLASSES: dict[type, type[BaseLayer]] = {
 
 
 def layer_class(spec: specs.LayerSpec) -> type[BaseLayer]:
-    """The layer class that runs ``spec``."""
+    """The layer class that runs ``spec``.
+
+    Parameters
+    ----------
+    spec : backends.specs.LayerSpec
+        A layer spec.
+
+    Returns
+    -------
+    type
+        A subclass of :class:`BaseLayer`.
+
+    Raises
+    ------
+    KeyError
+        No layer runs that spec class.
+    """
     return LAYER_CLASSES[type(spec)]
 
 

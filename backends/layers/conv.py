@@ -91,6 +91,12 @@ class Conv2DLayer(_ConvCore, Layer):
 
     ``algo`` changes the forward algorithm only; backward always uses im2col.
 
+    Parameters
+    ----------
+    *args, **kwargs
+        ``spec, input_shape, dtype, backend, seed``, as for
+        :class:`~backends.layers.base.BaseLayer`.
+
     Notes
     -----
     Forward, with ``xpad`` the input zero-padded by ``pads`` and stride ``(sh, sw)``:
@@ -127,6 +133,12 @@ class Conv2DAddLayer(_ConvCore, BaseLayer):
     Inputs ``forward(a, b)``: ``a`` the convolution's input, ``b`` the skip, shaped like the
     output.
 
+    Parameters
+    ----------
+    *args, **kwargs
+        ``spec, input_shape, dtype, backend, seed``, as for
+        :class:`~backends.layers.base.BaseLayer`.
+
     Notes
     -----
     Forward: ``y = alpha (conv(a; W) + bias) + beta b``, with ``conv`` the convolution of
@@ -142,7 +154,27 @@ class Conv2DAddLayer(_ConvCore, BaseLayer):
         self._shortcut = Kernels(self.backend, "shortcut", ("shortcut_backward",))
 
     def forward(self, a, b, *, training: bool = False):
-        """``y = alpha (conv(a) + bias) + beta b`` (the merge-layer protocol: inputs a, b)."""
+        """``y = alpha (conv(a) + bias) + beta b`` (the merge-layer protocol: inputs a, b).
+
+        Parameters
+        ----------
+        a : numpy.ndarray
+            The convolution's NHWC input.
+        b : numpy.ndarray
+            The skip, shaped like the output.
+        training : bool, default False
+            Accepted for the protocol; ``a`` is kept for ``backward`` either way.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``y``.
+
+        Raises
+        ------
+        ShapeError, DTypeError, LayoutError
+            An input has the wrong shape, dtype or memory layout.
+        """
         self._check_x(a, "a")
         y_shape = self.spec.output_shape(a.shape)
         check_array(self._name, "b", b, self.dtype, shape=y_shape)
@@ -183,6 +215,11 @@ class Conv2DAddLayer(_ConvCore, BaseLayer):
 
 class ConnectedLayer(Layer):
     """Dense layer on the row-major flattened input ``x2 = x.reshape(N, H*W*C)``.
+
+    Parameters
+    ----------
+    spec, input_shape, dtype, backend, seed
+        As for :class:`~backends.layers.base.BaseLayer`.
 
     Notes
     -----

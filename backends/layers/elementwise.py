@@ -8,6 +8,11 @@ from .base import BaseLayer, Layer, check_array
 class ActivationLayer(Layer):
     """An activation function applied element by element.
 
+    Parameters
+    ----------
+    spec, input_shape, dtype, backend, seed
+        As for :class:`~backends.layers.base.BaseLayer`.
+
     Notes
     -----
     Forward: ``y = f(x)``; derivative: ``dL/dx = f'(x) * dy``. ``f``, ``f'`` and the value of
@@ -29,6 +34,11 @@ class ShortcutLayer(BaseLayer):
     """Two inputs: the weighted sum ``y = alpha * a + beta * b``.
 
     EDSR's residual uses ``alpha = res_scale`` on the block output and ``beta = 1`` on the skip.
+
+    Parameters
+    ----------
+    spec, input_shape, dtype, backend, seed
+        As for :class:`~backends.layers.base.BaseLayer`.
 
     Notes
     -----

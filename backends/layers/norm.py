@@ -10,6 +10,12 @@ from .base import Layer
 class BatchNormLayer(Layer):
     """Per-channel batch normalisation over (N, H, W), as ``tf.keras.layers.BatchNormalization``.
 
+    Parameters
+    ----------
+    *args, **kwargs
+        ``spec, input_shape, dtype, backend, seed``, as for
+        :class:`~backends.layers.base.BaseLayer`.
+
     Notes
     -----
     Forward (training): ``mu, var`` are the batch mean and biased variance per channel,

@@ -8,6 +8,11 @@ from .base import Layer
 class MaxPool2DLayer(Layer):
     """Max pooling over ``size`` windows moved by ``stride`` (padding is ``-inf``).
 
+    Parameters
+    ----------
+    spec, input_shape, dtype, backend, seed
+        As for :class:`~backends.layers.base.BaseLayer`.
+
     Notes
     -----
     Forward: ``y[n,i,j,c] = max_{p,q} xpad[n, i*sh+p, j*sw+q, c]`` over the window, with
@@ -33,6 +38,11 @@ class MaxPool2DLayer(Layer):
 
 class AvgPool2DLayer(Layer):
     """Average pooling over the in-bounds cells of each window (TensorFlow's convention).
+
+    Parameters
+    ----------
+    spec, input_shape, dtype, backend, seed
+        As for :class:`~backends.layers.base.BaseLayer`.
 
     Notes
     -----

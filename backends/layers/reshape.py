@@ -8,6 +8,11 @@ from .base import Layer
 class PixelShuffleLayer(Layer):
     """Depth to space by ``r``: (N, H, W, C r^2) -> (N, H r, W r, C).
 
+    Parameters
+    ----------
+    spec, input_shape, dtype, backend, seed
+        As for :class:`~backends.layers.base.BaseLayer`.
+
     Notes
     -----
     Forward, ``dcr`` order: ``y[n, h r + i, w r + j, c] = x[n, h, w, (i r + j) C + c]``
@@ -31,6 +36,11 @@ class PixelShuffleLayer(Layer):
 
 class UpsampleLayer(Layer):
     """Nearest-neighbour upsampling by an integer factor ``r``.
+
+    Parameters
+    ----------
+    spec, input_shape, dtype, backend, seed
+        As for :class:`~backends.layers.base.BaseLayer`.
 
     Notes
     -----

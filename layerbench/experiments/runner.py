@@ -29,7 +29,19 @@ WORKER_ENV = lease.WORKER_ENV  # a Slurm array task's name, recorded in each sha
 
 
 def result_settings(cfg: Config) -> dict[str, Any]:
-    """Everything that changes a shard's rows (threads and output options do not)."""
+    """Everything that changes a shard's rows (threads and output options do not).
+
+    Parameters
+    ----------
+    cfg : Config
+        A run's validated configuration, threads and output options included.
+
+    Returns
+    -------
+    dict
+        ``experiment``, ``dataset``, the backend's ``name`` and ``dtype``, and ``seed``:
+        what the shards' configuration hash covers.
+    """
     c = dataclasses.asdict(cfg)
     if c["experiment"].get("crop_images") is None:  # the default: shard names as before it
         c["experiment"].pop("crop_images", None)
@@ -110,6 +122,17 @@ def run_experiment(cfg: Config) -> pd.DataFrame:
     shard is computed only under its lock: a shard locked by another live run is left to it,
     and this run waits for it (or takes it over if that run dies), so two runs on one output
     root compute each shard once and both return every row.
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration; ``output`` says where the shards go and whether
+        finished ones are recomputed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of every shard of the plan.
 
     Raises
     ------
@@ -277,7 +300,18 @@ def _with_run_columns(table: pd.DataFrame, cfg: Config, shard: Shard) -> pd.Data
 
 
 def summary(table: pd.DataFrame) -> str:
-    """Mean PSNR/SSIM per method, scale (and weighting) on the whole image (channel all)."""
+    """Mean PSNR/SSIM per method, scale (and weighting) on the whole image (channel all).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A run's rows.
+
+    Returns
+    -------
+    str
+        The means as text (``"no results"`` for an empty table).
+    """
     if table.empty:
         return "no results"
     t = table[table["channel"] == "all"]

@@ -26,7 +26,21 @@ MEAN = np.array([0.4488, 0.4371, 0.4040]) * 255
 
 
 class WNConv2D(layers.Layer):
-    """Weight-normalised convolution: ``W = g v / ||v||`` (norm over H, W, I)."""
+    """Weight-normalised convolution: ``W = g v / ||v||`` (norm over H, W, I).
+
+    Parameters
+    ----------
+    filters : int
+        Output channels.
+    kernel_size : int
+        Kernel side.
+    padding : {"same", "valid"}, default "same"
+        TensorFlow's padding mode.
+    activation : str or callable, optional
+        A Keras activation.
+    **kw
+        Passed to ``keras.layers.Layer`` (``name``, ``dtype``).
+    """
 
     def __init__(self, filters, kernel_size, padding="same", activation=None, **kw):
         super().__init__(**kw)
@@ -222,6 +236,21 @@ def build_like(model) -> keras.Model:
     already folded into our kernels). Our convolution nodes, in graph order, map to the
     Keras model's convolution layers in creation order: both builders create them in the
     same order (head, blocks, body / main, upsampler / skip, tail).
+
+    Parameters
+    ----------
+    model : SRModel
+        An EDSR or WDSR model (any backend).
+
+    Returns
+    -------
+    keras.Model
+        The twin, weights copied.
+
+    Raises
+    ------
+    ShapeError
+        The two models' convolutions do not pair up.
     """
     from backends.errors import ShapeError, expected
 
@@ -285,10 +314,32 @@ class KerasPeer:
         return {"intra_op": info["intra_op_threads"], "inter_op": info["inter_op_threads"]}
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Float HR output for NHWC ``x`` (batch 1) in [0, 255], unclipped."""
+        """Float HR output for NHWC ``x`` (batch 1) in [0, 255], unclipped.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            ``(1, H, W, 3)`` in [0, 255].
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(1, scale H, scale W, 3)``.
+        """
         return self._predict(tf.constant(x, self.model.inputs[0].dtype)).numpy()
 
     def super_resolve(self, image: np.ndarray) -> np.ndarray:
         """uint8 ``H x W x 3`` -> uint8 ``(scale H) x (scale W) x 3``, clipped and rounded
-        half to even, as :meth:`SRModel.super_resolve`."""
+        half to even, as :meth:`SRModel.super_resolve`.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            uint8 H x W x 3.
+
+        Returns
+        -------
+        numpy.ndarray
+            uint8 ``(scale H) x (scale W) x 3``.
+        """
         return self._resolve(tf.constant(image, tf.uint8)).numpy()

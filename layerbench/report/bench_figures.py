@@ -31,7 +31,20 @@ TITLES = {
 
 def time_vs_threads(t: pd.DataFrame, item: str) -> Figure:
     """Forward and backward time of ``item`` against threads, one line per backend (im2col
-    for convolutions)."""
+    for convolutions).
+
+    Parameters
+    ----------
+    t : pandas.DataFrame
+        The timing rows.
+    item : str
+        The benchmarked layer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Forward and backward panels.
+    """
     rows = t[(t["item"] == item) & t["algo"].isin(["", "im2col"])]
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
@@ -54,7 +67,20 @@ def time_vs_threads(t: pd.DataFrame, item: str) -> Figure:
 
 def model_times(t: pd.DataFrame, thesis: dict[str, float]) -> Figure:
     """Per model and input size, each backend's time at its largest measured thread count,
-    with the thesis' seconds where the thesis gives one."""
+    with the thesis' seconds where the thesis gives one.
+
+    Parameters
+    ----------
+    t : pandas.DataFrame
+        The timing rows.
+    thesis : dict of str to float
+        The thesis' seconds per model item.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Grouped bars, one group per model item.
+    """
     m = t[t["suite"] == "Models"]
     m = m.loc[m.groupby(["item", "backend"])["threads"].idxmax()]
     items = sorted(m["item"].unique())
@@ -79,7 +105,20 @@ def model_times(t: pd.DataFrame, thesis: dict[str, float]) -> Figure:
 
 def all_figures(t: pd.DataFrame, thesis: dict[str, float]) -> dict[str, Figure]:
     """Every figure the data allow, by file stem (``thesis``: the thesis' seconds per model
-    item, for :func:`model_times`)."""
+    item, for :func:`model_times`).
+
+    Parameters
+    ----------
+    t : pandas.DataFrame
+        The timing rows (``report.bench.timings``).
+    thesis : dict of str to float
+        The thesis' seconds per model item.
+
+    Returns
+    -------
+    dict of str to matplotlib.figure.Figure
+        File stem to figure.
+    """
     out = {}
     for name, item in THREAD_FIGURES.items():
         if (t["item"] == item).any():

@@ -25,7 +25,25 @@ log = logging.getLogger(__name__)
 
 def load_runs(runs: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, Shard]]:
     """Every finished (verified) shard table under ``runs``, deduplicated, and the shards by
-    ``_file`` (through :func:`layerbench.experiments.store.load_runs`, the one reader)."""
+    ``_file`` (through :func:`layerbench.experiments.store.load_runs`, the one reader).
+
+    Parameters
+    ----------
+    runs : str or os.PathLike
+        The runs' root directory.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The merged rows, deduplicated (:func:`.tables.dedupe`).
+    shards : dict of str to Shard
+        The shards by file.
+
+    Raises
+    ------
+    DataError
+        No finished run table under ``runs``.
+    """
     table, shards = store.load_runs(runs)
     if table.empty:
         raise DataError(f"{runs}: expected finished run tables from `layerbench reproduce`, "
@@ -35,7 +53,25 @@ def load_runs(runs: str | os.PathLike) -> tuple[pd.DataFrame, dict[str, Shard]]:
 
 def label(slice_: int, angle: float) -> str:
     """The name of an example in figure titles and file names (``s040_a018``; a fractional
-    angle keeps its fraction: ``s040_a22.5``). Never parsed back: slice and angle are data."""
+    angle keeps its fraction: ``s040_a22.5``). Never parsed back: slice and angle are data.
+
+    Parameters
+    ----------
+    slice_ : int
+        The slice index.
+    angle : float
+        The angle in degrees.
+
+    Returns
+    -------
+    str
+        The label.
+
+    Examples
+    --------
+    >>> label(40, 18.0), label(40, 22.5)
+    ('s040_a018', 's040_a22.5')
+    """
     return f"s{slice_:03d}_a{angle:03g}"
 
 
@@ -159,6 +195,29 @@ def build_report(runs: str | os.PathLike = RUNS, out: str | os.PathLike = RESULT
 
     Every file is written to a temporary name and renamed; ``<out>/report_manifest.json``
     (:mod:`.manifest`), written last, lists them with their sizes and SHA-256.
+
+    Parameters
+    ----------
+    runs : str or os.PathLike
+        The runs' root directory.
+    out : str or os.PathLike
+        The results directory (``tables/``, ``figures/``).
+    formats : sequence of str, default ("png", "pdf")
+        Figure formats.
+    dpi : int, default 110
+        Resolution of raster figures.
+    workers : int, default 1
+        Processes saving figures.
+
+    Returns
+    -------
+    list of Path
+        Every file written.
+
+    Raises
+    ------
+    DataError
+        ``runs`` holds no finished run table.
     """
     if workers <= 1:
         written = _build(runs, out, formats, dpi, 0, 1)
