@@ -127,7 +127,8 @@ def peers(tables: Path | None = None, name: str = PEERS_CSV) -> str:
                      peer_cell, *cells])
     span = str(rounds[0]) if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
     intro = (f"Peers: {', '.join(peer_names) or 'none measured'}; each runtime in its own "
-             f"fresh process, median of {span} interleaved rounds. A cell: our time / the best peer's time at the same thread "
+             f"fresh process, median of {span} interleaved rounds. A cell: our time / the "
+             "best peer's time at the same thread "
              "count (our seconds, direct-equivalent GFLOP/s and their ratio to the measured "
              "sgemm peak).")
     return intro + "\n\n" + _markdown(["model", "threads", "best peer", *ours], body)

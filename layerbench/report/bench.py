@@ -10,11 +10,11 @@ The tidy table has one row per benchmark, parameter combination and backend: ``s
 ``algo``, ``direction`` (forward/backward/super_resolve), ``backend``, ``threads``, ``value`` and
 ``unit``. Derived columns: ``peer`` and ``ratio_to_peer`` (time over the peer's time for the
 same item, algo, direction and threads: < 1 is faster than the peer; the peer of whole models
-is the fastest of :data:`MODEL_PEERS` (Keras, ONNX Runtime, OpenVINO, PyTorch); of layers ``tf_graph``,
-the layer's ``tf.nn`` ops in graph mode, :data:`LAYER_PEER`; NaN where the peer has no row,
-listed by :func:`missing_peers`), ``ratio_to_eager`` (layers: time over the ``tensorflow``
-backend's, the eager oracle), ``auto_choice`` (``algo == "auto"`` rows: the algorithm it
-ran, from ``layers.ConvAutoChoice``), and for convolutions
+is the fastest of :data:`MODEL_PEERS` (Keras, ONNX Runtime, OpenVINO, PyTorch); of layers
+``tf_graph``, the layer's ``tf.nn`` ops in graph mode, :data:`LAYER_PEER`; NaN where the peer
+has no row, listed by :func:`missing_peers`), ``ratio_to_eager`` (layers: time over the
+``tensorflow`` backend's, the eager oracle), ``auto_choice`` (``algo == "auto"`` rows: the
+algorithm it ran, from ``layers.ConvAutoChoice``), and for convolutions
 ``gflops`` (direct-convolution FLOPs ``2 N Ho Wo kh kw Cin F`` per second, twice that for
 backward) and ``peak_fraction`` (over the measured sgemm GFLOP/s at the same threads).
 Skipped and failed combinations (asv stores no number) are left out.
@@ -414,7 +414,8 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
              "over the peer's for the same case, algorithm and threads (< 1: faster than "
              "the peer). The peer of whole models is the fastest of `keras`, `onnxruntime`, "
              "`openvino` and `torch` for the same case and threads, each at its best in its "
-             "own process (`bench/models.py`, `layerbench/runtimes.py`); the `tensorflow` backend (`tf.nn` "
+             "own process (`bench/models.py`, `layerbench/runtimes.py`); the `tensorflow` "
+             "backend (`tf.nn` "
              "ops layer by layer through the protocol) is the tests' oracle, listed for the "
              "record. The peer of layers is `tf_graph`: the layer's `tf.nn` ops in graph "
              "mode (`tf.function` with a fixed input signature, traced once before timing, "

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from layerbench.confdir import FIGURES_DIR, TABLES_DIR
 from layerbench.experiments import store
 
 MANIFEST = "report_manifest.json"
@@ -67,9 +68,10 @@ def check(out: str | os.PathLike) -> list[str]:
         if record.get("format") != FORMAT or not isinstance(files, dict):
             raise ValueError(f"expected a {FORMAT} with 'files'")
     except FileNotFoundError:
-        return [f"{target}: missing (the report did not finish)"]
+        return [f"{target}: missing (the report did not finish)", *_temporaries(out, {})]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        return [f"{target}: unreadable manifest ({type(err).__name__}: {err})"]
+        return [f"{target}: unreadable manifest ({type(err).__name__}: {err})",
+                *_temporaries(out, {})]
     problems = []
     for name, want in files.items():
         p = out / name
@@ -85,8 +87,13 @@ def check(out: str | os.PathLike) -> list[str]:
                 problems.append(f"{p}: checksum differs from the manifest's")
         except OSError as err:
             problems.append(f"{p}: unreadable ({err})")
-    for folder in {(out / n).parent for n in files if isinstance(n, str)}:
-        if folder.is_dir():
-            problems += [f"{p}: temporary file of an interrupted report write"
-                         for p in sorted(folder.iterdir()) if store.is_temporary(p)]
-    return problems
+    return problems + _temporaries(out, files)
+
+
+def _temporaries(out: Path, files: dict) -> list[str]:
+    """Temporaries a killed report left in its folders (tables, figures, and those of
+    ``files``)."""
+    folders = {out / TABLES_DIR, out / FIGURES_DIR} | {(out / n).parent for n in files}
+    return [f"{p}: temporary file of an interrupted report write"
+            for folder in sorted(folders) if folder.is_dir()
+            for p in sorted(folder.iterdir()) if store.is_temporary(p)]

@@ -24,22 +24,22 @@ def _one_line_failure(returncode: int, stderr: str, command: str, path) -> None:
 
 
 def test_a_failed_report_fails_the_command(cli_env, tmp_path, capsys):
-    """``echo x > <report>/figures``, then ``reproduce``, ``report`` and ``reproduce -m``
-    (the multirun finds the shards finished and goes straight to its report)."""
+    """``echo x > <report>/figures``, then ``reproduce`` and ``report`` (in this process: one
+    start-up less) and ``reproduce -m`` (a real process, as ``nox -s reproduce`` runs it; it
+    finds the shards finished and goes straight to its report)."""
     from layerbench.cli import main
 
     runs, out = tmp_path / "runs", tmp_path / "report"
     out.mkdir()
     (out / "figures").write_text("x\n")
     paths = [f"output.root={runs}", f"report.out={out}"]
-    for multirun in (False, True):
-        proc = subprocess.run([sys.executable, "-m", "layerbench.cli", "reproduce",
-                               *(["-m"] if multirun else []), *SMOKE, *paths],
-                              cwd=tmp_path, env=cli_env, capture_output=True, text=True,
-                              timeout=600)
-        _one_line_failure(proc.returncode, proc.stderr, "reproduce", out / "figures")
-        if multirun:
-            break
-        with pytest.raises(SystemExit) as info:  # in this process: no second start-up
-            main(["report", f"runs={runs}", f"out={out}", f"hydra.run.dir={tmp_path / 'h'}"])
-        _one_line_failure(info.value.code, capsys.readouterr().err, "report", out / "figures")
+    for args in (["reproduce", *SMOKE, *paths, f"hydra.run.dir={tmp_path / 'h1'}"],
+                 ["report", f"runs={runs}", f"out={out}", f"hydra.run.dir={tmp_path / 'h2'}"]):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        _one_line_failure(info.value.code, capsys.readouterr().err, args[0], out / "figures")
+    proc = subprocess.run([sys.executable, "-m", "layerbench.cli", "reproduce", "-m", *SMOKE,
+                           *paths], cwd=tmp_path, env=cli_env, capture_output=True, text=True,
+                          timeout=600)
+    _one_line_failure(proc.returncode, proc.stderr, "reproduce", out / "figures")

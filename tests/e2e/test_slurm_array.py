@@ -1,9 +1,9 @@
-"""A real Slurm array: ``layerbench submit --tasks 3`` on a two-node cluster (two ``slurmd``
-on this host, ``tools/slurm_local.py start --nodes 2``) runs the shards of one experiment on a DIV2K-layout tree (embedded
-photographs): every shard computed exactly once, by a named task; the tables equal a local
-run's; one task cancelled while it holds a shard, and the run complete after submitting the
-same command again; ``layerbench verify`` clean. When Slurm cannot be started the test
-skips with the reason.
+"""A real Slurm array: ``layerbench submit --tasks 3`` on a two-node cluster (two ``slurmd`` on
+this host, ``tools/slurm_local.py start --nodes 2``) runs the shards of one experiment on a
+DIV2K-layout tree (embedded photographs): every shard computed exactly once, by a named task;
+the tables equal a local run's; one task cancelled while it holds a shard, and the run complete
+after submitting the same command again; ``layerbench verify`` clean. When Slurm cannot be
+started the test skips with the reason.
 """
 
 from __future__ import annotations

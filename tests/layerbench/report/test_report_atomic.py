@@ -64,7 +64,8 @@ def test_a_report_killed_while_saving_leaves_no_partial_file(runs, tmp_path, cap
     temporaries = [p for p in killed.rglob("*") if store.is_temporary(p)]
     assert len(temporaries) == 1, temporaries
     problems = manifest.check(killed)
-    assert problems and "missing (the report did not finish)" in problems[0]
+    assert "missing (the report did not finish)" in problems[0]
+    assert problems[1:] == [f"{temporaries[0]}: temporary file of an interrupted report write"]
     with pytest.raises(SystemExit) as status:
         cli.main(["verify", str(runs), "--report", str(killed)])
     assert status.value.code == 1 and "BROKEN report" in capsys.readouterr().out
