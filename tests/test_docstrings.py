@@ -220,7 +220,10 @@ VALIDATED_MODULES = (
     "backends.layers.elementwise", "backends.layers.norm", "backends.layers.pool",
     "backends.layers.reshape", "backends.losses", "backends.network", "backends.optim",
     "backends.registry", "backends.testing.tolerances", "backends.winograd",
-    # numpy_ref: the canonical kernel signatures every backend keeps
+    # the backend packages (thread knob, provenance)
+    *registry.BACKEND_PACKAGES.values(),
+    # numpy_ref: the canonical kernel signatures; the other backends keep them (the parity
+    # test checks it) and their docstrings say what differs, not the parameters again
     *(f"backends.numpy_ref.{m}" for m in protocol.KERNEL_MODULES),
     "layerbench.cli", "layerbench.compare", "layerbench.confdir", "layerbench.crosscheck",
     "layerbench.markdown", "layerbench.metrics", "layerbench.provenance", "layerbench.schema",
@@ -236,6 +239,14 @@ VALIDATED_MODULES = (
     "layerbench.training.train_report", "layerbench.training.train_schema",
     "layerbench.training.trainset", "layerbench.training.trainset_mri",
 )
+
+
+def _importable(name):
+    try:
+        importlib.import_module(name)
+    except ImportError:  # an optional backend's dependency is not installed here
+        return False
+    return True
 
 
 def _main_api():
@@ -258,7 +269,7 @@ def _main_api():
               if m in vars(c)]
     names += ["backends.specs.check_input_shape", "backends.specs.window_geometry",
               "backends.specs.Conv2D.algos", "backends.specs.Conv2D.winograd_eligible"]
-    whole = [f"{name}.{attr}" for name in VALIDATED_MODULES
+    whole = [f"{name}.{attr}" for name in VALIDATED_MODULES if _importable(name)
              for attr, obj in vars(importlib.import_module(name)).items()
              if not attr.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
              and obj.__module__ == name]

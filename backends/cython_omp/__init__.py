@@ -31,23 +31,47 @@ def _single_threaded_blas() -> None:
 
 
 def blas_threads() -> int:
-    """Threads the BLAS library would use for one call (1 while the backend is loaded)."""
+    """Threads the BLAS library would use for one call (1 while the backend is loaded).
+
+    Returns
+    -------
+    int
+        The thread count threadpoolctl reports.
+    """
     return threads_of(_BLAS)
 
 
 def blas_info() -> list[dict]:
-    """The BLAS libraries loaded in the process, as threadpoolctl describes them."""
+    """The BLAS libraries loaded in the process, as threadpoolctl describes them.
+
+    Returns
+    -------
+    list of dict
+        One entry per library (implementation, version, threads, path).
+    """
     return info_of(_BLAS)
 
 
 def set_threads(n: int) -> None:
-    """The one knob: ``n`` OpenMP threads in every kernel; each runs 1-thread BLAS calls."""
+    """The one knob: ``n`` OpenMP threads in every kernel; each runs 1-thread BLAS calls.
+
+    Parameters
+    ----------
+    n : int
+        The thread count.
+    """
     _openmp.set_threads(n)
     _single_threaded_blas()
 
 
 def get_threads() -> int:
-    """The number of OpenMP threads every kernel of this backend runs on."""
+    """The number of OpenMP threads every kernel of this backend runs on.
+
+    Returns
+    -------
+    int
+        OpenMP's ``max_threads``.
+    """
     return _openmp.max_threads()
 
 

@@ -44,12 +44,23 @@ def _resolved(n: int) -> int:
 
 
 def get_threads() -> int:
-    """Intra-op threads TensorFlow uses (or will use when it starts)."""
+    """Intra-op threads TensorFlow uses (or will use when it starts).
+
+    Returns
+    -------
+    int
+        The thread count (the runtime default resolved).
+    """
     return _resolved(tf.config.threading.get_intra_op_parallelism_threads())
 
 
 def set_threads(n: int) -> None:
     """Size both TensorFlow pools to ``n``; only possible before the first op runs.
+
+    Parameters
+    ----------
+    n : int
+        The thread count of the intra-op and inter-op pools.
 
     Raises
     ------
@@ -80,7 +91,14 @@ def _onednn() -> bool | None:
 
 
 def info() -> dict[str, Any]:
-    """TensorFlow version, oneDNN state and both pool sizes (0 = runtime default)."""
+    """TensorFlow version, oneDNN state and both pool sizes (0 = runtime default).
+
+    Returns
+    -------
+    dict
+        ``tensorflow``, ``onednn``, ``TF_ENABLE_ONEDNN_OPTS``, ``intra_op_threads``,
+        ``inter_op_threads`` and ``runtime_started``.
+    """
     return {
         "tensorflow": tf.__version__,
         "onednn": _onednn(),
