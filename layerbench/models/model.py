@@ -164,8 +164,9 @@ class SRModel:
 
         Raises
         ------
-        WeightsError
-            A key is missing or unknown, or a shape does not fit; nothing is assigned.
+        WeightsError, NonFiniteError
+            A key is missing or unknown, a shape does not fit, or a value is not finite;
+            nothing is assigned.
         """
         self.net.load_params(p, strict=strict)
 
