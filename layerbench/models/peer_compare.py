@@ -156,6 +156,23 @@ def summary(table) -> str:
 
 
 def parse(argv):
+    """The command's arguments.
+
+    Parameters
+    ----------
+    argv : list of str
+        The arguments after ``peer-compare``.
+
+    Returns
+    -------
+    argparse.Namespace
+        The parsed arguments.
+
+    Raises
+    ------
+    SystemExit
+        Status 2 for a bad argument (``--repeats`` below 1 included), 0 after ``--help``.
+    """
     from layerbench.cli import parser
 
     p = parser("peer-compare", __doc__.split("\n\n")[0])
@@ -217,6 +234,16 @@ def markdown(table, command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``layerbench peer-compare``: time the models on the backends and the Keras peer.
+
+    Each thread count runs in a fresh worker process; the summary is printed (and written
+    as Markdown with ``--md``). ``--from CSV`` summarises an earlier run without timing.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+    """
     import pandas as pd
 
     raw = sys.argv[1:] if argv is None else argv
