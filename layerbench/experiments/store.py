@@ -188,6 +188,7 @@ def read_sidecar(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB blocks, as hexadecimal."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -229,9 +230,11 @@ class Shard:
         return str(self.base)
 
     def path(self, ext: str) -> Path:
+        """The shard's file with suffix ``ext`` (``.parquet``, ``.npz``, the sidecar, the lock)."""
         return self.base.with_name(self.base.name + ext)
 
     def started(self) -> bool:
+        """Whether any data file or the sidecar of the shard exists (finished or not)."""
         return any(self.path(e).exists() for e in (*DATA_SUFFIXES, SIDECAR))
 
     @property
@@ -307,6 +310,7 @@ class Shard:
         return int(read_sidecar(self.path(SIDECAR))["shard"]["rows"])
 
     def done(self) -> bool:
+        """Whether the shard is finished: :meth:`verify` finds no problem."""
         return not self.verify()
 
     def clean(self) -> None:
@@ -333,6 +337,7 @@ class Shard:
         _atomic(self.path(SIDECAR), lambda t: Path(t).write_text(text), SIDECAR)
 
     def read_table(self) -> pd.DataFrame:
+        """The shard's rows (its ``.parquet`` table)."""
         return pd.read_parquet(self.path(".parquet"))
 
     def read_examples(self) -> Examples:
@@ -464,6 +469,7 @@ class Shard:
         return lease.holds(self.path(LOCK))
 
     def unlock(self) -> None:
+        """Stop renewing the lease and remove the lock if this process on this host owns it."""
         lease.release(self.path(LOCK))
         owner = self.lock_owner()
         if owner and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
@@ -571,6 +577,7 @@ def verify_tree(root: str | os.PathLike) -> dict[str, list[str]]:
 
 
 def finished_shards(root: str | os.PathLike) -> list[Shard]:
+    """Every finished (verified) shard under ``root``."""
     return [s for s in map(Shard.from_base, shard_bases(root)) if s.done()]
 
 
