@@ -189,42 +189,18 @@ class MergeLayer(Protocol):
     dtype: np.dtype
 
     def params(self) -> Mapping[str, Array]:
-        """The trainable parameters by name.
-
-        Returns
-        -------
-        Mapping of str to numpy.ndarray
-            The live parameter arrays (empty for parameter-free layers).
-        """
+        """The trainable parameters by name, as :meth:`Layer.params`."""
 
     def grads(self) -> Mapping[str, Array]:
-        """The gradients of the last ``backward``, summed over the batch.
-
-        Returns
-        -------
-        Mapping of str to numpy.ndarray
-            ``dL/dparam``, keyed like ``params()``.
-
-        Raises
-        ------
-        StateError
-            No ``backward`` has run since the parameters were last set.
-        """
+        """The gradients of the last ``backward``, as :meth:`Layer.grads`."""
 
     def load_params(self, p: Mapping[str, Array]) -> None:
-        """Replace the parameters (all or nothing).
+        """Replace the parameters (all or nothing), as :meth:`Layer.load_params`.
 
         Parameters
         ----------
         p : Mapping of str to numpy.ndarray
-            Exactly the keys of ``params()``; values are copied and cast to ``dtype``.
-
-        Raises
-        ------
-        WeightsError
-            A key is missing or unknown, or a shape differs.
-        NonFiniteError
-            A value holds NaN or infinity.
+            Exactly the keys of ``params()``.
         """
 
     def forward(self, a: Array, b: Array, *, training: bool = False) -> Array:
@@ -271,12 +247,12 @@ class MergeLayer(Protocol):
         """
 
     def update(self, optimizer: Optimizer) -> None:
-        """Apply ``optimizer.step`` to every parameter with its gradient.
+        """Apply ``optimizer.step`` to every parameter, as :meth:`Layer.update`.
 
         Parameters
         ----------
         optimizer : Optimizer
-            The optimizer; it keeps its slots per parameter.
+            The optimizer.
         """
 
 
