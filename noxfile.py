@@ -236,15 +236,15 @@ def peers(session: nox.Session) -> None:
     PyTorch), each in its own fresh process: ``layerbench compare-backends`` on
     EDSR-baseline x2 and WDSR-A x4 at 510x339, 1 and 2 threads, 3 interleaved rounds, with
     the roofline; writes results/tables/peers.csv and peers.md and re-renders the README's
-    speed table. About 40 minutes on 2 quiet cores. Every process's result is appended to
+    speed table (13 minutes on 2 quiet cores). Every process's result is appended to
     results/tables/peers_rounds.jsonl: a killed run continues where it stopped, and a later
-    run adds to the same tables (``-- --models edsr_x2 --threads 2 --rounds 1``: EDSR x2,
-    about 15 minutes more). ``-- --train-step``: one training step of EDSR-baseline x2
-    (batch 16, LR patch 48, Adam) against Keras' ``train_on_batch`` and PyTorch, into
-    results/tables/peers_train.{csv,md} (about 15 minutes). ``-- --quick``: EDSR-small x2 on
-    tiny inputs, one round, one thread, into results/quick/ (a check that every runtime
-    runs, not a result). Options: ``--models``, ``--threads``, ``--rounds``; anything else
-    goes to ``compare-backends``. ``nox --no-venv -s peers`` runs in the current environment.
+    run adds to the same tables (``-- --models edsr_x2 --threads 2 --rounds 1``: EDSR x2).
+    ``-- --train-step``: one training step of EDSR-baseline x2 (batch 16, LR patch 48, Adam)
+    against Keras' ``train_on_batch`` and PyTorch, into results/tables/peers_train.{csv,md}.
+    ``-- --quick``: EDSR-small x2 on tiny inputs, one round, one thread, into results/quick/
+    (a check that every runtime runs, not a result). Options: ``--models``, ``--threads``,
+    ``--rounds``; anything else goes to ``compare-backends``. ``nox --no-venv -s peers`` runs
+    in the current environment.
     """
     import argparse
 
