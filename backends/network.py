@@ -21,6 +21,7 @@ import numpy as np
 
 from . import specs as _specs
 from .bands import forward_in_bands
+from .buffers import BufferPool
 from .errors import NonFiniteError, ShapeError, StateError, WeightsError, expected
 from .layers.base import check_array
 from .registry import build, check_dtype, get_backend
@@ -176,19 +177,31 @@ class Network:
             for i in node.inputs:
                 last_use[i] = node.name
         values = {INPUT: x}
-        for node in self.nodes.values():
-            args = [values[i] for i in node.inputs]
-            if band_bytes is not None and node.layer.spec.has_workspace:
-                values[node.name] = forward_in_bands(node.layer, args[0], band_bytes, *args[1:])
-            else:
-                values[node.name] = node.layer.forward(*args, training=training)
-            if not keep:
-                node.layer.clear()
-                for i in node.inputs:
-                    if last_use[i] == node.name and i != self.output:
-                        values.pop(i, None)
+        with self.buffers.scope():
+            for node in self.nodes.values():
+                args = [values[i] for i in node.inputs]
+                if band_bytes is not None and node.layer.spec.has_workspace:
+                    values[node.name] = forward_in_bands(node.layer, args[0], band_bytes,
+                                                         *args[1:])
+                else:
+                    values[node.name] = node.layer.forward(*args, training=training)
+                del args
+                if not keep:
+                    node.layer.clear()
+                    for i in node.inputs:
+                        if last_use[i] == node.name and i != self.output:
+                            values.pop(i, None)
         self._ran = keep
         return values[self.output]
+
+    @property
+    def buffers(self) -> BufferPool:
+        """The pool the layers' outputs come from (:mod:`backends.buffers`): memory of outputs
+        no array refers to any more is reused by the next layers and the next passes."""
+        pool = self.__dict__.get("_buffers")
+        if pool is None:
+            pool = self.__dict__["_buffers"] = BufferPool()
+        return pool
 
     def predict(self, x: np.ndarray, *, band_bytes: int | None = None) -> np.ndarray:
         """Inference: ``forward(x, training=False, keep=False, band_bytes=band_bytes)``.

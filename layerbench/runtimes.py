@@ -427,8 +427,13 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None
     from backends import get_backend
 
     # the process ends after the measurement: the thread setting stays in force until then
-    get_backend(runtime).threads(threads).__enter__()
+    # (the context is kept referenced: collecting it would restore the previous count)
+    _HELD.append(get_backend(runtime).threads(threads))
+    _HELD[-1].__enter__()
     return (lambda: run.predict(x)), {"version": "this package", "threads": threads}
+
+
+_HELD: list = []  # thread-count contexts entered for the rest of a worker process
 
 
 # -- a peer without our model in its process (asv) ------------------------------------------
@@ -611,7 +616,8 @@ def _train_runner(runtime: str, run, x: np.ndarray, threads: int):
                                  f"{TRAIN_PEERS}", runtime))
     from backends import Adam, LossFunction, get_backend, specs
 
-    get_backend(runtime).threads(threads).__enter__()  # in force until the process ends
+    _HELD.append(get_backend(runtime).threads(threads))  # in force until the process ends
+    _HELD[-1].__enter__()
     adam = Adam(lr=TRAIN_LR)
     loss = LossFunction(specs.Loss(kind="mae"), backend=runtime, dtype=run.dtype)
     xn = run.normalise(x)

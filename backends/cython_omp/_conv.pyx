@@ -84,6 +84,201 @@ cdef inline void gemm(char *ta, char *tb, int m, int n, int k, const real *a, in
         dgemm(ta, tb, &m, &n, &k, &one, <double *>a, &lda, <double *>b, &ldb, &beta, c, &ldc)
 
 
+# -- float32 GEMM kernels of our own (the Winograd products) ---------------------------------
+# OpenBLAS may be pinned to narrower kernels than the CPU has (e.g. OPENBLAS_CORETYPE=Haswell
+# on an AVX-512 machine halves its peak), so the float32 Winograd products run these register-
+# blocked kernels instead. Every element of C is the fused multiply-add chain over k = 0, 1,
+# ..., K - 1 starting from zero, in the AVX-512, AVX2 and scalar variants alike: which one the
+# CPU runs changes the speed, never the bits.
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <stddef.h>
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+    #define LB_X86 1
+    #include <immintrin.h>
+    #else
+    #define LB_X86 0
+    #endif
+
+    /* C (M x N) = A (M x K) B (K x N), row-major with leading dimensions lda, ldb, ldc. */
+    static void lb_sgemm_scalar(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *a,
+                                ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,
+                                ptrdiff_t ldc) {
+        for (ptrdiff_t i = 0; i < M; i++)
+            for (ptrdiff_t j = 0; j < N; j++) {
+                float acc = 0;
+                for (ptrdiff_t k = 0; k < K; k++) acc = fmaf(a[i * lda + k], b[k * ldb + j], acc);
+                c[i * ldc + j] = acc;
+            }
+    }
+
+    #if LB_X86
+    #define LB_UNROLL _Pragma("GCC unroll 8")
+
+    /* One R x (16 NB) block of C, the last 16-float vector masked by m. */
+    #define LB_SG512(R, NB)                                                                 \\
+    __attribute__((target("avx512f"))) static void lb_sg512_##R##_##NB(                    \\
+            const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,         \\
+            ptrdiff_t ldc, ptrdiff_t K, __mmask16 m) {                                      \\
+        __m512 acc[R][NB], bv[NB];                                                          \\
+        LB_UNROLL for (int i = 0; i < R; i++)                                               \\
+            LB_UNROLL for (int j = 0; j < NB; j++) acc[i][j] = _mm512_setzero_ps();         \\
+        for (ptrdiff_t k = 0; k < K; k++) {                                                 \\
+            LB_UNROLL for (int j = 0; j < NB; j++)                                          \\
+                bv[j] = _mm512_maskz_loadu_ps(j == NB - 1 ? m : 0xFFFF, b + k * ldb + 16 * j); \\
+            LB_UNROLL for (int i = 0; i < R; i++) {                                         \\
+                __m512 av = _mm512_set1_ps(a[i * lda + k]);                                 \\
+                LB_UNROLL for (int j = 0; j < NB; j++)                                      \\
+                    acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);                      \\
+            }                                                                               \\
+        }                                                                                   \\
+        LB_UNROLL for (int i = 0; i < R; i++)                                               \\
+            LB_UNROLL for (int j = 0; j < NB; j++)                                          \\
+                _mm512_mask_storeu_ps(c + i * ldc + 16 * j, j == NB - 1 ? m : 0xFFFF,       \\
+                                      acc[i][j]);                                           \\
+    }
+    LB_SG512(6, 4) LB_SG512(1, 4) LB_SG512(6, 3) LB_SG512(1, 3)
+    LB_SG512(8, 2) LB_SG512(1, 2) LB_SG512(8, 1) LB_SG512(1, 1)
+
+    __attribute__((target("avx512f"))) static void lb_sgemm_avx512(
+            ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *a, ptrdiff_t lda,
+            const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {
+        for (ptrdiff_t j0 = 0; j0 < N; j0 += 64) {  /* a 64-column panel of B stays cached */
+            ptrdiff_t w = N - j0 < 64 ? N - j0 : 64, i = 0;
+            int nb = (int)((w + 15) / 16);
+            __mmask16 m = (__mmask16)((1u << (w - 16 * (nb - 1))) - 1);
+            const float *bj = b + j0;
+            float *cj = c + j0;
+            #define LB_ROWS512(R, NB)                                                       \\
+                for (; i + R <= M; i += R)                                                  \\
+                    lb_sg512_##R##_##NB(a + i * lda, lda, bj, ldb, cj + i * ldc, ldc, K, m); \\
+                for (; i < M; i++)                                                          \\
+                    lb_sg512_1_##NB(a + i * lda, lda, bj, ldb, cj + i * ldc, ldc, K, m);
+            switch (nb) {
+                case 4: LB_ROWS512(6, 4) break;
+                case 3: LB_ROWS512(6, 3) break;
+                case 2: LB_ROWS512(8, 2) break;
+                default: LB_ROWS512(8, 1) break;
+            }
+            #undef LB_ROWS512
+        }
+    }
+
+    /* One R x (8 NB) block of C, the last 8-float vector masked by m (16 registers). */
+    #define LB_SG256(R, NB)                                                                 \\
+    __attribute__((target("avx2,fma"))) static void lb_sg256_##R##_##NB(                   \\
+            const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c,         \\
+            ptrdiff_t ldc, ptrdiff_t K, __m256i m) {                                        \\
+        __m256 acc[R][NB], bv[NB];                                                          \\
+        __m256i all = _mm256_set1_epi32(-1);                                                \\
+        LB_UNROLL for (int i = 0; i < R; i++)                                               \\
+            LB_UNROLL for (int j = 0; j < NB; j++) acc[i][j] = _mm256_setzero_ps();         \\
+        for (ptrdiff_t k = 0; k < K; k++) {                                                 \\
+            LB_UNROLL for (int j = 0; j < NB; j++)                                          \\
+                bv[j] = _mm256_maskload_ps(b + k * ldb + 8 * j, j == NB - 1 ? m : all);     \\
+            LB_UNROLL for (int i = 0; i < R; i++) {                                         \\
+                __m256 av = _mm256_broadcast_ss(a + i * lda + k);                           \\
+                LB_UNROLL for (int j = 0; j < NB; j++)                                      \\
+                    acc[i][j] = _mm256_fmadd_ps(av, bv[j], acc[i][j]);                      \\
+            }                                                                               \\
+        }                                                                                   \\
+        LB_UNROLL for (int i = 0; i < R; i++)                                               \\
+            LB_UNROLL for (int j = 0; j < NB; j++)                                          \\
+                _mm256_maskstore_ps(c + i * ldc + 8 * j, j == NB - 1 ? m : all, acc[i][j]); \\
+    }
+    LB_SG256(6, 2) LB_SG256(1, 2) LB_SG256(6, 1) LB_SG256(1, 1)
+
+    __attribute__((target("avx2,fma"))) static void lb_sgemm_avx2(
+            ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *a, ptrdiff_t lda,
+            const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {
+        for (ptrdiff_t j0 = 0; j0 < N; j0 += 16) {
+            ptrdiff_t w = N - j0 < 16 ? N - j0 : 16, i = 0;
+            int nb = (int)((w + 7) / 8), tail = (int)(w - 8 * (nb - 1));
+            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail),
+                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            const float *bj = b + j0;
+            float *cj = c + j0;
+            if (nb == 2) {
+                for (; i + 6 <= M; i += 6)
+                    lb_sg256_6_2(a + i * lda, lda, bj, ldb, cj + i * ldc, ldc, K, m);
+                for (; i < M; i++) lb_sg256_1_2(a + i * lda, lda, bj, ldb, cj + i * ldc, ldc, K, m);
+            } else {
+                for (; i + 6 <= M; i += 6)
+                    lb_sg256_6_1(a + i * lda, lda, bj, ldb, cj + i * ldc, ldc, K, m);
+                for (; i < M; i++) lb_sg256_1_1(a + i * lda, lda, bj, ldb, cj + i * ldc, ldc, K, m);
+            }
+        }
+    }
+    #endif
+
+    /* 2: AVX-512, 1: AVX2 + FMA, 0: scalar, -1: none of ours (BLAS); lb_isa_forced >= -1
+       overrides the CPU's choice (testing hook). */
+    static int lb_isa_forced = -2;
+    static int lb_isa_cpu = -3;
+    static int lb_sgemm_isa(void) {
+        if (lb_isa_forced >= -1) return lb_isa_forced;
+        if (lb_isa_cpu == -3) {
+    #if LB_X86
+            __builtin_cpu_init();
+            lb_isa_cpu = __builtin_cpu_supports("avx512f") ? 2
+                       : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1
+                       : -1;
+    #else
+            lb_isa_cpu = -1;
+    #endif
+        }
+        return lb_isa_cpu;
+    }
+    static void lb_sgemm_force(int isa) { lb_isa_forced = isa; }
+
+    static void lb_sgemm(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const float *a, ptrdiff_t lda,
+                         const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {
+        switch (lb_sgemm_isa()) {
+    #if LB_X86
+            case 2: lb_sgemm_avx512(M, N, K, a, lda, b, ldb, c, ldc); return;
+            case 1: lb_sgemm_avx2(M, N, K, a, lda, b, ldb, c, ldc); return;
+    #endif
+            default: lb_sgemm_scalar(M, N, K, a, lda, b, ldb, c, ldc); return;
+        }
+    }
+    """
+    int lb_sgemm_isa() noexcept nogil
+    void lb_sgemm_force(int isa) noexcept nogil
+    void lb_sgemm(Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float *a, Py_ssize_t lda,
+                  const float *b, Py_ssize_t ldb, float *c, Py_ssize_t ldc) noexcept nogil
+
+
+SGEMM_ISAS = {"avx512": 2, "avx2": 1, "scalar": 0, "blas": -1}
+
+
+def sgemm_isa(str isa=None):
+    """The float32 Winograd GEMM in use (``"avx512"``, ``"avx2"``, ``"scalar"`` or
+    ``"blas"``: what this CPU runs unless a testing override is set); with ``isa``, force
+    that one (``"auto"``: back to the CPU's choice). Returns the previous one."""
+    names = {v: k for k, v in SGEMM_ISAS.items()}
+    old = names[lb_sgemm_isa()]
+    if isa is not None:
+        if isa != "auto" and isa not in SGEMM_ISAS:
+            raise ValueError(f"isa must be one of {sorted(SGEMM_ISAS)} or 'auto', got {isa!r}")
+        lb_sgemm_force(-2 if isa == "auto" else SGEMM_ISAS[isa])
+    return old
+
+
+def own_sgemm(const float[:, ::1] a, const float[:, ::1] b, float[:, ::1] c):
+    """``c = a b`` (row-major float32) by the kernel :func:`sgemm_isa` names (testing hook).
+
+    Each ``c[i, j]`` is ``fma(a[i, K-1], b[K-1, j], ... fma(a[i, 0], b[0, j], 0))``."""
+    if a.shape[1] != b.shape[0] or c.shape[0] != a.shape[0] or c.shape[1] != b.shape[1]:
+        raise ValueError(f"shapes a {tuple(a.shape)[:2]}, b {tuple(b.shape)[:2]}, "
+                         f"c {tuple(c.shape)[:2]} do not make c = a b")
+    if lb_sgemm_isa() == -1:
+        raise ValueError("no kernel of ours is in use (sgemm_isa() is 'blas')")
+    with nogil:
+        lb_sgemm(a.shape[0], b.shape[1], a.shape[1], &a[0, 0], a.shape[1], &b[0, 0],
+                 b.shape[1], &c[0, 0], c.shape[1])
+
+
 def set_block_elems(Py_ssize_t n, Py_ssize_t chunk=0, Py_ssize_t winograd=0):
     """Tuning/testing hook: scratch block size in elements (and, if > 0, the GEMM chunk
     size and the F(2x2) Winograd chunk's ``V + M`` elements); returns the previous block
@@ -804,7 +999,7 @@ cdef inline void winograd4_input_tile(const real *x, const real *zeros, real *v,
                                       Py_ssize_t T, Py_ssize_t tile, Py_ssize_t th,
                                       Py_ssize_t tw, Py_ssize_t H, Py_ssize_t W, Py_ssize_t C,
                                       Py_ssize_t top, Py_ssize_t left) noexcept nogil:
-    """``V = B^T d B`` of one 6x6 input tile, all channels: ``v[k, t, c]`` (k = 6 a + b)."""
+    """``V = B^T d B`` of one 6x6 input tile, all channels: ``v[t, k, c]`` (k = 6 a + b)."""
     cdef const real *src[36]
     cdef const real *blk[36]
     cdef Py_ssize_t n = tile // (th * tw)
@@ -825,9 +1020,9 @@ cdef inline void winograd4_input_tile(const real *x, const real *zeros, real *v,
         for k in range(36):
             blk[k] = src[k] + cs
         if real is float:
-            lb_wg4_in_f(<const float **>blk, v + t * C + cs, T * C, min(CB, C - cs))
+            lb_wg4_in_f(<const float **>blk, v + t * 36 * C + cs, C, min(CB, C - cs))
         else:
-            lb_wg4_in_d(<const double **>blk, v + t * C + cs, T * C, min(CB, C - cs))
+            lb_wg4_in_d(<const double **>blk, v + t * 36 * C + cs, C, min(CB, C - cs))
 
 
 cdef inline void winograd4_output_tile(const real *mm, real *y, const real *b, const real *res,
@@ -854,11 +1049,11 @@ cdef inline void winograd4_output_tile(const real *mm, real *y, const real *b, c
                 if ep.has_res:
                     rsd[k] = res + pos
         if real is float:
-            lb_wg4_out_f(mm + t * F + fs, T * F, <float **>dst, <const float **>rsd,
+            lb_wg4_out_f(mm + t * 36 * F + fs, F, <float **>dst, <const float **>rsd,
                          b + fs if ep.has_bias else NULL, ep.relu, ep.has_res,
                          <float>ep.alpha, <float>ep.beta, min(CB, F - fs))
         else:
-            lb_wg4_out_d(mm + t * F + fs, T * F, <double **>dst, <const double **>rsd,
+            lb_wg4_out_d(mm + t * 36 * F + fs, F, <double **>dst, <const double **>rsd,
                          b + fs if ep.has_bias else NULL, ep.relu, ep.has_res, ep.alpha,
                          ep.beta, min(CB, F - fs))
 
@@ -882,9 +1077,18 @@ cdef void winograd_chunk(int m, const real *x, const real *zeros, const real *u,
             winograd4_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
     if PROFILING:
         c0 = tick(c0, 0)
+    cdef bint ours = real is float and lb_sgemm_isa() >= 0
+    # F(2x2): V[k, t, c], M[k, t, f]; F(4x4): V[t, k, c], M[t, k, f] (a tile's transforms
+    # read and write one contiguous block)
+    cdef Py_ssize_t vk = nb * C if m == 2 else C, va = C if m == 2 else t2 * C
+    cdef Py_ssize_t mk = nb * F if m == 2 else F, ma = F if m == 2 else t2 * F
     for k in range(t2):
-        gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * nb * C, <int>C,
-             0, mp + k * nb * F, <int>F)
+        if ours:
+            lb_sgemm(nb, F, C, <const float *>(vp + k * vk), va,
+                     <const float *>(u + k * C * F), F, <float *>(mp + k * mk), ma)
+        else:
+            gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * vk,
+                 <int>va, 0, mp + k * mk, <int>ma)
     if PROFILING:
         c0 = tick(c0, 1)
     for t in range(nb):

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _validate as ck
 from .. import activations as A
+from .. import buffers
 from . import _elementwise as _ew
 
 __all__ = ["activation_forward", "activation_backward"]
@@ -32,7 +33,7 @@ def activation_forward(x, *, kind):
     fn = "activation_forward"
     code = _kind(fn, kind)
     x = ck.array(fn, "x", x, ndim=getattr(x, "ndim", -1))
-    y = np.empty_like(x)
+    y = buffers.empty(x.shape, x.dtype)
     _ew.activation_forward(x.reshape(-1), y.reshape(-1), code)
     return y
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as ck
+from .. import buffers
 from ..errors import ShapeError, expected
 from . import _conv
 
@@ -63,7 +64,7 @@ def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.
     fn = "conv2d_forward"
     x, w, stride, pads, ho, wo = _check(fn, x, w, stride, pads)
     bias, has_bias = _bias(fn, b, x.dtype, w.shape[3])
-    y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
+    y = buffers.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
     ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
     _conv.conv_forward(x, w, bias, has_bias, y, stride[0], stride[1], pads[0], pads[2], **ep)
     return y
@@ -110,7 +111,7 @@ def _winograd_run(fn, m, transform, x, w, b, pads, u, relu, residual, alpha, bet
         u = transform(w)
     else:
         u = ck.array(fn, "u", u, ndim=3, like=x.dtype, shape=(t2, w.shape[2], w.shape[3]))
-    y = np.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
+    y = buffers.empty((x.shape[0], ho, wo, w.shape[3]), dtype=x.dtype)
     ep = _epilogue(fn, y.shape, x.dtype, relu, residual, alpha, beta)
     getattr(_conv, fn)(x, u, bias, has_bias, y, pads[0], pads[2], **ep)  # after the checks
     return y

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as ck
+from .. import buffers
 from . import _conv
 
 __all__ = ["dense_forward", "dense_backward"]
@@ -27,7 +28,7 @@ def dense_forward(x, w, b):
     fn = "dense_forward"
     x, w = _check(fn, x, w)
     b = ck.optional_bias(fn, b, x.dtype, w.shape[1])
-    y = np.empty((x.shape[0], w.shape[1]), dtype=x.dtype)
+    y = buffers.empty((x.shape[0], w.shape[1]), dtype=x.dtype)
     _conv.dense_forward(x, w, np.zeros(1, x.dtype) if b is None else b, b is not None, y)
     return y
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as ck
+from .. import buffers
 from . import _norm
 
 __all__ = ["batchnorm_statistics", "batchnorm_forward", "batchnorm_backward"]
@@ -48,7 +49,7 @@ def batchnorm_forward(x, gamma, beta, mean, var, *, epsilon):
     gamma, beta, mean, var = _vectors(fn, x.dtype, c, gamma=gamma, beta=beta, mean=mean, var=var)
     eps = ck.number(fn, "epsilon", epsilon)
     inv = 1 / np.sqrt(var + x.dtype.type(eps))
-    y = np.empty_like(x)
+    y = buffers.empty(x.shape, x.dtype)
     _norm.normalize(x.reshape(-1, c), mean, np.ascontiguousarray(inv * gamma), beta,
                     y.reshape(-1, c))
     return y

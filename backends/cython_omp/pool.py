@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as ck
+from .. import buffers
 from ..errors import ShapeError, expected
 from . import _pool
 
@@ -37,8 +38,8 @@ def maxpool_forward(x, *, size, stride, pads):
     fn = "maxpool_forward"
     x = ck.array(fn, "x", x, ndim=4)
     size, stride, pads, ho, wo = _geometry(fn, x.shape, size, stride, pads)
-    y = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
-    argmax = np.empty(y.shape, dtype=np.int64)
+    y = buffers.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
+    argmax = buffers.empty(y.shape, dtype=np.int64)
     _pool.maxpool_forward(x, y, argmax, *size, *stride, pads[0], pads[2])
     return y, argmax
 
@@ -67,7 +68,7 @@ def avgpool_forward(x, *, size, stride, pads):
     fn = "avgpool_forward"
     x = ck.array(fn, "x", x, ndim=4)
     size, stride, pads, ho, wo = _geometry(fn, x.shape, size, stride, pads)
-    y = np.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
+    y = buffers.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
     _pool.avgpool_forward(x, y, *size, *stride, pads[0], pads[2])
     return y
 

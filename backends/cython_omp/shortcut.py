@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as ck
+from .. import buffers
 from . import _elementwise as _ew
 
 __all__ = ["shortcut_forward", "shortcut_backward"]
@@ -21,7 +22,7 @@ def shortcut_forward(a, b, *, alpha, beta):
     a = ck.array(fn, "a", a, ndim=getattr(a, "ndim", -1))
     b = ck.array(fn, "b", b, ndim=a.ndim, like=a.dtype, shape=a.shape)
     al, be = ck.number(fn, "alpha", alpha), ck.number(fn, "beta", beta)
-    y = np.empty_like(a)
+    y = buffers.empty(a.shape, a.dtype)
     _ew.scaled_sum(a.reshape(-1), b.reshape(-1), y.reshape(-1), al, be)
     return y
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as ck
+from .. import buffers
 from ..errors import ShapeError, expected
 from . import _shuffle
 
@@ -31,7 +32,7 @@ def pixel_shuffle(x, *, scale, order):
     n, h, w, cr = x.shape
     if cr % (r * r):
         raise ShapeError(expected(f"{fn}.x channels", f"a multiple of scale^2 = {r * r}", cr))
-    y = np.empty((n, h * r, w * r, cr // (r * r)), dtype=x.dtype)
+    y = buffers.empty((n, h * r, w * r, cr // (r * r)), dtype=x.dtype)
     _shuffle.pixel_shuffle(x, y, r, order == "dcr")
     return y
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .. import _validate
+from .. import _validate, buffers
 from ..errors import ShapeError, expected
 from ._gemm import matmul_rows, matmul_tn_add
 from ._jit import CHANNEL_BLOCK, block_rows, helper, kernel, prange
@@ -287,11 +287,12 @@ def conv2d_forward(x, w, b, *, stride, pads, relu=False, residual=None, alpha=1.
     total = x.shape[0] * ho * wo
     block = block_rows(kh * kw * c, x.itemsize, total)
     bias = b if b is not None else np.zeros(0, x.dtype)
-    # NumPy allocates the output: madvise'd huge pages instead of Numba's 4 KiB pages, whose
-    # first-touch faults cost 20-30 ms per 44 MB activation (1x339x510x64) at 1 thread
+    # the output comes from the network's buffer pool (backends.buffers), else from NumPy
+    # (madvise'd huge pages): Numba's own 4 KiB pages fault on first touch, 20-30 ms per
+    # 44 MB activation (1x339x510x64) at 1 thread
     return _forward(x, w.reshape(kh * kw * c, f), bias, b is not None, ho, wo, kh, kw,
                     stride[0], stride[1], pads[0], pads[2], block, numba.get_num_threads(),
-                    *ep, np.empty((total, f), x.dtype))
+                    *ep, buffers.empty((total, f), x.dtype))
 
 
 def conv2d_backward(x, w, dy, *, stride, pads):
@@ -555,7 +556,7 @@ def winograd4_forward(x, w, b, *, pads, u=None, relu=False, residual=None, alpha
                                                 residual, alpha, beta)
     n_tiles = n * ((ho + 3) // 4) * ((wo + 3) // 4)
     bias = b if b is not None else np.zeros(0, x.dtype)
-    y = np.empty((n, ho, wo, f), x.dtype)  # NumPy's pages: see conv2d_forward
+    y = buffers.empty((n, ho, wo, f), x.dtype)  # see conv2d_forward
     return winograd4(x, u, bias, b is not None, ho, wo, pads[0], pads[2],
                      block_tiles(c, f, n_tiles), numba.get_num_threads(), relu, res, alpha,
                      beta, has_res, y)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .. import _validate
+from .. import _validate, buffers
 from ..errors import ShapeError, expected
 from ._jit import kernel, prange
 
@@ -266,9 +266,9 @@ def maxpool_forward(x, *, size, stride, pads):
     """
     _check.array("maxpool_forward", "x", x, ndim=4)
     size, ho, wo = _geometry("maxpool_forward", x.shape, size, stride, pads)
-    # outputs from NumPy (2 MiB huge pages), not Numba's runtime (4 KiB pages)
-    y = np.empty((x.shape[0], ho, wo, x.shape[3]), x.dtype)
-    arg = np.empty(y.shape, np.int64)
+    # outputs from the buffer pool or NumPy (2 MiB huge pages), not Numba's runtime (4 KiB)
+    y = buffers.empty((x.shape[0], ho, wo, x.shape[3]), x.dtype)
+    arg = buffers.empty(y.shape, np.int64)
     _max_forward(x, y, arg, size[0], size[1], stride[0], stride[1], pads[0], pads[2])
     return y, arg
 

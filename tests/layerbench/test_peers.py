@@ -219,3 +219,23 @@ def test_alternating_worker_times_both_in_one_process():
                           "alternate": "numpy"})
     assert len(res["seconds"]) == len(res["alternate_seconds"]) == 2
     assert min(res["alternate_seconds"]) > 0
+
+
+def test_our_runner_keeps_its_thread_count_after_garbage_collection():
+    """The thread count a worker sets for our backend holds until the process ends, even with
+    no ``OMP_NUM_THREADS`` in the environment (the entered context stays referenced)."""
+    import gc
+
+    pytest.importorskip("backends.cython_omp._conv", reason="the Cython extension is not built")
+    from backends.cython_omp import get_threads, set_threads
+
+    before = get_threads()
+    run, x = runtimes.build_subject({"layer": "conv", "shape": [1, 6, 6, 2]}, "cython")
+    want = 2 if before == 1 else 1
+    try:
+        runtimes._runner("cython", run, x, want)
+        gc.collect()
+        assert get_threads() == want
+    finally:
+        runtimes._HELD.pop().__exit__(None, None, None)
+        set_threads(before)
