@@ -272,7 +272,8 @@ def get_slice(volume: np.ndarray, index: int, axis: int, modulo: int = 1) -> np.
     if not 0 <= index < volume.shape[axis]:
         raise DataError(f"slice index: expected 0 <= index < {volume.shape[axis]} along axis "
                         f"{axis}, received {index}")
-    s = np.rot90(np.take(volume, index, axis=axis))
+    # a view (np.take would copy a Fortran-ordered volume whole for every slice)
+    s = np.rot90(volume[(slice(None),) * axis + (index,)])
     h, w = s.shape
     return np.ascontiguousarray(s[: h - h % modulo, : w - w % modulo])
 

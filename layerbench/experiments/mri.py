@@ -31,6 +31,7 @@ import functools
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,8 +104,8 @@ def check_plan(cfg: Config, tasks: list[Task]) -> None:
     """Refuse, before any work, a plan whose slice range selects no slice of a volume.
 
     Every (subject, weighting, variant) of ``tasks`` must select at least one slice, and at
-    least one non-blank one, along ``dataset.axis`` (the volumes are loaded once, as the run
-    does next).
+    least one non-blank one, along ``dataset.axis`` (each volume is read once,
+    :func:`volume_profile`).
 
     Parameters
     ----------
@@ -125,11 +126,9 @@ def check_plan(cfg: Config, tasks: list[Task]) -> None:
         if key in seen:
             continue
         seen.add(key)
-        vol = _volume(d.kind, d.root, task.subject, task.weight, d.intensity.rule,
-                      d.intensity.low, d.intensity.high, c.intensity)
-        depth = vol.data.shape[d.axis]
+        shape, slices, scored = task_slices(cfg, task)
+        depth = shape[d.axis]
         sc = v.slice_config()
-        slices = slice_indices(cfg, depth, c.slices, vol.data, sc)
         own = tuple(v.slices) != (e.slices.start, e.slices.stop, e.slices.step)
         setting = f"variant {v.label!r} slices" if own else "experiment.slices"
         what = (f"{setting} {{start: {sc.start}, stop: {sc.stop}, step: {sc.step}}}"
@@ -139,9 +138,94 @@ def check_plan(cfg: Config, tasks: list[Task]) -> None:
         if not slices:
             raise DataError(f"{what}: expected a range that selects slices of {where}, "
                             "received one that selects none")
-        if not any(np.take(vol.data, i, axis=d.axis).any() for i in slices):
+        if not scored:
             raise DataError(f"{what}: expected at least one non-blank slice of {where}, "
                             f"received only blank ones (slices {_brief(slices)})")
+
+
+def nonblank(volume: np.ndarray, axis: int) -> np.ndarray:
+    """Which slices of ``volume`` along ``axis`` hold a non-zero voxel.
+
+    One reduction over the volume, whatever its memory order (taking the slices one by one
+    copies a Fortran-ordered volume, as NIfTI files are, once per slice).
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        3-D volume.
+    axis : int
+        The slicing axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool, one entry per slice: ``volume.take(i, axis).any()``.
+
+    Examples
+    --------
+    >>> v = np.zeros((2, 3, 4)); v[1, 2, 1] = 5.0
+    >>> nonblank(v, axis=2).tolist()
+    [False, True, False, False]
+    """
+    return np.asarray(volume).any(axis=tuple(a for a in range(volume.ndim) if a != axis))
+
+
+@functools.lru_cache(maxsize=256)
+def volume_profile(kind: str, root: str | None, subject: str, weight: str, rule: str,
+                   low: float, high: float, intensity: str, axis: int
+                   ) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """The shape of one subject/weighting's volume and its non-blank slices along ``axis``,
+    as the run sees them (after the intensity mapping; read once, then remembered).
+
+    Parameters
+    ----------
+    kind, root, subject, weight
+        As in :func:`layerbench.data.mri.load_subject_volume`.
+    rule, low, high, intensity
+        The intensity mapping (``dataset.intensity`` and the variant's convention).
+    axis : int
+        ``dataset.axis``.
+
+    Returns
+    -------
+    shape : tuple of int
+        The volume's shape.
+    nonblank : tuple of bool
+        Per slice along ``axis``: holds a non-zero voxel (:func:`nonblank`).
+    """
+    vol = mri.load_subject_volume(kind, root, subject, weight, rule=rule, low=low, high=high,
+                                  intensity=intensity)
+    return tuple(vol.data.shape), tuple(nonblank(vol.data, axis).tolist())
+
+
+def task_slices(cfg: Config, task: Task) -> tuple[tuple[int, ...], list[int], list[int]]:
+    """The slices a shard selects and those it scores (:func:`run_shard` skips the blank
+    ones), from :func:`volume_profile`.
+
+    Parameters
+    ----------
+    cfg : Config
+        The validated configuration.
+    task : Task
+        The shard.
+
+    Returns
+    -------
+    shape : tuple of int
+        The volume's shape.
+    selected : list of int
+        :func:`slice_indices` of the task's variant.
+    scored : list of int
+        The non-blank ones among ``selected``.
+    """
+    d = cfg.dataset
+    v = task.variant or protocol.variants(cfg.experiment)[0]
+    shape, flags = volume_profile(d.kind, d.root, task.subject, task.weight,
+                                  d.intensity.rule, d.intensity.low, d.intensity.high,
+                                  v.conventions.intensity, d.axis)
+    selected = slice_indices(cfg, shape[d.axis], v.conventions.slices,
+                             slices=v.slice_config(), blank=[not f for f in flags])
+    return shape, selected, [i for i in selected if flags[i]]
 
 
 def _brief(indices: list[int]) -> str:
@@ -156,8 +240,8 @@ def _volume(kind, root, subject, weight, rule, low, high, intensity) -> mri.Volu
 
 
 def slice_indices(cfg: Config, depth: int, rule: str = "range",
-                  volume: np.ndarray | None = None, slices: SliceConfig | None = None
-                  ) -> list[int]:
+                  volume: np.ndarray | None = None, slices: SliceConfig | None = None,
+                  blank: Sequence[bool] | None = None) -> list[int]:
     """``range``: ``range(start, stop, step)`` of ``slices`` (default ``experiment.slices``);
     ``nonblank``: every slice of ``range(0, depth, step)`` holding a non-zero voxel of
     ``volume``.
@@ -171,9 +255,11 @@ def slice_indices(cfg: Config, depth: int, rule: str = "range",
     rule : {"range", "nonblank"}, default "range"
         The slice rule.
     volume : numpy.ndarray, optional
-        The volume (needed by ``nonblank``).
+        The volume (``nonblank`` needs it or ``blank``).
     slices : SliceConfig, optional
         The range (default ``experiment.slices``).
+    blank : sequence of bool, optional
+        Per slice: all zero (instead of ``volume``; e.g. from :func:`volume_profile`).
 
     Returns
     -------
@@ -182,8 +268,9 @@ def slice_indices(cfg: Config, depth: int, rule: str = "range",
     """
     s = cfg.experiment.slices if slices is None else slices
     if rule == "nonblank":
-        axis = cfg.dataset.axis
-        return [i for i in range(0, depth, s.step) if np.take(volume, i, axis=axis).any()]
+        if blank is None:
+            blank = ~nonblank(volume, cfg.dataset.axis)
+        return [i for i in range(0, depth, s.step) if not blank[i]]
     stop = depth if s.stop is None else min(s.stop, depth)
     return list(range(s.start, stop, s.step))
 

@@ -12,11 +12,15 @@ estimate comes from per-pixel costs measured once per machine by ``tools/fullsiz
   interpolation baselines and the scoring of every method per HR pixel;
 * memory: the model's measured base (process, libraries, weights) plus the activations of
   what one forward holds at once (the tile plan's working set, scaled by the ratio of the
-  measured growth to the planned working set on the measured input), plus the images.
+  measured growth to the planned working set on the measured input), plus the images; an
+  MRI shard also holds the volumes its process keeps (up to the run's cache of the last
+  few) and, while it reads one, :data:`LOAD_BYTES_PER_VOXEL` per voxel.
 
-An MRI shard runs every selected slice at every angle, so its cost is that of one slice
-times their number. Models of other presets than the measured ones are scaled by their
-parameter count from the nearest measured preset of the same architecture (marked ``~``).
+An MRI shard runs every selected non-blank slice at every angle (blank slices are skipped
+by the run), so its cost is that of one slice times their number; the plan reads each
+volume once (per intensity mapping) to count them, as the run's own check does before it
+starts. Models of other presets than the measured ones are scaled by their parameter count
+from the nearest measured preset of the same architecture (marked ``~``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +39,11 @@ from layerbench.schema import Config
 
 COSTS = Path(__file__).with_name("fullsize_costs.json")
 GB = 1024**3
+#: Transient bytes per voxel while an MRI volume is read and its intensities mapped
+#: (:func:`layerbench.data.mri.load_subject_volume`: the raw array, its float64 copy and the
+#: mapping's temporaries; tracemalloc peaks of 16.7 for [0, 1] floats and 24.8 for uint8,
+#: reading an int16 NIfTI volume).
+LOAD_BYTES_PER_VOXEL = 25
 
 
 @dataclasses.dataclass
@@ -163,9 +173,9 @@ def _model_cost(costs: dict, backend: str, preset: str, model,
     return entry, True
 
 
-def _forward(costs, backend, m, h: int, w: int) -> tuple[float, float, bool]:
-    """(core-seconds, peak bytes, approximate) of one forward of model config ``m`` on an
-    LR input of ``h x w``."""
+def _forward(costs, backend, m, h: int, w: int) -> tuple[float, float, bool, float]:
+    """(core-seconds, peak bytes, approximate, base bytes) of one forward of model config
+    ``m`` on an LR input of ``h x w``."""
     model = _model(m.preset, json.dumps(dict(m.overrides), sort_keys=True))
     entry, approx = _model_cost(costs, backend, m.preset, model, bool(m.overrides))
     plan = model.tiling_plan((1, h, w, 3), tile=m.tile)
@@ -179,7 +189,7 @@ def _forward(costs, backend, m, h: int, w: int) -> tuple[float, float, bool]:
         th, tw = plan.tile if plan.tile else (h, w)
         activations = entry["activation_bytes_per_lr_pixel"] * min(
             h * w, (th + 2 * plan.overlap) * (tw + 2 * plan.overlap))
-    return seconds, entry["base_bytes"] + activations, approx
+    return seconds, entry["base_bytes"] + activations, approx, entry["base_bytes"]
 
 
 def _per_hr_pixel(costs: dict, scale: int, n_baselines: int, n_methods: int) -> float:
@@ -189,22 +199,26 @@ def _per_hr_pixel(costs: dict, scale: int, n_baselines: int, n_methods: int) -> 
 
 def _shard_estimate(cfg: Config, costs: dict, key: str, hr: tuple[int, int], scale: int,
                     inputs: int, models: list, done: bool,
-                    angles_of: dict[str, int] | None = None) -> ShardEstimate:
+                    angles_of: dict[str, int] | None = None,
+                    volumes: tuple[int, int] = (0, 0)) -> ShardEstimate:
+    """``volumes``: (bytes of the volumes a process holds, transient bytes of reading one)."""
     backend, e = cfg.backend.name, cfg.experiment
     h, w = hr[0] // scale, hr[1] // scale
     baselines = len(set(e.baselines) | {"bicubic"}) if e.name == "div2k" else len(e.baselines)
     seconds = inputs * _per_hr_pixel(costs, scale, baselines, baselines + len(models)) * \
         h * w * scale * scale
-    peak, approx = 0.0, False
+    peak, approx, base = 0.0, False, float("inf")
     for m in models:
-        s, p, a = _forward(costs, backend, m, h, w)
+        s, p, a, b = _forward(costs, backend, m, h, w)
         n = inputs if angles_of is None else angles_of[m.label]
         seconds += n * s
-        peak, approx = max(peak, p), approx or a
+        peak, approx, base = max(peak, p), approx or a, min(base, b)
     if not models:
-        peak = min(entry["base_bytes"] for entry in
-                   costs["backends"][backend]["models"].values())
+        peak = base = min(entry["base_bytes"] for entry in
+                          costs["backends"][backend]["models"].values())
     peak += h * w * scale * scale * 3 * (baselines + len(models) + 2 * 8)  # images, scoring
+    held, reading = volumes  # MRI: the volumes stay in memory beside the forward
+    peak = held + max(peak, base + reading) if held or reading else peak
     return ShardEstimate(key, (h, w), inputs, [m.label for m in models], seconds / 3600,
                          int(peak), done, approx)
 
@@ -241,6 +255,14 @@ def estimate(cfg: Config, costs: dict | None = None) -> list[ShardEstimate]:
     runner.check_plan(cfg, [t for t, _ in shards])
     e, d = cfg.experiment, cfg.dataset
     out = []
+    if e.name != "div2k":
+        from . import mri, protocol
+
+        first = protocol.variants(e)[0]
+        # the run keeps its last few volumes (mri._volume's cache) for the next shards
+        cached = min(mri._volume.cache_info().maxsize, len(
+            {(t.subject, t.weight, (t.variant or first).conventions.intensity)
+             for t, _ in shards}))
     for task, shard in shards:
         if e.name == "div2k":
             hr = _div2k_size(d.kind, d.root, d.split, task.image)
@@ -249,13 +271,15 @@ def estimate(cfg: Config, costs: dict | None = None) -> list[ShardEstimate]:
             out.append(_shard_estimate(cfg, costs, task.key, hr, task.scale, 1, models,
                                        shard.done()))
         else:
-            hr, slices, v = _mri_grid(cfg, task)
+            hr, slices, v, voxels = _mri_grid(cfg, task)
+            held = cached * voxels * (8 if v.conventions.intensity == "float" else 1)
             models = [m for m in e.models if _scale(m) == task.scale
                       and (m.variants is None or v.label in m.variants)]
             angles = {m.label: slices * len(m.angles if m.angles is not None else v.angles)
                       for m in models}
             out.append(_shard_estimate(cfg, costs, task.key, hr, task.scale,
-                                       slices * len(v.angles), models, shard.done(), angles))
+                                       slices * len(v.angles), models, shard.done(), angles,
+                                       (held, voxels * LOAD_BYTES_PER_VOXEL)))
     return out
 
 
@@ -273,21 +297,18 @@ def _div2k_size(kind: str, root: str | None, split: str, image: str) -> tuple[in
     return image_size(Path(root) / f"DIV2K_{split}_HR" / f"{image}.png")
 
 
-def _mri_grid(cfg: Config, task) -> tuple[tuple[int, int], int, Any]:
-    """(slice HR size, selected slices, variant) of an MRI task."""
-    import numpy as np
-
+def _mri_grid(cfg: Config, task) -> tuple[tuple[int, int], int, Any, int]:
+    """(slice HR size, slices the shard scores, variant, voxels) of an MRI task: the
+    non-blank selected slices, as :func:`.mri.run_shard` runs them (each volume read
+    once)."""
     from . import mri, protocol
 
     d = cfg.dataset
     v = task.variant or protocol.variants(cfg.experiment)[0]
-    vol = mri._volume(d.kind, d.root, task.subject, task.weight, d.intensity.rule,
-                      d.intensity.low, d.intensity.high, v.conventions.intensity)
-    shape = [n for i, n in enumerate(vol.data.shape) if i != d.axis]
-    slices = mri.slice_indices(cfg, vol.data.shape[d.axis], v.conventions.slices, vol.data,
-                               v.slice_config())
-    h, w = (int(n) - int(n) % int(np.lcm.reduce(cfg.experiment.scales)) for n in shape)
-    return (h, w), len(slices), v
+    shape, _, scored = mri.task_slices(cfg, task)
+    # a slice is rot90(take(volume, i, axis)) cropped to a multiple of the scales
+    w, h = (int(n) - int(n) % mri._modulo(cfg) for i, n in enumerate(shape) if i != d.axis)
+    return (h, w), len(scored), v, math.prod(shape)
 
 
 def render(cfg: Config, estimates: list[ShardEstimate], costs: dict) -> str:
@@ -327,6 +348,8 @@ def render(cfg: Config, estimates: list[ShardEstimate], costs: dict) -> str:
     lines += ["", f"to run: {len(todo)} shards, {total:.2f} core-hours ({total / threads:.2f} "
               f"hours at backend.threads={threads}); peak memory per shard "
               f"{peak / GB:.2f} GB"]
+    if cfg.experiment.name == "mri":
+        lines.append("inputs: the non-blank selected slices of the volume x the angles")
     if any(s.approximate for s in estimates):
         lines.append("~: scaled by parameter count from a measured preset")
     return "\n".join(lines)

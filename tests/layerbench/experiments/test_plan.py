@@ -127,6 +127,7 @@ def test_plan_of_an_mri_cohort(tmp_path):
     x2, x4 = by["thesis-case01-T1-x2"], by["thesis_blur_first-case01-T2-x4"]
     assert x2.inputs == x4.inputs == 6 * 20
     assert x2.models == ["EDSR"] and x4.models == ["WDSR"]
-    assert x2.lr_size == (12, 16) and x4.lr_size == (6, 8)
+    # a slice is rot90 of the volume's 24 x 32 plane: 32 x 24 HR
+    assert x2.lr_size == (16, 12) and x4.lr_size == (8, 6)
     assert x2.core_hours == pytest.approx(120 * 12 * 16 * 1e-3 / 3600)
     assert x4.core_hours == pytest.approx(120 * 6 * 8 * 2e-4 / 3600)
