@@ -84,7 +84,7 @@ cdef inline void gemm(char *ta, char *tb, int m, int n, int k, const real *a, in
         dgemm(ta, tb, &m, &n, &k, &one, <double *>a, &lda, <double *>b, &ldb, &beta, c, &ldc)
 
 
-# -- float32 GEMM kernels of our own (the Winograd products) ---------------------------------
+# -- float32 GEMM kernels of our own (the forward products) -----------------------------------
 # OpenBLAS may be pinned to narrower kernels than the CPU has (e.g. OPENBLAS_CORETYPE=Haswell
 # on an AVX-512 machine halves its peak), so the float32 Winograd products run these register-
 # blocked kernels instead. Every element of C is the fused multiply-add chain over k = 0, 1,
@@ -279,6 +279,17 @@ def own_sgemm(const float[:, ::1] a, const float[:, ::1] b, float[:, ::1] c):
                  b.shape[1], &c[0, 0], c.shape[1])
 
 
+cdef inline void gemm_nn(Py_ssize_t rows, Py_ssize_t F, Py_ssize_t K, const real *a,
+                         Py_ssize_t lda, const real *b, Py_ssize_t ldb, real *c,
+                         Py_ssize_t ldc) noexcept nogil:
+    """Row-major ``c = a b`` for a (rows, K), b (K, F): float32 through our kernels (see
+    :func:`sgemm_isa`) where the CPU has one, else BLAS."""
+    if real is float and lb_sgemm_isa() >= 0:
+        lb_sgemm(rows, F, K, <const float *>a, lda, <const float *>b, ldb, <float *>c, ldc)
+    else:
+        gemm("N", "N", <int>F, <int>rows, <int>K, b, <int>ldb, a, <int>lda, 0, c, <int>ldc)
+
+
 def set_block_elems(Py_ssize_t n, Py_ssize_t chunk=0, Py_ssize_t winograd=0):
     """Tuning/testing hook: scratch block size in elements (and, if > 0, the GEMM chunk
     size and the F(2x2) Winograd chunk's ``V + M`` elements); returns the previous block
@@ -321,7 +332,7 @@ cdef void gemm_rows(const real *a, const real *b, real *c, Py_ssize_t rows, int 
     cdef Py_ssize_t nch = (rows + chunk - 1) // chunk, ch, r0
     for ch in prange(nch, schedule="static"):
         r0 = ch * chunk
-        gemm("N", "N", F, <int>min(chunk, rows - r0), K, b, F, a + r0 * K, K, 0, c + r0 * F, F)
+        gemm_nn(min(chunk, rows - r0), F, K, a + r0 * K, K, b, F, c + r0 * F, F)
 
 
 cdef void gemm_rows_bt(const real *a, const real *b, real *c, Py_ssize_t rows, int F, int K,
@@ -489,8 +500,7 @@ cdef void conv_chunk(const real *x, const real *w, const real *b, const real *re
         im2col_pixel(x, buf + (m - m0) * K, m, H, W, C, ho, wo, kh, kw, sh, sw, top, left)
     if PROFILING:
         t0 = tick(t0, 0)
-    gemm("N", "N", <int>F, <int>(m1 - m0), <int>K, w, <int>F, buf, <int>K, 0, y + m0 * F,
-         <int>F)
+    gemm_nn(m1 - m0, F, K, buf, K, w, F, y + m0 * F, F)
     if PROFILING:
         t0 = tick(t0, 1)
     finish_rows(y, b, res, ep, m0, m1, F)  # while the chunk is in cache
@@ -910,7 +920,8 @@ cdef extern from *:
        [4,0,-5,0,1,0] [0,-4,-4,1,1,0] [0,4,-4,-1,1,0] [0,-2,-1,2,1,0] [0,2,-1,-2,1,0]
        [0,4,0,-5,0,1]. */
     #define LB_WG4_IN(T, NAME)                                                              \\
-    LB_CLONES static void NAME(const T *const *src, T *v, ptrdiff_t vs, ptrdiff_t nc) {    \\
+    static inline __attribute__((always_inline)) void NAME##_body(                          \\
+            const T *const *src, T *v, ptrdiff_t vs, ptrdiff_t nc) {                        \\
         T e[36][LB_CB];                                                                     \\
         for (int b = 0; b < 6; b++) {  /* e = B^T d, column b */                            \\
             const T *restrict d0 = src[b], *restrict d1 = src[6 + b];                       \\
@@ -937,9 +948,9 @@ cdef extern from *:
        (cropped), res[4 i + j] its residual. A^T rows: [1,1,1,1,1,0] [0,1,-1,2,-2,0]
        [0,1,1,4,4,0] [0,1,-1,8,-8,1]. */
     #define LB_WG4_OUT(T, NAME)                                                             \\
-    LB_CLONES static void NAME(const T *m, ptrdiff_t ms, T *const *y, const T *const *res,   \\
-                               const T *bias, int relu, int has_res, T al, T be,             \\
-                               ptrdiff_t nf) {                                              \\
+    static inline __attribute__((always_inline)) void NAME##_body(                          \\
+            const T *m, ptrdiff_t ms, T *const *y, const T *const *res, const T *bias,        \\
+            int relu, int has_res, T al, T be, ptrdiff_t nf) {                              \\
         T s[24][LB_CB], o[4][LB_CB];                                                        \\
         for (int a = 0; a < 6; a++) {  /* s = A^T M, column a */                            \\
             const T *restrict m0 = m + a * ms, *restrict m1 = m + (6 + a) * ms;             \\
@@ -980,10 +991,27 @@ cdef extern from *:
         }                                                                                   \\
     }
 
-    LB_WG4_IN(float, lb_wg4_in_f)
-    LB_WG4_IN(double, lb_wg4_in_d)
-    LB_WG4_OUT(float, lb_wg4_out_f)
-    LB_WG4_OUT(double, lb_wg4_out_d)
+    /* The common channel runs (64, 32) as constants: their loops unroll without remainders. */
+    #define LB_WG4_IN_CLONES(T, NAME)                                                       \\
+    LB_CLONES static void NAME(const T *const *src, T *v, ptrdiff_t vs, ptrdiff_t nc) {    \\
+        if (nc == LB_CB) NAME##_body(src, v, vs, LB_CB);                                    \\
+        else if (nc == LB_CB / 2) NAME##_body(src, v, vs, LB_CB / 2);                       \\
+        else NAME##_body(src, v, vs, nc);                                                   \\
+    }
+    #define LB_WG4_OUT_CLONES(T, NAME)                                                      \\
+    LB_CLONES static void NAME(const T *m, ptrdiff_t ms, T *const *y, const T *const *res,   \\
+                               const T *bias, int relu, int has_res, T al, T be,             \\
+                               ptrdiff_t nf) {                                              \\
+        if (nf == LB_CB) NAME##_body(m, ms, y, res, bias, relu, has_res, al, be, LB_CB);    \\
+        else if (nf == LB_CB / 2)                                                           \\
+            NAME##_body(m, ms, y, res, bias, relu, has_res, al, be, LB_CB / 2);             \\
+        else NAME##_body(m, ms, y, res, bias, relu, has_res, al, be, nf);                   \\
+    }
+
+    LB_WG4_IN(float, lb_wg4_in_f) LB_WG4_IN_CLONES(float, lb_wg4_in_f)
+    LB_WG4_IN(double, lb_wg4_in_d) LB_WG4_IN_CLONES(double, lb_wg4_in_d)
+    LB_WG4_OUT(float, lb_wg4_out_f) LB_WG4_OUT_CLONES(float, lb_wg4_out_f)
+    LB_WG4_OUT(double, lb_wg4_out_d) LB_WG4_OUT_CLONES(double, lb_wg4_out_d)
     """
     void lb_wg4_in_f(const float **src, float *v, Py_ssize_t vs, Py_ssize_t nc) noexcept nogil
     void lb_wg4_in_d(const double **src, double *v, Py_ssize_t vs, Py_ssize_t nc) noexcept nogil
@@ -1077,18 +1105,12 @@ cdef void winograd_chunk(int m, const real *x, const real *zeros, const real *u,
             winograd4_input_tile(x, zeros, vp, t, nb, t0 + t, th, tw, H, W, C, top, left)
     if PROFILING:
         c0 = tick(c0, 0)
-    cdef bint ours = real is float and lb_sgemm_isa() >= 0
     # F(2x2): V[k, t, c], M[k, t, f]; F(4x4): V[t, k, c], M[t, k, f] (a tile's transforms
     # read and write one contiguous block)
     cdef Py_ssize_t vk = nb * C if m == 2 else C, va = C if m == 2 else t2 * C
     cdef Py_ssize_t mk = nb * F if m == 2 else F, ma = F if m == 2 else t2 * F
     for k in range(t2):
-        if ours:
-            lb_sgemm(nb, F, C, <const float *>(vp + k * vk), va,
-                     <const float *>(u + k * C * F), F, <float *>(mp + k * mk), ma)
-        else:
-            gemm("N", "N", <int>F, <int>nb, <int>C, u + k * C * F, <int>F, vp + k * vk,
-                 <int>va, 0, mp + k * mk, <int>ma)
+        gemm_nn(nb, F, C, vp + k * vk, va, u + k * C * F, F, mp + k * mk, ma)
     if PROFILING:
         c0 = tick(c0, 1)
     for t in range(nb):

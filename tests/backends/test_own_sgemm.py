@@ -84,3 +84,24 @@ def test_winograd4_convolution_has_the_same_bits_on_every_variant(isa):
     rtol = tolerance("winograd", np.float32, 9 * 35)
     err = np.abs(runs["blas", 1] - first)
     assert err.max() <= rtol * np.abs(first).max(), err.max()
+
+
+def test_im2col_convolution_has_the_same_bits_on_every_variant(isa):
+    """A 5x5 stride-2 convolution (im2col products, K = 25 C) and a dense layer: one set of
+    bits whichever variant runs their products."""
+    from backends.registry import get_backend
+
+    be = get_backend("cython")
+    conv = be.kernel("conv", "conv2d_forward")
+    dense = be.kernel("dense", "dense_forward")
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-1, 1, (2, 23, 19, 7)).astype(np.float32)
+    w = rng.uniform(-1, 1, (5, 5, 7, 37)).astype(np.float32)
+    xd = rng.uniform(-1, 1, (9, 130)).astype(np.float32)
+    wd = rng.uniform(-1, 1, (130, 21)).astype(np.float32)
+    runs = {}
+    for name in _variants():
+        isa(name)
+        runs[name] = (conv(x, w, None, stride=(2, 2), pads=(2, 2, 2, 2)).tobytes(),
+                      dense(xd, wd, None).tobytes())
+    assert len(set(runs.values())) == 1, f"variants differ: {sorted(runs)}"
