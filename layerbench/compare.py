@@ -40,7 +40,8 @@ __all__ = ["MACHINE_TABLES", "ColumnDiff", "TableDiff", "compare", "compare_tabl
 
 # Tables that measure the machine rather than compute a result: their numbers are times,
 # or errors of a cross-check on this CPU. Not compared.
-MACHINE_TABLES = ("bench_summary", "crosscheck", "peer_compare", "peer_compare_edsr_x2")
+MACHINE_TABLES = ("bench_summary", "crosscheck", "peer_compare", "peer_compare_edsr_x2", "peers",
+                  "peers_train")
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf", re.IGNORECASE)
 
