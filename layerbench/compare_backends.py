@@ -247,6 +247,10 @@ def _fmt(v, spec: str) -> str:
     return "–" if v is None else format(v, spec)
 
 
+# Settings that follow the thread count of a row (not listed once per runtime).
+_THREAD_SETTINGS = ("threads", "intra_op")
+
+
 def markdown(rows: list[dict], header: dict) -> str:
     """The rows as a Markdown table under a header naming machine, threads and versions.
 
@@ -278,11 +282,12 @@ def markdown(rows: list[dict], header: dict) -> str:
              "across runtimes; time / best peer at the same thread count; GFLOP/s of the "
              "direct-equivalent arithmetic (Winograd counted as the direct convolution; a "
              "training step as three forwards) and its ratio to the sgemm peak", ""]
-    versions = {}
+    versions = {}  # a runtime's settings but its thread counts, which each row states
     for r in ok:
-        versions.setdefault(r["runtime"], r["settings"])
-    lines += [f"- {k}: " + ", ".join(f"{a}={b}" for a, b in v.items())
-              for k, v in versions.items()]
+        same = {a: b for a, b in r["settings"].items() if a not in _THREAD_SETTINGS}
+        versions.setdefault(r["runtime"], same)
+    lines += [f"- {k}: " + (", ".join(f"{a}={b}" for a, b in v.items()) or "-")
+              + "; threads as in each row" for k, v in versions.items()]
     lines += ["", "| subject | runtime | threads | seconds | / best peer | GFLOP/s | "
               "/ sgemm peak | rounds |", "|---|---|---|---|---|---|---|---|"]
     for r in ok:
