@@ -259,7 +259,8 @@ def markdown(rows: list[dict], header: dict) -> str:
     rows : list of dict
         From :func:`measure`.
     header : dict
-        ``machine`` (:func:`layerbench.runtimes.machine`) and ``command``.
+        ``machine`` (:func:`layerbench.runtimes.machine`), ``command`` and optionally
+        ``state`` (the state file the rows come from).
 
     Returns
     -------
@@ -271,7 +272,9 @@ def markdown(rows: list[dict], header: dict) -> str:
     commits = sorted({c for r in ok for c in r["commit"].split()})
     peaks = {r["threads"]: r["sgemm_peak_gflops"] for r in ok if r["sgemm_peak_gflops"]}
     lines = [f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}",
-             f"- command: `{header['command']}`",
+             f"- command: `{header['command']}`" + (
+                 f"; the rows are every subject of `{header['state']}`, whichever command "
+                 "measured it" if header.get("state") else ""),
              f"- measured at commit {', '.join(commits) or '-'}; 1-minute load average at "
              f"the end of each process: " + (f"{min(loads):.2f}-{max(loads):.2f}"
                                              if loads else "-"),
@@ -379,7 +382,8 @@ def run(a) -> None:
     got = measure(subjects, backends + peers, a.threads, rounds=a.rounds, repeats=a.repeats,
                   roofline=not a.no_roofline, store=store, progress=progress)
     header = {"machine": runtimes.machine(),
-              "command": "layerbench compare-backends " + " ".join(sys.argv[2:])}
+              "command": "layerbench compare-backends " + " ".join(sys.argv[2:]),
+              "state": a.state}
     md, table = markdown(got, header), to_csv(got)
     if a.csv:
         with open(a.csv, "w") as f:

@@ -424,16 +424,20 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None
 
         torch.set_num_threads(threads)
         return peer_call(runtime, torch_module(run), x, threads, options)
-    from backends import get_backend
 
-    # the process ends after the measurement: the thread setting stays in force until then
-    # (the context is kept referenced: collecting it would restore the previous count)
-    _HELD.append(get_backend(runtime).threads(threads))
-    _HELD[-1].__enter__()
+    # the process ends after the measurement: the count stays in force until then (set, not
+    # a `threads()` context, whose collection would restore the previous count)
+    _set_threads(runtime, threads)
     return (lambda: run.predict(x)), {"version": "this package", "threads": threads}
 
 
-_HELD: list = []  # thread-count contexts entered for the rest of a worker process
+def _set_threads(backend: str, n: int) -> None:
+    """Our ``backend``'s kernels run on ``n`` threads for the rest of this process."""
+    from backends import get_backend
+
+    with get_backend(backend).threads(n):  # validates n
+        pass
+    get_backend(backend)._set_threads(n)
 
 
 # -- a peer without our model in its process (asv) ------------------------------------------
@@ -614,10 +618,9 @@ def _train_runner(runtime: str, run, x: np.ndarray, threads: int):
     if runtime in PEERS:
         raise SpecError(expected("training-step runtime", f"one of our backends or "
                                  f"{TRAIN_PEERS}", runtime))
-    from backends import Adam, LossFunction, get_backend, specs
+    from backends import Adam, LossFunction, specs
 
-    _HELD.append(get_backend(runtime).threads(threads))  # in force until the process ends
-    _HELD[-1].__enter__()
+    _set_threads(runtime, threads)  # in force until the process ends
     adam = Adam(lr=TRAIN_LR)
     loss = LossFunction(specs.Loss(kind="mae"), backend=runtime, dtype=run.dtype)
     xn = run.normalise(x)

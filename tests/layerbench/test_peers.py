@@ -223,7 +223,7 @@ def test_alternating_worker_times_both_in_one_process():
 
 def test_our_runner_keeps_its_thread_count_after_garbage_collection():
     """The thread count a worker sets for our backend holds until the process ends, even with
-    no ``OMP_NUM_THREADS`` in the environment (the entered context stays referenced)."""
+    no ``OMP_NUM_THREADS`` in the environment."""
     import gc
 
     pytest.importorskip("backends.cython_omp._conv", reason="the Cython extension is not built")
@@ -237,5 +237,4 @@ def test_our_runner_keeps_its_thread_count_after_garbage_collection():
         gc.collect()
         assert get_threads() == want
     finally:
-        runtimes._HELD.pop().__exit__(None, None, None)
         set_threads(before)
