@@ -124,9 +124,11 @@ class BufferPool:
         self._blocks = [self._blocks[i] for i in keep]
 
     def release(self) -> None:
-        """Drop the free blocks not handed out since the last call."""
+        """Drop the free blocks not handed out since the last call, and free blocks beyond
+        ``limit`` (largest first)."""
         with self._lock:
             self._drop(lambda i: id(self._blocks[i]) in self._used)
+            self._make_room(0)
             self._used = set()
 
     def clear(self) -> None:

@@ -51,10 +51,17 @@ def test_the_pool_gives_free_blocks_back_to_stay_within_its_limit():
         c = buffers.empty((1000,), np.float32)  # live arrays may pass it: they are needed
         assert pool.nbytes == 10_000
         del b, c
-    assert pool.nbytes == 10_000  # both were used in the scope: kept for the next one
+    assert pool.nbytes == 4000  # both used in the scope; the larger went, over the limit
     with pool.scope():
         pass
     assert pool.nbytes == 0  # not used in that scope: dropped
+    pool.limit = 0
+    with pool.scope():
+        e = buffers.empty((10,), np.float32)
+    assert pool.nbytes == 40  # still held by e
+    del e
+    pool.release()
+    assert pool.nbytes == 0
     pool.clear()
 
 
