@@ -285,6 +285,7 @@ class Network:
         net.input_shape, net.backend, net.dtype = tuple(input_shape), self.backend, self.dtype
         net.seed, net.nodes, net.output = self.seed, nodes, output
         net._shapes = {INPUT: net.input_shape, **{n: self._shapes[n] for n in nodes}}
+        net._buffers = self.buffers  # its layers are ours: one pool, kept across calls
         return net
 
     def backward(self, dy: np.ndarray) -> np.ndarray:

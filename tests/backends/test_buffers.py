@@ -92,3 +92,11 @@ def test_repeated_passes_equal_and_a_held_output_is_never_overwritten(backend):
     again = net.predict(x1)
     assert again.tobytes() == kept.tobytes()
     assert net.buffers.nbytes > 0  # blocks are kept between passes
+
+
+def test_the_segments_of_a_split_network_share_its_pool():
+    net = Network((1, 6, 7, 4), backend="numpy", seed=1)
+    net.add("c1", specs.Conv2D(filters=4, kernel=3))
+    net.add("c2", specs.Conv2D(filters=4, kernel=3))
+    head, tail = net.split("c1")
+    assert head.buffers is net.buffers and tail.buffers is net.buffers
