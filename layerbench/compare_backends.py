@@ -106,7 +106,7 @@ def peak(store: runtimes.Store, threads: int) -> float:
     key = {"sgemm": threads}
     got = store.get(key)
     if got is None:
-        got = store.put(key, {"gflops": runtimes.sgemm_peak(threads),
+        got = store.put(key, {**runtimes.sgemm_peak(threads),
                               "load1": os.getloadavg()[0]})
     return got["gflops"]
 
@@ -163,6 +163,8 @@ def rows(store: runtimes.Store) -> list[dict]:
     """
     entries = list(store.entries.values())
     peaks = {e["key"]["sgemm"]: e["gflops"] for e in entries if "sgemm" in e["key"]}
+    kernels = {e["key"]["sgemm"]: e.get("openblas", "not recorded") for e in entries
+               if "sgemm" in e["key"]}
     got = runtimes.aggregate([e for e in entries if "subject" in e["key"]])
     flops: dict[str, float] = {}
     out = []
@@ -181,6 +183,7 @@ def rows(store: runtimes.Store) -> list[dict]:
             "vs_best_peer": r["seconds"] / best["seconds"] if best and r["seconds"] else None,
             "best_peer": best["runtime"] if best else None, "gflops": gflops,
             "of_sgemm_peak": gflops / pk if gflops and pk else None, "sgemm_peak_gflops": pk,
+            "sgemm_peak_openblas": kernels.get(r["threads"]),
             "rounds": r["rounds"], "load1": r["load1"], "commit": r["commit"],
             "settings": r["settings"], "error": r["error"]})
     return out
@@ -271,6 +274,7 @@ def markdown(rows: list[dict], header: dict) -> str:
     loads = [r["load1"] for r in ok if r["load1"] is not None]
     commits = sorted({c for r in ok for c in r["commit"].split()})
     peaks = {r["threads"]: r["sgemm_peak_gflops"] for r in ok if r["sgemm_peak_gflops"]}
+    kernels = sorted({r["sgemm_peak_openblas"] for r in ok if r["sgemm_peak_gflops"]})
     lines = [f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}",
              f"- command: `{header['command']}`" + (
                  f"; the rows are every subject of `{header['state']}`, whichever command "
@@ -278,9 +282,10 @@ def markdown(rows: list[dict], header: dict) -> str:
              f"- measured at commit {', '.join(commits) or '-'}; 1-minute load average at "
              f"the end of each process: " + (f"{min(loads):.2f}-{max(loads):.2f}"
                                              if loads else "-"),
-             "- sgemm peak (numpy float32 matrix product): " + (", ".join(
-                 f"{v:.1f} GFLOP/s at {n} thread(s)" for n, v in sorted(peaks.items()))
-                 or "not measured"),
+             "- sgemm peak (numpy float32 matrix product, OpenBLAS kernels "
+             f"{', '.join(kernels) or '-'}): " + (", ".join(
+                 f"{v:.1f} GFLOP/s at {n} thread{'s' if n > 1 else ''}"
+                 for n, v in sorted(peaks.items())) or "not measured"),
              "- each row: median over fresh processes (one per round), rounds interleaved "
              "across runtimes; time / best peer at the same thread count; GFLOP/s of the "
              "direct-equivalent arithmetic (Winograd counted as the direct convolution; a "

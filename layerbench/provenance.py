@@ -209,7 +209,7 @@ def summary(b: dict[str, Any]) -> str:
     for lib in b.get("blas") or []:
         if lib.get("api") == "blas":
             parts.append(f"BLAS {lib['library']} {lib['version']} ({lib['core_type']}, "
-                         f"{lib['threads']} threads)")
+                         f"{lib['threads']} thread{'' if lib['threads'] == 1 else 's'})")
     if b.get("opencv"):
         parts.append(f"OpenCV {b['opencv']['version']} ({' '.join(b['opencv']['enabled'])})")
     if b.get("numba"):

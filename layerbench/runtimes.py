@@ -428,7 +428,29 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None
     # the process ends after the measurement: the count stays in force until then (set, not
     # a `threads()` context, whose collection would restore the previous count)
     _set_threads(runtime, threads)
-    return (lambda: run.predict(x)), {"version": "this package", "threads": threads}
+    return (lambda: run.predict(x)), {"version": "this package", "threads": threads,
+                                      "openblas": openblas_kernels()}
+
+
+def openblas_kernels() -> str:
+    """The kernels of the OpenBLAS libraries loaded here, NumPy's and SciPy's (what the numpy
+    and numba backends' matrix products and cython's float64 ones run; cython's float32
+    products are its own), as threadpoolctl names them: ``"SkylakeX"``, ``"Haswell"``...
+    OpenBLAS picks them when it loads, from the CPU or from ``OPENBLAS_CORETYPE``, and on
+    an AVX-512 CPU the AVX2 ``Haswell`` kernels run float32 products at about half the rate
+    of the AVX-512 ones (docs/benchmarks/peers.md), so every row of ours records them.
+
+    Returns
+    -------
+    str
+        The distinct names joined by ``/`` (``"none"`` without OpenBLAS).
+    """
+    import scipy.linalg.cython_blas  # noqa: F401  (SciPy's library: Numba's np.dot)
+    from threadpoolctl import threadpool_info
+
+    names = sorted({i.get("architecture") or "unknown" for i in threadpool_info()
+                    if i.get("internal_api") == "openblas"})
+    return "/".join(names) or "none"
 
 
 def _set_threads(backend: str, n: int) -> None:
@@ -632,7 +654,8 @@ def _train_runner(runtime: str, run, x: np.ndarray, threads: int):
         run.update(adam)
         return value
 
-    return step, {"version": "this package", "threads": threads, "optimizer": "Adam"}
+    return step, {"version": "this package", "threads": threads, "optimizer": "Adam",
+                  "openblas": openblas_kernels()}
 
 
 def worker(task: dict) -> dict:
@@ -875,9 +898,10 @@ def aggregate(entries: list[dict]) -> list[dict]:
     return rows
 
 
-def sgemm_peak(threads: int, size: int = 2048, repeats: int = 3) -> float:
+def sgemm_peak(threads: int, size: int = 2048, repeats: int = 3) -> dict:
     """The machine's practical direct peak: GFLOP/s of numpy float32 ``size``-square matrix
-    products at ``threads`` BLAS threads, measured in a fresh process (best of ``repeats``).
+    products at ``threads`` BLAS threads, measured in a fresh process (best of ``repeats``),
+    and the OpenBLAS kernels that ran them (:func:`openblas_kernels`).
 
     Parameters
     ----------
@@ -887,20 +911,25 @@ def sgemm_peak(threads: int, size: int = 2048, repeats: int = 3) -> float:
 
     Returns
     -------
-    float
-        ``2 size^3 / t / 1e9`` for the fastest of the timed products.
+    dict
+        ``gflops``: ``2 size^3 / t / 1e9`` for the fastest of the timed products;
+        ``openblas``: the kernels.
     """
     code = ("import time, numpy as np\n"
+            "from layerbench.runtimes import openblas_kernels\n"
             f"a = np.random.default_rng(0).standard_normal(({size}, {size}), np.float32)\n"
             "a @ a\nbest = 1e9\n"
             f"for _ in range({repeats}):\n"
             "    t = time.perf_counter(); a @ a; best = min(best, time.perf_counter() - t)\n"
-            f"print(2 * {size}**3 / best / 1e9)\n")
+            f"print(2 * {size}**3 / best / 1e9, openblas_kernels())\n")
     n = str(threads)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n)
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=env, check=True)
-    return float(out.stdout.strip())
+                         env=env, check=True, cwd=root)
+    gflops, kernels = out.stdout.split()
+    return {"gflops": float(gflops), "openblas": kernels}
 
 
 def machine() -> dict:

@@ -45,6 +45,20 @@ def test_fresh_worker_reports_times_and_settings():
                           "repeats": 2})
     assert len(res["seconds"]) == 2 and all(t > 0 for t in res["seconds"])
     assert res["settings"]["threads"] == 1
+    # the OpenBLAS kernels the child ran, as threadpoolctl names them in a process like it
+    probe = subprocess.run(
+        [sys.executable, "-c", "import numpy, scipy.linalg.cython_blas\n"
+         "from threadpoolctl import threadpool_info\n"
+         "print('/'.join(sorted({i['architecture'] for i in threadpool_info()\n"
+         "                       if i['internal_api'] == 'openblas'})))"],
+        capture_output=True, text=True, check=True)
+    assert res["settings"]["openblas"] == probe.stdout.strip()
+
+
+def test_sgemm_peak_names_its_kernels():
+    got = runtimes.sgemm_peak(1, size=256, repeats=1)
+    assert got["gflops"] > 0
+    assert got["openblas"] == runtimes.openblas_kernels()
 
 
 def test_torch_module_dcr_shuffle_and_shortcut():
@@ -138,7 +152,7 @@ def test_table_rows_ratio_to_best_peer_and_roofline(monkeypatch):
     monkeypatch.setattr(runtimes, "fresh", _fake_fresh(calls))
     monkeypatch.setattr(runtimes, "subject_flops", lambda subject: 1e9)
     store = runtimes.Store()
-    store.put({"sgemm": 1}, {"gflops": 2.0})
+    store.put({"sgemm": 1}, {"gflops": 2.0, "openblas": "SkylakeX"})
     from layerbench import compare_backends as cb
 
     got = cb.measure([{"model": "m", "size": [4, 4]}], ["numpy", "keras"], (1,), rounds=1,
@@ -147,6 +161,9 @@ def test_table_rows_ratio_to_best_peer_and_roofline(monkeypatch):
     assert by["numpy"]["vs_best_peer"] == 0.5 and by["numpy"]["best_peer"] == "keras"
     assert by["numpy"]["gflops"] == 4.0 and by["numpy"]["of_sgemm_peak"] == 2.0
     assert cb.to_csv(got).splitlines()[1].startswith("m 4x4,numpy,False,1,0.25,0.5,keras,")
+    header = {"machine": runtimes.machine(), "command": "c"}
+    assert ("(numpy float32 matrix product, OpenBLAS kernels SkylakeX): 2.0 GFLOP/s at 1 "
+            "thread\n" in cb.markdown(got, header))
 
 
 def test_training_step_same_loss_as_torch():
