@@ -23,6 +23,7 @@ Skipped and failed combinations (asv stores no number) are left out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import sys
@@ -68,6 +69,9 @@ ALGO_SECTIONS = {"winograd": "Winograd F(2x2,3x3)", "winograd4": "Winograd F(4x4
 # ``layers.ConvAutoChoice`` tracks which algorithm ``auto`` ran, as an index into
 # ``Conv2D(algo="auto").algos()`` of a 3x3 stride-1 kernel
 AUTO_CHOICE = "layers.ConvAutoChoice.track_choice"
+_MODEL_TARGETS = {**{(m, "cython"): 0.7 for m in ("edsr_baseline_x2", "wdsr_a_x4")},
+                  ("edsr_x2", "cython"): 0.45,
+                  **{(m, "numba"): 0.85 for m in ("edsr_x2", "edsr_baseline_x2", "wdsr_a_x4")}}
 TARGETS = [
     *[(item, algo, "forward", "cython", 1.0, "")
       for item in _CONV_FWD for algo in CONV_ALGOS],
@@ -87,13 +91,10 @@ TARGETS = [
     ("thesis_maxpool3", "", "backward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "forward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "backward", "numba", 0.5, ""),
-    # whole models through super_resolve's default path against Keras
-    *[(f"{model}@510x339", "", "super_resolve", backend, limit, note)
-      for model, backend, limit, note in (
-          ("edsr_x2", "cython", 0.8, ""), ("edsr_x2", "cython", 0.5, "aim"),
-          ("edsr_x2", "numba", 1.0, ""), ("edsr_baseline_x2", "cython", 1.0, ""),
-          ("edsr_baseline_x2", "numba", 1.25, ""), ("wdsr_a_x4", "cython", 1.0, ""),
-          ("wdsr_a_x4", "numba", 1.25, ""))],
+    # whole models through super_resolve's default path against the fastest peer
+    # (layerbench.compare_backends.TARGETS, judged there on medians of fresh-process rounds)
+    *[(f"{model}@510x339", "", "super_resolve", backend, limit, "")
+      for (model, backend), limit in _MODEL_TARGETS.items()],
 ]
 
 
@@ -248,11 +249,37 @@ def conv_flops(item: str, direction: str) -> float:
     peak does not bound."""
     from backends.testing import PRESETS
 
+    if "@" in item:  # a whole model on a W x H image (bench/models.py)
+        return model_flops(item)
     case = PRESETS.get(item)
     if case is None or not case.spec.gemm_like:
         return np.nan
     which = "backward" if direction == "backward" else "forward"
     return float(case.spec.flops(case.input_shape, which))
+
+
+@functools.cache
+def model_flops(item: str) -> float:
+    """Direct-equivalent FLOPs of a model item ``"name@WxH"`` on one W x H image
+    (:func:`layerbench.runtimes.subject_flops`: every convolution's ``spec.flops``, Winograd
+    counted as the direct convolution it replaces); NaN for a name that is not a preset.
+
+    Parameters
+    ----------
+    item : str
+        e.g. ``"edsr_x2@510x339"``.
+
+    Returns
+    -------
+    float
+    """
+    from layerbench import runtimes
+    from layerbench.models import presets
+
+    name, size = item.split("@", 1)
+    if name not in presets.PRESETS:
+        return np.nan
+    return runtimes.subject_flops({"model": name, "size": list(runtimes.parse_size(size))})
 
 
 KEY = ["suite", "item", "algo", "direction", "threads"]
@@ -372,7 +399,8 @@ def _gflops_cell(row) -> str:
         return "skip"
     text = f"{row['gflops']:.1f}"
     if np.isfinite(row["peak_fraction"]):
-        text += f" ({row['peak_fraction']:.0%})"
+        frac = row["peak_fraction"]  # a whole model past the peak: Winograd's rate
+        text += f" ({frac:.2f}x)" if row["suite"] == "Models" else f" ({frac:.0%})"
     return text
 
 
@@ -445,7 +473,10 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
     tg = targets(t)
     if not tg.empty:
         lines += ["## Performance targets (time / peer time: layers / tf_graph, "
-                  "models / the best peer)", ""]
+                  "models / the best peer)", "",
+                  "A model row here is asv's sample of one call per process; the model "
+                  "targets are judged on the medians of at least 3 rounds of fresh "
+                  "processes in `results/tables/peers.md` (`nox -s peers`).", ""]
         rows = [[r.backend, r.item, r.algo or "-", r.direction, r.threads,
                  f"<= {r.target:g}" + (f" ({r.note})" if r.note else ""),
                  f"{r.ratio_to_peer:.2f}" if np.isfinite(r.ratio_to_peer) else "no peer row",
@@ -488,8 +519,16 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
         for k in range(2, len(grid)):
             grid[k] += f" {thesis[k - 1]} |"
         lines += grid + [""]
+        rated = models[np.isfinite(models["gflops"])]
+        if not rated.empty:
+            lines += ["Roofline: direct-equivalent GFLOP/s of each model (every convolution's "
+                      "arithmetic as the direct convolution, Winograd included, over the "
+                      "time) and in brackets its ratio to the sgemm peak at the same threads "
+                      "(below).", ""]
+            lines += _backend_grid(rated, backends, ["item", "threads"],
+                                   cell=_gflops_cell) + [""]
 
-    conv = t[np.isfinite(t["gflops"])]
+    conv = t[np.isfinite(t["gflops"]) & (t["suite"] != "Models")]
     if not conv.empty:
         peak = table[table["benchmark"] == "tracks.Sgemm.track_sgemm_gflops"]
         lines += ["## Convolution GFLOP/s against the measured sgemm peak", ""]
