@@ -290,12 +290,22 @@ def markdown(rows: list[dict], header: dict) -> str:
              "across runtimes; time / best peer at the same thread count; GFLOP/s of the "
              "direct-equivalent arithmetic (Winograd counted as the direct convolution; a "
              "training step as three forwards) and its ratio to the sgemm peak", ""]
-    versions = {}  # a runtime's settings but its thread counts, which each row states
+    # a runtime's settings but its thread counts, which each row states; where its rows
+    # were measured under different settings (another version, OpenBLAS kernel...), each
+    # set with the subjects it covers
+    versions: dict[str, dict[str, list[str]]] = {}
     for r in ok:
-        same = {a: b for a, b in r["settings"].items() if a not in _THREAD_SETTINGS}
-        versions.setdefault(r["runtime"], same)
-    lines += [f"- {k}: " + (", ".join(f"{a}={b}" for a, b in v.items()) or "-")
-              + "; threads as in each row" for k, v in versions.items()]
+        same = {a: b for a, b in sorted(r["settings"].items()) if a not in _THREAD_SETTINGS}
+        text = ", ".join(f"{a}={b}" for a, b in same.items()) or "-"
+        subjects = versions.setdefault(r["runtime"], {}).setdefault(text, [])
+        if r["subject"] not in subjects:
+            subjects.append(r["subject"])
+    for k, sets in versions.items():
+        if len(sets) == 1:
+            lines.append(f"- {k}: {next(iter(sets))}; threads as in each row")
+        else:
+            lines += [f"- {k} ({', '.join(subjects)}): {text}; threads as in each row"
+                      for text, subjects in sets.items()]
     lines += ["", "| subject | runtime | threads | seconds | / best peer | GFLOP/s | "
               "/ sgemm peak | rounds |", "|---|---|---|---|---|---|---|---|"]
     for r in ok:

@@ -162,8 +162,15 @@ def test_table_rows_ratio_to_best_peer_and_roofline(monkeypatch):
     assert by["numpy"]["gflops"] == 4.0 and by["numpy"]["of_sgemm_peak"] == 2.0
     assert cb.to_csv(got).splitlines()[1].startswith("m 4x4,numpy,False,1,0.25,0.5,keras,")
     header = {"machine": runtimes.machine(), "command": "c"}
+    md = cb.markdown(got, header)
     assert ("(numpy float32 matrix product, OpenBLAS kernels SkylakeX): 2.0 GFLOP/s at 1 "
-            "thread\n" in cb.markdown(got, header))
+            "thread\n" in md)
+    assert "\n- numpy: -; threads as in each row\n" in md
+    # rows of one runtime measured under two settings: each set names its subjects
+    other = [{**got[0], "subject": "n 2x2", "settings": {"version": "new", "threads": 1}}]
+    md = cb.markdown(got + other, header)
+    assert "\n- numpy (m 4x4): -; threads as in each row\n" in md
+    assert "\n- numpy (n 2x2): version=new; threads as in each row\n" in md
 
 
 def test_training_step_same_loss_as_torch():
