@@ -509,7 +509,12 @@ def summary_markdown(table: pd.DataFrame, t: pd.DataFrame, info: dict) -> str:
         lines += ["## Models (super_resolve on one uint8 LR image, default path; ratios to "
                   "the best peer)", "",
                   "Thesis: EDSR 576.92 s, WDSR 46.35 s on 510x339 (C++/OpenMP, hardware "
-                  "unstated).", ""]
+                  "unstated).", "",
+                  "Each cell is one asv sample: one timed call in one fresh process, after "
+                  "one untimed call. A single sample moves with whatever else the machine "
+                  "does at that moment; the medians of interleaved rounds in "
+                  "`results/tables/peers.md` (`nox -s peers`) are the comparison to quote.",
+                  ""]
         grid = _backend_grid(models, backends, ["item", "threads"])
         thesis = ["thesis"] + [f"{THESIS_SECONDS[i]:.2f} s" if i in THESIS_SECONDS else ""
                                for i, _ in models.groupby(["item", "threads"], sort=False).size()
