@@ -446,10 +446,11 @@ def openblas_kernels() -> str:
         The distinct names joined by ``/`` (``"none"`` without OpenBLAS).
     """
     import scipy.linalg.cython_blas  # noqa: F401  (SciPy's library: Numba's np.dot)
-    from threadpoolctl import threadpool_info
 
-    names = sorted({i.get("architecture") or "unknown" for i in threadpool_info()
-                    if i.get("internal_api") == "openblas"})
+    from layerbench import provenance
+
+    names = sorted({lib["core_type"] or "unknown" for lib in provenance.blas()
+                    if lib["library"] == "openblas"})
     return "/".join(names) or "none"
 
 

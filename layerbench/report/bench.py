@@ -34,6 +34,7 @@ import pandas as pd
 
 from backends.registry import display_order
 from layerbench import markdown
+from layerbench.compare_backends import TARGETS as MODEL_TARGETS
 from layerbench.confdir import FIGURES_DIR, TABLES_DIR
 
 # The thesis' "average time on a 510x339 image" (slides; C++/OpenMP, hardware unstated)
@@ -69,9 +70,6 @@ ALGO_SECTIONS = {"winograd": "Winograd F(2x2,3x3)", "winograd4": "Winograd F(4x4
 # ``layers.ConvAutoChoice`` tracks which algorithm ``auto`` ran, as an index into
 # ``Conv2D(algo="auto").algos()`` of a 3x3 stride-1 kernel
 AUTO_CHOICE = "layers.ConvAutoChoice.track_choice"
-_MODEL_TARGETS = {**{(m, "cython"): 0.7 for m in ("edsr_baseline_x2", "wdsr_a_x4")},
-                  ("edsr_x2", "cython"): 0.45,
-                  **{(m, "numba"): 0.85 for m in ("edsr_x2", "edsr_baseline_x2", "wdsr_a_x4")}}
 TARGETS = [
     *[(item, algo, "forward", "cython", 1.0, "")
       for item in _CONV_FWD for algo in CONV_ALGOS],
@@ -91,10 +89,10 @@ TARGETS = [
     ("thesis_maxpool3", "", "backward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "forward", "numba", 0.5, ""),
     ("thesis_shuffle6_b2", "", "backward", "numba", 0.5, ""),
-    # whole models through super_resolve's default path against the fastest peer
-    # (layerbench.compare_backends.TARGETS, judged there on medians of fresh-process rounds)
+    # whole models through super_resolve's default path against the fastest peer: the
+    # targets of compare-backends, judged there on medians of fresh-process rounds
     *[(f"{model}@510x339", "", "super_resolve", backend, limit, "")
-      for (model, backend), limit in _MODEL_TARGETS.items()],
+      for (model, backend), limit in MODEL_TARGETS.items()],
 ]
 
 
