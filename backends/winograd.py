@@ -80,10 +80,10 @@ def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
 # F(4x4)'s U is 4x the weights, so EDSR x2 kept 613 MiB of them (its 64 256x256 body
 # convolutions at 9 MiB each, the 1024-channel upsampler at 36 MiB): its super_resolve on
 # 510x339 (cython, 2 threads) peaked at 1,656 MiB RSS, and at 1,135 MiB with this limit.
-# Recomputing one 256x256 transform takes 0.7-1.3% of that layer's F(4x4) convolution on
-# 339x510 (side by side, medians of 5, AMD VM: cython 16 / 7 ms at 1 / 2 threads, numba
-# 8 / 4.5 ms, the convolution 1.15-1.27 / 0.63-0.64 s). Every layer of EDSR-baseline and
-# WDSR-A's blocks is under 1 MiB and keeps its U.
+# Recomputing one 256x256 transform takes 2.4 ms (cython) and 4.1 ms (numba) at 1 thread
+# (best of 5, AMD EPYC VM), since both compute 64 filters at a time (15-17 ms filter by
+# filter: the rows of w and U are 256 KiB apart and shared cache sets). Every layer of
+# EDSR-baseline and WDSR-A's blocks is under 1 MiB and keeps its U.
 CACHE_BYTES = 1 << 20
 
 
