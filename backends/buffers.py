@@ -23,8 +23,9 @@ import threading
 
 import numpy as np
 
-#: Default bytes a pool may hold, as ``layerbench.models.inference.MEMORY_BUDGET``: the
-#: activation memory a model's default tiling plan stays within.
+#: Bytes a pool without a limit of its own holds outside :meth:`BufferPool.budget`, as
+#: ``layerbench.models.inference.MEMORY_BUDGET``: the activation memory a model's default
+#: tiling plan stays within.
 LIMIT = 896 * 2**20
 
 _active: contextvars.ContextVar[BufferPool | None] = contextvars.ContextVar(
@@ -34,18 +35,19 @@ _active: contextvars.ContextVar[BufferPool | None] = contextvars.ContextVar(
 class BufferPool:
     """Blocks of memory handed out as arrays and taken back once no array refers to them.
 
-    A block is reused for a request of at least half its size. When no free block fits, a
-    new one is allocated; free blocks are dropped first (largest first) as far as needed to
-    keep the pool within ``limit`` bytes, so a pass whose live arrays fit in the limit never
+    A block is reused for a request of at least half its size (see ``slack``). When no free
+    block fits, a new one is allocated; free blocks are dropped first (largest first) as far
+    as needed to keep the pool within its limit, so a pass whose live arrays fit in the limit never
     holds more than it, and one whose live arrays exceed it holds no free block beyond them
     (its peak is the peak without a pool). Blocks not reused during a :meth:`scope` are
     dropped when it ends; between passes the pool keeps the blocks of the last one (at most
-    ``limit`` bytes): :meth:`clear` drops them.
+    the limit): :meth:`clear` drops them.
 
     Parameters
     ----------
-    limit : int, default :data:`LIMIT`
-        Bytes of blocks, free or in use, above which free blocks are given back.
+    limit : int, optional
+        Bytes of blocks, free or in use, above which free blocks are given back. None (the
+        default): the memory budget of the pass (:meth:`budget`), :data:`LIMIT` outside one.
 
     Examples
     --------
@@ -59,8 +61,9 @@ class BufferPool:
     True
     """
 
-    def __init__(self, limit: int = LIMIT):
+    def __init__(self, limit: int | None = None):
         self.limit = limit
+        self._budget: float = LIMIT
         self._blocks: list[np.ndarray] = []
         self._used: set[int] = set()
         self._lock = threading.Lock()
@@ -76,13 +79,17 @@ class BufferPool:
     def _free(self, i: int) -> bool:
         return sys.getrefcount(self._blocks[i]) <= self._idle
 
-    def empty(self, shape, dtype) -> np.ndarray:
+    def empty(self, shape, dtype, *, slack: float = 2.0) -> np.ndarray:
         """An uninitialised C-contiguous array, from a free block if one fits.
 
         Parameters
         ----------
         shape : tuple of int
         dtype : numpy.dtype
+        slack : float, default 2.0
+            Largest block reused, as a multiple of the bytes needed. An array handed to a
+            caller who may keep it asks for little slack, so that it neither holds much
+            unused memory nor takes a larger block the next pass needs.
 
         Returns
         -------
@@ -95,7 +102,7 @@ class BufferPool:
             best = None
             for i in range(len(self._blocks)):  # no local name may refer to a block here
                 size = self._blocks[i].size
-                if need <= size <= 2 * need and self._free(i) and (
+                if need <= size <= slack * need and self._free(i) and (
                         best is None or size < self._blocks[best].size):
                     best = i
             if best is None:
@@ -112,11 +119,14 @@ class BufferPool:
         held = sum(self._blocks[i].size for i in range(len(self._blocks)))
         gone = set()
         for i in free:
-            if held + need <= self.limit:
+            if held + need <= self._limit():
                 break
             held -= self._blocks[i].size
             gone.add(i)
         self._drop(lambda i: i not in gone)
+
+    def _limit(self) -> float:
+        return self._budget if self.limit is None else self.limit
 
     def _drop(self, keep_free) -> None:
         """Forget the free blocks ``i`` for which ``keep_free(i)`` is false."""
@@ -125,7 +135,7 @@ class BufferPool:
 
     def release(self) -> None:
         """Drop the free blocks not handed out since the last call, and free blocks beyond
-        ``limit`` (largest first)."""
+        the limit (largest first)."""
         with self._lock:
             self._drop(lambda i: id(self._blocks[i]) in self._used)
             self._make_room(0)
@@ -141,6 +151,26 @@ class BufferPool:
     def nbytes(self) -> int:
         """Bytes held by the pool (free or in use)."""
         return sum(b.size for b in self._blocks)
+
+    @contextlib.contextmanager
+    def budget(self, nbytes: int | None):
+        """Inside the block, a pool without a ``limit`` of its own holds up to ``nbytes``
+        (None: no bound, so the next pass of the same shape allocates nothing, as ONNX
+        Runtime's arena or TensorFlow's allocator keep their peak). What the pool holds when
+        the block ends stays until a pass under a smaller limit or :meth:`clear`.
+
+        Parameters
+        ----------
+        nbytes : int or None
+            The memory budget of the passes inside the block.
+        """
+        with self._lock:
+            before, self._budget = self._budget, math.inf if nbytes is None else nbytes
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._budget = before
 
     @contextlib.contextmanager
     def scope(self):

@@ -70,7 +70,7 @@ def test_copies_and_pickles_start_empty():
     with pool.scope():
         keep = buffers.empty((10,), np.float32)
     for other in (copy.deepcopy(pool), pickle.loads(pickle.dumps(pool))):
-        assert other.nbytes == 0 and other.limit == buffers.LIMIT
+        assert other.nbytes == 0 and other.limit is None
     assert keep.shape == (10,)
 
 
@@ -100,3 +100,37 @@ def test_the_segments_of_a_split_network_share_its_pool():
     net.add("c2", specs.Conv2D(filters=4, kernel=3))
     head, tail = net.split("c1")
     assert head.buffers is net.buffers and tail.buffers is net.buffers
+
+
+def test_slack_bounds_the_block_a_request_may_take():
+    pool = buffers.BufferPool()
+    with pool.scope():
+        big = buffers.empty((1000,), np.float32)  # 4,000 bytes
+        at = _address(big)
+        del big
+        assert _address(pool.empty((700,), np.float32, slack=1.25)) != at  # 4,000 > 1.25 x 2,800
+        assert _address(pool.empty((850,), np.float32, slack=1.25)) == at  # 3,400 <= 4,000 <= 4,250
+
+
+def test_without_a_limit_of_its_own_the_pool_follows_the_budget_of_the_pass():
+    pool = buffers.BufferPool()
+
+    def passes(n):  # live arrays of 4,000 and 6,000 bytes, then all free
+        with pool.scope():
+            a = buffers.empty((1000,), np.float32)
+            b = buffers.empty((1500,), np.float32)
+            del a, b
+        return pool.nbytes
+
+    with pool.budget(None):  # no bound: the whole pass is kept for the next one
+        assert passes(1) == 10_000
+        assert passes(2) == 10_000
+    assert pool.nbytes == 10_000  # kept after the budget ends, until a pass under a limit
+    with pool.budget(7_000):
+        assert passes(3) == 4_000  # 10,000 > 7,000: the larger free block went
+    pool.limit = 5_000  # a limit of its own wins over any budget
+    with pool.budget(None):
+        assert passes(4) == 4_000
+    assert pool._limit() == 5_000
+    pool.limit = None
+    assert pool._limit() == buffers.LIMIT  # outside a budget

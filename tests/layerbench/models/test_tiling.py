@@ -201,3 +201,20 @@ def test_bicubic_interface():
     ramp = np.tile(np.arange(0, 60, 10, dtype=np.uint8), (4, 1))
     up = bic.super_resolve(ramp)[:, 3:-3, 0].astype(float)  # away from the edges
     assert np.all(np.diff(up, axis=1) > 0)  # a ramp stays monotonic
+
+
+def test_predict_output_comes_from_the_pool_and_a_held_one_is_never_overwritten():
+    model = BUILDERS["edsr_x2"](backend="numpy", dtype=np.float32)
+    rng = np.random.default_rng(5)
+    x1, x2 = (rng.uniform(0, 255, (1, 9, 11, 3)) for _ in range(2))
+    y1 = model.predict(x1)
+    # the same float64 sums as y.astype(float64) * norm + mean
+    net_out = model.net.predict(model.normalise(x1))
+    assert y1.tobytes() == (net_out.astype(np.float64) * model.norm + model.mean).tobytes()
+    kept = y1.copy()
+    y2 = model.predict(x2)
+    assert y1.tobytes() == kept.tobytes() and not np.shares_memory(y1, y2)
+    held = model.net.buffers.nbytes
+    del y2
+    again = model.predict(x1)  # no budget: the pool kept every block, nothing new is needed
+    assert again.tobytes() == kept.tobytes() and model.net.buffers.nbytes == held
