@@ -247,7 +247,7 @@ class SRModel:
         # From the pool, not fresh: a fresh 66 MB array (WDSR x4 at 510x339) costs 6 ms when
         # the kernel has just freed pages to give and ~0.4 s when it must fault pages in from
         # the host of a VM that reclaims free memory (free page reporting).
-        out = self.net.buffers.empty(y.shape, np.float64, slack=1.25)  # the caller's
+        out = self.net.buffers.empty(y.shape, np.float64, slack=1.25)  # the caller keeps it
         np.multiply(y, self.norm, out=out, dtype=np.float64)
         out += self.mean
         return out
