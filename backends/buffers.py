@@ -39,9 +39,11 @@ class BufferPool:
     block fits, a new one is allocated; free blocks are dropped first (largest first) as far
     as needed to keep the pool within its limit, so a pass whose live arrays fit in the limit never
     holds more than it, and one whose live arrays exceed it holds no free block beyond them
-    (its peak is the peak without a pool). Blocks not reused during a :meth:`scope` are
-    dropped when it ends; between passes the pool keeps the blocks of the last one (at most
-    the limit): :meth:`clear` drops them.
+    (its peak is the peak without a pool). Without a bound (:meth:`budget` of None) nothing
+    is given back, so free blocks that fit no later request of the pass stay and the peak
+    can pass the one without a pool. Blocks not reused during a :meth:`scope` are dropped
+    when it ends; between passes the pool keeps the blocks of the last one (at most the
+    limit): :meth:`clear` drops them. Arrays a caller keeps count towards the limit.
 
     Parameters
     ----------
@@ -157,7 +159,8 @@ class BufferPool:
         """Inside the block, a pool without a ``limit`` of its own holds up to ``nbytes``
         (None: no bound, so the next pass of the same shape allocates nothing, as ONNX
         Runtime's arena or TensorFlow's allocator keep their peak). What the pool holds when
-        the block ends stays until a pass under a smaller limit or :meth:`clear`.
+        the block ends stays until a pass under a smaller limit or :meth:`clear`. The budget
+        belongs to the pool, not to a thread: a network runs one pass at a time.
 
         Parameters
         ----------

@@ -50,7 +50,7 @@ def filter4(w, u):
     Filters go FB at a time through local arrays: the 9 rows read and 36 rows written per
     channel are C F elements apart, a multiple of 4 KiB for 256x256, so they share cache
     sets, and element by element each line was fetched again (15 ms per 256x256 layer at 1
-    thread, against 2-3 ms in runs)."""
+    thread, against 4 ms in runs)."""
     _, _, nc, nf = w.shape
     fb = 64
     for c in prange(nc):

@@ -318,8 +318,9 @@ class SRModel:
         Tiling as in :meth:`tiling_plan` (default here: untiled, no budget); convolutions
         always run in row bands of at most ``band_bytes`` of im2col workspace. The plan
         used is kept in ``self.last_plan`` (its ``recompute`` is the tiling tax). The
-        network's buffer pool keeps up to ``memory_budget`` bytes of layer outputs for the
-        next call (all of them with no budget; ``self.net.buffers.clear()`` gives them back).
+        network's buffer pool keeps up to ``memory_budget`` bytes of layer outputs, kernel
+        scratch and results for the next call (everything the call used with no budget;
+        ``self.net.buffers.clear()`` gives it back).
         ``progress`` (optional) is called as ``progress(done, total)`` after each tile (once,
         ``(1, 1)``, when the plan is untiled).
 
