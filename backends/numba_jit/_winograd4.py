@@ -127,9 +127,10 @@ def _load_tile(xf, h, w, c, n, r0, k0, cs, nc, d):
 
 
 @helper
-def _input_tile(x, vf, vs, t, tile, th, tw, top, left, d, e):
+def _input_tile(x, vf, vs, t, tile, th, tw, top, left, d, e, g):
     """``v[6 a + b, t, :] = (B^T d B)[a, b]`` of input tile ``tile`` (all channels); ``vf`` is
-    ``v`` (36, T, C) flat, ``vs = T C`` its row stride."""
+    ``v`` (36, T, C) flat, ``vs = T C`` its row stride. ``d``, ``e``, ``g``: scratch of 36
+    rows of :data:`CB`."""
     n_, h, w, c = x.shape
     xf = x.reshape(x.size)
     n = tile // (th * tw)
@@ -142,8 +143,16 @@ def _input_tile(x, vf, vs, t, tile, th, tw, top, left, d, e):
         _load_tile(xf, h, w, c, n, r0, k0, cs, nc, d)
         for b in range(6):  # e = B^T d, column b
             _bt6(d, U(b * CB), U(6 * CB), e, U(b * CB), U(6 * CB), nc)
-        for a in range(6):  # V = e B, row a
-            _bt6(e, U(6 * a * CB), U(CB), vf, U(6 * a * vs + t * c + cs), U(vs), nc)
+        # V = e B, row a, into scratch and then copied: written straight into V's six rows
+        # (run-time stride vs), the loop needs an overlap check per pair of them and LLVM
+        # kept it scalar
+        for a in range(6):
+            _bt6(e, U(6 * a * CB), U(CB), g, U(6 * a * CB), U(CB), nc)
+        for k in range(36):
+            dst = U(k * vs + t * c + cs)
+            src = U(k * CB)
+            for j in range(nc):
+                vf[dst + U(j)] = g[src + U(j)]
 
 
 @helper
@@ -241,13 +250,14 @@ def winograd4(x, u, b, has_bias, ho, wo, top, left, block, workers, relu, res, a
         mf = m.reshape(m.size)
         d = np.empty(36 * CB, x.dtype)
         e = np.empty(36 * CB, x.dtype)
+        g = np.empty(36 * CB, x.dtype)
         s = np.empty(24 * CB, x.dtype)
         o = np.empty(16 * CB, x.dtype)
         for bi in range(wk, n_blocks, workers):
             t0 = bi * block
             rows = min(block, n_tiles - t0)
             for t in range(rows):
-                _input_tile(x, vf, block * c, t, t0 + t, th, tw, top, left, d, e)
+                _input_tile(x, vf, block * c, t, t0 + t, th, tw, top, left, d, e, g)
             for t in range(rows, block):  # past the last tile: zeros, not stale values
                 for k in range(36):
                     v[k, t, :] = zero
