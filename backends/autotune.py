@@ -36,8 +36,8 @@ ENV = "LAYERBENCH_AUTOTUNE_CACHE"
 # F(4x4) chunks became 112 tiles, 2x faster on 256 channels, and Numba gained F(4x4); v4:
 # transforms over backends.winograd.CACHE_BYTES are computed on every call, ~1% of the call;
 # v5: those transforms 4-7x faster, and the Cython kernels' scratch from the buffer pool;
-# v6: the Cython F(4x4) input transform vectorised in full, 2-3x faster, and Numba's
-# 10-20 % faster).
+# v6: the Cython F(4x4) input transform vectorised in full, 2-3x faster; Numba's layers
+# 9-20 % faster at 1 thread).
 KERNELS_VERSION = 6
 
 # in-process copy of each cache file: {path: {key: algo}}

@@ -144,8 +144,8 @@ def _input_tile(x, vf, vs, t, tile, th, tw, top, left, d, e, g):
         for b in range(6):  # e = B^T d, column b
             _bt6(d, U(b * CB), U(6 * CB), e, U(b * CB), U(6 * CB), nc)
         # V = e B, row a, into scratch and then copied: written straight into V's six rows
-        # (run-time stride vs), the loop needs an overlap check per pair of them and LLVM
-        # kept it scalar
+        # (run-time stride vs) the loop needs an overlap check per pair of them; through the
+        # constant-stride scratch the layer is 9-20 % faster at 1 thread (510x339, same bits)
         for a in range(6):
             _bt6(e, U(6 * a * CB), U(CB), g, U(6 * a * CB), U(CB), nc)
         for k in range(36):
