@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -432,6 +433,16 @@ def _runner(runtime: str, run, x: np.ndarray, threads: int, options: dict | None
                                       "openblas": openblas_kernels()}
 
 
+def _numpy_or_scipy(path: str) -> bool:
+    """Whether the library at ``path`` is NumPy's or SciPy's (or a system one): another
+    wheel's private copy (OpenCV ships an older OpenBLAS, which names the same CPU otherwise:
+    ``Zen`` where NumPy's says ``Haswell``) runs none of our products."""
+    parts = Path(path).parent.parts
+    roots = [i for i, p in enumerate(parts) if p in ("site-packages", "dist-packages")]
+    return not roots or parts[roots[-1] + 1:][:1] in (
+        ("numpy.libs",), ("scipy.libs",), ("numpy",), ("scipy",))
+
+
 def openblas_kernels() -> str:
     """The kernels of the OpenBLAS libraries loaded here, NumPy's and SciPy's (what the numpy
     and numba backends' matrix products and cython's float64 ones run; cython's float32
@@ -445,12 +456,13 @@ def openblas_kernels() -> str:
     str
         The distinct names joined by ``/`` (``"none"`` without OpenBLAS).
     """
+    import numpy  # noqa: F401  (loads NumPy's library)
     import scipy.linalg.cython_blas  # noqa: F401  (SciPy's library: Numba's np.dot)
+    from threadpoolctl import threadpool_info
 
-    from layerbench import provenance
-
-    names = sorted({lib["core_type"] or "unknown" for lib in provenance.blas()
-                    if lib["library"] == "openblas"})
+    names = sorted({i.get("architecture") or "unknown" for i in threadpool_info()
+                    if i.get("internal_api") == "openblas"
+                    and _numpy_or_scipy(i.get("filepath", ""))})
     return "/".join(names) or "none"
 
 

@@ -61,6 +61,19 @@ def test_sgemm_peak_names_its_kernels():
     assert got["openblas"] == runtimes.openblas_kernels()
 
 
+@pytest.mark.parametrize("path, ours", [
+    ("/v/lib/python3.11/site-packages/numpy.libs/libscipy_openblas64_-32a4.so", True),
+    ("/v/lib/python3.11/site-packages/scipy.libs/libscipy_openblas-6cdc.so", True),
+    ("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3", True),
+    ("/opt/conda/lib/libopenblasp-r0.3.27.so", True),
+    ("/v/lib/python3.11/site-packages/opencv_python_headless.libs/libopenblasp-r0.so", False),
+    ("/v/lib/python3.11/site-packages/torch/lib/libopenblas.so", False),
+])
+def test_kernels_are_numpys_and_scipys_only(path, ours):
+    # OpenCV's own OpenBLAS 0.3.15 calls a Zen 3 "Zen" where NumPy's calls it "Haswell"
+    assert runtimes._numpy_or_scipy(path) is ours
+
+
 def test_torch_module_dcr_shuffle_and_shortcut():
     pytest.importorskip("torch", reason="the torch peer (extra `torch`)")
     from layerbench import models
