@@ -242,8 +242,10 @@ def peers(session: nox.Session) -> None:
     ``-- --train-step``: one training step of EDSR-baseline x2 (batch 16, LR patch 48, Adam)
     against Keras' ``train_on_batch`` and PyTorch, into results/tables/peers_train.{csv,md}.
     ``-- --quick``: EDSR-small x2 on tiny inputs, one round, one thread, into results/quick/
-    (a check that every runtime runs, not a result). Options: ``--models``, ``--threads``,
-    ``--rounds``; anything else goes to ``compare-backends``. ``nox --no-venv -s peers`` runs
+    (a check that every runtime runs, not a result). ``-- --out DIR``: the state file and
+    tables go to DIR (another machine's; a state file takes one machine's rounds) and the
+    README is left alone. Options: ``--models``, ``--threads``, ``--rounds``; anything else
+    goes to ``compare-backends``. ``nox --no-venv -s peers`` runs
     in the current environment.
     """
     import argparse
@@ -259,8 +261,9 @@ def peers(session: nox.Session) -> None:
     p.add_argument("--models", "--model", nargs="+")
     p.add_argument("--threads", nargs="+")
     p.add_argument("--rounds")
+    p.add_argument("--out")
     a, rest = p.parse_known_args(rest)
-    out = "results/quick" if a.quick else "results/tables"
+    out = a.out or ("results/quick" if a.quick else "results/tables")
     name = "peers_train" if a.train_step else "peers"
     models = a.models or (["edsr_small_x2"] if a.quick else list(PEER_MODELS))
     threads = a.threads or (["1"] if a.quick else ["1", "2"])
@@ -275,5 +278,5 @@ def peers(session: nox.Session) -> None:
                 "--threads", *threads, "--rounds", rounds, "--backends", "cython", "numba",
                 "--state", f"{out}/{name}_rounds.jsonl", "--csv", f"{out}/{name}.csv",
                 "--md", f"{out}/{name}.md", *rest, env=env)
-    if not a.quick and not a.train_step:
+    if out == "results/tables" and not a.train_step:
         session.run("python", "docs/_ext/results_tables.py", "--update-readme", env=env)

@@ -106,6 +106,7 @@ def peak(store: runtimes.Store, threads: int) -> float:
     key = {"sgemm": threads}
     got = store.get(key)
     if got is None:
+        store.check_machine()
         got = store.put(key, {**runtimes.sgemm_peak(threads),
                               "load1": os.getloadavg()[0]})
     return got["gflops"]
@@ -262,8 +263,8 @@ def markdown(rows: list[dict], header: dict) -> str:
     rows : list of dict
         From :func:`measure`.
     header : dict
-        ``machine`` (:func:`layerbench.runtimes.machine`), ``command`` and optionally
-        ``state`` (the state file the rows come from).
+        ``machine`` (:func:`layerbench.runtimes.machine`, None if not recorded),
+        ``command`` and optionally ``state`` (the state file the rows come from).
 
     Returns
     -------
@@ -275,7 +276,7 @@ def markdown(rows: list[dict], header: dict) -> str:
     commits = sorted({c for r in ok for c in r["commit"].split()})
     peaks = {r["threads"]: r["sgemm_peak_gflops"] for r in ok if r["sgemm_peak_gflops"]}
     kernels = sorted({r["sgemm_peak_openblas"] for r in ok if r["sgemm_peak_gflops"]})
-    lines = [f"- machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}",
+    lines = [f"- machine: {runtimes.machine_line(m) if m else 'not recorded'}",
              f"- command: `{header['command']}`" + (
                  f"; the rows are every subject of `{header['state']}`, whichever command "
                  "measured it" if header.get("state") else ""),
@@ -396,7 +397,7 @@ def run(a) -> None:
 
     got = measure(subjects, backends + peers, a.threads, rounds=a.rounds, repeats=a.repeats,
                   roofline=not a.no_roofline, store=store, progress=progress)
-    header = {"machine": runtimes.machine(),
+    header = {"machine": store.machine(),
               "command": "layerbench compare-backends " + " ".join(sys.argv[2:]),
               "state": a.state}
     md, table = markdown(got, header), to_csv(got)

@@ -755,8 +755,11 @@ class Store:
         A last line cut short by a killed write is ignored.
     """
 
+    #: The key of the line naming the machine every other line was measured on.
+    MACHINE = {"machine": 1}
+
     def __init__(self, path=None):
-        self.path, self.entries = path, {}
+        self.path, self.entries, self._checked = path, {}, False
         if path is not None and os.path.exists(path):
             with open(path) as f:
                 for line in f:
@@ -806,6 +809,8 @@ class Store:
         dict
             The entry: ``value`` with ``key``.
         """
+        if key != self.MACHINE:
+            self.check_machine()
         entry = {"key": key, **value}
         self.entries[self.id(key)] = entry
         if self.path is not None:
@@ -814,6 +819,48 @@ class Store:
                 f.flush()
                 os.fsync(f.fileno())
         return entry
+
+
+    def machine(self) -> dict | None:
+        """The machine the entries were measured on (:func:`machine`), None if not recorded.
+
+        Returns
+        -------
+        dict or None
+        """
+        return self.get(self.MACHINE)
+
+    def check_machine(self) -> None:
+        """Record this machine (:func:`machine`) in a new store, or check it is the one
+        already recorded: a median over two CPUs would describe neither, so a store takes one
+        machine's rounds. Called before anything is measured into the store (a store is read
+        and rendered anywhere).
+
+        Raises
+        ------
+        SpecError
+            If the store holds rounds of another machine, or rounds with no machine.
+        """
+        if self._checked:
+            return
+        here = machine()
+        got = self.machine()
+        if got is None and self.entries:
+            raise SpecError(expected(
+                f"--state {self.path}", "rounds that name the machine that measured them (a "
+                f"line with the key {json.dumps(self.MACHINE)}); measure into a new --state "
+                "file (nox -s peers -- --out DIR)", "rounds with no machine recorded"))
+        if got is None:
+            self.put(self.MACHINE, here)
+        else:
+            differ = [k for k in MACHINE_IDENTITY
+                      if got.get(k) is not None and got.get(k) != here.get(k)]
+            if differ:
+                raise SpecError(expected(
+                    f"--state {self.path}", f"rounds of this machine ({machine_line(here)}): "
+                    "measure into a new --state file and tables (nox -s peers -- --out DIR)",
+                    f"rounds of {machine_line(got)}"))
+        self._checked = True
 
 
 def _commit() -> str:
@@ -861,6 +908,7 @@ def compare(subject: dict, runtimes, threads=(1,), *, rounds: int = 3, repeats: 
                        "repeats": repeats}
                 if store.get(key) is not None or (r, n) in failed:
                     continue
+                store.check_machine()
                 t0 = time.time()
                 try:
                     res = fresh({"subject": subject, "runtime": r, "threads": n,
@@ -948,21 +996,64 @@ def sgemm_peak(threads: int, size: int = 2048, repeats: int = 3) -> dict:
     return {"gflops": float(gflops), "openblas": kernels}
 
 
+#: Vector instruction sets, widest first, as /proc/cpuinfo flags and as the tables name them.
+SIMD = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"),
+        ("asimd", "NEON"))
+
+
 def machine() -> dict:
-    """The machine a comparison ran on: CPU, cores, load and Python.
+    """The machine a comparison ran on: CPU (with its family, model and widest vector
+    instructions, since a virtual machine's model name, "AMD EPYC", says neither the
+    generation nor AVX-512), cores, load and Python.
 
     Returns
     -------
     dict
+        ``cpu``, ``family``, ``model`` (None where not x86), ``simd`` (e.g. ``"AVX-512"``,
+        None where unknown), ``cores``, ``load1``, ``python``.
     """
-    cpu = platform.processor() or platform.machine()
+    info: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
-    except (OSError, StopIteration):
+            for line in f:
+                k, _, v = line.partition(":")
+                if not line.strip():
+                    break  # the first processor is enough
+                info.setdefault(k.strip(), v.strip())
+    except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "load1": os.getloadavg()[0],
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    return {"cpu": info.get("model name") or platform.processor() or platform.machine(),
+            "family": int(info["cpu family"]) if "cpu family" in info else None,
+            "model": int(info["model"]) if info.get("model", "").isdigit() else None,
+            "simd": next((name for flag, name in SIMD if flag in flags), None),
+            "cores": os.cpu_count(), "load1": os.getloadavg()[0],
             "python": platform.python_version()}
+
+
+def machine_line(m: dict) -> str:
+    """One line naming a :func:`machine` record, e.g. ``AMD EPYC (family 25 model 1,
+    AVX2), 2 cores, Python 3.11.7``.
+
+    Parameters
+    ----------
+    m : dict
+
+    Returns
+    -------
+    str
+    """
+    cpu = [f"family {m['family']}" if m.get("family") is not None else None,
+           f"model {m['model']}" if m.get("model") is not None else None]
+    cpu = [" ".join(c for c in cpu if c), m.get("simd")]
+    detail = ", ".join(c for c in cpu if c)
+    return (f"{m['cpu']}" + (f" ({detail})" if detail else "")
+            + f", {m['cores']} cores, Python {m['python']}")
+
+
+#: What must agree for two machines' rounds to share a median (a field a record lacks,
+#: written before it was recorded, is not compared).
+MACHINE_IDENTITY = ("cpu", "family", "model", "simd", "cores")
 
 
 if __name__ == "__main__":

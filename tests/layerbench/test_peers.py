@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from backends.errors import SpecError
 from layerbench import runtimes
 
 SUBJECT = {"model": "edsr_small_x2", "size": [20, 14]}
@@ -158,6 +160,61 @@ def test_killed_run_resumes_from_the_store(tmp_path, monkeypatch):
     by = {r["runtime"]: r for r in rows}
     assert by["keras"]["seconds"] == 0.5 and len(by["keras"]["rounds"]) == 3
     assert by["torch"]["seconds"] is None and "boom" in by["torch"]["error"]
+
+
+ZEN5 = {"cpu": "AMD EPYC", "family": 26, "model": None, "simd": "AVX-512", "cores": 2,
+        "python": "3.11.7"}
+
+
+def test_a_store_takes_one_machines_rounds(tmp_path, monkeypatch):
+    """The first round records the machine; rounds of another CPU are refused with both
+    named (a median over two CPUs describes neither), and the store still renders."""
+    calls = []
+    monkeypatch.setattr(runtimes, "fresh", _fake_fresh(calls))
+    monkeypatch.setattr(runtimes, "subject_flops", lambda subject: 1e9)
+    monkeypatch.setattr(runtimes, "machine", lambda: dict(ZEN5, load1=0.5))
+    path = tmp_path / "rounds.jsonl"
+    subject = {"model": "m", "size": [4, 4]}
+    runtimes.compare(subject, ["numpy"], (1,), rounds=1, store=runtimes.Store(path))
+    assert runtimes.Store(path).machine()["family"] == 26
+    zen3 = dict(ZEN5, family=25, model=1, simd="AVX2")
+    monkeypatch.setattr(runtimes, "machine", lambda: zen3)
+    with pytest.raises(SpecError, match=r"--state .*family 25 model 1, AVX2.*family 26, "
+                       r"AVX-512"):
+        runtimes.compare(subject, ["numpy"], (1,), rounds=2, store=runtimes.Store(path))
+    assert calls == [("numpy", 1)]  # refused before the process started
+    # what is stored is read and rendered on any machine
+    from layerbench import compare_backends as cb
+
+    rows = cb.rows(runtimes.Store(path))
+    assert [r["runtime"] for r in rows] == ["numpy"]
+    md = cb.markdown(rows, {"machine": runtimes.Store(path).machine(), "command": "c"})
+    assert md.startswith("- machine: AMD EPYC (family 26, AVX-512), 2 cores, Python 3.11.7\n")
+    # the same machine goes on; a record without a model number is compared on the rest
+    monkeypatch.setattr(runtimes, "machine", lambda: dict(ZEN5, model=17))
+    runtimes.compare(subject, ["numpy"], (1,), rounds=2, store=runtimes.Store(path))
+    assert calls == [("numpy", 1), ("numpy", 1)]
+
+
+def test_rounds_with_no_machine_take_no_more(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(runtimes, "fresh", _fake_fresh(calls))
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps({"key": {"sgemm": 1}, "gflops": 1.0}) + "\n")
+    with pytest.raises(SpecError, match="no machine recorded"):
+        runtimes.compare({"model": "m", "size": [4, 4]}, ["numpy"], (1,), rounds=1,
+                         store=runtimes.Store(path))
+    assert calls == []
+
+
+def test_machine_names_family_and_vector_width():
+    m = runtimes.machine()
+    assert m["cores"] == os.cpu_count() and m["cpu"]
+    if platform.machine() == "x86_64" and os.path.exists("/proc/cpuinfo"):
+        flags = open("/proc/cpuinfo").read()
+        assert isinstance(m["family"], int)
+        assert m["simd"] == ("AVX-512" if " avx512f" in flags else
+                             "AVX2" if " avx2" in flags else m["simd"])
 
 
 def test_table_rows_ratio_to_best_peer_and_roofline(monkeypatch):
