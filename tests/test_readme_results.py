@@ -98,6 +98,10 @@ def test_peers_renderer_reads_peers_csv(tmp_path):
             "1.60x sgemm) |") in got
     assert "Measured at commit abc: 3 rows; 1-minute load average up to 0.3" in \
         RT.peers_source(tmp_path)
+    assert f"version head `{tmp_path / 'peers.md'}`." in RT.peers_source(tmp_path)
+    # a machine's own folder under results/tables is named from the repository root
+    assert RT.peers_source(RT.TABLES / "epyc-zen3-avx2").endswith(
+        "head `results/tables/epyc-zen3-avx2/peers.md`.")
 
 
 def test_update_readme_rewrites_only_the_marked_blocks(tmp_path):

@@ -11,7 +11,8 @@ number in them is read from a committed CSV:
       ```
 
   or any CSV as it is: ``{results-table} csv`` with the option ``:file: mri_means.csv``
-  (and optionally ``:columns: a,b,c`` and ``:where: weight=T2,scale=2``).
+  (and optionally ``:columns: a,b,c`` and ``:where: weight=T2,scale=2``); ``:dir: NAME``
+  renders another machine's tables, in ``results/tables/NAME``.
 """
 
 from __future__ import annotations
@@ -152,13 +153,14 @@ def peers_source(tables: Path | None = None, name: str = PEERS_CSV) -> str:
     if not ((tables or TABLES) / name).exists():
         return ""
     rows = _rows(name, tables)
+    md = (tables or TABLES) / Path(name).with_suffix(".md")
+    md = md.relative_to(ROOT) if md.is_relative_to(ROOT) else md
     commits = sorted({c.replace("+dirty", " (with uncommitted edits)")
                       for r in rows for c in r["commit"].split()})
     loads = [float(r["load1"]) for r in rows if r.get("load1")]
     load = f"; 1-minute load average up to {max(loads):.1f}" if loads else ""
     return (f"Measured at commit {', '.join(commits)}: {len(rows)} rows{load}; the machine, "
-            "the command and every runtime's settings and version head "
-            "`results/tables/peers.md`.")
+            f"the command and every runtime's settings and version head `{md}`.")
 
 
 def div2k_gain(tables: Path | None = None) -> str:
@@ -305,7 +307,7 @@ def setup(app):  # pragma: no cover - exercised by the docs build
 
         required_arguments = 1
         option_spec = {"file": directives.unchanged, "columns": directives.unchanged,
-                       "where": directives.unchanged}
+                       "where": directives.unchanged, "dir": directives.unchanged}
 
         def run(self):
             name = self.arguments[0]
@@ -316,6 +318,8 @@ def setup(app):  # pragma: no cover - exercised by the docs build
                              if kv)
                 text = csv_table(file, columns.split(",") if columns else None, where=where)
                 self.env.note_dependency(str(TABLES / file))
+            elif "dir" in self.options:  # another machine's tables, in a folder of theirs
+                text = {**RENDERERS, **DOC_ONLY}[name](TABLES / self.options["dir"])
             else:
                 text = {**RENDERERS, **DOC_ONLY}[name]()
             self.env.note_dependency(str(TABLES))
