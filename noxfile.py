@@ -137,8 +137,9 @@ def bench(session: nox.Session) -> None:
     """asv on the installed working tree; results keyed to HEAD in results/asv; the dashboard
     in results/html with its JavaScript vendored so it renders offline.
 
-    The machine is named after the CPU model and core count and the results get stable
-    environment names (``tools/asv_results.py``), so runs of one machine form one series.
+    The machine is named after the CPU model, family, model number, vector instructions and
+    core count, and the results get stable environment names (``tools/asv_results.py``), so
+    runs of one machine form one series and two CPU generations never share one.
 
     ``nox -s bench -- --quick``: a fast pass that every benchmark runs (one sample each, tiny
     shapes, one thread count), with its results and dashboard in results/quick.
@@ -167,7 +168,9 @@ def bench(session: nox.Session) -> None:
         config, html, results = ["--config", conf], f"{QUICK_DIR}/html", f"{QUICK_DIR}/asv"
     machine = session.run("python", "tools/asv_results.py", "--machine-name",
                           silent=True).strip()
-    session.run("asv", "machine", "--yes", "--machine", machine, *config, env=env)
+    cpu = session.run("python", "tools/asv_results.py", "--cpu", silent=True).strip()
+    session.run("asv", "machine", "--yes", "--machine", machine, "--cpu", cpu, *config,
+                env=env)
     session.run("asv", "run", *config, "--machine", machine, "--python=same",
                 "--set-commit-hash", head, *args, env=env)
     session.run("python", "tools/asv_results.py", results)

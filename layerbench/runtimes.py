@@ -1031,6 +1031,24 @@ def machine() -> dict:
             "python": platform.python_version()}
 
 
+def cpu_label(m: dict) -> str:
+    """The CPU of a :func:`machine` record with what tells it apart, e.g. ``AMD EPYC (family
+    25 model 1, AVX2)``.
+
+    Parameters
+    ----------
+    m : dict
+
+    Returns
+    -------
+    str
+    """
+    ids = [f"family {m['family']}" if m.get("family") is not None else None,
+           f"model {m['model']}" if m.get("model") is not None else None]
+    detail = ", ".join(c for c in (" ".join(c for c in ids if c), m.get("simd")) if c)
+    return f"{m['cpu']}" + (f" ({detail})" if detail else "")
+
+
 def machine_line(m: dict) -> str:
     """One line naming a :func:`machine` record, e.g. ``AMD EPYC (family 25 model 1,
     AVX2), 2 cores, Python 3.11.7``.
@@ -1043,12 +1061,7 @@ def machine_line(m: dict) -> str:
     -------
     str
     """
-    cpu = [f"family {m['family']}" if m.get("family") is not None else None,
-           f"model {m['model']}" if m.get("model") is not None else None]
-    cpu = [" ".join(c for c in cpu if c), m.get("simd")]
-    detail = ", ".join(c for c in cpu if c)
-    return (f"{m['cpu']}" + (f" ({detail})" if detail else "")
-            + f", {m['cores']} cores, Python {m['python']}")
+    return f"{cpu_label(m)}, {m['cores']} cores, Python {m['python']}"
 
 
 #: What must agree for two machines' rounds to share a median (a field a record lacks,

@@ -55,10 +55,16 @@ def machine_name(cpu: str, num_cpu: int | str) -> str:
 
 
 def this_machine() -> dict:
-    """asv's description of this host (the keys of ``machine.json``) with the derived name."""
+    """asv's description of this host (the keys of ``machine.json``) with the derived name;
+    the CPU with its family, model and widest vector instructions
+    (:func:`layerbench.runtimes.cpu_label`), since a virtual machine's model name ("AMD
+    EPYC") is the same for CPU generations that time differently."""
     from asv.machine import Machine
 
+    from layerbench.runtimes import cpu_label, machine
+
     info = {k: str(v) for k, v in Machine.get_defaults().items() if k in MACHINE_KEYS}
+    info["cpu"] = cpu_label({**machine(), "cpu": info["cpu"]})
     info["machine"] = machine_name(info["cpu"], info["num_cpu"])
     return info
 
@@ -161,9 +167,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("results", type=Path, nargs="?", default=ROOT / "results" / "asv")
     parser.add_argument("--machine-name", action="store_true",
                         help="print this host's derived machine name and exit")
+    parser.add_argument("--cpu", action="store_true",
+                        help="print this host's CPU as the machine records it and exit")
     args = parser.parse_args(argv)
     if args.machine_name:
         print(this_machine()["machine"])
+        return
+    if args.cpu:
+        print(this_machine()["cpu"])
         return
     for line in rewrite(args.results):
         print(line)
